@@ -1,0 +1,36 @@
+"""Atomic file writes: write to a temporary name, then rename.
+
+A run killed half-way must never leave a truncated MIDI, model or JSON file
+behind, so every writer in musickit goes through :func:`atomic_path`.
+"""
+
+import contextlib
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; rename it into place on success.
+
+    The temporary file keeps the final suffix, because some writers (Keras'
+    ``model.save``) choose the format from the extension.
+
+    Example:
+
+    >>> with atomic_path("out.json") as temporary:
+    ...     with open(temporary, "w") as handle:
+    ...         _ = handle.write("{}")
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    stem, suffix = os.path.splitext(os.path.basename(path))
+    handle, temporary = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{suffix}", dir=directory)
+    os.close(handle)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)

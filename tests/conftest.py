@@ -1,0 +1,32 @@
+"""Shared fixtures: scores built from tuples, a private cache folder, a fixed seed."""
+
+import os
+
+import pytest
+
+from musickit.music.score import Note, Score, TempoChange, TimeSignature
+
+
+def make_notes(tuples, program=0, is_drum=False, instrument=0):
+    """Notes from ``(pitch, velocity, start, end)`` tuples, as in note-seq's tests."""
+    return [Note(pitch, velocity, start, end, program, is_drum, instrument) for pitch, velocity, start, end in tuples]
+
+
+def make_score(tuples, qpm=120.0, numerator=4, denominator=4, **metadata):
+    return Score(
+        notes=make_notes(tuples),
+        tempos=[TempoChange(0.0, qpm)],
+        time_signatures=[TimeSignature(0.0, numerator, denominator)],
+        metadata=dict(metadata),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test gets the same session-wide cache, never the user's ~/.cache."""
+    monkeypatch.setenv("MUSICKIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "musickit-cache"))
+    monkeypatch.setenv("MUSICKIT_PROGRESS", "0")
+
+
+def pytest_report_header(config):
+    return f"KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow (default)')}"
