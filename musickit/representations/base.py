@@ -1,0 +1,122 @@
+"""The contract every representation keeps, and saving it as JSON.
+
+A representation turns a :class:`~musickit.music.score.Score` into arrays a
+model can read (``encode``) and back (``decode``). Its whole state is its
+constructor arguments, so ``get_config()`` is enough to rebuild it, and a run
+folder can store it as a small JSON file next to ``model.keras``:
+
+.. code-block:: json
+
+    {"class": "PianoRoll", "config": {"steps_per_quarter": 4, "...": "..."}}
+
+:func:`load_representation` reads such a file and returns an instance of the
+right class, so a saved run can generate with nothing else. Every subclass is
+registered under its class name when it is defined.
+"""
+
+import json
+import os
+
+from musickit.errors import UsageError
+from musickit.utils.atomic import atomic_path
+
+_REGISTRY = {}
+
+
+class Representation:
+    """Base class: ``get_config`` / ``from_config`` and JSON ``save`` / ``load``.
+
+    Subclasses define ``encode(score)``, ``decode(array)`` and ``get_config()``
+    (returning every constructor argument), and ``vocabulary_size`` where it
+    applies (token representations); it stays ``None`` for arrays such as the
+    piano roll.
+
+    Example:
+
+    >>> from musickit.representations.piano_roll import PianoRoll
+    >>> PianoRoll(steps_per_quarter=2).save("/tmp/representation.json")
+    >>> load_representation("/tmp/representation.json").steps_per_quarter
+    2
+    """
+
+    #: Number of distinct token ids, or ``None`` where the idea does not apply.
+    vocabulary_size = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    def get_config(self):
+        """The constructor arguments, as JSON-serialisable values."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_config()")
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuild a representation from :meth:`get_config`'s dictionary."""
+        return cls(**config)
+
+    def save(self, path):
+        """Write ``{"class": ..., "config": ...}`` to ``path`` atomically."""
+        payload = {"class": type(self).__name__, "config": self.get_config()}
+        with atomic_path(path) as temporary:
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by :meth:`save`; it must hold this class (or a subclass)."""
+        representation = load_representation(path)
+        if not isinstance(representation, cls):
+            raise UsageError(
+                f"{os.fspath(path)} holds a {type(representation).__name__}, not a {cls.__name__}; "
+                f"use musickit.representations.load_representation() to load any kind"
+            )
+        return representation
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self):
+        return hash((type(self).__name__, json.dumps(self.get_config(), sort_keys=True)))
+
+    def __repr__(self):
+        arguments = ", ".join(f"{name}={value!r}" for name, value in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+def representation_class(name):
+    """The registered :class:`Representation` subclass called ``name``."""
+    if name not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise UsageError(f"unknown representation class {name!r}; known: {known}")
+    return _REGISTRY[name]
+
+
+def load_representation(path):
+    """Rebuild whichever representation :meth:`Representation.save` wrote to ``path``.
+
+    Example:
+
+    >>> representation = load_representation("run/representation.json")  # doctest: +SKIP
+    >>> type(representation).__name__  # doctest: +SKIP
+    'REMITokenizer'
+    """
+    path = os.fspath(path)
+    # Importing the package registers every built-in representation class.
+    import musickit.representations  # noqa: F401
+
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no representation file there; save one with representation.save(path)")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            payload = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path}: not a representation JSON file ({error})") from None
+    if not isinstance(payload, dict) or "class" not in payload or not isinstance(payload.get("config"), dict):
+        raise UsageError(f'{path}: expected {{"class": ..., "config": {{...}}}} as written by representation.save()')
+    cls = representation_class(payload["class"])
+    try:
+        return cls.from_config(payload["config"])
+    except TypeError as error:
+        raise UsageError(f"{path}: config does not fit {cls.__name__} ({error})") from None
