@@ -1,1 +1,21 @@
-"""musickit.data."""
+"""Data: sources, an on-disk cache, splits by piece and ``tf.data`` pipelines.
+
+Example:
+
+>>> from musickit.data import load_dataset, piano_roll_windows
+>>> from musickit.representations.piano_roll import PianoRoll
+>>> dataset = load_dataset("bach", PianoRoll(), max_files=20)  # doctest: +SKIP
+>>> windows = piano_roll_windows(dataset.train, window_length=64, batch_size=32)  # doctest: +SKIP
+>>> model.fit(windows, epochs=1)  # doctest: +SKIP
+"""
+
+from musickit.data.dataset import EncodedDataset, EncodedSplit, load_dataset, section_scores
+from musickit.data.pipelines import piano_roll_windows, section_snippet_pairs, token_windows, window_starts
+from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores, roll_to_score
+from musickit.data.splits import assign_splits, content_group
+
+__all__ = [
+    "DEFAULT_SOURCE", "EncodedDataset", "EncodedSplit", "assign_splits", "content_group", "load_dataset",
+    "open_source", "piano_roll_windows", "read_scores", "roll_to_score", "section_scores",
+    "section_snippet_pairs", "token_windows", "window_starts",
+]  # fmt: skip

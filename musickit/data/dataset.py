@@ -1,0 +1,238 @@
+"""``load_dataset``: a source, encoded by a representation, cached, split.
+
+Example:
+
+>>> from musickit.representations.piano_roll import PianoRoll
+>>> dataset = load_dataset("bach", PianoRoll(), seed=0, max_files=10)  # doctest: +SKIP
+>>> dataset.train[0].shape, dataset.train.metadata[0]["style"]  # doctest: +SKIP
+((192, 88), 'bach')
+"""
+
+import dataclasses
+import logging
+import re
+from typing import List
+
+import numpy as np
+
+from musickit.data import cache
+from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores
+from musickit.data.splits import SPLIT_NAMES, assign_splits, content_group
+from musickit.music.score import Score, TempoChange
+
+logger = logging.getLogger("musickit.data")
+
+SECTION_LABELS = ("A", "B", "C", "D")
+# "A", "Section B", "SECTION_C", "part d" ... : the letter is the section label.
+_SECTION_MARKER = re.compile(r"^\s*(?:section|part)?[\s_:-]*([A-D])\s*$", re.IGNORECASE)
+# Score metadata kept with each encoded piece.
+_KEPT_METADATA = ("name", "style", "title")
+
+
+class EncodedSplit(list):
+    """A list of encoded pieces (arrays) with a parallel ``metadata`` list of dicts.
+
+    Each metadata dict has ``name``, ``style`` (or ``None``), ``group`` and
+    ``sections``: a list of ``(label, array)`` pairs, one per marked section
+    of the piece, each encoded on its own.
+    """
+
+    def __init__(self, arrays=(), metadata=()):
+        super().__init__(arrays)
+        self.metadata = list(metadata)
+        if len(self.metadata) != len(self):
+            raise ValueError("EncodedSplit needs one metadata dict per array")
+
+
+@dataclasses.dataclass
+class EncodedDataset:
+    """Encoded pieces split into ``train``, ``valid`` and ``test``.
+
+    ``skipped`` lists ``(name, reason)`` for every piece that could not be
+    read or encoded; ``from_cache`` says whether parsing was skipped.
+    """
+
+    train: EncodedSplit
+    valid: EncodedSplit
+    test: EncodedSplit
+    representation: object
+    source: str
+    seed: int
+    skipped: List[tuple] = dataclasses.field(default_factory=list)
+    from_cache: bool = False
+
+    def split(self, name):
+        """The split called ``name`` (``"validation"`` is accepted for ``"valid"``)."""
+        name = {"validation": "valid"}.get(name, name)
+        if name not in SPLIT_NAMES:
+            raise ValueError(f"unknown split {name!r}; use train, valid or test")
+        return getattr(self, name)
+
+    @property
+    def styles(self):
+        """Sorted style labels that occur in any split (``None`` left out)."""
+        return sorted({m["style"] for s in SPLIT_NAMES for m in self.split(s).metadata if m.get("style")})
+
+
+def load_dataset(source=DEFAULT_SOURCE, representation=None, seed=0, max_files=None, use_cache=True):
+    """Read ``source``, encode each piece with ``representation``, split 70/15/15 by piece.
+
+    Args:
+        source: a data-source string (see :mod:`musickit.data.sources`) or an
+            opened :class:`~musickit.data.sources.Source`.
+        representation: anything with ``encode(score) -> array`` and
+            ``get_config()``; default ``PianoRoll()``.
+        seed: the split seed. Benchmark files and TFDS datasets keep their
+            published splits and ignore it.
+        max_files: read only the first ``max_files`` pieces (per split for
+            sources with published splits): for tests and smoke runs.
+        use_cache: read from and write to the on-disk cache (:mod:`musickit.data.cache`).
+
+    Pieces that cannot be read or that encode to nothing (no note inside the
+    representation's range) are skipped with one warning line each.
+    """
+    if representation is None:
+        from musickit.representations.piano_roll import PianoRoll
+
+        representation = PianoRoll()
+    if isinstance(source, str) or source is None:
+        source = open_source(source, max_files)
+    representation_key = {
+        "class": f"{type(representation).__module__}.{type(representation).__qualname__}",
+        "config": representation.get_config(),
+    }
+    path = cache.cache_path(cache.cache_key(source.description, source.fingerprint(), representation_key))
+    stored = cache.load_arrays(path) if use_cache else None
+    if stored is None:
+        arrays, info = _parse_and_encode(source, representation)
+        if use_cache:
+            cache.save_arrays(path, arrays, info)
+        from_cache = False
+    else:
+        arrays, info = stored
+        from_cache = True
+    return _assemble(arrays, info, representation, source, seed, from_cache)
+
+
+def _parse_and_encode(source, representation):
+    """Encode every readable piece; return flat arrays plus the JSON that says what each one is."""
+    collection = read_scores(source)
+    arrays, items, skipped = [], [], list(collection.skipped)
+    for piece in collection.pieces:
+        try:
+            encoded = np.asarray(representation.encode(piece.score))
+            sections = [
+                (label, np.asarray(representation.encode(part)))
+                for label, part in section_scores(piece.score)
+            ]
+        except Exception as error:  # noqa: BLE001 - one odd score must not stop a whole corpus
+            logger.warning("skipped %s: could not encode it (%s)", piece.name, error)
+            skipped.append((piece.name, f"could not encode it ({error})"))
+            continue
+        if len(encoded) == 0:
+            logger.warning("skipped %s: no notes the representation can hold", piece.name)
+            skipped.append((piece.name, "no notes the representation can hold"))
+            continue
+        metadata = {key: piece.score.metadata.get(key) for key in _KEPT_METADATA}
+        metadata["name"] = piece.name
+        metadata["group"] = content_group(piece.score)
+        metadata["split"] = piece.entry.split
+        metadata["sections"] = []
+        arrays.append(encoded)
+        for label, section in sections:
+            if len(section):
+                metadata["sections"].append([label, len(arrays)])  # index of the section's own array
+                arrays.append(section)
+        items.append({"index": len(arrays) - 1 - len(metadata["sections"]), **metadata})
+    return arrays, {"items": items, "skipped": skipped}
+
+
+def _assemble(arrays, info, representation, source, seed, from_cache):
+    items = info["items"]
+    if source.has_published_splits:
+        assignment = {item["name"]: item["split"] for item in items}
+        key = "name"
+    else:
+        assignment = assign_splits([item["group"] for item in items], seed=seed)
+        key = "group"
+    splits = {name: ([], []) for name in SPLIT_NAMES}
+    for item in items:
+        metadata = {name: item[name] for name in ("name", "style", "title", "group")}
+        metadata["sections"] = [(label, arrays[index]) for label, index in item["sections"]]
+        target = splits[assignment[item[key]]]
+        target[0].append(arrays[item["index"]])
+        target[1].append(metadata)
+    return EncodedDataset(
+        *(EncodedSplit(*splits[name]) for name in SPLIT_NAMES),
+        representation=representation,
+        source=source.description,
+        seed=seed,
+        skipped=[tuple(pair) for pair in info["skipped"]],
+        from_cache=from_cache,
+    )
+
+
+def section_scores(score):
+    """``[(label, sub_score), ...]`` for the sections a score marks, in time order.
+
+    Sections come from markers whose text is a section label (``"A"``,
+    ``"Section B"``, ``"SECTION_C"``), or else from
+    ``score.metadata["sections"]`` as ``[(label, start_seconds), ...]``. A
+    section runs to the next one or to the end. Each sub-score starts at time
+    zero with the tempo that was in force, so it encodes like a piece of its own.
+    A score without marked sections has none (the pair pipeline then treats
+    the whole piece as section A).
+
+    Example:
+
+    >>> from musickit.music.score import Marker, Note
+    >>> score = Score(notes=[Note(60, 90, 0.0, 1.0), Note(62, 90, 1.0, 2.0)],
+    ...               markers=[Marker(0.0, "A"), Marker(1.0, "B")])
+    >>> [(label, [n.pitch for n in part.notes]) for label, part in section_scores(score)]
+    [('A', [60]), ('B', [62])]
+    """
+    starts = []
+    for marker in score.markers:
+        match = _SECTION_MARKER.match(marker.text or "")
+        if match:
+            starts.append((float(marker.time), match.group(1).upper()))
+    if not starts:
+        for label, time in score.metadata.get("sections", []) or []:
+            if str(label).upper() in SECTION_LABELS:
+                starts.append((float(time), str(label).upper()))
+    starts.sort()
+    parts = []
+    for index, (start, label) in enumerate(starts):
+        end = starts[index + 1][0] if index + 1 < len(starts) else score.end_time
+        if end > start:
+            parts.append((label, _slice(score, start, end)))
+    return parts
+
+
+def _slice(score, start, end):
+    """The notes of ``score`` that start in ``[start, end)``, moved to begin at zero and cut at ``end``."""
+    part = score.copy()
+    part.notes = [
+        dataclasses.replace(note, start=note.start - start, end=min(note.end, end) - start)
+        for note in score.notes
+        if start <= note.start < end
+    ]
+    # The quarter grid must not shift: keep the tempo in force at ``start`` and later changes.
+    tempos = sorted(score.tempos, key=lambda tempo: tempo.time)
+    current = [tempo for tempo in tempos if tempo.time <= start]
+    part.tempos = [TempoChange(0.0, current[-1].qpm if current else score.initial_qpm)] + [
+        TempoChange(tempo.time - start, tempo.qpm) for tempo in tempos if start < tempo.time < end
+    ]
+    part.time_signatures = _from(score.time_signatures, start, end)
+    part.key_signatures = _from(score.key_signatures, start, end)
+    part.markers = []
+    part.metadata.pop("pickup_quarters", None)
+    return part
+
+
+def _from(changes, start, end):
+    """The change in force at ``start`` (moved to zero) and the changes inside ``(start, end)``."""
+    changes = sorted(changes, key=lambda change: change.time)
+    before = [change for change in changes if change.time <= start]
+    inside = [dataclasses.replace(c, time=c.time - start) for c in changes if start < c.time < end]
+    return ([dataclasses.replace(before[-1], time=0.0)] if before else []) + inside

@@ -1,0 +1,91 @@
+"""Deterministic train/valid/test splits by piece.
+
+Two rules keep a test score honest:
+
+* a split is decided per *group*, never per window, so no part of a piece is
+  trained on and then tested;
+* a group is the piece's content up to transposition
+  (:func:`content_group`), so a folder holding the same song in two keys, or
+  a corpus holding one chorale under two catalogue numbers, puts both copies
+  in the same split. Transposition augmentation happens later, inside a
+  split, so it cannot leak either.
+
+Groups are ordered by a seeded hash of their name and cut 70/15/15. Because
+each group's place depends only on its own hash, adding a piece to a folder
+moves at most the pieces next to a boundary, not the whole split.
+
+Example:
+
+>>> assignment = assign_splits(["a", "b", "c", "d"], seed=0)
+>>> sorted(assignment) == ["a", "b", "c", "d"], sorted(set(assignment.values()))
+(True, ['test', 'train', 'valid'])
+"""
+
+import hashlib
+
+import numpy as np
+
+DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
+SPLIT_NAMES = ("train", "valid", "test")
+
+
+def content_group(score, steps_per_quarter=4):
+    """A name shared by every transposition of ``score``'s pitched notes (and only by them, in practice).
+
+    It hashes the notes' grid onsets, lengths and pitches relative to the
+    lowest pitch; tempo, velocity and instrument do not count.
+
+    Example:
+
+    >>> from musickit.music.score import Note, Score
+    >>> tune = Score(notes=[Note(60, 90, 0.0, 0.5), Note(64, 90, 0.5, 1.0)])
+    >>> up = Score(notes=[Note(62, 70, 0.0, 0.5), Note(66, 70, 0.5, 1.0)])
+    >>> content_group(tune) == content_group(up)
+    True
+    """
+    notes = score.pitched_notes
+    if not notes:
+        return "empty"
+    table = np.array(
+        [
+            (
+                round(score.seconds_to_quarters(note.start) * steps_per_quarter),
+                round(score.seconds_to_quarters(note.end) * steps_per_quarter),
+                note.pitch,
+            )
+            for note in notes
+        ],
+        dtype=np.int64,
+    )
+    table[:, 1] -= table[:, 0]  # onset and length, so a piece that starts later still matches
+    table[:, 0] -= table[:, 0].min()
+    table[:, 2] -= table[:, 2].min()
+    table = table[np.lexsort((table[:, 2], table[:, 1], table[:, 0]))]
+    return hashlib.sha1(table.tobytes()).hexdigest()[:16]
+
+
+def split_sizes(count, fractions=DEFAULT_FRACTIONS):
+    """How many of ``count`` groups go to train, valid and test.
+
+    From three groups on, valid and test get at least one each, so a smoke
+    run on a handful of files still has something to validate on.
+
+    >>> split_sizes(100), split_sizes(3), split_sizes(2)
+    ((70, 15, 15), (1, 1, 1), (2, 0, 0))
+    """
+    if count < 3:
+        return count, 0, 0
+    valid = max(1, int(round(count * fractions[1])))
+    test = max(1, int(round(count * fractions[2])))
+    return count - valid - test, valid, test
+
+
+def assign_splits(groups, seed=0, fractions=DEFAULT_FRACTIONS):
+    """Map each distinct group name in ``groups`` to ``"train"``, ``"valid"`` or ``"test"``."""
+    distinct = sorted(set(groups))
+    ranked = sorted(distinct, key=lambda group: hashlib.sha1(f"{seed}:{group}".encode()).hexdigest())
+    train, valid, _ = split_sizes(len(ranked), fractions)
+    assignment = {}
+    for index, group in enumerate(ranked):
+        assignment[group] = "train" if index < train else "valid" if index < train + valid else "test"
+    return assignment
