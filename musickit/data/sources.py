@@ -284,19 +284,18 @@ class BenchmarkFileSource(Source):
         return score
 
 
-def load_benchmark_rolls(path):
-    """Read a ``.mat``/``.pkl`` benchmark file into ``{split: [uint8 (T, 88) roll, ...]}``."""
-    try:
-        if path.endswith(".mat"):
-            import scipy.io
+def load_benchmark_rolls(path, handle=None):
+    """Read a ``.mat``/``.pkl`` benchmark file into ``{split: [uint8 (T, 88) roll, ...]}``.
 
-            raw = scipy.io.loadmat(path)
-            splits = _pick_splits(raw, path)
-            return {split: [np.asarray(roll, dtype=np.uint8) for roll in np.ravel(value)] for split, value in splits.items()}
-        with open(path, "rb") as handle:
-            raw = pickle.load(handle, encoding="latin1")  # the original files are Python 2 pickles
-        splits = _pick_splits(raw, path)
-        return {split: [_pitch_sets_to_roll(sequence) for sequence in value] for split, value in splits.items()}
+    ``handle`` is an open binary file to read instead of opening ``path``
+    (TFDS builders pass one from ``tf.io.gfile``); ``path`` then only names it.
+    """
+    path = os.fspath(path)
+    try:
+        if handle is None:
+            with open(path, "rb") as handle:
+                return _read_benchmark(path, handle)
+        return _read_benchmark(path, handle)
     except DataSourceError:
         raise
     except Exception as error:  # noqa: BLE001 - any loader failure means "not a benchmark file"
@@ -304,6 +303,17 @@ def load_benchmark_rolls(path):
             f"{path}: not a readable polyphonic benchmark file ({_first_line(error)}); expected the published "
             f".mat or .pkl files with train/valid/test splits"
         ) from None
+
+
+def _read_benchmark(path, handle):
+    if path.lower().endswith(".mat"):
+        import scipy.io
+
+        splits = _pick_splits(scipy.io.loadmat(handle), path)
+        return {split: [np.asarray(roll, dtype=np.uint8) for roll in np.ravel(value)] for split, value in splits.items()}
+    raw = pickle.load(handle, encoding="latin1")  # the original files are Python 2 pickles
+    splits = _pick_splits(raw, path)
+    return {split: [_pitch_sets_to_roll(sequence) for sequence in value] for split, value in splits.items()}
 
 
 def _pick_splits(raw, path):
