@@ -11,5 +11,6 @@ PianoRoll(steps_per_quarter=4, lowest_pitch=21, num_pitches=88, onset_channel=Tr
 from musickit.representations.base import Representation, load_representation
 from musickit.representations.performance import PerformanceTokenizer
 from musickit.representations.piano_roll import PianoRoll
+from musickit.representations.remi import REMITokenizer
 
-__all__ = ["PerformanceTokenizer", "PianoRoll", "Representation", "load_representation"]
+__all__ = ["PerformanceTokenizer", "PianoRoll", "REMITokenizer", "Representation", "load_representation"]

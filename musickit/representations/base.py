@@ -58,10 +58,9 @@ class Representation:
     def save(self, path):
         """Write ``{"class": ..., "config": ...}`` to ``path`` atomically."""
         payload = {"class": type(self).__name__, "config": self.get_config()}
-        with atomic_path(path) as temporary:
-            with open(temporary, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, indent=2, sort_keys=True)
-                handle.write("\n")
+        with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2, sort_keys=True)
+            handle.write("\n")
 
     @classmethod
     def load(cls, path):

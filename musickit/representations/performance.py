@@ -27,6 +27,7 @@ import numpy as np
 from musickit.errors import UsageError
 from musickit.music.score import Note, Score, TempoChange
 from musickit.representations.base import Representation
+from musickit.representations.velocity_bins import VelocityBins
 
 NUM_PITCHES = 128
 SPECIAL_TOKENS = ("PAD", "BOS", "EOS")
@@ -83,10 +84,7 @@ class PerformanceTokenizer(Representation):
         self.velocity_offset = self.time_shift_offset + self.num_time_shifts
         self.special_offset = self.velocity_offset + self.num_velocity_bins
         self.vocabulary_size = self.special_offset + (len(SPECIAL_TOKENS) if self.special_tokens else 0)
-        # Bin b holds velocities [edges[b], edges[b + 1]); it decodes to the middle of that range.
-        self._velocity_edges = np.linspace(1, 128, self.num_velocity_bins + 1)
-        whole = np.ceil(self._velocity_edges).astype(int)  # bin b: whole velocities whole[b] .. whole[b + 1] - 1
-        self._bin_velocity = [int(low + high - 1) // 2 for low, high in zip(whole, whole[1:])]
+        self._velocity_bins = VelocityBins(self.num_velocity_bins)
         self._tokens = self._build_tokens()
         self._ids = {token: index for index, token in enumerate(self._tokens)}
 
@@ -158,11 +156,11 @@ class PerformanceTokenizer(Representation):
 
     def velocity_bin(self, velocity):
         """The VELOCITY bin (0-based) of a MIDI velocity 1..127."""
-        return int(np.searchsorted(self._velocity_edges, velocity, side="right")) - 1
+        return self._velocity_bins.bin_of(velocity)
 
     def bin_velocity(self, velocity_bin):
         """The MIDI velocity a bin decodes to (the middle of the bin)."""
-        return self._bin_velocity[velocity_bin]
+        return self._velocity_bins.velocity_of(velocity_bin)
 
     # Encoding.
     def encode(self, score):
@@ -182,7 +180,7 @@ class PerformanceTokenizer(Representation):
         starts = np.rint(table[:, 2] / self.step_seconds).astype(np.int64)
         ends = np.maximum(np.rint(table[:, 3] / self.step_seconds).astype(np.int64), starts + 1)
         if self.num_velocity_bins:
-            velocity_bins = np.searchsorted(self._velocity_edges, np.clip(table[:, 1], 1, 127), side="right") - 1
+            velocity_bins = self._velocity_bins.bins_of(table[:, 1])
         else:
             velocity_bins = np.full(len(notes), -1)
 
@@ -242,7 +240,7 @@ class PerformanceTokenizer(Representation):
             elif index < self.velocity_offset:
                 step += index - self.time_shift_offset + 1
             elif index < self.special_offset:
-                current_velocity = self._bin_velocity[index - self.velocity_offset]
+                current_velocity = self._velocity_bins.velocity_of(index - self.velocity_offset)
             elif index == self.special_offset + SPECIAL_TOKENS.index("EOS"):
                 break
         for pitch, starts in sounding.items():

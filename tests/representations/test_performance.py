@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
+from conftest import make_notes, make_score
 
 from musickit.errors import UsageError
 from musickit.music import Score
 from musickit.representations.base import load_representation
 from musickit.representations.performance import PerformanceTokenizer
-
-from conftest import make_notes, make_score
 
 
 def tokens(tokenizer, ids):
@@ -39,7 +38,7 @@ def test_default_vocabulary_is_the_music_transformer_one():
     assert tokenizer.id_to_token(355) == "TIME_SHIFT_100"
     assert tokenizer.token_to_id("VELOCITY_31") == 387
     with pytest.raises(UsageError, match="no PAD token"):
-        tokenizer.pad_id
+        _ = tokenizer.pad_id
 
 
 def test_special_tokens_come_after_the_events():
@@ -109,7 +108,7 @@ def test_velocity_is_quantized_to_bins_of_four():
     assert [tokenizer.velocity_bin(v) for v in (1, 4, 5, 100, 127)] == [0, 0, 1, 24, 31]
     assert [tokenizer.bin_velocity(b) for b in (0, 1, 24, 31)] == [2, 6, 98, 126]
     velocities = range(1, 128, 9)
-    score = make_score([(60 + index, velocity, index * 0.1, index * 0.1 + 0.1) for index, velocity in enumerate(velocities)])
+    score = make_score([(60 + index, velocity, index / 10, index / 10 + 0.1) for index, velocity in enumerate(velocities)])
     assert_round_trip(tokenizer, score, velocity_tolerance=2)
 
 

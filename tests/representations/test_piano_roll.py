@@ -1,13 +1,12 @@
 import numpy as np
 import pytest
+from bach_corpus import bach_scores
+from conftest import make_notes, make_score
 
 from musickit.errors import UsageError
 from musickit.music import Score, TempoChange, quantize
 from musickit.representations.base import load_representation
 from musickit.representations.piano_roll import PianoRoll
-
-from bach_corpus import bach_scores
-from conftest import make_notes, make_score
 
 # At 120 qpm and 4 steps per quarter one step is 0.125 s.
 STEP = 0.125
