@@ -1,1 +1,16 @@
-"""musickit.layers."""
+"""Reusable Keras layers: cached attention with relative/rotary positions, decoder blocks, conditioning.
+
+Example:
+
+>>> from musickit.layers import MusicTransformerBlock
+>>> block = MusicTransformerBlock(num_heads=2, intermediate_dim=32, position_encoding="rotary")
+"""
+
+from musickit.layers.attention import CachedSelfAttention, causal_attention_mask, skew_relative_logits
+from musickit.layers.conditioning import ConditionEmbedding, ConditionVocabulary, FeatureModulation
+from musickit.layers.transformer_block import MusicTransformerBlock
+
+__all__ = [
+    "CachedSelfAttention", "ConditionEmbedding", "ConditionVocabulary", "FeatureModulation", "MusicTransformerBlock",
+    "causal_attention_mask", "skew_relative_logits",
+]  # fmt: skip

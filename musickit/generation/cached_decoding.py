@@ -1,0 +1,298 @@
+"""The generation engine: one prefill pass, then a compiled loop of one-token steps.
+
+This follows keras_hub's ``CausalLM.generate``: the model exposes
+``call_with_cache``; a keras_hub sampler owns the ``ops.while_loop``; a
+``next(prompt, cache, index)`` closure connects them and applies musickit's
+logits processors; the whole step is compiled once per configuration
+(``jax.jit`` on JAX, ``tf.function(jit_compile=True)`` on TensorFlow, eager
+under ``torch.no_grad`` on PyTorch).
+
+Every argument is checked before any tensor work, so a prompt that is too
+long, an id outside the vocabulary, processors that allow nothing or a top-p
+outside (0, 1] end in one :class:`~musickit.errors.UsageError`.
+"""
+
+import itertools
+
+import keras
+import numpy as np
+from keras import ops
+from keras_hub.samplers import BeamSampler
+
+from musickit.errors import UsageError
+from musickit.generation.processors import FORBIDDEN_LOGIT, combined_allowed_tokens
+from musickit.generation.samplers import resolve_sampler
+
+
+def _as_rows(prompt_ids, padding_side, padding_id):
+    """A list of 1-D int arrays, one per prompt, with padding removed."""
+    if isinstance(prompt_ids, np.ndarray) or hasattr(prompt_ids, "shape"):
+        array = np.asarray(ops.convert_to_numpy(prompt_ids))
+        if array.ndim == 1:
+            array = array[None, :]
+        if array.ndim != 2:
+            raise UsageError(f"prompt_ids must be 1-D or 2-D, got shape {array.shape}")
+        rows = []
+        for row in array:
+            real = np.flatnonzero(row != padding_id)
+            if padding_side == "left":
+                row = row[real[0] :] if len(real) else row[:0]
+            elif padding_side == "right":
+                row = row[: real[-1] + 1] if len(real) else row[:0]
+            else:
+                raise UsageError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+            rows.append(row.astype("int64"))
+        return rows
+    if len(prompt_ids) and np.isscalar(prompt_ids[0]):
+        prompt_ids = [prompt_ids]
+    return [np.asarray(row, "int64").reshape(-1) for row in prompt_ids]
+
+
+def _check_prompts(rows, max_length, model):
+    if not rows:
+        raise UsageError("no prompt given; pass at least one sequence of token ids (a start token is enough)")
+    if max_length > model.max_sequence_length:
+        raise UsageError(
+            f"max_length {max_length} exceeds the model's max_sequence_length {model.max_sequence_length}; "
+            "generate less or build the model with a longer max_sequence_length"
+        )
+    for number, row in enumerate(rows):
+        if len(row) == 0:
+            raise UsageError(f"prompt {number} is empty; start it with at least one token (e.g. the BOS id)")
+        if len(row) >= max_length:
+            raise UsageError(f"prompt {number} has {len(row)} tokens but max_length is {max_length}; shorten the prompt")
+        outside = np.flatnonzero((row < 0) | (row >= model.vocabulary_size))
+        if len(outside):
+            position = int(outside[0])
+            raise UsageError(
+                f"prompt {number} holds token id {int(row[position])} at position {position}, outside the "
+                f"vocabulary 0..{model.vocabulary_size - 1}; encode prompts with the model's tokenizer"
+            )
+
+
+def _check_conditions(conditions, model, batch_size):
+    if not conditions:
+        return None
+    checked = {}
+    for name, value in conditions.items():
+        if name not in model.condition_sizes:
+            raise UsageError(f"unknown condition {name!r}; this model knows {sorted(model.condition_sizes) or 'none'}")
+        ids = np.broadcast_to(np.asarray(value, "int32").reshape(-1), (batch_size,)).copy()
+        if ((ids < 0) | (ids >= model.condition_sizes[name])).any():
+            raise UsageError(f"condition {name}={value} is outside 0..{model.condition_sizes[name] - 1}")
+        checked[name] = ids
+    return checked
+
+
+def _apply_processors(processors, logits, token_ids, index, end_id):
+    if not processors:
+        return logits
+    original = logits
+    for processor in processors:
+        logits = processor(logits, token_ids, index)
+    # A dynamic rule can still leave a row with nothing (the static check
+    # catches only fixed masks); such a row ends instead of sampling NaN.
+    stuck = ops.all(logits <= FORBIDDEN_LOGIT / 2, axis=-1, keepdims=True)
+    if end_id is None:
+        fallback = original
+    else:
+        is_end = ops.arange(ops.shape(logits)[-1])[None, :] == end_id
+        fallback = ops.where(is_end, 0.0, FORBIDDEN_LOGIT)
+    return ops.where(stuck, fallback, logits)
+
+
+def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id):
+    """The function the backend compiles: ``(token_ids, mask, conditions) -> token_ids``."""
+
+    def generate_step(token_ids, mask, conditions):
+        batch_size, max_length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
+        prefill_condition = condition = model.embed_conditions(conditions)
+        if condition is not None and isinstance(sampler, BeamSampler):
+            # The beam sampler repeats each row (and the cache) num_beams times
+            # after the prefill; the condition of the steps must follow.
+            condition = ops.repeat(condition, sampler.num_beams, axis=0)
+        index = ops.min(ops.sum(ops.cast(mask, "int32"), axis=-1))
+
+        if use_cache:
+            # Prefill: one pass over the whole buffer fills every layer's cache.
+            cache = model.empty_cache(batch_size, max_length)
+            _, _, cache = model.call_with_cache(token_ids, cache, 0, condition=prefill_condition)
+
+            def next(prompt, cache, index):
+                rows = ops.shape(prompt)[0]
+                last_token = ops.slice(prompt, [0, index - 1], [rows, 1])
+                logits, hidden, cache = model.call_with_cache(last_token, cache, index - 1, condition=condition)
+                logits = _apply_processors(processors, logits[:, 0, :], prompt, index, end_id)
+                return logits, hidden, cache
+
+        else:
+            cache = None
+
+            def next(prompt, cache, index):
+                # Full recompute: what a compiled loop without a cache must do each step.
+                inputs = prompt
+                hidden = model._embed_tokens(inputs)
+                for block in model.blocks:
+                    hidden = block(hidden, condition=condition)
+                logits = model._logits(hidden)
+                rows, vocabulary = ops.shape(logits)[0], ops.shape(logits)[2]
+                logits = ops.slice(logits, [0, index - 1, 0], [rows, 1, vocabulary])[:, 0, :]
+                logits = _apply_processors(processors, logits, prompt, index, end_id)
+                return logits, None, cache
+
+        return sampler(
+            next=next,
+            prompt=token_ids,
+            cache=cache,
+            index=index,
+            mask=mask,
+            stop_token_ids=stop_token_ids,
+            model=model,
+        )
+
+    return generate_step
+
+
+def _compile(model, sampler, step):
+    """Compile ``step`` for the active backend, as keras_hub's ``CausalLM.make_generate_function``."""
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(step, jit_compile=True)
+    if backend == "jax":
+        import jax
+
+        # JAX functions must be pure: variables go in as arguments, and the
+        # sampler's seed state comes back out to be assigned.
+        @jax.jit
+        def compiled(token_ids, mask, conditions, state):
+            sampler_values, trainable_values, non_trainable_values = state
+            mapping = itertools.chain(
+                zip(sampler.variables, sampler_values),
+                zip(model.trainable_variables, trainable_values),
+                zip(model.non_trainable_variables, non_trainable_values),
+            )
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                outputs = step(token_ids, mask, conditions)
+            new_sampler_values = []
+            for variable in sampler.variables:
+                value = scope.get_current_value(variable)
+                new_sampler_values.append(variable.value if value is None else value)
+            return outputs, new_sampler_values
+
+        def run(token_ids, mask, conditions):
+            state = (
+                [v.value for v in sampler.variables],
+                [v.value for v in model.trainable_variables],
+                [v.value for v in model.non_trainable_variables],
+            )
+            outputs, sampler_values = compiled(token_ids, mask, conditions, state)
+            for variable, value in zip(sampler.variables, sampler_values):
+                variable.assign(value)
+            return outputs
+
+        return run
+    if backend == "torch":
+        import torch
+
+        def run(token_ids, mask, conditions):
+            with torch.no_grad():
+                return step(token_ids, mask, conditions)
+
+        return run
+    return step
+
+
+def generate(
+    model,
+    prompt_ids,
+    max_length,
+    sampler="greedy",
+    processors=(),
+    seed=None,
+    conditions=None,
+    padding_side="right",
+    stop_token_ids="auto",
+    use_cache=True,
+    **sampler_options,
+):
+    """Continue each prompt until an end token or ``max_length`` tokens.
+
+    Args:
+        model: a model with ``call_with_cache``, ``empty_cache``,
+            ``embed_conditions``, ``vocabulary_size``, ``max_sequence_length``,
+            ``padding_id`` and ``end_id`` (such as
+            :class:`~musickit.models.music_transformer.MusicTransformer`).
+        prompt_ids: a list of id sequences (lengths may differ), or a 2-D
+            array padded with ``model.padding_id`` on ``padding_side``.
+        max_length: int, total length (prompt plus generated tokens).
+        sampler: a name (``"greedy"``, ``"temperature"``, ``"top_k"``,
+            ``"top_p"``, ``"beam"``) or a keras_hub ``Sampler``.
+        processors: logits processors from :mod:`musickit.generation.processors`.
+        seed: int seed for a sampler given by name.
+        conditions: optional dict of condition class ids (a scalar or one per
+            prompt), e.g. ``{"style": 2}``.
+        padding_side: ``"right"`` or ``"left"``: where an array prompt is padded.
+        stop_token_ids: ids that end a sequence; ``"auto"`` uses
+            ``model.end_id``; ``None`` always runs to ``max_length``.
+        use_cache: bool; ``False`` recomputes the whole sequence every step
+            (for checking and benchmarking the cache).
+        **sampler_options: ``temperature``, ``top_k``, ``top_p``, ``num_beams``
+            for a sampler given by name.
+
+    Returns:
+        A list with one list of ids per prompt: the prompt, then the generated
+        tokens up to and including the end token.
+
+    Example:
+
+    >>> from musickit.models.music_transformer import MusicTransformer
+    >>> model = MusicTransformer.from_preset("tiny", vocabulary_size=30, end_id=1)
+    >>> outputs = generate(model, [[2, 3], [4, 5, 6]], max_length=8, sampler="top_k", top_k=5, seed=0)
+    >>> [row[:2] for row in outputs]
+    [[2, 3], [4, 5]]
+    """
+    max_length = int(max_length)
+    if not model.built:
+        # Variables must exist before a compiled function traces the model.
+        model.build()
+    rows = _as_rows(prompt_ids, padding_side, model.padding_id)
+    _check_prompts(rows, max_length, model)
+    sampler = resolve_sampler(sampler, seed=seed, **sampler_options)
+    processors = list(processors or ())
+    combined_allowed_tokens(processors, model.vocabulary_size)
+    conditions = _check_conditions(conditions, model, len(rows))
+    if stop_token_ids == "auto":
+        stop_token_ids = None if model.end_id is None else (model.end_id,)
+    stop_token_ids = None if stop_token_ids is None else tuple(int(t) for t in stop_token_ids)
+    end_id = stop_token_ids[0] if stop_token_ids else None
+
+    # Right-padded buffer; the mask marks prompt tokens the sampler must keep.
+    token_ids = np.full((len(rows), max_length), model.padding_id, "int32")
+    mask = np.zeros((len(rows), max_length), bool)
+    for number, row in enumerate(rows):
+        token_ids[number, : len(row)] = row
+        mask[number, : len(row)] = True
+
+    key = (id(sampler), tuple(id(p) for p in processors), stop_token_ids, use_cache, tuple(sorted(conditions or {})))
+    cache = model.__dict__.setdefault("_musickit_generate_functions", {})
+    if key not in cache:
+        step = _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id)
+        # Keep the sampler and processors alive with the function, so ids in the key stay unique.
+        cache[key] = (_compile(model, sampler, step), sampler, processors)
+    function = cache[key][0]
+    inputs = {name: ops.convert_to_tensor(ids) for name, ids in (conditions or {}).items()}
+    outputs = ops.convert_to_numpy(function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), inputs))
+
+    results = []
+    for number, row in enumerate(rows):
+        generated = outputs[number].tolist()
+        end = max_length
+        if stop_token_ids:
+            for position in range(len(row), max_length):
+                if generated[position] in stop_token_ids:
+                    end = position + 1
+                    break
+        results.append(generated[:end])
+    return results

@@ -1,0 +1,243 @@
+"""Causal self-attention with a key/value cache and a choice of position encoding.
+
+One layer covers the three position schemes a music transformer is usually
+trained with, so a model (or an ablation) switches between them with one
+constructor argument:
+
+- ``"relative"``: learned relative position logits as in Music Transformer
+  (Huang et al. 2018), computed with the memory-efficient "skewing" trick for
+  full sequences and with a gather for cached single steps;
+- ``"rotary"``: rotary embeddings (keras_hub's ``RotaryEmbedding``) applied to
+  queries and keys;
+- ``"absolute"`` (or ``"none"``): plain scaled dot-product attention; absolute
+  positions are then added to the token embeddings by the model.
+
+The cache layout is keras_hub's (``[batch, 2, max_length, heads, key_dim]``,
+keys then values), so the decoding loops of keras_hub and musickit read alike.
+"""
+
+import math
+
+import keras
+from keras import ops
+from keras_hub.layers import RotaryEmbedding
+
+POSITION_ENCODINGS = ("relative", "rotary", "absolute", "none")
+
+
+def causal_attention_mask(query_length, key_length, start_index=0):
+    """A ``(query_length, key_length)`` boolean mask: query ``t`` sees keys ``<= start_index + t``.
+
+    Example:
+
+    >>> mask = causal_attention_mask(2, 3, start_index=1)
+    >>> keras.ops.convert_to_numpy(mask).astype(int).tolist()
+    [[1, 1, 0], [1, 1, 1]]
+    """
+    query_positions = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
+    key_positions = ops.arange(key_length, dtype="int32")
+    return ops.expand_dims(key_positions, 0) <= ops.expand_dims(query_positions, 1)
+
+
+def skew_relative_logits(relative_logits):
+    """Turn query-by-distance logits into query-by-key logits (Huang et al. 2018, section 3.4.1).
+
+    ``relative_logits[..., i, m]`` is query ``i`` against relative distance
+    ``m - (length - 1)``. Padding one column on the left, reshaping so rows
+    shift by one, and dropping the first row puts the logit for key ``j``
+    (distance ``j - i``) at ``[..., i, j]`` for every ``j <= i``, without the
+    ``length x length x key_dim`` tensor of the original relative attention.
+    Entries above the diagonal are garbage and must be masked causally.
+
+    Example:
+
+    >>> import numpy as np
+    >>> logits = np.arange(9, dtype="float32").reshape(1, 1, 3, 3)
+    >>> skewed = keras.ops.convert_to_numpy(skew_relative_logits(logits))
+    >>> skewed[0, 0, 2].tolist()  # query 2 against keys 0, 1, 2: distances -2, -1, 0
+    [6.0, 7.0, 8.0]
+    """
+    shape = ops.shape(relative_logits)
+    batch, heads, length = shape[0], shape[1], shape[2]
+    padded = ops.pad(relative_logits, [[0, 0], [0, 0], [0, 0], [1, 0]])
+    padded = ops.reshape(padded, (batch, heads, length + 1, length))
+    return padded[:, :, 1:, :]
+
+
+@keras.saving.register_keras_serializable(package="musickit")
+class CachedSelfAttention(keras.layers.Layer):
+    """Multi-head causal self-attention with a key/value cache.
+
+    Args:
+        num_heads: int, number of attention heads.
+        key_dim: int, size of each head.
+        position_encoding: one of ``"relative"``, ``"rotary"``, ``"absolute"``
+            or ``"none"``. ``"absolute"`` and ``"none"`` add nothing here
+            (the model adds absolute position embeddings to its inputs).
+        max_relative_distance: int, number of learned relative distances
+            (``0 .. -(max_relative_distance - 1)``); farther keys share the
+            farthest embedding. Use the model's maximum sequence length.
+        rotary_max_wavelength: int, the longest rotary wavelength.
+        dropout: float, dropout on the attention probabilities.
+        kernel_initializer: initializer for the projection kernels.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``...).
+
+    Call arguments:
+        inputs: ``(batch, query_length, hidden_dim)`` tensor.
+        attention_mask: optional boolean ``(batch, query_length, key_length)``
+            or ``(query_length, key_length)`` mask, ``True`` where attention is
+            allowed. Defaults to a causal mask.
+        cache: optional ``(batch, 2, max_length, num_heads, key_dim)`` tensor.
+            When given, the new keys and values are written at
+            ``cache_update_index`` and attention runs over the whole cache.
+        cache_update_index: int or int tensor, the position of the first
+            query; required with ``cache``.
+        training: bool, whether dropout is active.
+
+    Returns:
+        The attention output, and the updated cache when ``cache`` was given.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = CachedSelfAttention(num_heads=2, key_dim=4, max_relative_distance=8)
+    >>> outputs = layer(np.zeros((1, 8, 16), "float32"))
+    >>> tuple(outputs.shape)
+    (1, 8, 16)
+
+    References:
+        - [Huang et al., 2018, Music Transformer](https://arxiv.org/abs/1809.04281)
+        - [Su et al., 2021, RoFormer](https://arxiv.org/abs/2104.09864)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        key_dim,
+        position_encoding="relative",
+        max_relative_distance=1024,
+        rotary_max_wavelength=10000,
+        dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if position_encoding not in POSITION_ENCODINGS:
+            raise ValueError(f"position_encoding must be one of {POSITION_ENCODINGS}, got {position_encoding!r}")
+        self.num_heads = num_heads
+        self.key_dim = key_dim
+        self.position_encoding = position_encoding
+        self.max_relative_distance = max_relative_distance
+        self.rotary_max_wavelength = rotary_max_wavelength
+        self.dropout = dropout
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def _projection(self, equation, output_shape, bias_axes, name):
+        return keras.layers.EinsumDense(
+            equation,
+            output_shape=output_shape,
+            bias_axes=bias_axes,
+            # A fresh initializer per projection, so seeded initializers do not repeat.
+            kernel_initializer=keras.initializers.get(keras.initializers.serialize(self.kernel_initializer)),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def build(self, input_shape):
+        hidden_dim = input_shape[-1]
+        head_shape = (None, self.num_heads, self.key_dim)
+        self.query_dense = self._projection("btd,dhk->bthk", head_shape, "hk", "query")
+        self.key_dense = self._projection("btd,dhk->bthk", head_shape, "hk", "key")
+        self.value_dense = self._projection("btd,dhk->bthk", head_shape, "hk", "value")
+        self.output_dense = self._projection("bthk,hkd->btd", (None, hidden_dim), "d", "attention_output")
+        for projection in (self.query_dense, self.key_dense, self.value_dense):
+            projection.build(input_shape)
+        self.output_dense.build((input_shape[0], input_shape[1], self.num_heads, self.key_dim))
+        self.probabilities_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        if self.position_encoding == "relative":
+            # One table per head, as in Huang et al.: row ``max_relative_distance - 1 - d``
+            # holds distance ``-d``, so the newest key sits in the last row.
+            self.relative_embeddings = self.add_weight(
+                name="relative_embeddings",
+                shape=(self.num_heads, self.max_relative_distance, self.key_dim),
+                initializer=keras.initializers.RandomNormal(stddev=self.key_dim**-0.5),
+            )
+        elif self.position_encoding == "rotary":
+            self.rotary_embedding = RotaryEmbedding(max_wavelength=self.rotary_max_wavelength, dtype=self.dtype_policy)
+
+    def _relative_logits(self, query, key_length, start_index, full_sequence):
+        """Relative logits ``(batch, heads, query_length, key_length)`` for queries starting at ``start_index``."""
+        query_length = ops.shape(query)[1]
+        embeddings = ops.cast(self.relative_embeddings, query.dtype)
+        if full_sequence:
+            # Training, full recompute and prefill: queries are keys, so skew.
+            # The model keeps sequences within max_relative_distance, so the
+            # last key_length rows cover every distance that occurs.
+            embeddings = embeddings[:, self.max_relative_distance - key_length :, :]
+            relative_logits = ops.einsum("bthk,hlk->bhtl", query, embeddings)
+            return skew_relative_logits(relative_logits)
+        # A cached step: few queries at a moving position against the whole cache.
+        relative_logits = ops.einsum("bthk,hlk->bhtl", query, embeddings)
+        query_positions = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
+        key_positions = ops.arange(key_length, dtype="int32")
+        rows = self.max_relative_distance - 1 + ops.expand_dims(key_positions, 0) - ops.expand_dims(query_positions, 1)
+        rows = ops.clip(rows, 0, self.max_relative_distance - 1)
+        batch = ops.shape(query)[0]
+        rows = ops.broadcast_to(rows[None, None], (batch, self.num_heads, query_length, key_length))
+        return ops.take_along_axis(relative_logits, rows, axis=-1)
+
+    def call(self, inputs, attention_mask=None, cache=None, cache_update_index=None, training=None):
+        query = self.query_dense(inputs)
+        key = self.key_dense(inputs)
+        value = self.value_dense(inputs)
+        start_index = 0 if cache_update_index is None else cache_update_index
+        if cache is not None and cache_update_index is None:
+            raise ValueError("cache_update_index is required when a cache is given")
+
+        if self.position_encoding == "rotary":
+            query = self.rotary_embedding(query, start_index=start_index)
+            key = self.rotary_embedding(key, start_index=start_index)
+
+        if cache is not None:
+            start = [0, start_index, 0, 0]
+            key = ops.slice_update(cache[:, 0, ...], start, ops.cast(key, cache.dtype))
+            value = ops.slice_update(cache[:, 1, ...], start, ops.cast(value, cache.dtype))
+            cache = ops.stack((key, value), axis=1)
+
+        query_length, key_length = ops.shape(query)[1], ops.shape(key)[1]
+        scores = ops.einsum("bthk,bshk->bhts", query, ops.cast(key, query.dtype))
+        if self.position_encoding == "relative":
+            full_sequence = cache is None or query_length == key_length
+            scores = scores + self._relative_logits(query, key_length, start_index, full_sequence)
+        # Softmax in float32 so mixed precision does not lose the masked tail.
+        scores = ops.cast(scores, "float32") / math.sqrt(self.key_dim)
+        if attention_mask is None:
+            attention_mask = causal_attention_mask(query_length, key_length, start_index)
+        if len(attention_mask.shape) == 3:
+            attention_mask = ops.expand_dims(attention_mask, 1)
+        scores = ops.where(attention_mask, scores, ops.full_like(scores, -1e9))
+        probabilities = ops.softmax(scores, axis=-1)
+        probabilities = self.probabilities_dropout(ops.cast(probabilities, self.compute_dtype), training=training)
+        attended = ops.einsum("bhts,bshk->bthk", probabilities, ops.cast(value, probabilities.dtype))
+        outputs = self.output_dense(attended)
+        if cache is not None:
+            return outputs, cache
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "key_dim": self.key_dim,
+                "position_encoding": self.position_encoding,
+                "max_relative_distance": self.max_relative_distance,
+                "rotary_max_wavelength": self.rotary_max_wavelength,
+                "dropout": self.dropout,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config
