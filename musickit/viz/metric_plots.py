@@ -1,0 +1,150 @@
+"""Pictures of metric values: feature histograms, pitch-class profiles, distance distributions, piano rolls.
+
+Every function draws on its own :class:`matplotlib.figure.Figure` (no
+``pyplot`` state, no GUI backend needed) and writes a PNG atomically.
+
+Example:
+
+>>> plot_pitch_class_profiles([0.2] * 5 + [0.0] * 7, [1 / 12] * 12, "profiles.png")  # doctest: +SKIP
+"""
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from musickit.music.keys import PITCH_CLASS_NAMES
+from musickit.utils.atomic import atomic_path
+
+GENERATED_COLOR = "#d1495b"
+REFERENCE_COLOR = "#2e86ab"
+INTER_COLOR = "#6a4c93"
+
+
+def _save(figure, path):
+    FigureCanvasAgg(figure)
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    return path
+
+
+def plot_feature_histogram(name, generated, reference, path):
+    """Overlaid, normalised histograms of one metric over the generated and reference pieces (NaNs left out)."""
+    generated = np.asarray(generated, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    generated, reference = generated[~np.isnan(generated)], reference[~np.isnan(reference)]
+    figure = Figure(figsize=(4.2, 3.0))
+    axes = figure.add_subplot()
+    pooled = np.concatenate([generated, reference])
+    if len(pooled):
+        low, high = float(pooled.min()), float(pooled.max())
+        bins = np.linspace(low, high if high > low else low + 1.0, 21)
+        for values, label, color in ((reference, "reference", REFERENCE_COLOR), (generated, "generated", GENERATED_COLOR)):
+            if len(values):
+                weights = np.full(len(values), 1.0 / len(values))
+                axes.hist(values, bins=bins, weights=weights, alpha=0.55, color=color, label=f"{label} (n={len(values)})")
+                axes.axvline(values.mean(), color=color, linewidth=1.5)
+        axes.legend(fontsize=7)
+    else:
+        axes.text(0.5, 0.5, "undefined for every piece", ha="center", va="center", transform=axes.transAxes)
+    axes.set_title(name, fontsize=10)
+    axes.set_ylabel("share of pieces", fontsize=8)
+    axes.tick_params(labelsize=7)
+    return _save(figure, path)
+
+
+def plot_pitch_class_profiles(generated_histogram, reference_histogram, path, distance=None):
+    """Side-by-side bars of two 12-bin pitch-class profiles."""
+    figure = Figure(figsize=(6.0, 3.0))
+    axes = figure.add_subplot()
+    positions = np.arange(12)
+    axes.bar(positions - 0.2, reference_histogram, width=0.4, color=REFERENCE_COLOR, label="reference")
+    axes.bar(positions + 0.2, generated_histogram, width=0.4, color=GENERATED_COLOR, label="generated")
+    axes.set_xticks(positions, PITCH_CLASS_NAMES)
+    axes.set_ylabel("share of note time")
+    title = "Pitch-class profiles"
+    if distance is not None:
+        title += f" (total variation distance {distance:.3f})"
+    axes.set_title(title, fontsize=10)
+    axes.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def plot_distance_distributions(distributions, path, columns=4):
+    """Yang & Lerch curves: densities of intra-reference, intra-generated and inter-set distances per feature.
+
+    ``distributions`` maps feature names to
+    :class:`~musickit.metrics.distribution.DistanceDistributions`; features
+    without distances are left out.
+    """
+    from musickit.metrics.distribution import densities_on_grid, overlap_and_divergence
+
+    usable = {
+        name: result
+        for name, result in distributions.items()
+        if len(result.intra_reference) and len(result.inter) and len(result.intra_generated)
+    }
+    rows = max(1, int(np.ceil(len(usable) / columns)))
+    figure = Figure(figsize=(3.2 * columns, 2.4 * rows))
+    for index, (name, result) in enumerate(usable.items()):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        grid, (reference, generated, inter) = densities_on_grid(result.intra_reference, result.intra_generated, result.inter)
+        axes.plot(grid, reference, color=REFERENCE_COLOR, label="intra reference")
+        axes.plot(grid, generated, color=GENERATED_COLOR, label="intra generated")
+        axes.plot(grid, inter, color=INTER_COLOR, linestyle="--", label="inter set")
+        overlap, divergence = overlap_and_divergence(result.intra_reference, result.inter)
+        axes.set_title(f"{name}\nOA {overlap:.2f}  KL {divergence:.2f}", fontsize=8)
+        axes.set_xlim(left=max(grid[0], 0.0))  # distances are never negative; the kernel's spill is not shown
+        axes.tick_params(labelsize=6)
+        if index == 0:
+            axes.legend(fontsize=6)
+    if not usable:
+        figure.add_subplot().text(0.5, 0.5, "not enough pieces for distance distributions", ha="center")
+    return _save(figure, path)
+
+
+def _draw_piano_roll(score, path, steps_per_quarter=4, title=None):
+    """A small piano-roll drawing (used when :mod:`musickit.viz.piano_roll` is not available)."""
+    from musickit.music.quantization import quantize
+
+    quantized = quantize(score, steps_per_quarter)
+    pitched = [note for note in quantized.notes if not note.is_drum]
+    figure = Figure(figsize=(8.0, 3.0))
+    axes = figure.add_subplot()
+    for note in pitched:
+        axes.add_patch(
+            _rectangle((note.start_step, note.pitch - 0.4), note.end_step - note.start_step, 0.8, GENERATED_COLOR)
+        )
+    if pitched:
+        low = min(note.pitch for note in pitched) - 2
+        high = max(note.pitch for note in pitched) + 2
+        axes.set_ylim(low, high)
+        for start in quantized.bar_starts():
+            axes.axvline(start, color="#999999", linewidth=0.5)
+    axes.set_xlim(0, max(quantized.total_steps, 1))
+    axes.set_xlabel(f"step (1/{steps_per_quarter} quarter)")
+    axes.set_ylabel("MIDI pitch")
+    if title:
+        axes.set_title(title, fontsize=10)
+    return _save(figure, path)
+
+
+def _rectangle(corner, width, height, color):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(corner, width, height, color=color, linewidth=0)
+
+
+def plot_score_piano_roll(score, path, steps_per_quarter=4, title=None):
+    """Piano roll of a score with bar lines, using the package's piano-roll plot when it exists."""
+    try:
+        from musickit.viz.piano_roll import plot_piano_roll
+    except ImportError:
+        return _draw_piano_roll(score, path, steps_per_quarter, title)
+    from musickit.music.quantization import quantize
+    from musickit.representations.piano_roll import PianoRoll
+
+    roll = PianoRoll(steps_per_quarter=steps_per_quarter).encode(score)
+    bar_starts = quantize(score, steps_per_quarter).bar_starts()
+    plot_piano_roll(roll, path, steps_per_quarter=steps_per_quarter, bar_starts=bar_starts, title=title)
+    return path
