@@ -34,19 +34,26 @@ AUTOTUNE = tf.data.AUTOTUNE
 DEFAULT_TRANSPOSE = 2
 
 
-def window_starts(lengths, window_size, hop, pad_short=True):
+def window_starts(lengths, window_size, hop, pad_short=True, cover_tail=False):
     """Start offsets, into the concatenation of pieces of ``lengths``, of every window of ``window_size``.
 
     Windows advance by ``hop`` inside each piece and never cross into the
     next one. A piece shorter than a window yields one window when
-    ``pad_short`` (the caller pads it), none otherwise.
+    ``pad_short`` (the caller pads it), none otherwise. With ``cover_tail``
+    one more, partial window covers a piece's last tokens (the caller pads
+    and masks it), so nothing is left out.
 
     >>> window_starts([10, 3, 6], window_size=5, hop=3).tolist()
     [0, 3, 10, 13]
+    >>> window_starts([10], window_size=5, hop=3, cover_tail=True).tolist()
+    [0, 3, 6]
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    counts = np.where(lengths >= window_size, (lengths - window_size) // hop + 1, 1 if pad_short else 0)
+    beyond = np.maximum(lengths - window_size, 0)
+    full = beyond // hop + 1
+    tail = -(-beyond // hop) + 1  # ceil: the last window reaches the piece's end
+    counts = np.where(lengths >= window_size, tail if cover_tail else full, 1 if pad_short or cover_tail else 0)
     counts = np.where(lengths > 0, counts, 0)
     piece = np.repeat(np.arange(len(lengths)), counts)
     # Position of each window inside its piece: 0, 1, 2, ... restarted per piece.
@@ -187,8 +194,11 @@ def token_windows(
         hop: tokens between window starts; default ``L`` (no overlap).
         eos_id, pad_id: special ids; taken from ``tokenizer`` when it has
             them (``eos_id``/``pad_id`` attributes or ``token_to_id("EOS")``).
-        transpose: largest random pitch shift (needs ``pitch_token_range =
-            (first_pitch_id, count)``, contiguous pitch tokens); 0 is off.
+        transpose: largest random pitch shift; 0 (the default) is off. It
+            needs contiguous pitch tokens: ``pitch_token_range = (first_id,
+            count)``, or a tokenizer with ``token_ids("Pitch")`` such as
+            :class:`~musickit.representations.remi.REMITokenizer`. Every
+            pitch token moves, drum notes included, so keep it off for drums.
 
     Returns:
         A ``tf.data.Dataset`` of ``({"token_ids", "padding_mask"}, targets,
@@ -201,8 +211,14 @@ def token_windows(
     _check_positive(hop=hop)
     eos_id = _special_id(tokenizer, "eos", 2) if eos_id is None else int(eos_id)
     pad_id = _special_id(tokenizer, "pad", 0) if pad_id is None else int(pad_id)
+    if transpose and pitch_token_range is None and hasattr(tokenizer, "token_ids"):
+        pitch_ids = tokenizer.token_ids("Pitch")  # REMI: a contiguous range of Pitch_<n> ids
+        pitch_token_range = (pitch_ids.start, len(pitch_ids))
     if transpose and pitch_token_range is None:
-        raise UsageError("token transposition needs pitch_token_range=(first_pitch_id, number_of_pitch_ids)")
+        raise UsageError(
+            "token transposition needs pitch_token_range=(first_pitch_id, number_of_pitch_ids) "
+            "or a tokenizer with token_ids('Pitch'), such as REMITokenizer"
+        )
     sequences = [np.asarray(sequence, dtype=np.int32).reshape(-1) for sequence in sequences]
     if not sequences:
         raise UsageError("no token sequences to window; is the split empty? (try more files or another seed)")
@@ -211,10 +227,10 @@ def token_windows(
     lengths = np.array([len(piece) for piece in pieces], dtype=np.int64)
     stream = np.concatenate(pieces)
     if pack:
-        starts = window_starts([len(stream)], span, hop)
+        starts = window_starts([len(stream)], span, hop, cover_tail=True)
         ends = np.full(len(starts), len(stream), dtype=np.int64)
     else:
-        starts = window_starts(lengths, span, hop)
+        starts = window_starts(lengths, span, hop, cover_tail=True)
         piece_ends = np.cumsum(lengths)
         ends = piece_ends[np.searchsorted(piece_ends, starts, side="right")]
     # One padding slot after the stream lets out-of-piece positions gather something harmless.
@@ -299,7 +315,7 @@ def section_snippet_pairs(
     pieces = [np.append(np.asarray(s, dtype=np.int32).reshape(-1), np.int32(eos_id)) for s in split]
     lengths = np.array([len(piece) for piece in pieces], dtype=np.int64)
     stream = np.concatenate(pieces)
-    starts = window_starts(lengths, span, hop or sequence_length)
+    starts = window_starts(lengths, span, hop or sequence_length, cover_tail=True)
     piece_ends = np.cumsum(lengths)
     owner = np.searchsorted(piece_ends, starts, side="right")
     tables = [tf.constant(table) for table in (snippet_ids, snippet_mask, section_ids, style_ids)]
