@@ -259,7 +259,20 @@ def generate(
         model.build()
     rows = _as_rows(prompt_ids, padding_side, model.padding_id)
     _check_prompts(rows, max_length, model)
-    sampler = resolve_sampler(sampler, seed=seed, **sampler_options)
+    functions = model.__dict__.setdefault("_musickit_generate_functions", {})
+    if isinstance(sampler, str):
+        # A named sampler is built once per setting, so repeated calls reuse
+        # its compiled loop; its seed state is reset below for reproducibility.
+        named = ("named", sampler, tuple(sorted(sampler_options.items())))
+        if named not in functions:
+            functions[named] = resolve_sampler(sampler, seed=seed, **sampler_options)
+        else:
+            resolve_sampler(sampler, **sampler_options)  # still reject bad settings
+        sampler = functions[named]
+        if seed is not None and getattr(sampler, "seed_generator", None) is not None:
+            sampler.seed_generator.state.assign(keras.random.SeedGenerator(seed).state.value)
+    else:
+        sampler = resolve_sampler(sampler, **sampler_options)
     processors = list(processors or ())
     combined_allowed_tokens(processors, model.vocabulary_size)
     conditions = _check_conditions(conditions, model, len(rows))
@@ -276,12 +289,11 @@ def generate(
         mask[number, : len(row)] = True
 
     key = (id(sampler), tuple(id(p) for p in processors), stop_token_ids, use_cache, tuple(sorted(conditions or {})))
-    cache = model.__dict__.setdefault("_musickit_generate_functions", {})
-    if key not in cache:
+    if key not in functions:
         step = _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id)
         # Keep the sampler and processors alive with the function, so ids in the key stay unique.
-        cache[key] = (_compile(model, sampler, step), sampler, processors)
-    function = cache[key][0]
+        functions[key] = (_compile(model, sampler, step), sampler, processors)
+    function = functions[key][0]
     inputs = {name: ops.convert_to_tensor(ids) for name, ids in (conditions or {}).items()}
     outputs = ops.convert_to_numpy(function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), inputs))
 

@@ -203,6 +203,9 @@ def vocabulary_structure(tokenizer, vocabulary_size=None):
             if match:
                 kind = KIND_ALIASES.get(match.group("kind").lower().rstrip("_"), "other")
                 value = int(match.group("value")) if match.group("value") is not None else -1
+            if hasattr(tokenizer, "token_type"):
+                # REMITokenizer names each id's family; trust it over the name.
+                kind = KIND_ALIASES.get(str(tokenizer.token_type(index)).lower(), "other")
         kinds.append(kind)
         values.append(value)
     return kinds, values
@@ -375,8 +378,8 @@ def combined_allowed_tokens(processors, vocabulary_size):
 
     Example:
 
-    >>> combined_allowed_tokens([KeyScaleMask([-1, 61], key="C")], 2).tolist()
-    [True, False]
+    >>> combined_allowed_tokens([KeyScaleMask([-1, 60, 61], key="C")], 3).tolist()
+    [True, True, False]
     """
     allowed = np.ones(vocabulary_size, bool)
     for processor in processors:
