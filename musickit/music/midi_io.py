@@ -73,6 +73,8 @@ def read_midi(path):
     reason = _check_header(data)
     if reason:
         raise MidiReadError(path, reason)
+    if data[:4] == b"RIFF":  # RMID: hand mido the wrapped standard MIDI file only
+        data = data[data.find(b"MThd") :]
     try:
         with warnings.catch_warnings():
             # pretty_midi warns about tempo events outside track 0 (type-2 and
