@@ -33,6 +33,13 @@ NUM_PITCHES = 128
 SPECIAL_TOKENS = ("PAD", "BOS", "EOS")
 
 
+class MissingSpecialTokenError(UsageError, AttributeError):
+    """Asked for ``pad_id``/``bos_id``/``eos_id`` of a tokenizer built without special tokens.
+
+    It is an ``AttributeError`` too, so ``hasattr(tokenizer, "eos_id")`` is simply False.
+    """
+
+
 class PerformanceTokenizer(Representation):
     """Music Transformer performance events: NOTE_ON, NOTE_OFF, TIME_SHIFT, VELOCITY.
 
@@ -139,7 +146,7 @@ class PerformanceTokenizer(Representation):
 
     def _special_id(self, name):
         if not self.special_tokens:
-            raise UsageError(f"this tokenizer has no {name} token; create it with special_tokens=True")
+            raise MissingSpecialTokenError(f"this tokenizer has no {name} token; create it with special_tokens=True")
         return self.special_offset + SPECIAL_TOKENS.index(name)
 
     @property

@@ -39,6 +39,7 @@ def test_default_vocabulary_is_the_music_transformer_one():
     assert tokenizer.token_to_id("VELOCITY_31") == 387
     with pytest.raises(UsageError, match="no PAD token"):
         _ = tokenizer.pad_id
+    assert not hasattr(tokenizer, "eos_id")  # so callers can test for special tokens
 
 
 def test_special_tokens_come_after_the_events():
