@@ -403,9 +403,9 @@ class TfdsSource(Source):
                 try:
                     self._builder.download_and_prepare()
                 except Exception as error:  # noqa: BLE001 - most often a missing manual download
+                    instructions = " ".join((self._builder.MANUAL_DOWNLOAD_INSTRUCTIONS or "").split())
                     raise DataSourceError(
-                        f"tfds:{self.name}: could not prepare it ({_first_line(error)}); place the files in "
-                        f"{self._builder.manual_dir} as the builder's MANUAL_DOWNLOAD_INSTRUCTIONS say"
+                        f"tfds:{self.name}: could not prepare it ({_first_line(error)}) {instructions}".strip()
                     ) from None
         return self._builder
 
@@ -443,9 +443,10 @@ class TfdsSource(Source):
             if self.max_files is not None:
                 dataset = dataset.take(self.max_files)
             for index, example in enumerate(tfds.as_numpy(dataset)):
-                entry = Entry(f"{split}/{index:05d}", self.name, index, split)
                 score = example_to_score(example)
-                score.metadata.setdefault("name", entry.name)
+                # The example's own name is stable; TFDS's reading order need not be.
+                entry = Entry(score.metadata.get("name") or f"{split}/{index:05d}", self.name, index, split)
+                score.metadata["name"] = entry.name
                 yield entry, score
 
 
