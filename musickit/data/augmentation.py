@@ -48,13 +48,16 @@ def transpose_piano_rolls(windows, random_integers, max_shift=2):
     down_limit = tf.where(silent, tf.zeros_like(lowest_active), -lowest_active)
     up_limit = tf.where(silent, tf.zeros_like(highest_active), keys_int64 - 1 - highest_active)
     shifts = _draw_shifts(random_integers, down_limit, up_limit, tf.constant(max_shift, tf.int64))
-    # new[b, :, k] = old[b, :, k - shift_b]; the clip above guarantees nothing sounding leaves the range.
-    source = key_index - shifts[:, tf.newaxis]
-    inside = (source >= 0) & (source < keys_int64)
-    gathered = tf.gather(windows, tf.clip_by_value(source, 0, keys_int64 - 1), axis=2, batch_dims=1)
-    mask_shape = tf.concat([[tf.shape(windows)[0], 1, keys], tf.ones([tf.rank(windows) - 3], tf.int32)], 0)
-    mask = tf.reshape(tf.cast(inside, windows.dtype), mask_shape)
-    return gathered * mask
+    # One whole-batch roll per possible shift, each window taking its own: for the few shifts
+    # augmentation uses this beats a per-window gather along the key axis. The clip above
+    # guarantees that only silent keys wrap around.
+    selector_shape = tf.concat([tf.shape(shifts), tf.ones([tf.rank(windows) - 1], tf.int32)], 0)
+    shifted = windows
+    for shift in range(-int(max_shift), int(max_shift) + 1):
+        if shift:
+            chosen = tf.reshape(tf.equal(shifts, shift), selector_shape)
+            shifted = tf.where(chosen, tf.roll(windows, shift, axis=2), shifted)
+    return shifted
 
 
 def transpose_token_windows(token_ids, random_integers, first_pitch_id, num_pitch_ids, max_shift=2):
