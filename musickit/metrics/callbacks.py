@@ -12,6 +12,7 @@ Tuner, whose objective can then be a musical one:
 ('val_pitch_class_histogram_distance', 'min')
 """
 
+import inspect
 import math
 
 import keras
@@ -40,9 +41,11 @@ class MusicMetricsCallback(keras.callbacks.Callback):
     objective ("sound like the data") for any metric.
 
     Args:
-        generate_fn: function of no arguments returning a list of
-            :class:`~musickit.music.Score` (it may use ``self.model``
-            through a closure over the model being trained).
+        generate_fn: returns a list of :class:`~musickit.music.Score`. It
+            takes no arguments, or one: the model being trained. Use the
+            one-argument form with Keras Tuner, which builds a new model per
+            trial and deep-copies the callbacks, so a closure over one model
+            would score the wrong one.
         metrics: metric names from :data:`musickit.metrics.METRIC_NAMES`.
         every_n_epochs: how often to generate.
         reference_scores: optional reference pieces (see above).
@@ -73,6 +76,7 @@ class MusicMetricsCallback(keras.callbacks.Callback):
         if int(every_n_epochs) < 1:
             raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
         self.generate_fn = generate_fn
+        self._wants_model = _takes_an_argument(generate_fn)
         self.metrics = tuple(metrics)
         self.every_n_epochs = int(every_n_epochs)
         self.prefix = prefix
@@ -98,7 +102,7 @@ class MusicMetricsCallback(keras.callbacks.Callback):
 
     def evaluate_samples(self):
         """Generate once and return ``{logged name: value}`` (NaN when nothing usable was generated)."""
-        scores = list(self.generate_fn() or [])
+        scores = list((self.generate_fn(self.model) if self._wants_model else self.generate_fn()) or [])
         values, _ = compute_metrics_batch(scores, self.metrics, self.reference_histogram)
         logged = {}
         for name in self.metrics:
@@ -120,6 +124,15 @@ class MusicMetricsCallback(keras.callbacks.Callback):
                 print(f"Epoch {epoch + 1}: sample metrics {shown}")
         if logs is not None:
             logs.update(self.latest)
+
+
+def _takes_an_argument(function):
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature; call them without arguments
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return any(parameter.kind in positional and parameter.default is parameter.empty for parameter in parameters)
 
 
 def tuner_objective(metric, prefix="val_"):

@@ -11,7 +11,8 @@ import numpy as np
 
 from musickit.metrics.timeline import note_times
 from musickit.metrics.undefined import undefined
-from musickit.music.keys import estimate_key, parse_key
+from musickit.metrics.pitch import _estimate_key
+from musickit.music.keys import parse_key
 from musickit.music.quantization import quantize
 from musickit.music.score import Note, Score
 
@@ -46,7 +47,7 @@ def tonal_stability(score, window_bars=2, steps_per_quarter=4):
     notes = note_times(score).pitched
     if not len(notes):
         return undefined(NO_PITCHED_NOTES)
-    global_key = parse_key(estimate_key(score))
+    global_key = parse_key(_estimate_key(score))
     quantized = quantize(score, steps_per_quarter)
     bar_starts = [step / steps_per_quarter for step in quantized.bar_starts()] + [notes.length]
     windows = max(len(bar_starts) - 1 - window_bars, 0) + 1
@@ -58,7 +59,7 @@ def tonal_stability(score, window_bars=2, steps_per_quarter=4):
         if weight <= 0:
             continue
         total += weight
-        if parse_key(estimate_key(Score(notes=window_notes))) == global_key:
+        if parse_key(_estimate_key(Score(notes=window_notes))) == global_key:
             matching += weight
     return float(matching / total) if total > 0 else undefined(NO_PITCHED_NOTES)
 
