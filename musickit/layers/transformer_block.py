@@ -20,8 +20,8 @@ class MusicTransformerBlock(keras.layers.Layer):
         position_encoding: ``"relative"``, ``"rotary"``, ``"absolute"`` or
             ``"none"``; see :class:`CachedSelfAttention`.
         max_relative_distance: int, relative distances learned.
-        conditioning_mode: ``"film"`` or ``"additive"``; used only when a
-            condition is passed at call time.
+        conditioning_mode: ``"film"``, ``"additive"``, or ``None`` for a
+            block without conditioning weights.
         dropout: float, dropout after attention and feed-forward.
         activation: feed-forward activation.
         layer_norm_epsilon: float.
@@ -74,7 +74,11 @@ class MusicTransformerBlock(keras.layers.Layer):
             raise ValueError(f"hidden_dim {hidden_dim} is not divisible by num_heads {self.num_heads}")
         policy = self.dtype_policy
         self.attention_norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=policy, name="attention_norm")
-        self.attention_modulation = FeatureModulation(self.conditioning_mode, dtype=policy, name="attention_modulation")
+        # Without conditioning the block has no modulation weights (they would get no gradient).
+        self.attention_modulation = self.feedforward_modulation = None
+        if self.conditioning_mode is not None:
+            self.attention_modulation = FeatureModulation(self.conditioning_mode, dtype=policy, name="attention_modulation")
+            self.feedforward_modulation = FeatureModulation(self.conditioning_mode, dtype=policy, name="feedforward_modulation")
         self.attention = CachedSelfAttention(
             num_heads=self.num_heads,
             key_dim=hidden_dim // self.num_heads,
@@ -86,7 +90,6 @@ class MusicTransformerBlock(keras.layers.Layer):
         )
         self.attention_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
         self.feedforward_norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_norm")
-        self.feedforward_modulation = FeatureModulation(self.conditioning_mode, dtype=policy, name="feedforward_modulation")
         self.feedforward_intermediate = keras.layers.Dense(
             self.intermediate_dim, activation=self.activation, dtype=policy, name="feedforward_intermediate"
         )
@@ -97,20 +100,27 @@ class MusicTransformerBlock(keras.layers.Layer):
             layer.build(input_shape)
         # Conditioning weights are built for the hidden size, since the model
         # embeds conditions at that width.
-        condition_shape = (None, hidden_dim)
-        self.attention_modulation.build(input_shape, condition_shape)
-        self.feedforward_modulation.build(input_shape, condition_shape)
+        if self.conditioning_mode is not None:
+            self.attention_modulation.build(input_shape, (None, hidden_dim))
+            self.feedforward_modulation.build(input_shape, (None, hidden_dim))
         self.feedforward_output.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
 
+    def _modulate(self, modulation, features, condition):
+        if condition is None:
+            return features
+        if modulation is None:
+            raise ValueError("this block was built with conditioning_mode=None and cannot take a condition")
+        return modulation(features, condition)
+
     def call(self, inputs, condition=None, attention_mask=None, cache=None, cache_update_index=None, training=None):
-        normalized = self.attention_modulation(self.attention_norm(inputs), condition)
+        normalized = self._modulate(self.attention_modulation, self.attention_norm(inputs), condition)
         attended = self.attention(
             normalized, attention_mask=attention_mask, cache=cache, cache_update_index=cache_update_index, training=training
         )
         if cache is not None:
             attended, cache = attended
         hidden = inputs + self.attention_dropout(attended, training=training)
-        normalized = self.feedforward_modulation(self.feedforward_norm(hidden), condition)
+        normalized = self._modulate(self.feedforward_modulation, self.feedforward_norm(hidden), condition)
         transformed = self.feedforward_output(self.feedforward_intermediate(normalized))
         outputs = hidden + self.feedforward_dropout(transformed, training=training)
         if cache is not None:

@@ -132,7 +132,7 @@ class MusicTransformer(keras.Model):
                 intermediate_dim=self.intermediate_dim,
                 position_encoding="none" if position_encoding == "absolute" else position_encoding,
                 max_relative_distance=self.max_sequence_length,
-                conditioning_mode=conditioning_mode,
+                conditioning_mode=conditioning_mode if self.condition_sizes else None,
                 dropout=dropout,
                 layer_norm_epsilon=layer_norm_epsilon,
                 dtype=policy,

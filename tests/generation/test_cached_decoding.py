@@ -1,0 +1,94 @@
+"""The generation engine: cached greedy equals full recompute; padding, stopping, conditions; bad input."""
+
+import keras
+import numpy as np
+import pytest
+
+from musickit.errors import UsageError
+from musickit.generation.processors import KeyScaleMask, LogitsProcessor
+from musickit.models.music_transformer import MusicTransformer
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(5)
+    model = MusicTransformer.from_preset(
+        "tiny", vocabulary_size=32, max_sequence_length=24, dropout=0.0, condition_sizes={"style": 2}, end_id=None
+    )
+    model.build()
+    for block in model.blocks:  # conditioning that matters
+        block.attention_modulation.projection.kernel.assign(np.full((32, 64), 0.2, "float32"))
+    return model
+
+
+PROMPTS = [[3, 9, 4, 7, 1], [5, 6], [8, 2, 11]]
+
+
+def test_greedy_with_cache_equals_full_recompute(model):
+    styles = {"style": [0, 1, 1]}
+    cached = model.generate(PROMPTS, max_length=16, sampler="greedy", conditions=styles)
+    uncached = model.generate(PROMPTS, max_length=16, sampler="greedy", conditions=styles, use_cache=False)
+    assert cached == uncached
+    assert [row[: len(prompt)] for row, prompt in zip(cached, PROMPTS)] == PROMPTS
+    assert all(len(row) == 16 for row in cached)
+    # The condition reaches the output.
+    assert cached != model.generate(PROMPTS, max_length=16, sampler="greedy", conditions={"style": [1, 0, 0]})
+    # Left-padded array prompts give the same result (the compiled loop is reused).
+    padded = np.zeros((3, 5), "int32")  # padding id 0
+    for row, prompt in enumerate(PROMPTS):
+        padded[row, 5 - len(prompt) :] = prompt
+    assert model.generate(padded, max_length=16, sampler="greedy", padding_side="left", conditions=styles) == cached
+
+
+class OnlyTokenAfter(LogitsProcessor):
+    """Allows only ``token`` once ``index`` reaches ``start``: a deterministic end for the test."""
+
+    def __init__(self, token, start):
+        self.token, self.start = token, start
+
+    def __call__(self, logits, token_ids, index):
+        is_token = keras.ops.arange(keras.ops.shape(logits)[-1])[None, :] == self.token
+        return keras.ops.where(keras.ops.logical_or(is_token, index < self.start), logits, -1e9)
+
+    def get_config(self):
+        return {"token": self.token, "start": self.start}
+
+
+def test_stops_at_the_end_token_and_sampling_is_seeded(model):
+    end = OnlyTokenAfter(token=31, start=8)
+    outputs = model.generate([[3, 4], [5, 6, 7]], max_length=12, sampler="top_k", top_k=4, seed=7,
+                             processors=[end], stop_token_ids=[31], conditions={"style": 0})  # fmt: skip
+    assert [len(row) for row in outputs] == [9, 9] and all(row[-1] == 31 for row in outputs)
+    again = model.generate([[3, 4], [5, 6, 7]], max_length=12, sampler="top_k", top_k=4, seed=7,
+                           processors=[end], stop_token_ids=[31], conditions={"style": 0})  # fmt: skip
+    assert again == outputs
+
+
+def test_beam_search_returns_one_sequence_per_prompt(model):
+    outputs = model.generate([[3, 4, 5]], max_length=10, sampler="beam", num_beams=2, conditions={"style": 1})
+    assert len(outputs) == 1 and len(outputs[0]) == 10 and outputs[0][:3] == [3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"prompt_ids": [list(range(1, 21))], "max_length": 20}, "has 20 tokens but max_length is 20"),
+        ({"prompt_ids": [[1, 2]], "max_length": 30}, "exceeds the model's max_sequence_length 24"),
+        ({"prompt_ids": [[1, 40, 2]], "max_length": 10}, "token id 40 at position 1, outside the vocabulary"),
+        ({"prompt_ids": [[]], "max_length": 10}, "is empty"),
+        ({"prompt_ids": [[1, 2]], "max_length": 10, "sampler": "top_p", "top_p": 0.0}, r"top_p must be in \(0, 1\]"),
+        ({"prompt_ids": [[1, 2]], "max_length": 10, "sampler": "top_p", "top_p": 1.2}, r"top_p must be in \(0, 1\]"),
+        ({"prompt_ids": [[1, 2]], "max_length": 10, "sampler": "nucleus"}, "unknown sampler"),
+        ({"prompt_ids": [[1, 2]], "max_length": 10, "conditions": {"mood": 0}}, "unknown condition"),
+        (
+            {"prompt_ids": [[1, 2]], "max_length": 10, "processors": [KeyScaleMask([-1] + [61] * 31, key="C")]},
+            "no pitch token is left",
+        ),
+    ],
+)
+def test_bad_input_fails_before_any_work(model, arguments, message):
+    functions = dict(model.__dict__.get("_musickit_generate_functions", {}))
+    with pytest.raises(UsageError, match=message):
+        model.generate(**arguments)
+    compiled = {key for key in model.__dict__.get("_musickit_generate_functions", {}) if key[0] != "named"}
+    assert compiled == {key for key in functions if key[0] != "named"}
