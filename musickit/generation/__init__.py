@@ -1,1 +1,1 @@
-"""musickit.generation."""
+"""musickit.generation: samplers, logits processors and decoding loops."""

@@ -97,8 +97,10 @@ def quantize(score, steps_per_quarter=4):
     [(0, 2), (4, 5)]
     """
 
+    to_quarters = score.seconds_to_quarters_function()  # built once: quantize is on the hot path of every encoder
+
     def to_step(time):
-        return int(round(score.seconds_to_quarters(time) * steps_per_quarter))
+        return int(round(to_quarters(time) * steps_per_quarter))
 
     notes, lengthened = [], 0
     for note in score.notes:

@@ -123,9 +123,21 @@ class Score:
 
     def seconds_to_quarters(self, time):
         """Position in quarter notes of ``time`` seconds, following tempo changes."""
+        return self.seconds_to_quarters_function()(time)
+
+    def seconds_to_quarters_function(self):
+        """A fast ``seconds -> quarters`` function for many calls (the tempo map is built once).
+
+        >>> Score().seconds_to_quarters_function()(1.5)
+        3.0
+        """
         seconds, quarters, rates = self._tempo_segments()
-        index = max(bisect.bisect_right(seconds, time) - 1, 0)
-        return quarters[index] + (time - seconds[index]) * rates[index]
+
+        def to_quarters(time):
+            index = max(bisect.bisect_right(seconds, time) - 1, 0)
+            return quarters[index] + (time - seconds[index]) * rates[index]
+
+        return to_quarters
 
     def quarters_to_seconds(self, position):
         """Inverse of :meth:`seconds_to_quarters`."""

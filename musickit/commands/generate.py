@@ -1,0 +1,46 @@
+"""``musickit generate --run RUN_DIR``: generate again from a saved training run.
+
+The run's ``run.json`` says which model family trained it; each family
+provides ``generate_from_run(run_dir, output_dir, args)`` in
+:mod:`musickit.generation`.
+"""
+
+import importlib
+import os
+
+from musickit.errors import UsageError
+from musickit.runs.flags import add_sampling_flags
+from musickit.runs.folder import RunFolder
+
+NAME = "generate"
+HELP = "Generate new pieces from a saved training run (a recipe's --output-dir)."
+
+# model name in run.json -> module providing generate_from_run
+GENERATORS = {
+    "piano_roll_lstm": "musickit.generation.piano_roll_run",
+    "music_transformer": "musickit.generation.transformer_run",
+}
+
+
+def add_arguments(parser):
+    parser.add_argument("--run", required=True, help="a run folder written by a recipe")
+    parser.add_argument("--output-dir", default=None, help="where to write samples (default: RUN/generated)")
+    parser.add_argument("--seed", type=int, default=0, help="same seed, same pieces")
+    parser.add_argument("--bars", type=int, default=8, help="bars to generate after the primer")
+    parser.add_argument("--max-polyphony", type=int, default=0, help="most keys at once (0: no limit)")
+    parser.add_argument("--max-length", type=int, default=512, help="tokens to generate (token models)")
+    parser.add_argument("--style", default=None, help="style label for conditioned models, e.g. bach")
+    parser.add_argument("--soundfont", default=None, help="a .sf2 soundfont for audio (or MUSICKIT_SOUNDFONT)")
+    add_sampling_flags(parser)
+
+
+def run(args):
+    info = RunFolder(args.run).read_info()
+    module_name = GENERATORS.get(info.get("model"))
+    if module_name is None:
+        raise UsageError(f"{args.run} was made by {info.get('model')!r}, which musickit generate does not know")
+    output_dir = args.output_dir or os.path.join(args.run, "generated")
+    written = importlib.import_module(module_name).generate_from_run(args.run, output_dir, args)
+    for sample in written:
+        print(f"{sample['midi']}  ({sample.get('audio', 'no')} audio)")
+    return 0
