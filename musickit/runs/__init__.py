@@ -1,0 +1,11 @@
+"""Run folders and the command-line flags every recipe shares.
+
+A run folder (DESIGN.md) holds ``model.keras``, the representation config,
+``run.json`` (which model family and how it was trained), ``samples/``,
+``metrics.json``, ``history.csv`` and TensorBoard ``logs/``.
+"""
+
+from musickit.runs.flags import add_common_flags, add_sampling_flags, smoke_or
+from musickit.runs.folder import RunFolder
+
+__all__ = ["RunFolder", "add_common_flags", "add_sampling_flags", "smoke_or"]
