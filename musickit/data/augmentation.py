@@ -9,8 +9,9 @@ Example:
 
 >>> import numpy as np, tensorflow as tf
 >>> windows = np.zeros((1, 2, 88), "float32"); windows[0, :, 87] = 1  # top key C8
->>> shifted = transpose_piano_rolls(windows, tf.constant([5], tf.int64), max_shift=2)
->>> int(np.argmax(shifted[0, 0]))  # up is clipped to 0, so the draw lands in [-2, 0]
+>>> # Up is clipped to 0, so draws land in [-2, 0]: the random integer 3 picks -2 (3 mod 3 steps above -2).
+>>> shifted = transpose_piano_rolls(windows, tf.constant([3], tf.int64), max_shift=2)
+>>> int(np.argmax(shifted[0, 0]))
 85
 """
 

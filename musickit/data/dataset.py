@@ -68,6 +68,11 @@ class EncodedDataset:
             raise ValueError(f"unknown split {name!r}; use train, valid or test")
         return getattr(self, name)
 
+    def __repr__(self):
+        sizes = ", ".join(f"{name}={len(self.split(name))}" for name in SPLIT_NAMES)
+        return (f"EncodedDataset(source={self.source!r}, {sizes}, skipped={len(self.skipped)}, "
+                f"representation={self.representation!r}, from_cache={self.from_cache})")  # fmt: skip
+
     @property
     def styles(self):
         """Sorted style labels that occur in any split (``None`` left out)."""

@@ -182,9 +182,12 @@ class Music21CorpusSource(Source):
             # forceSource: our own cache replaces music21's pickles, and writing
             # those would double the cost of the first pass.
             stream = corpus.parse(entry.location, number=entry.number, forceSource=True)
-            score = from_music21(stream, style=self.style)
         except Exception as error:  # noqa: BLE001 - any parser failure makes this piece unreadable
             raise MidiReadError(entry.location, f"music21 could not read it ({_first_line(error)})") from None
+        try:
+            score = from_music21(stream, style=self.style)
+        except Exception as error:  # noqa: BLE001 - a piece the conversion cannot handle is skipped, not fatal
+            raise MidiReadError(entry.location, f"could not convert it to a score ({_first_line(error)})") from None
         score.metadata["name"] = entry.name
         return score
 
