@@ -64,28 +64,29 @@ def _bandwidth(samples):
 def densities_on_grid(*sample_sets, grid_size=GRID_SIZE):
     """Kernel density estimates of several sample sets on one shared grid.
 
-    A set whose samples are all equal (say every piece uses 7 pitch classes,
-    so every distance is 0) has no spread for a kernel to learn; it gets a
-    narrow Gaussian whose width is 5% of the pooled spread (or 1e-3 when all
-    sets are constant), which keeps overlap and divergence finite and
-    meaningful.
+    Each set gets :class:`scipy.stats.gaussian_kde` with Scott's width, but
+    never narrower than 1% of the pooled spread of all sets: a kernel much
+    narrower than the grid spacing would fall between grid points and the
+    estimate would vanish. A set whose samples are all equal (say every
+    piece uses 7 pitch classes, so every distance is 0) has no spread for a
+    kernel to learn; it gets a Gaussian 5% of the pooled spread wide (1e-3
+    when every set is constant).
 
     Returns ``(grid, [density, ...])``; each density integrates to ~1.
     """
     from scipy.stats import gaussian_kde  # scipy.stats takes a second to import; only pay when used
 
-    pooled = np.concatenate([np.asarray(samples, dtype=float) for samples in sample_sets])
+    sample_sets = [np.asarray(samples, dtype=float) for samples in sample_sets]
+    pooled = np.concatenate(sample_sets)
     spread = float(pooled.max() - pooled.min()) if len(pooled) else 0.0
     fallback = 0.05 * spread if spread > 0 else 1e-3
-    widths = [_bandwidth(samples) or fallback for samples in sample_sets]
-    low = pooled.min() - 5 * max(widths)
-    high = pooled.max() + 5 * max(widths)
-    grid = np.linspace(low, high, grid_size)
+    widths = [max(_bandwidth(samples), 0.01 * spread) if _bandwidth(samples) > 0 else fallback for samples in sample_sets]
+    grid = np.linspace(pooled.min() - 5 * max(widths), pooled.max() + 5 * max(widths), grid_size)
     densities = []
     for samples, width in zip(sample_sets, widths):
-        samples = np.asarray(samples, dtype=float)
         if _bandwidth(samples) > 0:
-            density = gaussian_kde(samples)(grid)
+            # gaussian_kde's bw_method scalar multiplies the sample standard deviation.
+            density = gaussian_kde(samples, bw_method=width / samples.std(ddof=1))(grid)
         else:
             density = np.exp(-0.5 * ((grid - samples.mean()) / width) ** 2) / (width * np.sqrt(2 * np.pi))
         densities.append(density)
