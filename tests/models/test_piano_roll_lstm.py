@@ -1,0 +1,87 @@
+"""PianoRollLSTM, its frame heads, losses and the Markov baseline."""
+
+import numpy as np
+import pytest
+
+import keras
+from musickit.layers.frame_heads import AutoregressiveFrameHead
+from musickit.losses.piano_roll import WeightedBinaryCrossentropy, frame_negative_log_likelihood
+from musickit.models import PerKeyMarkovBaseline, PianoRollLSTM
+
+
+def tiny(head="independent"):
+    return PianoRollLSTM(lstm_units=8, num_layers=2, dense_units=8, head=head, head_hidden_units=8)
+
+
+def test_weighted_loss_by_hand():
+    # One frame, two keys: key 0 on with logit 0 (p=.5), key 1 off with logit 0.
+    targets, logits = np.array([[1.0, 0.0]]), np.zeros((1, 2), "float32")
+    assert float(frame_negative_log_likelihood(targets, logits)[0]) == pytest.approx(2 * np.log(2), 1e-6)
+    weighted = WeightedBinaryCrossentropy(positive_weight=10.0)(targets[None], logits[None])
+    assert float(weighted) == pytest.approx(11 * np.log(2), 1e-5)
+
+
+def test_autoregressive_head_is_causal_over_keys():
+    head = AutoregressiveFrameHead(num_pitches=6, hidden_units=16)
+    context = np.random.default_rng(0).normal(size=(1, 4)).astype("float32")
+    frame = np.zeros((1, 6), "float32")
+    base = np.asarray(head(context, frame))
+    for key in range(6):
+        changed = frame.copy()
+        changed[0, key] = 1.0
+        logits = np.asarray(head(context, changed))
+        # Changing key k may change only the logits of keys above k.
+        np.testing.assert_allclose(logits[0, : key + 1], base[0, : key + 1], atol=1e-6)
+
+
+def test_autoregressive_sampling_matches_teacher_forced_probabilities():
+    """Sampling key by key must use the same conditionals the training pass computes."""
+    head = AutoregressiveFrameHead(num_pitches=5, hidden_units=12)
+    rng = np.random.default_rng(1)
+    head(np.zeros((1, 3), "float32"), np.zeros((1, 5), "float32"))
+    for weight in head.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32"))
+    context = rng.normal(size=(1, 3)).astype("float32")
+    noise = rng.random((1, 5), dtype=np.float32)
+    frame = np.asarray(head.sample(context, noise))
+    probabilities = 1 / (1 + np.exp(-np.asarray(head(context, frame))))
+    np.testing.assert_array_equal(frame, (noise < probabilities).astype("float32"))
+
+
+@pytest.mark.parametrize("head", ["independent", "autoregressive"])
+def test_many_to_many_output_and_keras_round_trip(tmp_path, head):
+    model = tiny(head)
+    frames = (np.random.default_rng(0).random((2, 5, 88)) < 0.1).astype("float32")
+    inputs = frames if head == "independent" else {"frames": frames, "next_frames": frames}
+    before = np.asarray(model(inputs))
+    assert before.shape == (2, 5, 88)
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(np.asarray(restored(inputs)), before, atol=1e-5)
+    assert restored.get_config() == model.get_config()
+
+
+def test_step_equals_full_sequence():
+    """Stateful stepping gives the same context as running the whole sequence."""
+    model = tiny()
+    frames = (np.random.default_rng(2).random((1, 6, 88)) < 0.1).astype("float32")
+    full = np.asarray(model(frames))
+    states = model.initial_states(1)
+    for step in range(6):
+        context, states = model.step(frames[:, step], states)
+        np.testing.assert_allclose(np.asarray(model.frame_head(context)), full[:, step], atol=1e-5)
+
+
+def test_autoregressive_call_without_targets_says_what_to_do():
+    with pytest.raises(ValueError, match="next_frames"):
+        tiny("autoregressive")(np.zeros((1, 2, 88), "float32"))
+
+
+def test_markov_baseline_by_hand():
+    roll = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], "float32")
+    baseline = PerKeyMarkovBaseline(smoothing=0.0).fit([roll])
+    # key 0: after on -> on once, off once (p=.5); key 1: after off -> on once of twice, after on -> on.
+    np.testing.assert_allclose(baseline.transition, [[0.0, 0.5], [0.5, 1.0]])
+    smoothed = PerKeyMarkovBaseline().fit([roll])
+    assert smoothed.negative_log_likelihood([roll]) > 0
+    assert PerKeyMarkovBaseline().fit([np.zeros((4, 3))]).negative_log_likelihood([np.zeros((4, 3))]) < 1.0
