@@ -118,6 +118,14 @@ class Source:
         """The :class:`Score` of ``entry``; raises :class:`MidiReadError` when it cannot be read."""
         raise NotImplementedError
 
+    def read_all(self):
+        """Yield ``(entry, score)`` for every entry, or ``(entry, error)`` with a :class:`MidiReadError`."""
+        for entry in self.entries():
+            try:
+                yield entry, self.read(entry)
+            except MidiReadError as error:
+                yield entry, error
+
     def _all_entries(self):
         raise NotImplementedError
 
@@ -433,7 +441,7 @@ class TfdsSource(Source):
                 "max_files": self.max_files}  # fmt: skip
 
     def read_all(self):
-        """Yield ``(entry, score)`` for every example, one pass per split."""
+        """Yield ``(entry, score)`` for every example, one pass per split (TFDS examples are always readable)."""
         import tensorflow_datasets as tfds
 
         from musickit.data.tfds_builders.features import example_to_score
@@ -501,18 +509,14 @@ def read_scores(source=DEFAULT_SOURCE, max_files=None, show_progress=None):
     if not isinstance(source, Source):
         source = open_source(source, max_files)
     pieces, skipped = [], []
-    if isinstance(source, TfdsSource):
-        total = len(source.entries())
-        for entry, score in progress(source.read_all(), f"reading {source.description}", total, show_progress):
-            pieces.append(Piece(entry, score))
-    else:
-        entries = source.entries()
-        for entry in progress(entries, f"parsing {source.description}", total=len(entries), enabled=show_progress):
-            try:
-                pieces.append(Piece(entry, source.read(entry)))
-            except MidiReadError as error:
-                logger.warning("skipped %s", error)
-                skipped.append((entry.name, error.reason))
+    verb = "reading" if isinstance(source, TfdsSource) else "parsing"
+    total = len(source.entries())
+    for entry, result in progress(source.read_all(), f"{verb} {source.description}", total, show_progress):
+        if isinstance(result, MidiReadError):
+            logger.warning("skipped %s", result)
+            skipped.append((entry.name, result.reason))
+        else:
+            pieces.append(Piece(entry, result))
     if skipped:  # the summary line; silent when nothing was lost
         logger.warning(
             "%s: read %d of %d pieces, skipped %d unreadable",
