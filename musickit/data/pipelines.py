@@ -77,10 +77,10 @@ def _finish(indices, batch_size, make_batch, shuffle, seed, deterministic, drop_
     if random_stream:
         # One reproducible random integer per window for augmentation.
         randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-        dataset = tf.data.Dataset.zip((dataset, randoms))
+        dataset = tf.data.Dataset.zip((dataset, randoms)).batch(batch_size, drop_remainder=drop_remainder)
     else:
-        dataset = dataset.map(lambda index: (index, tf.constant(0, tf.int64)))
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+        dataset = dataset.map(lambda indices: (indices, tf.zeros(tf.shape(indices)[:1], tf.int64)))
     dataset = dataset.map(make_batch, num_parallel_calls=AUTOTUNE, deterministic=deterministic)
     options = tf.data.Options()
     options.deterministic = deterministic
