@@ -41,6 +41,7 @@ from musickit.metrics.evaluation import (
     compute_metrics,
     compute_metrics_batch,
     json_safe,
+    write_metrics_json,
 )
 from musickit.metrics.form import section_contrast, section_similarity
 from musickit.metrics.pitch import (
@@ -92,5 +93,5 @@ __all__ = [
     "pitch_class_entropy", "pitch_class_histogram_distance", "pitch_class_profile", "pitch_entropy", "pitch_range",
     "polyphony", "polyphony_rate", "repeated_bar_ratio", "repeated_frame_ratio", "rhythmic_regularity",
     "scale_consistency", "score_tokens", "section_contrast", "section_similarity", "tonal_stability",
-    "tuner_objective",
+    "tuner_objective", "write_metrics_json",
 ]  # fmt: skip

@@ -14,6 +14,7 @@ Example:
 """
 
 import dataclasses
+import json
 import math
 import warnings
 
@@ -40,6 +41,7 @@ from musickit.metrics.rhythm import drum_pattern_consistency, groove_consistency
 from musickit.metrics.texture import empty_beat_rate, note_density, polyphony, polyphony_rate
 from musickit.metrics.tonality import harmonic_coherence, tonal_stability
 from musickit.metrics.undefined import collecting_reasons
+from musickit.utils.atomic import atomic_path
 
 # MusPy's names, in MusPy's documentation order.
 MUSPY_METRICS = {
@@ -257,3 +259,22 @@ def json_safe(value):
     if isinstance(value, (np.floating, float)):
         return float(value) if math.isfinite(value) else None
     return value
+
+
+def write_metrics_json(path, comparison, extra=None):
+    """Write :func:`compare_sets`' result, plus ``extra`` (say validation NLL), as JSON at ``path``, atomically.
+
+    This is the ``metrics.json`` of a run folder: recipes and ``musickit
+    evaluate --json`` report the same names and structure.
+
+    Example:
+
+    >>> comparison = compare_sets(samples, held_out)  # doctest: +SKIP
+    >>> write_metrics_json("runs/lstm/metrics.json", comparison, {"valid_nll": 7.9})  # doctest: +SKIP
+    """
+    document = dict(comparison)
+    document.update(extra or {})
+    with atomic_path(path) as temporary:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(json_safe(document), handle, indent=2, allow_nan=False)
+    return path

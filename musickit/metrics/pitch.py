@@ -105,13 +105,16 @@ def in_scale_ratio(score, key=None, scale=None):
     pitch_classes = _pitches(score) % 12
     if not len(pitch_classes):
         return undefined(NO_PITCHED_NOTES)
-    allowed = scale_pitch_classes(key or _estimate_key(score), scale)
+    allowed = scale_pitch_classes(key or estimate_key_silently(score), scale)
     return float(np.isin(pitch_classes, sorted(allowed)).mean())
 
 
-def _estimate_key(score):
-    # A perfectly flat histogram has no correlation with any profile; estimate_key
-    # then falls back to C major, and NumPy's divide-by-zero warning is noise.
+def estimate_key_silently(score):
+    """:func:`musickit.music.estimate_key` without NumPy's warning for a perfectly flat histogram.
+
+    A flat histogram correlates with no profile (estimate_key then falls back
+    to C major); the divide-by-zero warning on the way is noise in a metric.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         return estimate_key(score)
 

@@ -3,15 +3,16 @@
 ``tonal_stability`` uses the package's Krumhansl-Schmuckler estimate
 (:func:`musickit.music.estimate_key`, Krumhansl-Kessler profiles) over
 sliding windows rather than music21's windowed key analysis: it measures the
-same thing with the same profiles family, and runs about a hundred times
-faster, which matters when a callback scores samples every few epochs.
+same thing with the same family of profiles, and works on any Score (no
+music21 stream to build), which matters when a callback scores generated
+samples every few epochs.
 """
 
 import numpy as np
 
 from musickit.metrics.timeline import note_times
 from musickit.metrics.undefined import undefined
-from musickit.metrics.pitch import _estimate_key
+from musickit.metrics.pitch import estimate_key_silently
 from musickit.music.keys import parse_key
 from musickit.music.quantization import quantize
 from musickit.music.score import Note, Score
@@ -47,7 +48,7 @@ def tonal_stability(score, window_bars=2, steps_per_quarter=4):
     notes = note_times(score).pitched
     if not len(notes):
         return undefined(NO_PITCHED_NOTES)
-    global_key = parse_key(_estimate_key(score))
+    global_key = parse_key(estimate_key_silently(score))
     quantized = quantize(score, steps_per_quarter)
     bar_starts = [step / steps_per_quarter for step in quantized.bar_starts()] + [notes.length]
     windows = max(len(bar_starts) - 1 - window_bars, 0) + 1
@@ -59,7 +60,7 @@ def tonal_stability(score, window_bars=2, steps_per_quarter=4):
         if weight <= 0:
             continue
         total += weight
-        if parse_key(_estimate_key(Score(notes=window_notes))) == global_key:
+        if parse_key(estimate_key_silently(Score(notes=window_notes))) == global_key:
             matching += weight
     return float(matching / total) if total > 0 else undefined(NO_PITCHED_NOTES)
 

@@ -1,7 +1,8 @@
 """Pictures of metric values: feature histograms, pitch-class profiles, distance distributions, piano rolls.
 
-Every function draws on its own :class:`matplotlib.figure.Figure` (no
-``pyplot`` state, no GUI backend needed) and writes a PNG atomically.
+Every function here draws on its own :class:`matplotlib.figure.Figure` (no
+``pyplot`` state, no GUI backend needed) and writes a PNG atomically; piano
+rolls come from :mod:`musickit.viz.piano_roll`.
 
 Example:
 
@@ -103,46 +104,11 @@ def plot_distance_distributions(distributions, path, columns=4):
     return _save(figure, path)
 
 
-def _draw_piano_roll(score, path, steps_per_quarter=4, title=None):
-    """A small piano-roll drawing (used when :mod:`musickit.viz.piano_roll` is not available)."""
-    from musickit.music.quantization import quantize
-
-    quantized = quantize(score, steps_per_quarter)
-    pitched = [note for note in quantized.notes if not note.is_drum]
-    figure = Figure(figsize=(8.0, 3.0))
-    axes = figure.add_subplot()
-    for note in pitched:
-        axes.add_patch(
-            _rectangle((note.start_step, note.pitch - 0.4), note.end_step - note.start_step, 0.8, GENERATED_COLOR)
-        )
-    if pitched:
-        low = min(note.pitch for note in pitched) - 2
-        high = max(note.pitch for note in pitched) + 2
-        axes.set_ylim(low, high)
-        for start in quantized.bar_starts():
-            axes.axvline(start, color="#999999", linewidth=0.5)
-    axes.set_xlim(0, max(quantized.total_steps, 1))
-    axes.set_xlabel(f"step (1/{steps_per_quarter} quarter)")
-    axes.set_ylabel("MIDI pitch")
-    if title:
-        axes.set_title(title, fontsize=10)
-    return _save(figure, path)
-
-
-def _rectangle(corner, width, height, color):
-    from matplotlib.patches import Rectangle
-
-    return Rectangle(corner, width, height, color=color, linewidth=0)
-
-
 def plot_score_piano_roll(score, path, steps_per_quarter=4, title=None):
-    """Piano roll of a score with bar lines, using the package's piano-roll plot when it exists."""
-    try:
-        from musickit.viz.piano_roll import plot_piano_roll
-    except ImportError:
-        return _draw_piano_roll(score, path, steps_per_quarter, title)
+    """Piano roll of a score's pitched notes with its bar lines (:func:`musickit.viz.piano_roll.plot_piano_roll`)."""
     from musickit.music.quantization import quantize
     from musickit.representations.piano_roll import PianoRoll
+    from musickit.viz.piano_roll import plot_piano_roll
 
     roll = PianoRoll(steps_per_quarter=steps_per_quarter).encode(score)
     bar_starts = quantize(score, steps_per_quarter).bar_starts()

@@ -90,7 +90,8 @@ def write_report(
     if distributions:
         plot_distance_distributions(distributions, os.path.join(directory, "distance_distributions.png"))
     roll_files = []
-    for score, name in list(zip(generated_scores, generated_names))[:max_piano_rolls]:
+    with_pitches = [(score, name) for score, name in zip(generated_scores, generated_names) if score.pitched_notes]
+    for score, name in with_pitches[:max_piano_rolls]:
         filename = f"piano_roll_{_slug(name)}.png"
         plot_score_piano_roll(score, os.path.join(directory, filename), title=name)
         roll_files.append((name, filename))

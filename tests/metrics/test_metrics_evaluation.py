@@ -13,6 +13,7 @@ from musickit.metrics.evaluation import (
     compute_metrics,
     compute_metrics_batch,
     json_safe,
+    write_metrics_json,
 )
 from musickit.metrics.pitch import mean_pitch_class_histogram
 from musickit.music.score import Note, Score
@@ -70,7 +71,7 @@ def test_batch_and_muspy_subset():
     assert len(pieces) == 2
 
 
-def test_compare_sets_is_json_ready():
+def test_compare_sets_is_json_ready(tmp_path):
     generated = [scale_piece(60), scale_piece(60), BAD_PIECES["drums only"]]
     reference = [scale_piece(tonic) for tonic in (55, 57, 60, 62, 64)]
     result = compare_sets(generated, reference)
@@ -82,3 +83,6 @@ def test_compare_sets_is_json_ready():
     assert set(loaded["yang_lerch"]) >= {"pitch_range", "pitch_class_profile", "pitch_class_histogram_distance"}
     assert 0 <= loaded["yang_lerch"]["pitch_class_profile"]["overlap_area"] <= 1
     assert loaded["pitch_class_profiles"]["total_variation_distance"] >= 0
+    path = write_metrics_json(tmp_path / "metrics.json", result, {"valid_nll": 7.5})
+    written = json.loads(path.read_text())
+    assert written["valid_nll"] == 7.5 and written["metrics"] == loaded["metrics"]
