@@ -171,6 +171,9 @@ _NAME_PATTERN = re.compile(r"^(?P<kind>[A-Za-z_]+?)_?(?P<value>-?\d+)?$")
 KIND_ALIASES = {
     "bar": "bar",
     "position": "position",
+    "timesignature": "time_signature",
+    "tempo": "tempo",
+    "program": "program",
     "pitch": "pitch",
     "note_on": "pitch",
     "velocity": "velocity",
@@ -270,28 +273,40 @@ class KeyScaleMask(LogitsProcessor):
         return {"token_pitches": self.token_pitches, "key": self.key, "scale": self.scale, "pitch_range": self.pitch_range}
 
 
-# Token kinds as small integers for the grammar's transition table.
-_OTHER, _BAR, _POSITION = 0, 1, 2
+# Token kinds as small integers for the grammar's transition table; note kinds follow from 6 on.
+_OTHER, _BAR, _TIME_SIGNATURE, _POSITION, _TEMPO, _PROGRAM, _FIRST_NOTE = range(7)
+_CODES = {"other": _OTHER, "bar": _BAR, "time_signature": _TIME_SIGNATURE, "position": _POSITION, "tempo": _TEMPO,
+          "program": _PROGRAM}  # fmt: skip
 
 
 class RemiGrammarMask(LogitsProcessor):
-    """Keep a REMI token stream decodable: every note is ``Position`` then its note tokens in order,
-    and positions only move forward within a bar.
+    """Keep a REMI+ token stream decodable: the order of events within bars, and positions that move forward.
 
-    The rule is a small automaton over token kinds. After a ``Bar``: a
-    ``Position``, another ``Bar`` or any other token (tempo, end). After a
-    ``Position``: the first note token (``Pitch``) or another non-note token.
-    Note tokens follow each other in ``note_order``; after the last one comes
-    another note at the same position, a later ``Position``, a ``Bar`` or
-    another token. A ``Position`` is allowed only if it is later than the
-    current bar's last one, and a note only once its bar has a position.
+    The rule is a small automaton over token kinds, following how
+    :class:`~musickit.representations.remi.REMITokenizer` writes a piece::
+
+        [other]* Bar [TimeSignature] Position [Tempo] [Program] Pitch Velocity Duration  [Program] Pitch ...  Position ...  Bar ...
+
+    - ``Bar`` may be followed by a ``TimeSignature``, a ``Position``, another
+      ``Bar`` (an empty bar) or another token (a section, the end);
+    - a ``Position`` needs a ``Bar`` before it, must be later than the
+      current bar's last position and earlier than the bar's length (from its
+      last ``TimeSignature``, 4/4 by default), and is followed by a ``Tempo``,
+      a ``Program`` or the first note token;
+    - note tokens follow each other in ``note_order``; after the last one
+      comes another note, a ``Program``, a later ``Position``, a ``Bar`` or
+      another token;
+    - ``Program`` is followed by a note; ``Tempo`` by a ``Program``, a note,
+      a later ``Position``, a ``Bar`` or another token.
 
     Args:
-        token_kinds: list, one kind per id: ``"bar"``, ``"position"``,
-            ``"pitch"``, ``"velocity"``, ``"duration"`` or ``"other"``.
-        token_values: list, one integer per id (the position index for
-            position tokens; ignored for others).
+        token_kinds: list, one kind per id: ``"bar"``, ``"time_signature"``,
+            ``"position"``, ``"tempo"``, ``"program"``, a note kind from
+            ``note_order``, or ``"other"``.
+        token_values: list, one integer per id: the step of position tokens
+            and the bar length in steps of time-signature tokens.
         note_order: the note tokens in the order the tokenizer writes them.
+        default_bar_steps: bar length before any time signature (16: 4/4 in sixteenths).
 
     Example:
 
@@ -304,43 +319,53 @@ class RemiGrammarMask(LogitsProcessor):
     [[1, 1, 0, 0, 1, 0, 0]]
     """
 
-    def __init__(self, token_kinds, token_values, note_order=("pitch", "velocity", "duration")):
+    def __init__(self, token_kinds, token_values, note_order=("pitch", "velocity", "duration"), default_bar_steps=16):
         self.token_kinds = [str(kind) for kind in token_kinds]
         self.token_values = [int(value) for value in token_values]
         self.note_order = tuple(note_order)
-        codes = {"bar": _BAR, "position": _POSITION, **{kind: 3 + i for i, kind in enumerate(self.note_order)}}
+        self.default_bar_steps = int(default_bar_steps)
+        codes = _CODES | {kind: _FIRST_NOTE + i for i, kind in enumerate(self.note_order)}
         self._codes = np.array([codes.get(kind, _OTHER) for kind in self.token_kinds], "int32")
-        if not (self._codes == _POSITION).any() or not (self._codes == 3).any():
+        if not (self._codes == _POSITION).any() or not (self._codes == _FIRST_NOTE).any():
             raise UsageError("the grammar mask needs a vocabulary with Position and Pitch tokens (a REMI tokenizer)")
         self._transitions = self._transition_table()
 
     @classmethod
     def from_tokenizer(cls, tokenizer, vocabulary_size=None, note_order=None):
+        """The grammar of a REMI tokenizer (its families, and bar lengths from its time signatures)."""
         kinds, values = vocabulary_structure(tokenizer, vocabulary_size)
+        steps_per_quarter = int(getattr(tokenizer, "steps_per_quarter", 4))
+        for index, kind in enumerate(kinds):
+            if kind == "time_signature":
+                numerator, denominator = str(tokenizer.id_to_token(index)).rsplit("_", 1)[1].split("/")
+                values[index] = max(1, round(int(numerator) * 4 / int(denominator) * steps_per_quarter))
         if note_order is None:
             note_order = getattr(tokenizer, "note_order", ("pitch", "velocity", "duration"))
-        return cls(kinds, values, note_order=note_order)
+        return cls(kinds, values, note_order=note_order, default_bar_steps=4 * steps_per_quarter)
 
     def _transition_table(self):
-        number_of_kinds = 3 + len(self.note_order)
-        first_note, last_note = 3, 2 + len(self.note_order)
-        table = np.zeros((number_of_kinds, number_of_kinds), bool)
-        free = [_OTHER, _BAR, _POSITION, first_note]  # what may start after a complete event
-        for previous in (_OTHER, _BAR, last_note):
-            table[previous, free] = True
-        table[_POSITION, [_OTHER, first_note]] = True
+        first_note, last_note = _FIRST_NOTE, _FIRST_NOTE + len(self.note_order) - 1
+        table = np.zeros((last_note + 1, last_note + 1), bool)
+        table[_OTHER, [_OTHER, _BAR, _POSITION]] = True
+        table[_BAR, [_OTHER, _BAR, _TIME_SIGNATURE, _POSITION]] = True
+        table[_TIME_SIGNATURE, [_OTHER, _BAR, _POSITION]] = True
+        table[_POSITION, [_TEMPO, _PROGRAM, first_note]] = True
+        table[_TEMPO, [_OTHER, _BAR, _POSITION, _PROGRAM, first_note]] = True
+        table[_PROGRAM, first_note] = True
         for note_kind in range(first_note, last_note):
             table[note_kind, note_kind + 1] = True
+        table[last_note, [_OTHER, _BAR, _POSITION, _PROGRAM, first_note]] = True
         return table
 
     def check_allowed(self, allowed):
-        for code, kind in [(_POSITION, "position")] + [(3 + i, k) for i, k in enumerate(self.note_order)]:
+        needed = [(_POSITION, "position")] + [(_FIRST_NOTE + i, kind) for i, kind in enumerate(self.note_order)]
+        for code, kind in needed:
             if not allowed[: len(self._codes)][self._codes[: len(allowed)] == code].any():
                 raise UsageError(f"the other processors leave no {kind} token, so the grammar mask cannot complete a note")
 
     def __call__(self, logits, token_ids, index):
         vocabulary_size = ops.shape(logits)[-1]
-        codes = np.zeros(vocabulary_size, "int32")
+        codes = np.zeros(vocabulary_size, "int32")  # ids past the known vocabulary count as "other"
         codes[: len(self._codes)] = self._codes[:vocabulary_size]
         values = np.full(vocabulary_size, -1, "int32")
         values[: len(self._codes)] = np.array(self.token_values, "int32")[:vocabulary_size]
@@ -348,7 +373,8 @@ class RemiGrammarMask(LogitsProcessor):
 
         index = ops.cast(index, "int32")
         token_ids = ops.cast(token_ids, "int32")
-        filled = ops.arange(ops.shape(token_ids)[1], dtype="int32")[None, :] < index
+        steps = ops.arange(ops.shape(token_ids)[1], dtype="int32")[None, :]
+        filled = steps < index
         token_codes = ops.take(codes_tensor, token_ids)
         # The kind of the previous token decides which kinds may follow.
         previous, _ = _previous_tokens(token_ids, index, 1)
@@ -356,21 +382,25 @@ class RemiGrammarMask(LogitsProcessor):
         allowed_kinds = ops.take(ops.convert_to_tensor(self._transitions), previous_code, axis=0)
         allowed = ops.take_along_axis(allowed_kinds, ops.broadcast_to(codes_tensor[None, :], ops.shape(logits)), axis=1)
 
-        # The current bar's last position: positions must move forward from it.
-        steps = ops.arange(ops.shape(token_ids)[1], dtype="int32")[None, :]
-        last_bar = ops.max(ops.where(ops.logical_and(token_codes == _BAR, filled), steps, -1), axis=1)
-        last_position = ops.max(ops.where(ops.logical_and(token_codes == _POSITION, filled), steps, -1), axis=1)
-        has_position = last_position > last_bar
-        position_token = ops.take_along_axis(token_ids, ops.maximum(last_position, 0)[:, None], axis=1)[:, 0]
-        current = ops.where(has_position, ops.take(values_tensor, position_token), -1)
-        is_position = (codes_tensor == _POSITION)[None, :]
-        allowed = ops.where(is_position, ops.logical_and(allowed, values_tensor[None, :] > current[:, None]), allowed)
-        is_first_note = (codes_tensor == 3)[None, :]
-        allowed = ops.where(is_first_note, ops.logical_and(allowed, has_position[:, None]), allowed)
+        def last(code):
+            """Per row: where the last token of ``code`` before ``index`` is (-1 if none)."""
+            return ops.max(ops.where(ops.logical_and(token_codes == code, filled), steps, -1), axis=1)
+
+        def value_at(where):
+            token = ops.take_along_axis(token_ids, ops.maximum(where, 0)[:, None], axis=1)[:, 0]
+            return ops.take(values_tensor, token)
+
+        last_bar, last_position, last_signature = last(_BAR), last(_POSITION), last(_TIME_SIGNATURE)
+        current = ops.where(last_position > last_bar, value_at(last_position), -1)
+        bar_steps = ops.where(last_signature >= 0, value_at(last_signature), self.default_bar_steps)
+        position_fits = ops.logical_and(values_tensor[None, :] > current[:, None], values_tensor[None, :] < bar_steps[:, None])
+        position_fits = ops.logical_and(position_fits, (last_bar >= 0)[:, None])
+        allowed = ops.where((codes_tensor == _POSITION)[None, :], ops.logical_and(allowed, position_fits), allowed)
         return ops.where(allowed, logits, FORBIDDEN_LOGIT)
 
     def get_config(self):
-        return {"token_kinds": self.token_kinds, "token_values": self.token_values, "note_order": list(self.note_order)}
+        return {"token_kinds": self.token_kinds, "token_values": self.token_values, "note_order": list(self.note_order),
+                "default_bar_steps": self.default_bar_steps}  # fmt: skip
 
 
 def combined_allowed_tokens(processors, vocabulary_size):

@@ -1,0 +1,154 @@
+"""Generation for Music Transformer runs: flags to sampler and processors, prompts, sample files.
+
+Shared by ``recipes/music_transformer.py`` (samples at the end of training)
+and ``musickit generate --run RUN_DIR`` (more samples later from the saved
+run folder), so both turn the same flags into the same pieces.
+
+Example::
+
+    musickit generate --run runs/music_transformer --style essen --top-p 0.95 --key "G major"
+"""
+
+import os
+
+import numpy as np
+
+from musickit.audio.rendering import render
+from musickit.data.dataset import section_scores
+from musickit.errors import UsageError
+from musickit.generation.processors import KeyScaleMask, RemiGrammarMask, RepetitionPenalty
+from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
+from musickit.generation.samplers import sampler_from_flags
+from musickit.music.midi_io import read_midi, write_midi
+from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for load_model)
+from musickit.music.quantization import quantize, unquantize
+from musickit.representations.piano_roll import PianoRoll
+from musickit.runs.folder import RunFolder
+from musickit.viz.piano_roll import plot_piano_roll
+
+MODEL_NAME = "music_transformer"
+DEFAULT_FORM = "AB"
+REPETITION_WINDOW = 64  # tokens: about two bars of four-part chorale
+
+
+def sampler_from_args(args):
+    """The sampler the shared flags ask for (``--top-k 0`` and ``--top-p 1`` mean off)."""
+    top_k = getattr(args, "top_k", 0) or None
+    top_p = getattr(args, "top_p", 1.0)
+    top_p = None if top_p is None or top_p == 1.0 else top_p
+    return sampler_from_flags(temperature=getattr(args, "temperature", 1.0), top_k=top_k, top_p=top_p,
+                              seed=getattr(args, "seed", None))  # fmt: skip
+
+
+def processors_from_args(args, tokenizer, vocabulary_size):
+    """Logits processors for the flags: the REMI grammar always, a key/scale mask and a repetition penalty on request."""
+    processors = []
+    if hasattr(tokenizer, "token_ids") and "Position" in getattr(tokenizer, "token_ranges", {}):
+        processors.append(RemiGrammarMask.from_tokenizer(tokenizer, vocabulary_size=vocabulary_size))
+    if getattr(args, "key", None) or getattr(args, "scale", None):
+        processors.append(KeyScaleMask.from_tokenizer(tokenizer, key=args.key or "C", scale=args.scale,
+                                                      vocabulary_size=vocabulary_size))  # fmt: skip
+    penalty = getattr(args, "repetition_penalty", 1.0) or 1.0
+    if penalty != 1.0:
+        pitch_ids = list(tokenizer.token_ids("Pitch")) if hasattr(tokenizer, "token_ids") else None
+        processors.append(RepetitionPenalty(penalty, window=REPETITION_WINDOW, penalized_tokens=pitch_ids))
+    return processors
+
+
+def prompt_from_sections(sections, tokenizer, form=DEFAULT_FORM, snippet_length=DEFAULT_SNIPPET_LENGTH):
+    """``PROMPT_START SECTION_A ... PROMPT_END`` from ``[(label, ids), ...]``, keeping the labels in ``form``."""
+    chosen = [(label, ids) for label, ids in sections if label in form] or list(sections[:1])
+    return build_prompt(chosen, tokenizer, snippet_length)
+
+
+def prompt_from_file(path, tokenizer, form=DEFAULT_FORM, snippet_length=DEFAULT_SNIPPET_LENGTH):
+    """A prompt from a MIDI file's marked sections (or its opening as section A)."""
+    score = read_midi(path)
+    sections = [(label, tokenizer.encode(part)) for label, part in section_scores(score)]
+    if not sections:
+        sections = [("A", tokenizer.encode(score))]
+    return prompt_from_sections(sections, tokenizer, form, snippet_length)
+
+
+def piece_prefix(tokenizer, style=None):
+    """The tokens a generated piece starts with: its STYLE token when the tokenizer has one for ``style``."""
+    if style and style in getattr(tokenizer, "styles", ()):
+        return [tokenizer.style_token_id(style)]
+    return []
+
+
+def generate_pieces(model, tokenizer, prompt, num_samples, new_tokens, args, style=None, styles=()):
+    """Continue ``prompt`` (plus the style prefix) ``num_samples`` times; return each piece's ids.
+
+    ``styles`` is the run's list of style names, whose index is the model's
+    style condition (``len(styles)`` stands for unknown).
+    """
+    sampler = sampler_from_args(args)
+    processors = processors_from_args(args, tokenizer, model.vocabulary_size)
+    start = list(prompt) + piece_prefix(tokenizer, style)
+    max_length = min(len(start) + int(new_tokens), model.max_sequence_length)
+    if len(start) >= max_length:
+        raise UsageError(f"the prompt has {len(start)} tokens, leaving no room in the model's "
+                         f"{model.max_sequence_length}; use a shorter snippet length or fewer sections")  # fmt: skip
+    conditions = None
+    if "style" in model.condition_sizes:
+        if style is not None and style not in styles:
+            raise UsageError(f"unknown style {style!r}; this run knows {', '.join(styles) or 'none'}")
+        conditions = {"style": list(styles).index(style) if style is not None else len(styles)}
+    outputs = model.generate([start] * num_samples, max_length=max_length, sampler=sampler, processors=processors,
+                             conditions=conditions)  # fmt: skip
+    # The piece is what follows PROMPT_END (its style token included).
+    return [row[len(prompt) :] for row in outputs]
+
+
+def decode_piece(tokenizer, ids):
+    """The :class:`Score` of generated ids, with the first tempo in force from the first step.
+
+    A generated piece may set its first tempo after step 0 (at a later first
+    position); ``unquantize`` would then place events before it at negative
+    times, which no MIDI file can hold, so the first tempo is extended back.
+    """
+    quantized = tokenizer.decode_quantized(np.asarray(ids, "int64"))
+    tempos = sorted(quantized.tempos)
+    if tempos and tempos[0][0] > 0:
+        quantized.tempos = [(0, tempos[0][1])] + tempos
+    return unquantize(quantized)
+
+
+def write_samples(pieces, tokenizer, samples_dir, prefix="sample", soundfont=None):
+    """Write each piece as ``PREFIX_N.mid``, ``.png`` and ``.wav``; return what was written."""
+    os.makedirs(samples_dir, exist_ok=True)
+    roll = PianoRoll(steps_per_quarter=tokenizer.steps_per_quarter)
+    written = []
+    for index, ids in enumerate(pieces):
+        name = f"{prefix}_{index + 1}"
+        score = decode_piece(tokenizer, ids)
+        paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}
+        write_midi(score, paths["mid"])
+        quantized = quantize(score, tokenizer.steps_per_quarter)
+        plot_piano_roll(roll.encode(quantized), paths["png"], steps_per_quarter=tokenizer.steps_per_quarter,
+                        bar_starts=quantized.bar_starts(), title=f"{name}: {len(score.notes)} notes")  # fmt: skip
+        method = render(score, paths["wav"], soundfont=soundfont)
+        written.append({"name": name, "midi": paths["mid"], "png": paths["png"], "wav": paths["wav"], "audio": method,
+                        "score": score, "tokens": len(ids)})  # fmt: skip
+    return written
+
+
+def generate_from_run(run_dir, output_dir, args):
+    """``musickit generate`` for a Music Transformer run: load, prompt, sample, write; return the files written."""
+    sampler_from_args(args)  # bad sampling flags fail before loading anything
+    run = RunFolder(run_dir)
+    info, model, tokenizer = run.load(MODEL_NAME)
+    form = info.get("form", DEFAULT_FORM)
+    snippet_length = info.get("snippet_length", DEFAULT_SNIPPET_LENGTH)
+    if getattr(args, "primer", None):
+        prompt = prompt_from_file(args.primer, tokenizer, form, snippet_length)
+    elif info.get("default_prompt"):
+        prompt = info["default_prompt"]
+    else:
+        raise UsageError(f"{run_dir} has no stored prompt; pass --primer FILE.mid")
+    new_tokens = getattr(args, "max_length", None) or info.get("new_tokens", 512)
+    pieces = generate_pieces(model, tokenizer, prompt, args.num_samples, new_tokens, args,
+                             style=getattr(args, "style", None) or info.get("default_style"),
+                             styles=info.get("styles", []))  # fmt: skip
+    return write_samples(pieces, tokenizer, output_dir, soundfont=getattr(args, "soundfont", None))
