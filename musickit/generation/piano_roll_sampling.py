@@ -138,6 +138,7 @@ class PianoRollSampler:
         if not model.built:  # weights must exist before the step is traced
             model(model.dummy_inputs())
         self._step = _compile(self._step_function)
+        self._advance = _compile(lambda frame, states: self.model.step(frame, states)[1])
 
     def _step_function(self, frame, states, held, uniform_noise, key_bias):
         """One frame: advance the LSTM on ``frame``, sample the next one."""
@@ -175,10 +176,11 @@ class PianoRollSampler:
         keys = self.model.num_pitches
         random = np.random.default_rng(seed)
         batch = np.repeat(primer[None], num_samples, axis=0)
-        # Prime on all frames but the last; the last is the first input of the loop.
+        # Prime on all frames but the last (the last is the first input of the
+        # loop), stepping with the compiled step: no retrace per primer length.
         states = self.model.initial_states(num_samples)
-        if len(primer) > 1:
-            states = self.model.prime(batch[:, :-1])
+        for step in range(len(primer) - 1):
+            states = self._advance(ops.convert_to_tensor(batch[:, step]), states)
         frame = ops.convert_to_tensor(batch[:, -1])
         held = ops.convert_to_tensor(_held_lengths(batch))
         key_bias = ops.convert_to_tensor(

@@ -142,11 +142,6 @@ class PianoRollLSTM(keras.Model):
         zeros = ops.zeros((batch_size, self.lstm_units))
         return [[zeros, zeros] for _ in self.lstm_layers]
 
-    def prime(self, frames):
-        """Run a primer ``(batch, steps, keys)`` once; return the LSTM states after it."""
-        _, states = self._context(ops.convert_to_tensor(frames, "float32"), training=False)
-        return states
-
     def step(self, frame, states):
         """Advance one frame: ``(batch, keys)`` frame in, ``(context, new_states)`` out."""
         output, new_states = frame, []
