@@ -99,6 +99,7 @@ def main(argv=None):
 
     # ## Data
     representation = PianoRoll(steps_per_quarter=STEPS_PER_QUARTER)
+    given_primer = primer_from_file(args.primer, representation) if args.primer else None  # fail early
     dataset = load_dataset(args.data, representation, seed=args.seed, max_files=smoke_or(args, 8, args.max_files))
     window = smoke_or(args, 16, WINDOW_LENGTH)
     if not any(len(roll) > window for roll in dataset.train):
@@ -106,9 +107,9 @@ def main(argv=None):
                          "(4 bars); use longer pieces or more files")  # fmt: skip
     if not len(dataset.valid):
         raise UsageError(f"--data {args.data}: too few pieces to hold some out for validation; add more files")
-    primer, qpm = (primer_from_file(args.primer, representation) if args.primer else
-                   (primer_from_roll((dataset.test or dataset.valid)[0], STEPS_PER_QUARTER, PRIMER_BARS),
-                    DEFAULT_QPM))  # fmt: skip
+    primer, qpm = given_primer or (
+        primer_from_roll((dataset.test or dataset.valid)[0], STEPS_PER_QUARTER, PRIMER_BARS), DEFAULT_QPM
+    )
     print(f"{len(dataset.train)} training, {len(dataset.valid)} validation, {len(dataset.test)} test pieces "
           f"from {args.data}" + (" (cached)" if dataset.from_cache else ""))  # fmt: skip
 

@@ -8,6 +8,7 @@ import mido
 import pytest
 
 from musickit import cli
+from musickit.music import Note, Score, write_midi
 from musickit.runs.entry import run_main
 
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "piano_roll_lstm.py")
@@ -71,6 +72,10 @@ def _bad_inputs(tmp_path):
     junk = tmp_path / "junk"
     junk.mkdir()
     (junk / "broken.mid").write_bytes(b"not midi at all")
+    short = tmp_path / "short"
+    short.mkdir()
+    for index in range(3):
+        write_midi(Score(notes=[Note(60 + index, 80, 0.0, 0.5)]), short / f"tiny_{index}.mid")
     corrupt_primer = tmp_path / "primer.mid"
     corrupt_primer.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\x00\x00\x00\x40\x00\x90")
     return [
@@ -78,6 +83,7 @@ def _bad_inputs(tmp_path):
         (["--data", str(empty)], str(empty)),
         (["--data", str(junk)], "could be read"),
         (["--data", "nonsense-corpus"], "nonsense-corpus"),
+        (["--data", str(short)], "shorter than one"),
         (["--primer", str(corrupt_primer)], "primer.mid"),
         (["--key", "H"], "--key"),
         (["--top-p", "1.5"], "--top-p"),
