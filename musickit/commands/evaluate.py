@@ -5,6 +5,9 @@ Examples::
     musickit evaluate runs/piano_roll_lstm/samples                 # against the Bach chorales
     musickit evaluate samples --reference essen --json > metrics.json
     musickit evaluate samples --report report/                     # then open report/report.html
+
+The reference corpus's metric values are cached (``$MUSICKIT_CACHE_DIR``), so
+only the first evaluation against a source parses it.
 """
 
 import json
@@ -37,6 +40,7 @@ def add_arguments(parser):
     )
     parser.add_argument("--metrics", metavar="NAMES", help="comma-separated metric names (default: all)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--no-cache", action="store_true", help="recompute the reference metrics instead of reading the cache")
     parser.add_argument("--report", metavar="DIR", help="write DIR/report.html with pictures next to it")
 
 
@@ -75,12 +79,6 @@ def read_generated(path):
     return scores, names, skipped
 
 
-def read_reference(source, max_files):
-    """Reference scores from any data-source string (see :mod:`musickit.data.sources`)."""
-    from musickit.data.sources import read_scores
-
-    collection = read_scores(source, max_files=max_files or None)
-    return [piece.score for piece in collection.pieces]
 
 
 def _metric_names(text):
@@ -97,12 +95,16 @@ def _metric_names(text):
 
 def run(args):
     from musickit.metrics.evaluation import compare_sets, json_safe
+    from musickit.metrics.reference import reference_features
 
     if args.max_reference_files is not None and args.max_reference_files < 0:
         raise UsageError("--max-reference-files must be 0 (all) or a positive number")
     names = _metric_names(args.metrics)
     scores, file_names, skipped = read_generated(args.generated)
-    reference = read_reference(args.reference, args.max_reference_files)
+    # Computed once per source and metric code, then read from the cache.
+    reference = reference_features(
+        args.reference, args.max_reference_files or None, names, use_cache=not args.no_cache
+    )
     comparison = compare_sets(scores, reference, names)
 
     report_path = None

@@ -176,58 +176,123 @@ def _statistics(values):
     return {"mean": float(finite.mean()), "std": float(finite.std()), "count": int(len(finite))}
 
 
-def compare_sets(generated_scores, reference_scores, names=None, ngram_order=2):
+@dataclasses.dataclass
+class SetFeatures:
+    """Everything set-level comparisons need from one set of pieces, computed once.
+
+    ``values`` maps metric names to one value per piece; ``notes`` and
+    ``undefined`` are the pieces' one-line notes and NaN reasons;
+    ``profiles`` holds each piece's pitch-class profile (NaN rows for pieces
+    without pitched notes), ``histogram`` their mean, and ``tokens`` each
+    piece's :func:`~musickit.metrics.diversity.score_tokens`. It survives a
+    JSON round trip (:meth:`to_json`/:meth:`from_json`), which is how
+    :mod:`musickit.metrics.reference` caches a reference corpus.
+    """
+
+    values: dict
+    notes: list
+    undefined: list
+    profiles: np.ndarray
+    histogram: np.ndarray
+    tokens: list
+
+    @classmethod
+    def from_scores(cls, scores, names=None, reference_histogram=None):
+        """Compute the features of ``scores``; ``pitch_class_histogram_distance`` is measured to
+        ``reference_histogram``, or to the set's own mean histogram when it is None."""
+        names = list(names or METRIC_NAMES)
+        _check_names(names)
+        scores = list(scores)
+        histogram = mean_pitch_class_histogram(scores)
+        target = histogram if reference_histogram is None else np.asarray(reference_histogram, dtype=float)
+        values, pieces = compute_metrics_batch(scores, names, target)
+        return cls(
+            values={name: values.get(name, np.full(len(scores), math.nan)) for name in names},
+            notes=[piece.note for piece in pieces],
+            undefined=[piece.reasons for piece in pieces],
+            profiles=np.array([pitch_class_profile(score) for score in scores]).reshape(len(scores), 12),
+            histogram=histogram,
+            tokens=[score_tokens(score) for score in scores],
+        )
+
+    def __len__(self):
+        return len(self.notes)
+
+    def to_json(self):
+        return json_safe(dataclasses.asdict(self) | {"values": self.values, "profiles": self.profiles})
+
+    @classmethod
+    def from_json(cls, document):
+        def nan_array(values):
+            return np.array([math.nan if value is None else value for value in values], dtype=float)
+
+        return cls(
+            values={name: nan_array(values) for name, values in document["values"].items()},
+            notes=list(document["notes"]),
+            undefined=[dict(reasons) for reasons in document["undefined"]],
+            profiles=np.array(
+                [[math.nan if value is None else value for value in row] for row in document["profiles"]], dtype=float
+            ).reshape(len(document["profiles"]), 12),
+            histogram=np.array(document["histogram"], dtype=float),
+            tokens=[[tuple(token) for token in sequence] for sequence in document["tokens"]],
+        )
+
+
+def _matrix(features, names):
+    return np.column_stack([features.values[name] for name in names]) if len(features) and names else None
+
+
+def compare_sets(generated_scores, reference, names=None, ngram_order=2):
     """Per-piece metrics of both sets and everything set-level, as one JSON-ready dict.
 
-    Keys: ``generated`` and ``reference`` (per-piece values, their notes and
-    mean/std per metric), ``pitch_class_profiles`` (the two mean histograms
-    and their total-variation distance), ``yang_lerch`` (per-feature
-    distance distributions, :mod:`musickit.metrics.distribution`),
-    ``diversity`` and ``mode_collapse`` (:mod:`musickit.metrics.diversity`).
-    Use :func:`json_safe` before ``json.dumps`` (NaN becomes null).
+    ``reference`` is a list of scores or a :class:`SetFeatures` (say a cached
+    corpus from :func:`musickit.metrics.reference.reference_features`); the
+    metrics compared are ``names`` (all by default) that the reference has.
+
+    Keys: ``generated`` and ``reference`` (per-piece ``values``, a one-line
+    ``notes`` entry per piece, ``undefined`` reasons per piece, and
+    ``statistics``: mean/std per metric), ``pitch_class_profiles`` (the two
+    mean histograms and their total-variation distance), ``yang_lerch``
+    (per-feature distance distributions,
+    :mod:`musickit.metrics.distribution`), ``diversity`` and
+    ``mode_collapse`` (:mod:`musickit.metrics.diversity`). Use
+    :func:`json_safe` before ``json.dumps`` (NaN becomes null).
     """
     names = list(names or METRIC_NAMES)
     _check_names(names)
-    reference_histogram = mean_pitch_class_histogram(reference_scores)
-    generated_histogram = mean_pitch_class_histogram(generated_scores)
-    generated_values, generated_pieces = compute_metrics_batch(generated_scores, names, reference_histogram)
-    reference_values, reference_pieces = compute_metrics_batch(reference_scores, names, reference_histogram)
+    if not isinstance(reference, SetFeatures):
+        reference = SetFeatures.from_scores(reference, names)
+    names = [name for name in names if name in reference.values]
+    generated = SetFeatures.from_scores(generated_scores, names, reference.histogram)
 
     # Yang & Lerch features: every scalar metric plus the pitch-class profile as a 12-d vector.
-    generated_features = dict(generated_values)
-    reference_features = dict(reference_values)
-    generated_features["pitch_class_profile"] = np.array([pitch_class_profile(s) for s in generated_scores])
-    reference_features["pitch_class_profile"] = np.array([pitch_class_profile(s) for s in reference_scores])
-    distributions = compare_distributions(generated_features, reference_features)
-
-    scalar_names = [name for name in names if name in generated_values]
-    generated_matrix = np.column_stack([generated_values[name] for name in scalar_names]) if generated_scores else None
-    reference_matrix = np.column_stack([reference_values[name] for name in scalar_names]) if reference_scores else None
+    distributions = compare_distributions(
+        {**generated.values, "pitch_class_profile": generated.profiles},
+        {**reference.values, "pitch_class_profile": reference.profiles},
+    )
+    generated_matrix, reference_matrix = _matrix(generated, names), _matrix(reference, names)
     scale = None
     if reference_matrix is not None:
         with warnings.catch_warnings():  # all-NaN columns (no drums anywhere) are expected; they get scale 1
             warnings.simplefilter("ignore", RuntimeWarning)
             scale = np.nanstd(reference_matrix, axis=0)
-    generated_tokens = [score_tokens(score) for score in generated_scores]
-    reference_tokens = [score_tokens(score) for score in reference_scores]
+
+    def describe(features):
+        return {
+            "values": features.values,
+            "notes": features.notes,
+            "undefined": features.undefined,
+            "statistics": {name: _statistics(features.values[name]) for name in names},
+        }
+
     return {
-        "metrics": scalar_names,
-        "generated": {
-            "values": generated_values,
-            "notes": [piece.note for piece in generated_pieces],
-            "undefined": [piece.reasons for piece in generated_pieces],
-            "statistics": {name: _statistics(generated_values[name]) for name in scalar_names},
-        },
-        "reference": {
-            "values": reference_values,
-            "notes": [piece.note for piece in reference_pieces],
-            "undefined": [piece.reasons for piece in reference_pieces],
-            "statistics": {name: _statistics(reference_values[name]) for name in scalar_names},
-        },
+        "metrics": names,
+        "generated": describe(generated),
+        "reference": describe(reference),
         "pitch_class_profiles": {
-            "generated": generated_histogram,
-            "reference": reference_histogram,
-            "total_variation_distance": histogram_distance(generated_histogram, reference_histogram),
+            "generated": generated.histogram,
+            "reference": reference.histogram,
+            "total_variation_distance": histogram_distance(generated.histogram, reference.histogram),
         },
         "yang_lerch": {name: result.summary() for name, result in distributions.items()},
         "diversity": {
@@ -236,10 +301,10 @@ def compare_sets(generated_scores, reference_scores, names=None, ngram_order=2):
                 feature_diversity(reference_matrix, scale) if reference_matrix is not None else math.nan
             ),
             "ngram_order": ngram_order,
-            "ngram_diversity": ngram_diversity(generated_tokens, ngram_order),
-            "reference_ngram_diversity": ngram_diversity(reference_tokens, ngram_order),
+            "ngram_diversity": ngram_diversity(generated.tokens, ngram_order),
+            "reference_ngram_diversity": ngram_diversity(reference.tokens, ngram_order),
         },
-        "mode_collapse": mode_collapse_indicators(generated_tokens, reference_tokens, ngram_order),
+        "mode_collapse": mode_collapse_indicators(generated.tokens, reference.tokens, ngram_order),
         "_distributions": distributions,
     }
 
