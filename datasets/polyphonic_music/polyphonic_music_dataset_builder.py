@@ -1,10 +1,13 @@
-"""`tfds build datasets/polyphonic_music` entry point: the builder lives in :mod:`musickit.data.tfds_builders.polyphonic_music`.
+"""`tfds build datasets/polyphonic_music`: the polyphonic_music builder, whose code lives in :mod:`musickit.data.tfds_builders.polyphonic_music`.
 
-It is defined inside the package so that an installed musickit can build it and
-``tfds:polyphonic_music`` sources find it; this module only re-exports it under the name
-the TFDS command line looks for.
+The builder is defined inside the package so that an installed musickit can
+build it and ``tfds:polyphonic_music`` sources find it. The TFDS command line looks for a
+class defined in this very module, so here is a subclass that adds nothing;
+``skip_registration`` keeps it from clashing with the registered original.
 """
 
-from musickit.data.tfds_builders.polyphonic_music import PolyphonicMusic as Builder
+from musickit.data.tfds_builders.polyphonic_music import PolyphonicMusic
 
-__all__ = ["Builder"]
+
+class Builder(PolyphonicMusic, skip_registration=True):
+    """Same as :class:`~musickit.data.tfds_builders.polyphonic_music.PolyphonicMusic` (TFDS names it after this module: ``polyphonic_music``)."""
