@@ -178,3 +178,16 @@ def test_token_windows_feed_model_fit_with_masks_and_weights():
     pieces = [np.arange(3, 30), np.arange(5, 12)]
     history = model.fit(token_windows(pieces, sequence_length=6, batch_size=4), epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+def test_onset_and_velocity_rolls_keep_their_channels_and_values():
+    roll = np.zeros((12, 88, 2), dtype=np.float32)
+    roll[:, 40, 0] = 0.5  # a velocity roll: values other than 0/1 stay float
+    roll[0, 40, 1] = 0.5
+    dataset = piano_roll_windows([roll] * 8, window_length=4, hop=4, batch_size=16, transpose=2, seed=0)
+    ((inputs, targets),) = as_numpy(dataset)
+    assert inputs.shape == (16, 4, 88, 2) and inputs.dtype == np.float32
+    for window, target in zip(inputs, targets):
+        (key,) = np.nonzero(window[..., 0].any(axis=0))[0]
+        assert 38 <= key <= 42 and set(np.unique(window)) <= {0.0, 0.5}
+        assert target[..., 0].any(axis=0)[key]  # targets moved by the same shift as inputs
