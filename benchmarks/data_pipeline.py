@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
 
 def measure_parse(num_files, representation):

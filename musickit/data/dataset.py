@@ -18,7 +18,7 @@ import numpy as np
 from musickit.data import cache
 from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores
 from musickit.data.splits import SPLIT_NAMES, assign_splits, content_group
-from musickit.music.score import Score, TempoChange
+from musickit.music.score import TempoChange
 
 logger = logging.getLogger("musickit.data")
 
@@ -190,7 +190,7 @@ def section_scores(score):
 
     Example:
 
-    >>> from musickit.music.score import Marker, Note
+    >>> from musickit.music.score import Marker, Note, Score
     >>> score = Score(notes=[Note(60, 90, 0.0, 1.0), Note(62, 90, 1.0, 2.0)],
     ...               markers=[Marker(0.0, "A"), Marker(1.0, "B")])
     >>> [(label, [n.pitch for n in part.notes]) for label, part in section_scores(score)]
