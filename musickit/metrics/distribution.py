@@ -29,6 +29,10 @@ import numpy as np
 from scipy.spatial.distance import cdist, pdist
 
 GRID_SIZE = 512
+# Distances between all pairs of a few hundred pieces run to tens of thousands;
+# a kernel density estimate from 2,000 evenly spaced order statistics of them is
+# indistinguishable on a 512-point grid and a hundred times cheaper.
+MAX_KDE_SAMPLES = 2000
 _FLOOR = 1e-12
 
 
@@ -85,12 +89,21 @@ def densities_on_grid(*sample_sets, grid_size=GRID_SIZE):
     densities = []
     for samples, width in zip(sample_sets, widths):
         if _bandwidth(samples) > 0:
-            # gaussian_kde's bw_method scalar multiplies the sample standard deviation.
-            density = gaussian_kde(samples, bw_method=width / samples.std(ddof=1))(grid)
+            kernel_samples = _order_statistics(samples, MAX_KDE_SAMPLES)
+            # gaussian_kde's bw_method scalar multiplies the sample standard deviation; the
+            # width stays the one of the full sample.
+            density = gaussian_kde(kernel_samples, bw_method=width / kernel_samples.std(ddof=1))(grid)
         else:
             density = np.exp(-0.5 * ((grid - samples.mean()) / width) ** 2) / (width * np.sqrt(2 * np.pi))
         densities.append(density)
     return grid, densities
+
+
+def _order_statistics(samples, count):
+    """``count`` evenly spaced order statistics of ``samples`` (all of them when there are fewer)."""
+    if len(samples) <= count:
+        return samples
+    return np.sort(samples)[np.linspace(0, len(samples) - 1, count).round().astype(int)]
 
 
 def overlap_and_divergence(first, second):
@@ -98,6 +111,10 @@ def overlap_and_divergence(first, second):
     if not len(first) or not len(second):
         return float("nan"), float("nan")
     grid, (first_density, second_density) = densities_on_grid(first, second)
+    return _overlap_and_divergence(grid, first_density, second_density)
+
+
+def _overlap_and_divergence(grid, first_density, second_density):
     overlap = float(min(np.trapezoid(np.minimum(first_density, second_density), grid), 1.0))
     p = first_density / first_density.sum()
     q = second_density / second_density.sum()
@@ -148,8 +165,17 @@ class DistanceDistributions:
 
     def summary(self):
         """Means and spreads of the three samples plus overlap areas and KL divergences (a JSON-ready dict)."""
-        overlap, divergence = overlap_and_divergence(self.intra_reference, self.inter)
-        generated_overlap, generated_divergence = overlap_and_divergence(self.intra_generated, self.inter)
+        overlap = divergence = generated_overlap = generated_divergence = float("nan")
+        # One grid and one density per sample for both comparisons: the inter-set
+        # density is the expensive one and is shared.
+        present = [samples for samples in (self.intra_reference, self.intra_generated, self.inter) if len(samples)]
+        if len(self.inter) and len(present) > 1:
+            grid, densities = densities_on_grid(*present)
+            inter = densities[-1]
+            if len(self.intra_reference):
+                overlap, divergence = _overlap_and_divergence(grid, densities[0], inter)
+            if len(self.intra_generated):
+                generated_overlap, generated_divergence = _overlap_and_divergence(grid, densities[-2], inter)
         return {
             "intra_reference": _summary(self.intra_reference),
             "intra_generated": _summary(self.intra_generated),
