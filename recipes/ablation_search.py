@@ -1,0 +1,297 @@
+"""
+Title: Ablation studies with Keras Tuner
+Description: Run a named ablation (LSTM size, frame head, transformer loss, LR schedule) as one command that
+  survives being killed, and read the result as a table and a plot.
+Run time: `--smoke` takes seconds per trial. On a 2-core CPU a real `lstm_size` study (9 trials, 10 epochs on the
+  Bach chorales) takes hours; on one GPU about half an hour with `--batch-size 128 --mixed-precision`.
+
+List the studies, then run one:
+
+    python recipes/ablation_search.py --list
+    python recipes/ablation_search.py --study lstm_size
+
+Each study tunes a few hyperparameters of a musickit hypermodel over a small grid and holds the others at the
+model's defaults. The study folder (default `runs/ablation/STUDY`) holds Keras Tuner's project (`grid/`, one
+folder per trial with its epoch backups) and, at the end:
+
+    results.csv  results.md (sorted by the objective)  results.png (objective by hyperparameter)
+
+Killed at any moment, the same command continues: finished trials are not redone and the interrupted one resumes
+from its last epoch. A trial that fails (NaN loss, out of memory) is recorded with its reason and the study goes on.
+With `--distributed chief` on one machine and `--distributed worker` on others, one oracle hands trials to many
+workers (Keras Tuner's gRPC service).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+import keras
+import keras_tuner
+
+from musickit.errors import UsageError
+from musickit.runs import add_common_flags, add_sampling_flags, smoke_or
+from musickit.runs.entry import run_main
+from musickit.tuning import distributed
+from musickit.tuning.hypermodels import MusicTransformerHyperModel, PianoRollLSTMHyperModel
+from musickit.tuning.results import markdown_table, sort_rows, trial_rows, write_results
+from musickit.tuning.studies import MUSIC_TRANSFORMER, PIANO_ROLL_LSTM, STUDIES, get_study, study_table
+from musickit.tuning.tuners import TUNERS, make_tuner
+
+# Search.
+TUNER = "grid"
+EPOCHS = 10  # per trial; 30+ for conclusions you would publish
+OBJECTIVE = "nll"  # validation NLL; or a musickit metric such as pitch_class_histogram_distance
+MAX_CONSECUTIVE_FAILURES = 3  # then the study stops: something is wrong with all of them
+DEFAULT_ORACLE_ADDRESS = "127.0.0.1:8000"
+
+# Piano-roll LSTM studies: the recipe's data settings.
+STEPS_PER_QUARTER = 4
+WINDOW_LENGTH = 64
+TRANSPOSE = 2
+PIANO_ROLL_BATCH_SIZE = 32
+
+# Music Transformer studies: the recipe's prompted REMI sequences, shorter.
+SEQUENCE_LENGTH = 512
+SNIPPET_LENGTH = 64
+FORM = "AB"
+PRESET = "small"  # "base" on a GPU
+TRANSFORMER_BATCH_SIZE = 8
+MAX_FILES = 150  # pieces per source
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description="Run a Keras Tuner ablation study.")
+    study = parser.add_argument_group("study")
+    study.add_argument("--study", help="the study to run: " + ", ".join(STUDIES))
+    study.add_argument("--list", action="store_true", help="print the studies with their grids and status")
+    study.add_argument("--tuner", choices=sorted(TUNERS), default=TUNER, help="default: %(default)s")
+    study.add_argument("--max-trials", type=int, default=None, help="default: the size of the study's grid")
+    study.add_argument("--executions-per-trial", type=int, default=1, help="trainings per trial, averaged")
+    study.add_argument("--objective", default=OBJECTIVE,
+                       help="nll (validation NLL, the default) or a musickit metric of generated samples, e.g. "
+                            "pitch_class_histogram_distance or polyphony_gap (piano-roll studies)")  # fmt: skip
+    study.add_argument("--max-consecutive-failures", type=int, default=MAX_CONSECUTIVE_FAILURES)
+    study.add_argument("--overwrite", action="store_true", help="delete the study folder and start over")
+    hardware = parser.add_argument_group("hardware")
+    hardware.add_argument("--mixed-precision", nargs="?", const="float16", choices=("float16", "bfloat16"),
+                          help="mixed-precision policy (float16 on GPUs, bfloat16 on TPUs and recent CPUs)")  # fmt: skip
+    hardware.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
+                          help="XLA compilation (auto: Keras decides per backend)")  # fmt: skip
+    hardware.add_argument("--preset", default=PRESET, help="Music Transformer size for its studies")
+    cluster = parser.add_argument_group("distributed (or set KERASTUNER_TUNER_ID/_ORACLE_IP/_ORACLE_PORT)")
+    cluster.add_argument("--distributed", choices=distributed.ROLES, help="chief runs the oracle, workers train")
+    cluster.add_argument("--oracle-address", default=DEFAULT_ORACLE_ADDRESS,
+                         help="HOST:PORT the chief listens on and workers connect to (default: %(default)s)")  # fmt: skip
+    cluster.add_argument("--worker-id", default=None, help="unique per worker (default: the host name)")
+    add_common_flags(parser, default_output_dir=None, default_epochs=EPOCHS, default_batch_size=None)
+    add_sampling_flags(parser)
+    args = parser.parse_args(argv)
+    if not args.list and not args.study:
+        raise UsageError("pass --study NAME (or --list to see the studies)")
+    for flag in ("epochs", "batch_size", "max_trials", "executions_per_trial", "max_consecutive_failures"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+    return args
+
+
+def study_settings(args, study):
+    """What must match for a restarted command to continue the same study."""
+    return {"study": study.name, "tuner": args.tuner, "data": args.data, "smoke": args.smoke, "seed": args.seed,
+            "epochs": args.epochs, "batch_size": args.batch_size, "objective": args.objective,
+            "executions_per_trial": args.executions_per_trial, "preset": args.preset,
+            "mixed_precision": args.mixed_precision}  # fmt: skip
+
+
+def prepare_folder(folder, settings, overwrite, role):
+    """Create the study folder; refuse to continue a study run with other settings."""
+    path = os.path.join(folder, "study.json")
+    if overwrite and role != "worker" and os.path.isdir(folder):
+        shutil.rmtree(folder)
+    os.makedirs(folder, exist_ok=True)
+    if os.path.isfile(path):
+        with open(path) as handle:
+            previous = json.load(handle)
+        changed = sorted(name for name in settings if previous.get(name) != settings[name])
+        if changed:
+            raise UsageError(f"{folder} holds a study run with other {', '.join(changed)}; rerun the same command "
+                             "to continue it, add --overwrite to start over, or pass another --output-dir")  # fmt: skip
+        return
+    from musickit.runs import RunFolder
+
+    RunFolder(folder).write_json(path, settings)
+
+
+# ## Data and hypermodels, per model family
+
+
+def piano_roll_study(args, load_data):
+    from musickit.data import load_dataset
+    from musickit.representations.piano_roll import PianoRoll
+
+    representation = PianoRoll(steps_per_quarter=STEPS_PER_QUARTER)
+    smoke_defaults = {"lstm_units": 8, "num_layers": 1, "dense_units": 8, "head_hidden_units": 8}
+    hypermodel = PianoRollLSTMHyperModel(
+        window_length=smoke_or(args, 16, WINDOW_LENGTH),
+        transpose=TRANSPOSE,
+        batch_size=args.batch_size or smoke_or(args, 4, PIANO_ROLL_BATCH_SIZE),
+        steps_per_epoch=smoke_or(args, 2, None),
+        validation_steps=smoke_or(args, 1, None),
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
+        seed=args.seed,
+        defaults=smoke_or(args, smoke_defaults, None),
+    )
+    if not load_data:
+        return hypermodel, (), {}, None
+    dataset = load_dataset(args.data, representation, seed=args.seed, max_files=smoke_or(args, 8, args.max_files))
+    if not len(dataset.valid):
+        raise UsageError(f"--data {args.data}: too few pieces to hold some out for validation; add more files")
+    print(f"{len(dataset.train)} training and {len(dataset.valid)} validation pieces from {args.data}")
+    extra_callbacks = []
+    if args.objective != OBJECTIVE:
+        extra_callbacks.append(sample_metrics_callback(args, dataset, representation))
+    return hypermodel, (list(dataset.train),), {"validation_data": list(dataset.valid)}, extra_callbacks
+
+
+def sample_metrics_callback(args, dataset, representation):
+    """Score samples of every trial's model with a musickit metric, logged as ``val_<metric>`` (the objective)."""
+    from musickit.generation.piano_roll_run import DEFAULT_QPM, primer_from_roll, sample_rolls, sampling_config
+    from musickit.metrics.callbacks import MusicMetricsCallback
+
+    config = sampling_config(args)
+    primer = primer_from_roll(dataset.valid[0], STEPS_PER_QUARTER)
+    bars, count = smoke_or(args, 1, 4), smoke_or(args, 2, 8)
+
+    def generate(model):
+        rolls = sample_rolls(model, representation, primer, bars, count, args.seed, config)
+        return [representation.decode(roll[len(primer):], qpm=DEFAULT_QPM) for roll in rolls]
+
+    references = [representation.decode(roll, qpm=DEFAULT_QPM) for roll in list(dataset.train)[:50]]
+    metric = args.objective.removesuffix("_gap")
+    return MusicMetricsCallback(generate, metrics=(metric,), every_n_epochs=1, reference_scores=references)
+
+
+def transformer_study(args, load_data):
+    from musickit.data import load_dataset
+    from musickit.data.dataset import EncodedSplit
+    from musickit.generation.prompts import prompted_examples
+    from musickit.representations.remi import REMITokenizer
+
+    if args.objective != OBJECTIVE:
+        raise UsageError("Music Transformer studies use --objective nll; sample metrics as objectives are "
+                         "available for the piano-roll studies")  # fmt: skip
+    tokenizer = REMITokenizer(steps_per_quarter=STEPS_PER_QUARTER)
+    sources = [source.strip() for source in args.data.split(",")]
+    splits = {name: EncodedSplit() for name in ("train", "valid")}
+    if load_data:
+        for source in sources:
+            dataset = load_dataset(source, tokenizer, seed=args.seed, max_files=smoke_or(args, 6, args.max_files or MAX_FILES))  # fmt: skip
+            for name, split in splits.items():
+                part = dataset.split(name)
+                split.extend(part)
+                split.metadata.extend(part.metadata)
+        if not len(splits["valid"]):
+            raise UsageError(f"--data {args.data}: too few pieces to hold some out for validation; add more files")
+    # One style per source, as in the Music Transformer recipe (the last class stands for "unknown").
+    styles = sorted(set(sources))
+    sequence_length, snippet_length = smoke_or(args, 64, SEQUENCE_LENGTH), smoke_or(args, 8, SNIPPET_LENGTH)
+    examples = {
+        name: prompted_examples(split, tokenizer, sequence_length, snippet_length, FORM, styles)
+        for name, split in splits.items() if load_data
+    }  # fmt: skip
+    hypermodel = MusicTransformerHyperModel(
+        vocabulary_size=tokenizer.vocabulary_size,
+        preset=smoke_or(args, "tiny", args.preset),
+        condition_sizes={"style": len(styles) + 1},
+        padding_id=tokenizer.pad_id,
+        end_id=tokenizer.eos_id,
+        epochs=smoke_or(args, 1, args.epochs),
+        train_size=len(examples["train"]["token_ids"]) if load_data else 1,
+        batch_size=args.batch_size or smoke_or(args, 4, TRANSFORMER_BATCH_SIZE),
+        steps_per_epoch=smoke_or(args, 2, None),
+        validation_steps=smoke_or(args, 1, None),
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
+        seed=args.seed,
+    )
+    if not load_data:
+        return hypermodel, (), {}, None
+    print(f"{len(examples['train']['token_ids'])} training and {len(examples['valid']['token_ids'])} validation "
+          f"sequences from {', '.join(sources)}")  # fmt: skip
+    return hypermodel, (examples["train"],), {"validation_data": examples["valid"]}, []
+
+
+FAMILIES = {PIANO_ROLL_LSTM: piano_roll_study, MUSIC_TRANSFORMER: transformer_study}
+
+
+def objective_for(name):
+    if name == OBJECTIVE:
+        return keras_tuner.Objective("val_nll", direction="min")
+    from musickit.metrics.callbacks import tuner_objective
+
+    try:
+        return tuner_objective(name)
+    except ValueError as error:
+        raise UsageError(f"--objective {name}: {error}") from None
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    if args.list:
+        print(study_table())
+        return None
+    study = get_study(args.study)  # unknown or not-yet-available studies stop here, in one line
+    if args.distributed:
+        distributed.configure(args.distributed, args.oracle_address, args.worker_id)
+    role = distributed.role_from_environment()
+    if role:
+        distributed.check_grpc()
+    objective = objective_for(args.objective)
+    if args.mixed_precision:
+        # Weights stay float32; the models cast their logits back to float32 for the losses.
+        keras.mixed_precision.set_global_policy(f"mixed_{args.mixed_precision}")
+    keras.utils.set_random_seed(args.seed)
+
+    # ## Study folder: Keras Tuner's project lives in FOLDER/TUNER and is reloaded when it exists
+    folder = args.output_dir or os.path.join("runs", "ablation", study.name)
+    prepare_folder(folder, study_settings(args, study), args.overwrite, role)
+    epochs = smoke_or(args, 1, args.epochs)
+    space = study.hyperparameters(smoke=args.smoke)
+    tuned = list(study.values(args.smoke))
+    max_trials = args.max_trials or study.size(args.smoke)
+
+    # ## Data and hypermodel (the chief only hands out trials: it needs the space, not the data)
+    hypermodel, fit_args, fit_kwargs, callbacks = FAMILIES[study.family](args, load_data=role != "chief")
+    tuner = make_tuner(args.tuner, hypermodel, objective, directory=folder, project_name=args.tuner,
+                       max_trials=max_trials, epochs=epochs, hyperparameters=space,
+                       executions_per_trial=args.executions_per_trial,
+                       max_consecutive_failed_trials=args.max_consecutive_failures, seed=args.seed)  # fmt: skip
+    print(f"study {study.name}: {study.description}; {args.tuner} search over {tuned}, "
+          f"{max_trials} trials, objective {objective.name} ({objective.direction})")  # fmt: skip
+
+    # ## Search
+    stopped = None
+    try:
+        tuner.search(*fit_args, epochs=epochs, callbacks=callbacks or [],
+                     verbose=2 if os.environ.get("CI") else 1, **fit_kwargs)  # fmt: skip
+    except RuntimeError as error:
+        if "consecutive failures" not in str(error):
+            raise
+        stopped = str(error).splitlines()[0]
+
+    # ## Results (the chief or a single machine has every trial; a worker only its own)
+    if role == "worker":
+        print(f"worker {os.environ['KERASTUNER_TUNER_ID']} finished; the chief writes the results")
+        return None
+    rows, paths = write_results(tuner.oracle, folder, tuned, title=f"{study.name}: {study.description}")
+    print(markdown_table(sort_rows(trial_rows(tuner.oracle), objective.direction), objective.name, tuned))
+    print(f"wrote {', '.join(paths.values())}")
+    if stopped:
+        raise UsageError(f"{stopped}; the study stopped (see {paths['csv']} for each trial's reason)")
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))
