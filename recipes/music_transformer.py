@@ -161,6 +161,7 @@ def main(argv=None):
     if sequence_length > model.max_sequence_length:
         raise UsageError(f"--sequence-length {sequence_length} exceeds the {preset} preset's "
                          f"{model.max_sequence_length}; shorten it or choose a larger --preset")  # fmt: skip
+    model.build()  # BackupAndRestore needs a built model before fit
     epochs = smoke_or(args, 1, args.epochs)
     steps_per_epoch = smoke_or(args, 2, len(train_examples["token_ids"]) // args.batch_size or 1)
     schedule = warmup_cosine_decay(args.learning_rate, epochs * steps_per_epoch, WARMUP_FRACTION)

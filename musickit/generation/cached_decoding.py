@@ -101,8 +101,21 @@ def _apply_processors(processors, logits, token_ids, index, end_id):
     return ops.where(stuck, fallback, logits)
 
 
-def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id):
-    """The function the backend compiles: ``(token_ids, mask, conditions) -> token_ids``."""
+#: Prefill lengths are rounded up to a multiple of this, so prompts of similar
+#: length share one compiled function.
+PREFILL_BUCKET = 64
+
+
+def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length):
+    """The function the backend compiles: ``(token_ids, mask, conditions) -> token_ids``.
+
+    The prefill runs over the first ``prefill_length`` positions only (the
+    shortest prompt, rounded up to a bucket), not over the whole buffer as
+    keras_hub's CausalLM does: its attention scores then take
+    ``prefill_length x max_length`` memory instead of ``max_length ** 2``, so
+    memory grows linearly with the generated length. Positions past the
+    shortest prompt are rewritten by the decoding steps anyway.
+    """
 
     def generate_step(token_ids, mask, conditions):
         batch_size, max_length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
@@ -116,7 +129,8 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
         if use_cache:
             # Prefill: one pass over the whole buffer fills every layer's cache.
             cache = model.empty_cache(batch_size, max_length)
-            _, _, cache = model.call_with_cache(token_ids, cache, 0, condition=prefill_condition)
+            prefix = token_ids[:, :prefill_length]
+            _, _, cache = model.call_with_cache(prefix, cache, 0, condition=prefill_condition)
 
             def next(prompt, cache, index):
                 rows = ops.shape(prompt)[0]
@@ -288,9 +302,12 @@ def generate(
         token_ids[number, : len(row)] = row
         mask[number, : len(row)] = True
 
-    key = (id(sampler), tuple(id(p) for p in processors), stop_token_ids, use_cache, tuple(sorted(conditions or {})))
+    shortest = min(len(row) for row in rows)
+    prefill_length = min(-(-shortest // PREFILL_BUCKET) * PREFILL_BUCKET, max_length)
+    key = (id(sampler), tuple(id(p) for p in processors), stop_token_ids, use_cache, tuple(sorted(conditions or {})),
+           prefill_length if use_cache else None)  # fmt: skip
     if key not in functions:
-        step = _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id)
+        step = _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length)
         # Keep the sampler and processors alive with the function, so ids in the key stay unique.
         functions[key] = (_compile(model, sampler, step), sampler, processors)
     function = functions[key][0]

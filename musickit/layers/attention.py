@@ -178,6 +178,14 @@ class CachedSelfAttention(keras.layers.Layer):
             return skew_relative_logits(relative_logits)
         # A cached step: few queries at a moving position against the whole cache.
         relative_logits = ops.einsum("bthk,hlk->bhtl", query, embeddings)
+        if query_length == 1:
+            # One query at position p: key j needs row max_relative_distance - 1 + j - p, a contiguous
+            # window, so one dynamic slice replaces the gather (much cheaper under XLA on CPU). Rows
+            # past the table (keys after p) are zeros from the padding and are masked anyway.
+            padded = ops.pad(relative_logits, [[0, 0], [0, 0], [0, 0], [0, key_length]])
+            first_row = self.max_relative_distance - 1 - ops.cast(start_index, "int32")
+            batch = ops.shape(query)[0]
+            return ops.slice(padded, [0, 0, 0, first_row], [batch, self.num_heads, 1, key_length])
         query_positions = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
         key_positions = ops.arange(key_length, dtype="int32")
         rows = self.max_relative_distance - 1 + ops.expand_dims(key_positions, 0) - ops.expand_dims(query_positions, 1)
