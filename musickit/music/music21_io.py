@@ -67,6 +67,9 @@ def from_music21(stream, style=None, qpm=None):
     key_signatures = []
     for signature in flat.getElementsByClass(music21_key.KeySignature):
         key_object = signature if isinstance(signature, music21_key.Key) else signature.asKey("major")
+        if key_object.mode not in ("major", "minor"):
+            # Modal keys (E dorian, G mixolydian) keep their key signature: name it by its major key.
+            key_object = music21_key.KeySignature(key_object.sharps).asKey("major")
         tonic = key_object.tonic.name.replace("-", "b")
         name = f"{tonic} {key_object.mode}"
         time = _quarters_to_seconds(marks, float(signature.offset))

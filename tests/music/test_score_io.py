@@ -113,3 +113,14 @@ def test_from_music21_reads_a_bach_chorale():
     assert [t.qpm for t in score.tempos] == [96.0]
     assert score.key_signatures[0].key == "F# minor"
     assert score.metadata["pickup_quarters"] == 1.0
+
+
+def test_modal_key_signatures_are_named_by_their_major_key():
+    from music21 import key, note, stream
+
+    part = stream.Part()
+    part.append(key.Key("E", "dorian"))
+    part.append(note.Note("E4"))
+    score = stream.Score()
+    score.insert(0, part)
+    assert [k.key for k in musickit.music.from_music21(score).key_signatures] == ["D major"]
