@@ -76,7 +76,11 @@ def random_pieces(count, seed=0):
                 length = int(rng.integers(1, 12)) * grid
                 if rng.uniform() < 0.75:
                     for pitch in rng.choice(np.arange(low, high), size=chord, replace=False):
-                        notes.append(Note(int(pitch), 80, position * seconds, (position + length) * seconds, part * 8, False, part))
+                        notes.append(
+                            Note(
+                                int(pitch), 80, position * seconds, (position + length) * seconds, part * 8, False, part
+                            )
+                        )
                 position += length
         if drums_only or rng.uniform() < 0.6:
             for tick in range(int(total * 24)):
@@ -196,7 +200,8 @@ def main(argv=None):
         rows, time_ratio = compare(pieces, folder)
     summary = summarise(rows)
 
-    print(f"MusPy {muspy.__version__}: {len(collection.pieces)} pieces of {args.source} + {args.random_pieces} random pieces")
+    real = len(collection.pieces)
+    print(f"MusPy {muspy.__version__}: {real} pieces of {args.source} + {args.random_pieces} random pieces")
     print()
     print("| metric | definition | agree (1e-6) | max abs diff | agree, own readers | musickit mean | MusPy mean |")
     print("|---|---|---|---|---|---|---|")

@@ -24,7 +24,10 @@ def folders(tmp_path):
     generated, reference = tmp_path / "generated", tmp_path / "reference"
     for index, tonic in enumerate((60, 62, 67)):
         write_midi(melody(tonic), generated / f"sample_{index}.mid")
-    write_midi(Score(notes=make_notes([(36, 100, 0.25 * i, 0.25 * i + 0.1) for i in range(8)], is_drum=True)), generated / "drums.mid")
+    write_midi(
+        Score(notes=make_notes([(36, 100, 0.25 * i, 0.25 * i + 0.1) for i in range(8)], is_drum=True)),
+        generated / "drums.mid",
+    )
     (generated / "broken.mid").write_bytes(b"not midi at all")
     for index, tonic in enumerate((57, 59, 60, 62, 64)):
         write_midi(melody(tonic, bars=6), reference / f"piece_{index}.mid")
@@ -92,7 +95,12 @@ def test_bad_input_is_one_line_and_exit_code_2(folders, tmp_path, capsys, argume
     (tmp_path / "empty").mkdir()
     (tmp_path / "broken_only").mkdir()
     (tmp_path / "broken_only" / "bad.mid").write_bytes(b"MThd")
-    paths = {"empty": tmp_path / "empty", "missing": tmp_path / "nope", "broken_only": tmp_path / "broken_only", "generated": generated}
+    paths = {
+        "empty": tmp_path / "empty",
+        "missing": tmp_path / "nope",
+        "broken_only": tmp_path / "broken_only",
+        "generated": generated,
+    }
     assert main(["evaluate"] + [argument.format(**paths) for argument in arguments]) == 2
     error_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("musickit evaluate: error")]
     assert len(error_lines) == 1 and message in error_lines[0]

@@ -40,7 +40,9 @@ def add_arguments(parser):
     )
     parser.add_argument("--metrics", metavar="NAMES", help="comma-separated metric names (default: all)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--no-cache", action="store_true", help="recompute the reference metrics instead of reading the cache")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="recompute the reference metrics instead of reading the cache"
+    )
     parser.add_argument("--report", metavar="DIR", help="write DIR/report.html with pictures next to it")
 
 
@@ -79,8 +81,6 @@ def read_generated(path):
     return scores, names, skipped
 
 
-
-
 def _metric_names(text):
     from musickit.metrics.evaluation import METRIC_NAMES
 
@@ -102,9 +102,7 @@ def run(args):
     names = _metric_names(args.metrics)
     scores, file_names, skipped = read_generated(args.generated)
     # Computed once per source and metric code, then read from the cache.
-    reference = reference_features(
-        args.reference, args.max_reference_files or None, names, use_cache=not args.no_cache
-    )
+    reference = reference_features(args.reference, args.max_reference_files or None, names, use_cache=not args.no_cache)
     comparison = compare_sets(scores, reference, names)
 
     report_path = None

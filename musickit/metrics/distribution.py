@@ -84,7 +84,9 @@ def densities_on_grid(*sample_sets, grid_size=GRID_SIZE):
     pooled = np.concatenate(sample_sets)
     spread = float(pooled.max() - pooled.min()) if len(pooled) else 0.0
     fallback = 0.05 * spread if spread > 0 else 1e-3
-    widths = [max(_bandwidth(samples), 0.01 * spread) if _bandwidth(samples) > 0 else fallback for samples in sample_sets]
+    widths = [
+        max(_bandwidth(samples), 0.01 * spread) if _bandwidth(samples) > 0 else fallback for samples in sample_sets
+    ]
     grid = np.linspace(pooled.min() - 5 * max(widths), pooled.max() + 5 * max(widths), grid_size)
     densities = []
     for samples, width in zip(sample_sets, widths):

@@ -296,7 +296,9 @@ def compare_sets(generated_scores, reference, names=None, ngram_order=2):
         },
         "yang_lerch": {name: result.summary() for name, result in distributions.items()},
         "diversity": {
-            "feature_diversity": feature_diversity(generated_matrix, scale) if generated_matrix is not None else math.nan,
+            "feature_diversity": feature_diversity(generated_matrix, scale)
+            if generated_matrix is not None
+            else math.nan,
             "reference_feature_diversity": (
                 feature_diversity(reference_matrix, scale) if reference_matrix is not None else math.nan
             ),

@@ -40,10 +40,15 @@ def plot_feature_histogram(name, generated, reference, path):
     if len(pooled):
         low, high = float(pooled.min()), float(pooled.max())
         bins = np.linspace(low, high if high > low else low + 1.0, 21)
-        for values, label, color in ((reference, "reference", REFERENCE_COLOR), (generated, "generated", GENERATED_COLOR)):
+        for values, label, color in (
+            (reference, "reference", REFERENCE_COLOR),
+            (generated, "generated", GENERATED_COLOR),
+        ):
             if len(values):
                 weights = np.full(len(values), 1.0 / len(values))
-                axes.hist(values, bins=bins, weights=weights, alpha=0.55, color=color, label=f"{label} (n={len(values)})")
+                axes.hist(
+                    values, bins=bins, weights=weights, alpha=0.55, color=color, label=f"{label} (n={len(values)})"
+                )
                 axes.axvline(values.mean(), color=color, linewidth=1.5)
         axes.legend(fontsize=7)
     else:
@@ -89,7 +94,9 @@ def plot_distance_distributions(distributions, path, columns=4):
     figure = Figure(figsize=(3.2 * columns, 2.4 * rows))
     for index, (name, result) in enumerate(usable.items()):
         axes = figure.add_subplot(rows, columns, index + 1)
-        grid, (reference, generated, inter) = densities_on_grid(result.intra_reference, result.intra_generated, result.inter)
+        grid, (reference, generated, inter) = densities_on_grid(
+            result.intra_reference, result.intra_generated, result.inter
+        )
         axes.plot(grid, reference, color=REFERENCE_COLOR, label="intra reference")
         axes.plot(grid, generated, color=GENERATED_COLOR, label="intra generated")
         axes.plot(grid, inter, color=INTER_COLOR, linestyle="--", label="inter set")

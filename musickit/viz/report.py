@@ -65,7 +65,13 @@ def _table(header, rows):
 
 
 def write_report(
-    directory, comparison, generated_scores, generated_names, reference_source="reference", skipped=(), max_piano_rolls=4
+    directory,
+    comparison,
+    generated_scores,
+    generated_names,
+    reference_source="reference",
+    skipped=(),
+    max_piano_rolls=4,
 ):
     """Write ``report.html`` and its PNG files into ``directory``; return the HTML path."""
     os.makedirs(directory, exist_ok=True)
@@ -77,7 +83,9 @@ def write_report(
     histogram_files = []
     for name in names:
         filename = f"histogram_{name}.png"
-        plot_feature_histogram(name, generated["values"][name], reference["values"][name], os.path.join(directory, filename))
+        plot_feature_histogram(
+            name, generated["values"][name], reference["values"][name], os.path.join(directory, filename)
+        )
         histogram_files.append(filename)
     profiles = comparison["pitch_class_profiles"]
     plot_pitch_class_profiles(
@@ -161,7 +169,10 @@ def write_report(
             "<img class='wide' src='distance_distributions.png' alt='distance distributions'>",
         ]
     parts += ["<h2>Generated pieces</h2>"]
-    parts += [f"<h3>{html.escape(str(name))}</h3><img class='wide' src='{filename}' alt='piano roll'>" for name, filename in roll_files]
+    parts += [
+        f"<h3>{html.escape(str(name))}</h3><img class='wide' src='{filename}' alt='piano roll'>"
+        for name, filename in roll_files
+    ]
     parts += ["<h2>Per file</h2><div class='scroll'>", _table(["file"] + names, file_rows), "</div>"]
     if notes:
         parts += ["<h2>Notes</h2><ul class='notes'>", *notes, "</ul>"]

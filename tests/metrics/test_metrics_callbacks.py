@@ -45,7 +45,11 @@ def test_metrics_reach_history(tmp_path):
     )  # fmt: skip
     csv_path = tmp_path / "history.csv"
     history = tiny_model().fit(
-        np.zeros((4, 3)), np.zeros((4, 1)), epochs=4, verbose=0, callbacks=[callback, keras.callbacks.CSVLogger(str(csv_path))]
+        np.zeros((4, 3)),
+        np.zeros((4, 1)),
+        epochs=4,
+        verbose=0,
+        callbacks=[callback, keras.callbacks.CSVLogger(str(csv_path))],
     )
     # Generated on epochs 1, 3 (every third) and 4 (the last); epoch 2 repeats epoch 1's values.
     assert generate.calls == 3 and [epoch for epoch, _ in callback.computed] == [0, 2, 3]
@@ -115,7 +119,9 @@ def test_keras_tuner_optimises_a_sample_metric(tmp_path):
     callback = MusicMetricsCallback(
         generate, metrics=("pitch_class_histogram_distance",), every_n_epochs=1, reference_scores=[chromatic_piece()]
     )
-    tuner = keras_tuner.RandomSearch(build, objective=objective, max_trials=1, directory=str(tmp_path), project_name="t")
+    tuner = keras_tuner.RandomSearch(
+        build, objective=objective, max_trials=1, directory=str(tmp_path), project_name="t"
+    )
     tuner.search(np.zeros((4, 3)), np.zeros((4, 1)), epochs=1, verbose=0, callbacks=[callback])
     best = tuner.oracle.get_best_trials(1)[0]
     # C D E F G A B C against a chromatic reference, halved L1: C at 2/8, six notes at 1/8, five at 0; 1/12 each.

@@ -46,7 +46,9 @@ def random_piece(seed, numerator=4, drums=True, triplets=False, tempo_change=Fal
             chance = 0.3 if on_sixteenth or on_triplet else 0.01
             if rng.uniform() < chance:
                 start = tick / 24 * seconds_per_quarter
-                notes += make_notes([(int(rng.choice([36, 38, 42])), 100, start, start + 0.05)], is_drum=True, instrument=9)
+                notes += make_notes(
+                    [(int(rng.choice([36, 38, 42])), 100, start, start + 0.05)], is_drum=True, instrument=9
+                )
     tempos = [TempoChange(0.0, 120.0)] + ([TempoChange(6.0, 90.0)] if tempo_change else [])
     if tempo_change:  # keep the notes in quarters: stretch everything after 6 s (quarter 12) to 90 qpm
         for note in notes:
@@ -72,7 +74,9 @@ def varied_scores():
     pieces["random_triplets_in_3_4"] = random_piece(1, numerator=3, triplets=True)
     pieces["random_tempo_change"] = random_piece(2, tempo_change=True)
     pieces["random_no_drums"] = random_piece(3, drums=False)
-    pieces["drums_only"] = Score(notes=make_notes([(36, 100, 0.25 * i, 0.25 * i + 0.1) for i in range(16)], is_drum=True))
+    pieces["drums_only"] = Score(
+        notes=make_notes([(36, 100, 0.25 * i, 0.25 * i + 0.1) for i in range(16)], is_drum=True)
+    )
     pieces["single_note"] = Score(notes=make_notes([(60, 90, 0.5, 1.0)]))
     pieces["beat_rest"] = Score(notes=make_notes([(60, 90, 0.0, 0.5), (62, 90, 1.0, 1.5)]))  # crotchet, rest, crotchet
     return pieces

@@ -57,9 +57,13 @@ def test_groove_consistency_needs_two_bars():
 def test_drum_pattern_consistency_takes_the_better_of_duple_and_triple():
     # Sixteenths at 0, 1/4, 1/2 of a beat and one triplet eighth at 1/3.
     offsets = [0.0, 0.25, 0.5, 1 / 3]
-    drums = Score(notes=make_notes([(42, 90, (4 + o) * QUARTER, (4 + o + 0.1) * QUARTER) for o in offsets], is_drum=True))
+    drums = Score(
+        notes=make_notes([(42, 90, (4 + o) * QUARTER, (4 + o + 0.1) * QUARTER) for o in offsets], is_drum=True)
+    )
     assert drum_pattern_consistency(drums) == pytest.approx(0.75)
-    triplets = Score(notes=make_notes([(42, 90, (o / 3) * QUARTER, (o / 3 + 0.1) * QUARTER) for o in range(9)], is_drum=True))
+    triplets = Score(
+        notes=make_notes([(42, 90, (o / 3) * QUARTER, (o / 3 + 0.1) * QUARTER) for o in range(9)], is_drum=True)
+    )
     assert drum_pattern_consistency(triplets) == pytest.approx(1.0)
     with collecting_reasons() as reasons:
         assert math.isnan(drum_pattern_consistency(make_score([(60, 90, 0, 1)])))

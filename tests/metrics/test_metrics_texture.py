@@ -13,7 +13,9 @@ from musickit.music.score import Score, TempoChange
 def chord_then_drum(qpm=120.0):
     """In quarters: C [0, 2), E [0, 1), G [1, 2), B [0, 0.5), C again in a second part, a drum at [3, 4)."""
     beat = 60.0 / qpm
-    score = make_score([(60, 90, 0, 2 * beat), (64, 90, 0, beat), (67, 90, beat, 2 * beat), (71, 90, 0, 0.5 * beat)], qpm)
+    score = make_score(
+        [(60, 90, 0, 2 * beat), (64, 90, 0, beat), (67, 90, beat, 2 * beat), (71, 90, 0, 0.5 * beat)], qpm
+    )
     score.notes += make_notes([(60, 90, 0, 2 * beat)], instrument=1)
     score.notes += make_notes([(36, 100, 3 * beat, 4 * beat)], is_drum=True)
     return score
@@ -39,7 +41,9 @@ def test_tempo_does_not_change_texture_metrics():
 
 def test_tempo_changes_are_followed():
     # 120 qpm for the first second (2 quarters), then 60 qpm: a note at 2.0 s starts on quarter 3.
-    score = Score(notes=make_notes([(60, 90, 0.0, 0.5), (62, 90, 2.0, 3.0)]), tempos=[TempoChange(0, 120), TempoChange(1.0, 60)])
+    score = Score(
+        notes=make_notes([(60, 90, 0.0, 0.5), (62, 90, 2.0, 3.0)]), tempos=[TempoChange(0, 120), TempoChange(1.0, 60)]
+    )
     times = note_times(score)
     assert times.start.tolist() == [0.0, 3.0] and times.end.tolist() == [1.0, 4.0]
     assert empty_beat_rate(score) == pytest.approx(0.5)  # beats 1 and 2 of 0..3 are silent
