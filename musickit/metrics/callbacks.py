@@ -18,8 +18,7 @@ import math
 import keras
 import numpy as np
 
-from musickit.metrics.evaluation import DIRECTIONS, METRIC_NAMES, compute_metrics_batch
-from musickit.metrics.pitch import mean_pitch_class_histogram
+from musickit.metrics.evaluation import DIRECTIONS, METRIC_NAMES, SetFeatures, compute_metrics_batch
 
 DEFAULT_METRICS = ("pitch_class_histogram_distance", "in_scale_ratio", "note_density", "polyphony")
 
@@ -48,7 +47,9 @@ class MusicMetricsCallback(keras.callbacks.Callback):
             would score the wrong one.
         metrics: metric names from :data:`musickit.metrics.METRIC_NAMES`.
         every_n_epochs: how often to generate.
-        reference_scores: optional reference pieces (see above).
+        reference_scores: optional reference pieces (see above), or their
+            :class:`~musickit.metrics.evaluation.SetFeatures`, e.g. the cached
+            ``musickit.metrics.reference.reference_features("bach")``.
         prefix: prepended to every logged name; ``"val_"`` makes TensorBoard
             file them under validation.
         verbose: print one line with the values when they are computed.
@@ -84,10 +85,12 @@ class MusicMetricsCallback(keras.callbacks.Callback):
         self.reference_histogram = None
         self.reference_statistics = {}
         if reference_scores is not None:
-            reference_scores = list(reference_scores)
-            self.reference_histogram = mean_pitch_class_histogram(reference_scores)
-            values, _ = compute_metrics_batch(reference_scores, self.metrics, self.reference_histogram)
-            for name, array in values.items():
+            reference = reference_scores
+            if not isinstance(reference, SetFeatures):
+                reference = SetFeatures.from_scores(reference_scores, self.metrics)
+            self.reference_histogram = reference.histogram
+            for name in self.metrics:
+                array = reference.values.get(name, np.zeros(0))
                 finite = array[~np.isnan(array)]
                 if len(finite):
                     self.reference_statistics[name] = (float(finite.mean()), float(finite.std()))

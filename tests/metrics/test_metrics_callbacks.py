@@ -83,6 +83,18 @@ def test_generate_fn_may_take_the_model():
     assert seen == [model]
 
 
+def test_reference_may_be_precomputed_features():
+    from musickit.metrics.evaluation import SetFeatures
+
+    reference = [c_major_piece(16), chromatic_piece()]
+    metrics = ("pitch_class_histogram_distance", "polyphony")
+    features = SetFeatures.from_scores(reference, metrics)
+    from_scores = MusicMetricsCallback(lambda: [c_major_piece()], metrics=metrics, reference_scores=reference)
+    from_features = MusicMetricsCallback(lambda: [c_major_piece()], metrics=metrics, reference_scores=features)
+    assert from_scores.reference_statistics == from_features.reference_statistics
+    assert from_scores.evaluate_samples() == from_features.evaluate_samples()
+
+
 def test_nothing_generated_logs_nan():
     callback = MusicMetricsCallback(lambda: [], metrics=("polyphony",), every_n_epochs=1)
     history = tiny_model().fit(np.zeros((2, 3)), np.zeros((2, 1)), epochs=1, verbose=0, callbacks=[callback])
