@@ -121,10 +121,15 @@ class SurvivableTrialsMixin:
             print(f"Trial {trial.trial_id}, execution {execution}: finished before, reusing its results")
             return read_epoch_log(log_path)
         self._forget_other_hyperparameters(folder, trial.hyperparameters.values)
+        backup_dir = os.path.join(folder, "backup")
+        if not os.path.isdir(backup_dir) and os.path.isfile(log_path):
+            os.remove(log_path)  # no backup to resume from: training starts over, and so does its log
         callbacks = list(kwargs.pop("callbacks", []))
         # Epoch ends run in list order: the log is written before the backup, so a kill between
         # the two repeats that epoch (the log keeps its last line) instead of losing its logs.
-        backup = keras.callbacks.BackupAndRestore(os.path.join(folder, "backup"))
+        # The backup is kept until the execution is marked finished: a kill in between then
+        # restores the last epoch and trains nothing more.
+        backup = keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False)
         callbacks = [FailOnNaN(), *callbacks, EpochLog(log_path), backup]
         try:
             super()._build_and_fit_model(trial, *args, callbacks=callbacks, **kwargs)
@@ -144,6 +149,7 @@ class SurvivableTrialsMixin:
                                    f"the logs had {sorted(history.history)}")  # fmt: skip
         with open(finished_path, "w") as handle:
             handle.write("done\n")
+        shutil.rmtree(backup_dir, ignore_errors=True)
         return history
 
     @staticmethod
