@@ -14,7 +14,8 @@ validation NLL with the per-key Markov baseline, continues the opening bars
 of held-out chorales and writes the run folder:
 
     runs/piano_roll_lstm/
-      model.keras  representation.json  run.json  metrics.json  history.csv  logs/
+      model.keras  representation.json  run.json  metrics.json  history.csv  history.png  logs/
+      primer.mid  training_samples/epoch_NNN.mid
       samples/sample_N.mid  samples/sample_N.png  samples/sample_N.wav
 
 Generate again later with `musickit generate --run runs/piano_roll_lstm`.
@@ -46,6 +47,7 @@ from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke
 from musickit.runs.entry import run_main
 from musickit.training.callbacks import SampleEveryEpochs, standard_callbacks
 from musickit.training.piano_roll import adapt_windows, compile_model, sequence_negative_log_likelihood
+from musickit.viz.piano_roll import plot_history
 
 # Data: a 16th-note grid over the 88 piano keys.
 STEPS_PER_QUARTER = 4
@@ -135,13 +137,13 @@ def main(argv=None):
     # ## Training
     run = RunFolder(args.output_dir)
     info = {"model": MODEL_NAME, "model_config": model.get_config(), "representation": representation.get_config(),
-            "data": args.data, "seed": args.seed, "default_primer_path": "samples/primer.mid"}  # fmt: skip
+            "data": args.data, "seed": args.seed, "default_primer_path": "primer.mid"}  # fmt: skip
     resuming = run.start(info, resume=args.resume)
-    write_midi(representation.decode(primer, qpm=qpm), run.file("samples", "primer.mid"))
+    write_midi(representation.decode(primer, qpm=qpm), run.file("primer.mid"))
 
     def write_epoch_sample(epoch):
         rolls = sample_rolls(model, representation, primer, 2, 1, args.seed, config)
-        write_midi(representation.decode(rolls[0], qpm=qpm), run.file("samples", f"epoch_{epoch:03d}.mid"))
+        write_midi(representation.decode(rolls[0], qpm=qpm), run.file("training_samples", f"epoch_{epoch:03d}.mid"))
 
     callbacks = standard_callbacks(run, patience=PATIENCE, resume=resuming,
                                    extra=[SampleEveryEpochs(write_epoch_sample, every=SAMPLE_EVERY)])  # fmt: skip
@@ -156,6 +158,7 @@ def main(argv=None):
         verbose=2 if os.environ.get("CI") else "auto",
     )
     run.save_model(model, representation)
+    plot_history(run.history_path, run.file("history.png"), title="piano-roll LSTM training")
 
     # ## Evaluation: exact NLL on whole held-out pieces, beside the Markov baseline
     markov = PerKeyMarkovBaseline().fit(dataset.train)

@@ -9,10 +9,22 @@ Example:
 >>> model.fit(windows, epochs=1)  # doctest: +SKIP
 """
 
+import importlib
+
 from musickit.data.dataset import EncodedDataset, EncodedSplit, load_dataset, section_scores
-from musickit.data.pipelines import piano_roll_windows, section_snippet_pairs, token_windows, window_starts
 from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores, roll_to_score
 from musickit.data.splits import assign_splits, content_group
+
+# The tf.data pipelines import TensorFlow (seconds); load them on first use so
+# that `musickit info`, `musickit evaluate` and plain data loading start fast.
+_LAZY = {name: "musickit.data.pipelines" for name in
+         ("piano_roll_windows", "section_snippet_pairs", "token_windows", "window_starts")}  # fmt: skip
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'musickit.data' has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_SOURCE", "EncodedDataset", "EncodedSplit", "assign_splits", "content_group", "load_dataset",

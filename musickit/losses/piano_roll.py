@@ -1,10 +1,14 @@
-"""Losses over piano-roll frames: weighted binary cross-entropy and the exact frame NLL."""
+"""Losses over piano-roll frames: binary cross-entropy summed over keys, active notes weighted.
+
+The streaming NLL metric reported beside it is
+:class:`musickit.metrics.likelihood.FrameNegativeLogLikelihood`.
+"""
 
 import keras
 from keras import ops
 
 
-def frame_negative_log_likelihood(y_true, logits, positive_weight=1.0):
+def frame_cross_entropy(y_true, logits, positive_weight=1.0):
     """Binary cross-entropy summed over keys: nats per frame, shape ``y_true.shape[:-1]``.
 
     With ``positive_weight=1`` this is the exact negative log-likelihood of the
@@ -12,7 +16,7 @@ def frame_negative_log_likelihood(y_true, logits, positive_weight=1.0):
     Bernoullis, the number the Boulanger-Lewandowski benchmark reports.
 
     >>> import numpy as np
-    >>> float(frame_negative_log_likelihood(np.ones((1, 2)), np.zeros((1, 2)))[0])  # 2 keys at p=0.5
+    >>> float(frame_cross_entropy(np.ones((1, 2)), np.zeros((1, 2)))[0])  # 2 keys at p=0.5
     1.3862943649291992
     """
     y_true = ops.cast(y_true, logits.dtype)
@@ -48,20 +52,9 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
         self.positive_weight = positive_weight
 
     def call(self, y_true, y_pred):
-        return frame_negative_log_likelihood(y_true, y_pred, self.positive_weight)
+        return frame_cross_entropy(y_true, y_pred, self.positive_weight)
 
     def get_config(self):
         config = super().get_config()
         config.update({"positive_weight": self.positive_weight})
         return config
-
-
-@keras.saving.register_keras_serializable(package="musickit")
-class FrameNegativeLogLikelihood(keras.metrics.MeanMetricWrapper):
-    """The exact NLL in nats per frame (summed over keys), averaged over frames; for logits."""
-
-    def __init__(self, name="nll", dtype=None):
-        super().__init__(fn=frame_negative_log_likelihood, name=name, dtype=dtype)
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}

@@ -4,8 +4,6 @@ import json
 import os
 import shutil
 
-import keras
-
 from musickit.errors import UsageError
 from musickit.representations.base import load_representation
 from musickit.utils.atomic import atomic_path
@@ -102,10 +100,11 @@ class RunFolder:
 
     def _clear_previous_run(self):
         """Remove the files an earlier run left, so a fresh run does not mix with it."""
-        for name in ("backup", "logs", "samples"):
+        for name in ("backup", "logs", "samples", "training_samples"):
             if os.path.isdir(self.file(name)):
                 shutil.rmtree(self.file(name))
-        for name in ("history.csv", "metrics.json", "best.weights.h5", "model.keras", "representation.json"):
+        for name in ("history.csv", "history.png", "metrics.json", "best.weights.h5", "model.keras",
+                     "representation.json", "primer.mid"):  # fmt: skip
             if os.path.isfile(self.file(name)):
                 os.remove(self.file(name))
 
@@ -121,6 +120,8 @@ class RunFolder:
             raise UsageError(f"{self.path} is a {info.get('model')} run, not a {expected_model} run")
         if not os.path.isfile(self.model_path):
             raise UsageError(f"{self.path} has no model.keras yet; let training finish or use --resume")
+        import keras  # here, not at the top: `musickit --help` should not wait for a backend
+
         import musickit.layers  # noqa: F401  (registers the serializable classes before loading)
         import musickit.models  # noqa: F401
 

@@ -12,7 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from musickit.data.augmentation import transpose_piano_rolls
-from musickit.losses.piano_roll import FrameNegativeLogLikelihood, WeightedBinaryCrossentropy
+from musickit.losses.piano_roll import WeightedBinaryCrossentropy
+from musickit.metrics.likelihood import FrameNegativeLogLikelihood
 
 
 def pad_rolls(rolls):
@@ -111,7 +112,7 @@ def compile_model(model, learning_rate=1e-3, positive_weight=1.0, clipnorm=1.0):
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
         loss=WeightedBinaryCrossentropy(positive_weight),
-        weighted_metrics=[FrameNegativeLogLikelihood()],
+        weighted_metrics=[FrameNegativeLogLikelihood(name="nll", from_logits=True)],
     )
     return model
 

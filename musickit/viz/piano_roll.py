@@ -1,13 +1,17 @@
 """Piano-roll pictures: keys against time, bar lines, primer and continuation in two colours."""
 
-import matplotlib
+import csv
+import os
 
-matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-from musickit.utils.atomic import atomic_path  # noqa: E402
+from musickit.utils.atomic import atomic_path
+
+# Figures are made with the Figure class, not pyplot: no display is needed and
+# the process-wide matplotlib backend is left as the user set it.
 
 PRIMER_COLOUR = "#4c72b0"
 CONTINUATION_COLOUR = "#dd8452"
@@ -53,7 +57,8 @@ def plot_piano_roll(
     used = np.nonzero(sounding.any(axis=0))[0]
     low, high = (max(used.min() - 3, 0), min(used.max() + 4, keys)) if used.size else (0, keys)
 
-    figure, axes = plt.subplots(figsize=(min(4 + steps / 16, 24), 4.5), dpi=100)
+    figure = Figure(figsize=(min(4 + max(steps, 1) / 16, 24), 4.5), dpi=100)
+    axes = figure.subplots()
     colours = ListedColormap(["white", PRIMER_COLOUR, CONTINUATION_COLOUR])
     axes.imshow(
         layer[:, low:high].T,
@@ -63,7 +68,7 @@ def plot_piano_roll(
         cmap=colours,
         vmin=0,
         vmax=2,
-        extent=(0, steps / steps_per_quarter, lowest_pitch + low - 0.5, lowest_pitch + high - 0.5),
+        extent=(0, max(steps, 1) / steps_per_quarter, lowest_pitch + low - 0.5, lowest_pitch + high - 0.5),
     )
     if bar_starts is None:
         bar_length = steps_per_bar or 4 * steps_per_quarter
@@ -79,27 +84,36 @@ def plot_piano_roll(
     if title:
         axes.set_title(title)
     if highlight_from_step is not None:
-        handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in (PRIMER_COLOUR, CONTINUATION_COLOUR)]
+        handles = [Rectangle((0, 0), 1, 1, color=c) for c in (PRIMER_COLOUR, CONTINUATION_COLOUR)]
         axes.legend(handles, ["primer", "generated"], loc="upper right", fontsize=8)
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary)
-    plt.close(figure)
 
 
 def plot_history(history, path, metrics=("loss", "nll"), title=None):
-    """Save training curves from a ``{name: [value per epoch]}`` history (train and ``val_``) as a PNG."""
-    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), dpi=100, squeeze=False)
+    """Save training curves as a PNG: train and ``val_`` curves of each metric.
+
+    ``history`` is a ``{name: [value per epoch]}`` dict (``History.history``)
+    or the path of a ``CSVLogger`` file, which also covers resumed runs.
+    """
+    if isinstance(history, (str, os.PathLike)):
+        with open(history) as handle:
+            rows = list(csv.DictReader(handle))
+        history = {name: [float(row[name]) for row in rows] for name in (rows[0] if rows else {})}
+    metrics = [name for name in metrics if name in history or f"val_{name}" in history]
+    figure = Figure(figsize=(5 * max(len(metrics), 1), 3.5), dpi=100)
+    axes = figure.subplots(1, max(len(metrics), 1), squeeze=False)
     for axis, name in zip(axes[0], metrics):
         for key, style in ((name, "-"), (f"val_{name}", "--")):
             if key in history:
                 axis.plot(range(1, len(history[key]) + 1), history[key], style, label=key)
         axis.set_xlabel("epoch")
         axis.set_title(name)
-        axis.legend()
+        if axis.lines:
+            axis.legend()
     if title:
         figure.suptitle(title)
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary)
-    plt.close(figure)

@@ -32,13 +32,15 @@ def smoke_run(recipe, tmp_path_factory):
 
 def test_smoke_run_writes_the_whole_run_folder(smoke_run):
     output, metrics = smoke_run
-    for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv"):
+    for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv", "history.png",
+                 "primer.mid"):  # fmt: skip
         assert (output / name).is_file(), name
     assert any((output / "logs").iterdir())
     for index in (1, 2):
         for suffix in ("mid", "png", "wav"):
             assert (output / "samples" / f"sample_{index}.{suffix}").stat().st_size > 0
-    assert (output / "samples" / "epoch_002.mid").is_file()  # the every-few-epochs sample callback
+    assert (output / "training_samples" / "epoch_002.mid").is_file()  # the every-few-epochs sample callback
+    assert sorted(path.suffix for path in (output / "samples").iterdir()) == [".mid"] * 2 + [".png"] * 2 + [".wav"] * 2
     saved = json.loads((output / "metrics.json").read_text())
     assert {"valid_nll", "test_nll", "markov_valid_nll"} <= set(saved)
     assert {"note_density", "polyphony", "in_scale_ratio", "rhythmic_regularity", "repeated_frame_ratio",
