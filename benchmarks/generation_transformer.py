@@ -57,7 +57,7 @@ def _music_transformer(preset, max_length, position_encoding="relative"):
     return model
 
 
-def _timed(function, repeats=1):
+def _timed(function, repeats=2):
     """Seconds of the fastest of ``repeats`` calls, after one warm-up call (compilation)."""
     function()
     best = float("inf")

@@ -86,6 +86,12 @@ TEMPERATURE = 0.9
 TOP_P = 0.95
 
 
+def _mean(values):
+    """Mean over the pieces where a metric exists (``None`` when it exists for none)."""
+    values = np.asarray(values, float)
+    return float(values[np.isfinite(values)].mean()) if np.isfinite(values).any() else None
+
+
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description="Train a Music Transformer on prompted sections and generate.")
     add_common_flags(parser, default_output_dir="runs/music_transformer", default_epochs=EPOCHS,
@@ -168,7 +174,9 @@ def main(argv=None):
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0),
         loss=sequence_loss(args.loss, label_smoothing=args.label_smoothing),
-        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        # The training loss may be smoothed or focal; "nll" is the plain cross-entropy per piece token.
+        weighted_metrics=[keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="nll"),
+                          keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
 
     # ## Training
@@ -184,7 +192,7 @@ def main(argv=None):
     resuming = run.start(info, resume=args.resume)
     # The learning rate follows the warmup-cosine schedule, so the plateau callback (which would
     # overwrite it) is left out of the standard set.
-    callbacks = [callback for callback in standard_callbacks(run, monitor="val_loss", patience=PATIENCE, resume=resuming)
+    callbacks = [callback for callback in standard_callbacks(run, monitor="val_nll", patience=PATIENCE, resume=resuming)
                  if not isinstance(callback, keras.callbacks.ReduceLROnPlateau)]  # fmt: skip
     model.fit(
         train,
@@ -199,16 +207,14 @@ def main(argv=None):
     run.save_model(model, tokenizer)
 
     # ## Evaluation: NLL in nats per piece token on held-out pieces (prompt tokens excluded)
-    # The training loss may be smoothed or focal; the reported NLL is the plain cross-entropy.
-    model.compile(loss=sequence_loss("cross_entropy"), weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     metrics = {}
     for name in ("valid", "test"):
         if len(splits[name]):
             examples = prompted_examples(splits[name], tokenizer, sequence_length, snippet_length, args.form, styles)
             dataset = prompted_dataset(examples, args.batch_size, shuffle=False)
             results = model.evaluate(dataset, steps=smoke_or(args, 1, None), verbose=0, return_dict=True)
-            metrics[f"{name}_nll"], metrics[f"{name}_accuracy"] = results["loss"], results["accuracy"]
-            metrics[f"{name}_perplexity"] = float(np.exp(results["loss"]))
+            metrics[f"{name}_nll"], metrics[f"{name}_accuracy"] = results["nll"], results["accuracy"]
+            metrics[f"{name}_perplexity"] = float(np.exp(results["nll"]))
 
     # ## Generation: the held-out piece's sections as the prompt, in the chosen style
     prompt = prompt_from_file(args.primer, tokenizer, args.form, snippet_length) if args.primer else default_prompt
@@ -223,8 +229,8 @@ def main(argv=None):
     metrics["generation"] = {
         "tokens_per_second_including_compile": sum(len(piece) for piece in pieces) / seconds,
         "prompt_tokens": len(prompt),
-        "generated": {name: float(np.nanmean(values)) if len(values) else None for name, values in generated.items()},
-        "held_out": {name: float(np.nanmean(values)) if len(values) else None for name, values in reference.items()},
+        "generated": {name: _mean(values) for name, values in generated.items()},
+        "held_out": {name: _mean(values) for name, values in reference.items()},
     }
     run.write_json(run.metrics_path, metrics)
     print(f"wrote {len(samples)} samples ({samples[0]['audio']} audio) and metrics to {args.output_dir}")

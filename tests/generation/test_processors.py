@@ -102,16 +102,16 @@ def _check_remi_stream(names):
 def test_grammar_masked_generation_from_an_untrained_model_is_decodable(tmp_path):
     tokenizer = REMITokenizer()
     keras.utils.set_random_seed(8)
-    model = MusicTransformer.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=48,
+    model = MusicTransformer.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=32,
                                          end_id=tokenizer.eos_id)  # fmt: skip
     grammar = RemiGrammarMask.from_tokenizer(tokenizer)
     prompt = [tokenizer.bos_id, tokenizer.style_token_id("bach")]
-    outputs = model.generate([prompt, prompt], max_length=48, sampler="temperature", seed=3, processors=[grammar])
+    outputs = model.generate([prompt, prompt], max_length=32, sampler="temperature", seed=3, processors=[grammar])
     for row in outputs:
         names = [tokenizer.id_to_token(token) for token in row if token != tokenizer.eos_id]
         _check_remi_stream(names[2:])
         write_midi(decode_piece(tokenizer, row), tmp_path / "piece.mid")
     # Without the mask the same model writes ungrammatical streams (so the check above can fail).
-    unmasked = model.generate([prompt], max_length=48, sampler="temperature", seed=3)[0]
+    unmasked = model.generate([prompt], max_length=32, sampler="temperature", seed=3)[0]
     with pytest.raises(AssertionError):
         _check_remi_stream([tokenizer.id_to_token(token) for token in unmasked if token != tokenizer.eos_id][2:])

@@ -21,7 +21,7 @@ def _recipe():
 
 def test_smoke_run_writes_the_run_folder_and_generates_again(tmp_path):
     run_dir = tmp_path / "run"
-    metrics = _recipe().main(["--smoke", "--output-dir", str(run_dir), "--key", "C", "--repetition-penalty", "1.1"])
+    metrics = _recipe().main(["--smoke", "--output-dir", str(run_dir), "--key", "C"])
     for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv"):
         assert (run_dir / name).is_file(), name
     assert (run_dir / "logs").is_dir()
