@@ -127,7 +127,7 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
         index = ops.min(ops.sum(ops.cast(mask, "int32"), axis=-1))
 
         if use_cache:
-            # Prefill: one pass over the whole buffer fills every layer's cache.
+            # Prefill: one pass over the prompt fills every layer's cache up to prefill_length.
             cache = model.empty_cache(batch_size, max_length)
             prefix = token_ids[:, :prefill_length]
             _, _, cache = model.call_with_cache(prefix, cache, 0, condition=prefill_condition)
@@ -144,8 +144,7 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
 
             def next(prompt, cache, index):
                 # Full recompute: what a compiled loop without a cache must do each step.
-                inputs = prompt
-                hidden = model._embed_tokens(inputs)
+                hidden = model._embed_tokens(prompt)
                 for block in model.blocks:
                     hidden = block(hidden, condition=condition)
                 logits = model._logits(hidden)
