@@ -42,16 +42,18 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="a .mat or .pkl polyphonic benchmark file")
     parser.add_argument("--head", choices=FRAME_HEADS, default="independent")
-    parser.add_argument("--epochs", type=int, default=200, help="upper bound; early stopping ends sooner")
+    parser.add_argument("--epochs", type=int, default=150, help="upper bound; early stopping ends sooner")
     parser.add_argument("--patience", type=int, default=15, help="epochs without validation gain before stopping")
-    parser.add_argument("--lstm-units", type=int, default=512)
+    parser.add_argument("--lstm-units", type=int, default=256)
     parser.add_argument("--num-layers", type=int, default=2)
     parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--recurrent-dropout", type=float, default=0.2)
     parser.add_argument("--dense-units", type=int, default=256)
     parser.add_argument("--dense-dropout", type=float, default=0.4)
     parser.add_argument("--head-hidden-units", type=int, default=256)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--no-frame-skip", dest="frame_skip", action="store_false",
+                        help="give the head only the LSTM summary, not the current frame too")
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--transpose", type=int, default=0, help="random transposition range in semitones")
     parser.add_argument("--seed", type=int, default=0)
@@ -75,6 +77,7 @@ def main(argv=None):
         dense_dropout=args.dense_dropout,
         head=args.head,
         head_hidden_units=args.head_hidden_units,
+        frame_skip=args.frame_skip,
     )
     compile_model(model, learning_rate=args.learning_rate, positive_weight=1.0)
     train = sequence_dataset(splits["train"], args.head, args.batch_size, args.transpose, seed=args.seed)

@@ -35,6 +35,8 @@ class PianoRollLSTM(keras.Model):
         dense_dropout: dropout after that layer.
         head: ``"independent"`` or ``"autoregressive"``.
         head_hidden_units: hidden width of the autoregressive head.
+        frame_skip: also give the head the current frame itself, next to the
+            LSTM's summary, so persistence of held notes is learned at once.
 
     Call arguments:
         inputs: ``(batch, steps, num_pitches)`` frames, or a dict with
@@ -64,6 +66,7 @@ class PianoRollLSTM(keras.Model):
         dense_dropout=0.4,
         head="independent",
         head_hidden_units=256,
+        frame_skip=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -78,6 +81,7 @@ class PianoRollLSTM(keras.Model):
         self.dense_dropout = dense_dropout
         self.head = head
         self.head_hidden_units = head_hidden_units
+        self.frame_skip = frame_skip
 
         self.lstm_layers = [
             keras.layers.LSTM(
@@ -99,10 +103,6 @@ class PianoRollLSTM(keras.Model):
         else:
             self.frame_head = AutoregressiveFrameHead(num_pitches, head_hidden_units, name="frame_head")
 
-    @property
-    def context_size(self):
-        return self.dense_units or self.lstm_units
-
     def _context(self, frames, training=None, initial_states=None):
         """Run the LSTM stack; return the per-step context and each layer's final ``[h, c]``."""
         sequence, final_states = frames, []
@@ -110,11 +110,17 @@ class PianoRollLSTM(keras.Model):
             initial = None if initial_states is None else initial_states[index]
             sequence, hidden, cell = layer(sequence, initial_state=initial, training=training)
             final_states.append([hidden, cell])
-        return self._project(sequence, training), final_states
+        return self._project(sequence, frames, training), final_states
 
-    def _project(self, sequence, training=None):
+    def _project(self, sequence, frames, training=None):
         if self.context_dense is not None:
             sequence = self.context_dropout(self.context_dense(sequence), training=training)
+        if self.frame_skip:
+            # The current frame goes straight to the head: "a key that sounds
+            # now probably sounds next" is then one weight per key, learned in
+            # the first steps instead of through the LSTM (what makes the per-key
+            # Markov chain strong on a fine grid).
+            sequence = ops.concatenate([sequence, ops.cast(frames, sequence.dtype)], axis=-1)
         return sequence
 
     def call(self, inputs, training=None):
@@ -148,7 +154,7 @@ class PianoRollLSTM(keras.Model):
         for layer, (hidden, cell) in zip(self.lstm_layers, states):
             output, (hidden, cell) = layer.cell(output, [hidden, cell], training=False)
             new_states.append([hidden, cell])
-        return self._project(output, training=False), new_states
+        return self._project(output, frame, training=False), new_states
 
     def get_config(self):
         config = super().get_config()
@@ -163,6 +169,7 @@ class PianoRollLSTM(keras.Model):
                 "dense_dropout": self.dense_dropout,
                 "head": self.head,
                 "head_hidden_units": self.head_hidden_units,
+                "frame_skip": self.frame_skip,
             }
         )
         return config
