@@ -1,0 +1,52 @@
+"""The study registry: every study of the issue, honest status, and spaces that drive the hypermodels."""
+
+import pytest
+
+from musickit.errors import UsageError
+from musickit.tuning.hypermodels import PianoRollLSTMHyperModel
+from musickit.tuning.studies import (
+    MUSIC_TRANSFORMER,
+    NEEDS_HIERARCHICAL,
+    PIANO_ROLL_LSTM,
+    STUDIES,
+    Study,
+    get_study,
+    study_table,
+)
+
+
+def test_every_study_of_the_research_plan_is_registered():
+    families = {name: study.family for name, study in STUDIES.items()}
+    assert families["lstm_size"] == families["frame_head"] == PIANO_ROLL_LSTM
+    assert families["loss"] == families["lr_schedule"] == MUSIC_TRANSFORMER
+    for name in ("encoder_size", "snippet_length", "staging", "contrastive"):
+        assert STUDIES[name].status == NEEDS_HIERARCHICAL and not STUDIES[name].available
+    assert STUDIES["encoder_size"].size() == 9 and STUDIES["snippet_length"].size() == 4
+
+
+def test_unavailable_and_unknown_studies_are_one_line_errors():
+    with pytest.raises(UsageError, match=r"encoder_size.*needs the hierarchical transformer \(issue 5\)"):
+        get_study("encoder_size")
+    with pytest.raises(UsageError, match="unknown study 'size'"):
+        get_study("size")
+
+
+def test_study_space_is_a_choice_per_hyperparameter():
+    space = get_study("lstm_size").hyperparameters()
+    assert {hp.name: hp.values for hp in space.space} == {"lstm_units": [128, 256, 512], "num_layers": [1, 2, 3]}
+    assert get_study("lstm_size").size(smoke=True) == 2
+    assert get_study("loss").values(smoke=True) == {"loss": ("cross_entropy", "focal")}  # the first two values
+
+
+def test_a_new_study_is_a_few_lines_and_holds_everything_else_at_the_defaults():
+    study = Study("dropout", PIANO_ROLL_LSTM, {"dropout": (0.0, 0.4)}, description="LSTM input dropout")
+    hp = study.hyperparameters()
+    assert [(type(entry).__name__, entry.name) for entry in hp.space] == [("Choice", "dropout")]
+    model = PianoRollLSTMHyperModel(defaults={"lstm_units": 8, "dense_units": 8}).build(hp)
+    assert model.dropout == 0.0 and model.lstm_units == 8 and model.recurrent_dropout == 0.2
+
+
+def test_study_table_lists_status():
+    table = study_table()
+    assert table.count("\n") == len(STUDIES) + 1
+    assert "| `lstm_size` | piano_roll_lstm | lstm_units [128, 256, 512]; num_layers [1, 2, 3] | 9 | available |" in table
