@@ -17,6 +17,7 @@ Example:
 import csv
 import math
 import os
+import re
 
 import numpy as np
 
@@ -26,9 +27,14 @@ FIRST_COLUMNS = ("trial", "status", "objective", "best_epoch")
 
 
 def failure_reason(message):
-    """The last non-empty line of a trial's error message (Keras Tuner stores the whole traceback)."""
+    r"""The last non-empty line of a trial's error message (Keras Tuner stores the whole traceback).
+
+    >>> failure_reason("Traceback ...\nkeras_tuner.src.errors.FailedTrialError: loss became nan\n")
+    'FailedTrialError: loss became nan'
+    """
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    # "package.module.SomeError: text" -> "SomeError: text"
+    return re.sub(r"^(?:\w+\.)+(\w+(?:Error|Exception)\b)", r"\1", lines[-1]) if lines else ""
 
 
 def trial_rows(oracle):
