@@ -393,7 +393,10 @@ class HierarchicalTransformer(keras.Model):
                 continue
             ids = ops.cast(ids, "int32")
             known = ops.cast(ops.expand_dims(ids >= 0, -1), self.compute_dtype)
-            vectors.append(embedding(ops.maximum(ids, 0)) * known)
+            # Clipped as well as masked: Keras' symbolic build on PyTorch probes the model with ids of 1,
+            # which a one-class condition does not have (real ids are checked in generate and the pipeline).
+            ids = ops.clip(ids, 0, self.condition_sizes[name] - 1)
+            vectors.append(embedding(ids) * known)
         if not vectors:
             return None
         return ops.sum(ops.stack(vectors, axis=0), axis=0)

@@ -1,0 +1,129 @@
+"""Snippet encoder, hierarchical decoder, cached generation, stage freezing, serialization."""
+
+import keras
+import numpy as np
+import pytest
+
+from musickit.errors import UsageError
+from musickit.layers.adapters import BottleneckAdapter
+from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
+from musickit.models.hierarchical import ENCODER_PRESETS, HierarchicalTransformer, SnippetEncoder
+from musickit.training.staging import StagedTrainer, expand_stages, set_stage, trainable_blocks
+
+VOCABULARY = 48
+
+
+def _model(**overrides):
+    options = {"snippet_length": 8, "num_memory_vectors": 2, "condition_sizes": {"style": 3}, "end_id": 2,
+               "dropout": 0.0, "num_styles": 3}  # fmt: skip
+    return HierarchicalTransformer.from_preset("tiny", vocabulary_size=VOCABULARY, **(options | overrides))
+
+
+def _inputs(batch=2, length=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "token_ids": rng.integers(3, VOCABULARY, (batch, length)).astype("int32"),
+        "snippet_ids": rng.integers(3, VOCABULARY, (batch, 4, 8)).astype("int32"),
+        "snippet_mask": np.array([[True, True, False, False]] * batch),
+        "section_ids": np.array([[0, 1, 0, 0]] * batch, "int32"),
+        "style_id": np.resize(np.array([1, -1], "int32"), batch),
+    }
+
+
+def test_fresh_adapter_and_gate_leave_the_decoder_block_unchanged():
+    features = np.random.default_rng(0).normal(size=(2, 5, 16)).astype("float32")
+    block = CrossAttentionDecoderBlock(num_heads=2, intermediate_dim=32, adapter_dim=4, conditioning_mode=None)
+    with_memory = block(features, memory=np.ones((2, 3, 16), "float32"))
+    plain = block.decoder_block(features)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(with_memory), keras.ops.convert_to_numpy(plain), atol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(BottleneckAdapter(4)(features)), features, atol=1e-6)
+
+
+def test_memories_change_the_output_once_the_gate_opens():
+    model = _model(gate_initial_value=1.0)
+    inputs = _inputs()
+    other = dict(inputs, snippet_ids=_inputs(seed=1)["snippet_ids"])
+    first, second = (keras.ops.convert_to_numpy(model(x)) for x in (inputs, other))
+    assert first.shape == (2, 10, VOCABULARY) and not np.allclose(first, second)
+    # A masked-out snippet is never read.
+    changed_masked = dict(inputs, snippet_ids=inputs["snippet_ids"].copy())
+    changed_masked["snippet_ids"][:, 3] = 5
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(changed_masked)), first, atol=1e-5)
+
+
+def test_cached_greedy_equals_full_recompute():
+    model = _model(gate_initial_value=1.0)
+    snippets = {"A": [5, 6, 7, 8], "B": [9, 10, 11]}
+    cached = model.generate([[4, 5, 6]], max_length=12, snippets=snippets, conditions={"style": 1},
+                            stop_token_ids=None)  # fmt: skip
+    full = model.generate([[4, 5, 6]], max_length=12, snippets=snippets, conditions={"style": 1},
+                          stop_token_ids=None, use_cache=False)  # fmt: skip
+    assert cached == full and len(cached[0]) == 12
+
+
+def test_generation_rejects_bad_snippets_and_conditions():
+    model = _model()
+    with pytest.raises(UsageError, match="at least one snippet"):
+        model.generate([[4]], max_length=8, snippets={})
+    with pytest.raises(UsageError, match="snippet label 'E'"):
+        model.generate([[4]], max_length=8, snippets={"E": [5]})
+    with pytest.raises(UsageError, match="outside"):
+        model.generate([[4]], max_length=8, snippets={"A": [5]}, conditions={"style": 7})
+
+
+def test_encoder_heads_and_presets():
+    encoder = SnippetEncoder(VOCABULARY, snippet_length=8, num_memory_vectors=3, num_styles=4,
+                             **ENCODER_PRESETS["tiny"])  # fmt: skip
+    ids = np.ones((5, 8), "int32")
+    assert tuple(encoder(ids).shape) == (5, 3, 32)
+    assert tuple(encoder.classify_style(ids).shape) == (5, 4)
+    assert ENCODER_PRESETS["paper"] == {"num_layers": 6, "num_heads": 8, "hidden_dim": 1536, "intermediate_dim": 6144}
+
+
+def test_stages_freeze_what_they_should():
+    model = _model()
+    model.build()
+    set_stage(model, "A")
+    trainable = {id(variable) for variable in model.trainable_variables}
+    assert not any(id(v) in trainable for v in model.encoder.weights)
+    assert not any(id(v) in trainable for v in model.token_embedding.weights)
+    for block in model.blocks:
+        assert not any(id(v) in trainable for v in block.decoder_block.weights)
+        assert all(id(v) in trainable for v in block.cross_attention.weights + block.adapter.weights)
+        assert id(block.cross_attention_gate) in trainable
+    set_stage(model, "B", unfrozen_blocks=1)
+    assert trainable_blocks(model) == [1]  # the top block first
+    assert not model.token_embedding.trainable and not model.encoder.trainable
+    set_stage(model, "B", unfrozen_blocks=2)
+    assert trainable_blocks(model) == [0, 1] and model.token_embedding.trainable and not model.encoder.trainable
+    set_stage(model, "C")
+    assert len(model.trainable_variables) == len(model.weights)
+    assert expand_stages("A,B,C", 2) == ["A", "B1", "B2", "C"]
+    with pytest.raises(UsageError, match="unknown training stage"):
+        expand_stages("A,X", 2)
+
+
+def test_staged_training_resumes_after_finished_stages(tmp_path):
+    model = _model()
+    inputs = _inputs(batch=4)
+    targets = np.roll(inputs["token_ids"], -1, axis=1)
+    data = [(inputs, targets, np.ones_like(targets, "float32"))]
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensors(data[0])
+    histories = StagedTrainer(model, tmp_path, learning_rate=1e-2).run(dataset, "A,B", epochs=1, verbose=0)
+    assert list(histories) == ["A", "B1", "B2"]
+    assert (tmp_path / "stage_B2.weights.h5").is_file()
+    resumed = StagedTrainer(model, tmp_path).run(dataset, "A,B,C", epochs=1, verbose=0, resume=True)
+    assert list(resumed) == ["C"]
+
+
+def test_keras_file_round_trip(tmp_path):
+    model = _model(gate_initial_value=0.5)
+    inputs = _inputs()
+    expected = keras.ops.convert_to_numpy(model(inputs))
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(inputs)), expected, atol=1e-5)
+    assert loaded.get_config()["encoder"]["config"]["num_memory_vectors"] == 2
