@@ -137,8 +137,8 @@ class PianoRollSampler:
         self.lowest_pitch = lowest_pitch
         if not model.built:  # weights must exist before the step is traced
             model(model.dummy_inputs())
-        self._step = _compile(self._step_function)
-        self._advance = _compile(lambda frame, states: self.model.step(frame, states)[1])
+        self._prime = _compile(self._prime_loop)
+        self._generate = _compile(self._generation_loop)
 
     def _step_function(self, frame, states, held, uniform_noise, key_bias):
         """One frame: advance the LSTM on ``frame``, sample the next one."""
@@ -164,6 +164,28 @@ class PianoRollSampler:
         held = (held + 1.0) * next_frame
         return next_frame, states, held
 
+    def _prime_loop(self, frames, states):
+        """Advance the LSTM over ``(steps, batch, keys)`` frames; return the states."""
+
+        def body(step, states):
+            return self.model.step(ops.take(frames, step, axis=0), states)[1]
+
+        return ops.fori_loop(0, ops.shape(frames)[0], body, states)
+
+    def _generation_loop(self, frame, states, held, uniform_noise, key_bias):
+        """Sample ``uniform_noise.shape[0]`` frames in one compiled loop: ``(steps, batch, keys)``."""
+        generated = ops.zeros(ops.shape(uniform_noise), dtype=frame.dtype)
+
+        def body(step, carry):
+            frame, states, held, generated = carry
+            frame, states, held = self._step_function(
+                frame, states, held, ops.take(uniform_noise, step, axis=0), key_bias
+            )
+            generated = ops.slice_update(generated, (step, 0, 0), ops.expand_dims(frame, 0))
+            return frame, states, held, generated
+
+        return ops.fori_loop(0, ops.shape(uniform_noise)[0], body, (frame, states, held, generated))[3]
+
     def generate(self, primer, num_steps, num_samples=1, seed=None):
         """Continue ``primer`` (``(steps, keys)``, at least one frame) by ``num_steps`` frames.
 
@@ -176,23 +198,23 @@ class PianoRollSampler:
         keys = self.model.num_pitches
         random = np.random.default_rng(seed)
         batch = np.repeat(primer[None], num_samples, axis=0)
-        # Prime on all frames but the last (the last is the first input of the
-        # loop), stepping with the compiled step: no retrace per primer length.
+        # Prime on all frames but the last, which is the first input of the
+        # generation loop. Both loops run compiled, one step per frame.
         states = self.model.initial_states(num_samples)
-        for step in range(len(primer) - 1):
-            states = self._advance(ops.convert_to_tensor(batch[:, step]), states)
+        if len(primer) > 1:
+            states = self._prime(ops.convert_to_tensor(np.swapaxes(batch[:, :-1], 0, 1)), states)
         frame = ops.convert_to_tensor(batch[:, -1])
         held = ops.convert_to_tensor(_held_lengths(batch))
         key_bias = ops.convert_to_tensor(
             np.repeat(self.config.key_mask_bias(keys, self.lowest_pitch)[None], num_samples, axis=0)
         )
-        frames = []
-        for _ in range(num_steps):
-            noise = ops.convert_to_tensor(random.random((num_samples, keys), dtype=np.float32))
-            frame, states, held = self._step(frame, states, held, noise, key_bias)
-            frames.append(ops.convert_to_numpy(frame))
-        generated = np.stack(frames, axis=1) if frames else np.zeros((num_samples, 0, keys), "float32")
-        return np.concatenate([batch, generated], axis=1).astype("float32")
+        if num_steps < 1:
+            return batch
+        # All the randomness up front, from NumPy: the same seed gives the same
+        # frames on every backend.
+        noise = ops.convert_to_tensor(random.random((num_steps, num_samples, keys), dtype=np.float32))
+        generated = ops.convert_to_numpy(self._generate(frame, states, held, noise, key_bias))
+        return np.concatenate([batch, np.swapaxes(generated, 0, 1)], axis=1).astype("float32")
 
 
 def _held_lengths(rolls):
@@ -204,11 +226,11 @@ def _held_lengths(rolls):
 
 
 def _compile(function):
-    """Compile a per-step function for the current backend (weights are read at trace time).
+    """Compile a sampling loop for the current backend (weights are read at trace time).
 
-    Backend-specific on purpose: JAX and TensorFlow trace the step once and
-    reuse it, which makes a step cost microseconds instead of one Python
-    dispatch per op; PyTorch runs eagerly without autograd.
+    Backend-specific on purpose: JAX and TensorFlow trace the loop once per
+    shape and run it without returning to Python between frames; PyTorch
+    runs eagerly without autograd.
     """
     backend = keras.backend.backend()
     if backend == "jax":
