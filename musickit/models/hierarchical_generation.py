@@ -142,3 +142,45 @@ def generate(model, prompt_ids, max_length, snippets=None, conditions=None, samp
                     break
         results.append(generated[:end])
     return results
+
+
+def generate_in_form(model, tokenizer, form, snippets, tokens_per_section, style=None, conditions=None,
+                     sampler="greedy", processors=(), seed=None, **sampler_options):  # fmt: skip
+    """Write one piece in ``form`` (e.g. ``"ABA"``), section by section; return its token ids.
+
+    Each section begins with its ``SECTION_<X>`` token, placed by this
+    function so the piece follows the requested form exactly; the model then
+    writes up to ``tokens_per_section`` tokens, stopping early if it opens a
+    section or ends the piece itself. REMI decodes each section token to a
+    marker at the start of the next bar, so sections start on bar lines.
+
+    Example:
+
+    >>> from musickit.models.hierarchical import HierarchicalTransformer
+    >>> from musickit.representations.remi import REMITokenizer
+    >>> tokenizer = REMITokenizer()
+    >>> model = HierarchicalTransformer.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size, snippet_length=8)
+    >>> ids = generate_in_form(model, tokenizer, "ABA", {"A": [20, 21], "B": [22]}, tokens_per_section=4)
+    >>> [tokenizer.id_to_token(i) for i in ids if tokenizer.token_type(i) == "SECTION"]
+    ['SECTION_A', 'SECTION_B', 'SECTION_A']
+    """
+    from musickit.data.form_synthesis import form_letters
+
+    form = str(form).strip().upper()
+    missing = [letter for letter in form_letters(form) if letter not in snippets]
+    if missing:
+        raise UsageError(f"form {form} needs a snippet for section(s) {', '.join(missing)}; pass --snippet X=file.mid")
+    section_ids = [tokenizer.section_token_id(letter) for letter in "ABCD"]
+    stops = tuple(section_ids) + ((model.end_id,) if model.end_id is not None else ())
+    ids = [tokenizer.style_token_id(style)] if style and style in getattr(tokenizer, "styles", ()) else []
+    for letter in form:
+        ids.append(tokenizer.section_token_id(letter))
+        if len(ids) + 1 >= model.max_sequence_length:
+            break
+        max_length = min(len(ids) + int(tokens_per_section), model.max_sequence_length)
+        output = generate(model, [ids], max_length, snippets=snippets, conditions=conditions, sampler=sampler,
+                          processors=processors, seed=seed, stop_token_ids=stops, **sampler_options)[0]  # fmt: skip
+        if output[-1] in stops and len(output) > len(ids):
+            output = output[:-1]  # the form, not the model, decides where the next section starts
+        ids = output
+    return ids

@@ -1,0 +1,50 @@
+"""``recipes/hierarchical_transformer.py --smoke``: run folder, MIDI with the requested form's markers, bad flags."""
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+from musickit.errors import UsageError
+from musickit.music.midi_io import read_midi
+
+RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "hierarchical_transformer.py")
+
+
+def _recipe():
+    spec = importlib.util.spec_from_file_location("hierarchical_transformer_recipe", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
+    run_dir = tmp_path / "run"
+    # One end-to-end stage and no pre-training keep this to a single fit; the staged path is tested in
+    # test_hierarchical_model.py and by the slow test below.
+    metrics = _recipe().main(["--smoke", "--no-pretrain", "--stages", "E", "--form", "AABA",
+                              "--output-dir", str(run_dir)])  # fmt: skip
+    for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv"):
+        assert (run_dir / name).is_file(), name
+    sample = read_midi(run_dir / "samples" / "form_AABA_1.mid")
+    assert [marker.text for marker in sample.markers] == ["A", "A", "B", "A"]
+    assert (run_dir / "samples" / "form_AABA_1.png").is_file()
+    assert metrics["generation"]["form"] == "AABA" and metrics["train"]["valid_nll"] > 0
+    assert json.loads((run_dir / "run.json").read_text())["model"] == "hierarchical_transformer"
+
+
+@pytest.mark.slow
+def test_whole_smoke_pipeline_with_pretraining_and_stages(tmp_path):
+    metrics = _recipe().main(["--smoke", "--output-dir", str(tmp_path / "run")])
+    assert 0.0 <= metrics["pretrain"]["contrastive_retrieval_accuracy"] <= 1.0
+    assert (tmp_path / "run" / "stages" / "stage_C.weights.h5").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--form", "AXA"], "section letters"), (["--stages", "A,Q"], "--stages"), (["--epochs", "0"], "--epochs")],
+)
+def test_bad_flags_fail_before_any_work(argv, message, tmp_path):
+    with pytest.raises(UsageError, match=message):
+        _recipe().parse_arguments(argv + ["--output-dir", str(tmp_path)])
