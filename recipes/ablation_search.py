@@ -16,7 +16,7 @@ folder per trial with its epoch backups) and, at the end:
 
     results.csv  results.md (sorted by the objective)  results.png (objective by hyperparameter)
 
-Killed at any moment, the same command continues: finished trials are not redone and the interrupted one resumes
+Killed at any moment, the same command continues (no `--resume` needed; `--overwrite` starts over): finished trials are not redone and the interrupted one resumes
 from its last epoch. A trial that fails (NaN loss, out of memory) is recorded with its reason and the study goes on.
 With `--distributed chief` on one machine and `--distributed worker` on others, one oracle hands trials to many
 workers (Keras Tuner's gRPC service).
@@ -32,7 +32,7 @@ import keras
 import keras_tuner
 
 from musickit.errors import UsageError
-from musickit.runs import add_common_flags, add_sampling_flags, smoke_or
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.tuning import distributed
 from musickit.tuning.hypermodels import MusicTransformerHyperModel, PianoRollLSTMHyperModel
@@ -86,7 +86,7 @@ def parse_arguments(argv=None):
     cluster.add_argument("--oracle-address", default=DEFAULT_ORACLE_ADDRESS,
                          help="HOST:PORT the chief listens on and workers connect to (default: %(default)s)")  # fmt: skip
     cluster.add_argument("--worker-id", default=None, help="unique per worker (default: the host name)")
-    add_common_flags(parser, default_output_dir=None, default_epochs=EPOCHS, default_batch_size=None)
+    add_common_flags(parser, default_output_dir=None, default_epochs=None, default_batch_size=None)
     add_sampling_flags(parser)
     args = parser.parse_args(argv)
     if not args.list and not args.study:
@@ -120,8 +120,6 @@ def prepare_folder(folder, settings, overwrite, role):
             raise UsageError(f"{folder} holds a study run with other {', '.join(changed)}; rerun the same command "
                              "to continue it, add --overwrite to start over, or pass another --output-dir")  # fmt: skip
         return
-    from musickit.runs import RunFolder
-
     RunFolder(folder).write_json(path, settings)
 
 
@@ -195,8 +193,9 @@ def transformer_study(args, load_data):
                 split.metadata.extend(part.metadata)
         if not len(splits["valid"]):
             raise UsageError(f"--data {args.data}: too few pieces to hold some out for validation; add more files")
-    # One style per source, as in the Music Transformer recipe (the last class stands for "unknown").
-    styles = sorted(set(sources))
+    # The pieces' styles (one per corpus), as in the Music Transformer recipe; the last class stands for
+    # "unknown". The chief loads no data: the sources stand in, it only needs the search space.
+    styles = sorted({item.get("style") for item in splits["train"].metadata if item.get("style")} or set(sources))
     sequence_length, snippet_length = smoke_or(args, 64, SEQUENCE_LENGTH), smoke_or(args, 8, SNIPPET_LENGTH)
     examples = {
         name: prompted_examples(split, tokenizer, sequence_length, snippet_length, FORM, styles)
@@ -208,7 +207,7 @@ def transformer_study(args, load_data):
         condition_sizes={"style": len(styles) + 1},
         padding_id=tokenizer.pad_id,
         end_id=tokenizer.eos_id,
-        epochs=smoke_or(args, 1, args.epochs),
+        epochs=args.epochs or smoke_or(args, 1, EPOCHS),
         train_size=len(examples["train"]["token_ids"]) if load_data else 1,
         batch_size=args.batch_size or smoke_or(args, 4, TRANSFORMER_BATCH_SIZE),
         steps_per_epoch=smoke_or(args, 2, None),
@@ -257,7 +256,7 @@ def main(argv=None):
     # ## Study folder: Keras Tuner's project lives in FOLDER/TUNER and is reloaded when it exists
     folder = args.output_dir or os.path.join("runs", "ablation", study.name)
     prepare_folder(folder, study_settings(args, study), args.overwrite, role)
-    epochs = smoke_or(args, 1, args.epochs)
+    epochs = args.epochs or smoke_or(args, 1, EPOCHS)  # --smoke trains one epoch unless told otherwise
     space = study.hyperparameters(smoke=args.smoke)
     tuned = list(study.values(args.smoke))
     max_trials = args.max_trials or study.size(args.smoke)

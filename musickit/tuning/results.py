@@ -124,13 +124,16 @@ def plot_objective(rows, path, objective_name, tuned):
         values = sorted({_text(row.get(name)) for row in completed}, key=_sort_key)
         positions = {value: position for position, value in enumerate(values)}
         xs = [positions[_text(row.get(name))] for row in completed]
-        axes.scatter(xs, [row["objective"] for row in completed], color="#2e86ab", alpha=0.7, zorder=3)
+        axes.scatter(xs, [row["objective"] for row in completed], color="#2e86ab", alpha=0.7, zorder=3, label="trial")
         means = [np.mean([row["objective"] for row in completed if _text(row.get(name)) == value]) for value in values]
-        axes.plot(range(len(values)), means, color="#d1495b", marker="_", markersize=18, linewidth=1)
+        axes.plot(range(len(values)), means, color="#d1495b", marker="_", markersize=18, linewidth=1, label="mean")
+        axes.ticklabel_format(axis="y", useOffset=False)
         axes.set_xticks(range(len(values)), values)
         axes.set_xlabel(name)
         axes.set_ylabel(objective_name)
         axes.grid(alpha=0.3)
+        if index == 0 and completed:
+            axes.legend(fontsize="small")
     if not completed:
         figure.text(0.5, 0.5, "no completed trials yet", ha="center", va="center")
     figure.tight_layout()
