@@ -154,14 +154,15 @@ def pretrain(model, train_split, args, tokenizer, run):
     snippets = [tokens[: args.snippet_length] for item in train_split.metadata for _, tokens in item["sections"]]
     views = contrastive_views(snippets, tokenizer, args.snippet_length, copies=smoke_or(args, 1, 4), seed=args.seed)
     pretrainer = ContrastivePretrainer(model.encoder)
-    pretrainer.compile_for_contrast(args.contrastive_temperature, learning_rate=args.learning_rate)
+    pretrainer.compile_for_contrast(args.contrastive_temperature, learning_rate=args.learning_rate,
+                                    jit_compile=smoke_or(args, False, "auto"))
     contrast = pretrainer.fit(contrastive_dataset(views, batch_size=max(args.batch_size, 4), seed=args.seed),
                               epochs=smoke_or(args, 1, CONTRASTIVE_EPOCHS), verbose=2)  # fmt: skip
     # The decoder alone (no memories): a language model over the training pieces.
     windows = token_windows(list(train_split), sequence_length=args.sequence_length, batch_size=args.batch_size,
                             tokenizer=tokenizer, seed=args.seed)  # fmt: skip
     model.compile(optimizer=keras.optimizers.AdamW(args.learning_rate, weight_decay=0.01, clipnorm=1.0),
-                  loss=SequenceCrossEntropy(), weighted_metrics=[])  # fmt: skip
+                  loss=SequenceCrossEntropy(), weighted_metrics=[], jit_compile=smoke_or(args, False, "auto"))  # fmt: skip
     language = model.fit(windows, epochs=smoke_or(args, 1, LANGUAGE_MODEL_EPOCHS),
                          steps_per_epoch=smoke_or(args, 2, None), verbose=2)  # fmt: skip
     save_weights_atomically(model, run.file("pretrained.weights.h5"))
@@ -176,7 +177,9 @@ def pretrain(model, train_split, args, tokenizer, run):
 def train(model, train_split, valid_split, args, tokenizer, styles, run, resume):
     if not args.no_pretrain and os.path.isfile(run.file("pretrained.weights.h5")):
         model.load_weights(run.file("pretrained.weights.h5"))
-    trainer = StagedTrainer(model, run.file("stages"), learning_rate=args.learning_rate, schedule=args.schedule)
+    # Smoke runs take one or two steps per stage: compiling them with XLA would cost more than running them.
+    trainer = StagedTrainer(model, run.file("stages"), learning_rate=args.learning_rate, schedule=args.schedule,
+                            jit_compile=smoke_or(args, False, "auto"))  # fmt: skip
     callbacks = [keras.callbacks.TensorBoard(run.logs_dir, write_graph=False)]
     histories = trainer.run(pairs(train_split, args, styles, tokenizer), args.stages, epochs=smoke_or(args, 1, args.epochs),
                             steps_per_epoch=smoke_or(args, 2, None),
@@ -189,7 +192,7 @@ def train(model, train_split, valid_split, args, tokenizer, styles, run, resume)
             writer = csv.DictWriter(handle, fieldnames=sorted({key for row in rows for key in row}))
             writer.writeheader()
             writer.writerows(rows)
-    model.compile(loss=SequenceCrossEntropy(), weighted_metrics=[])
+    model.compile(loss=SequenceCrossEntropy(), weighted_metrics=[], jit_compile=smoke_or(args, False, "auto"))
     results = model.evaluate(pairs(valid_split, args, styles, tokenizer, shuffle=False),
                              steps=smoke_or(args, 1, None), verbose=0, return_dict=True)  # fmt: skip
     return {"valid_nll": results["loss"], "valid_perplexity": float(np.exp(results["loss"]))}
@@ -224,10 +227,36 @@ def generate(model, args, tokenizer, styles, fallback_piece, run):
     write_samples(pieces, tokenizer, run.samples_dir, prefix=f"form_{args.form}", soundfont=args.soundfont)
     consistency = []
     for ids in pieces:
-        similarity = section_similarity(decode_piece(tokenizer, ids))
+        score = decode_piece(tokenizer, ids)
+        similarity = section_similarity(score)
         consistency.append({"same_label": similarity.same_label, "different_label": similarity.different_label,
-                            "sections": [section.label for section in similarity.sections]})  # fmt: skip
+                            "sections": [section.label for section in similarity.sections],
+                            **snippet_cosines(model, tokenizer, score, snippets, args.snippet_length)})  # fmt: skip
     return {"form": args.form, "style": args.style, "form_consistency": consistency}
+
+
+def snippet_cosines(model, tokenizer, score, snippets, snippet_length):
+    """Encoder-embedding cosine of each generated section to its own snippet and to the other snippets."""
+    generated = section_snippets(score, tokenizer, snippet_length) if score.notes else {}
+    labels = sorted(set(generated) & set(snippets))
+    if not labels:
+        return {"cosine_to_own_snippet": None, "cosine_to_other_snippets": None}
+
+    def embed(sequences):
+        batch = np.full((len(sequences), snippet_length), tokenizer.pad_id, "int32")
+        for row, ids in enumerate(sequences):
+            batch[row, : len(ids)] = np.asarray(ids)[:snippet_length]
+        vectors = keras.ops.convert_to_numpy(model.encoder.embed(batch))
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+    sections = embed([generated[label] for label in labels])
+    references = embed([snippets[label] for label in sorted(snippets)])
+    cosines = sections @ references.T
+    own = [cosines[row, sorted(snippets).index(label)] for row, label in enumerate(labels)]
+    other = [cosines[row, column] for row, label in enumerate(labels) for column, name in enumerate(sorted(snippets))
+             if name != label]  # fmt: skip
+    return {"cosine_to_own_snippet": float(np.mean(own)),
+            "cosine_to_other_snippets": float(np.mean(other)) if other else None}  # fmt: skip
 
 
 def main(argv=None):
