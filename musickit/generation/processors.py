@@ -24,7 +24,7 @@ Example:
 
 import re
 
-import keras
+import keras  # noqa: F401  (the examples in the docstrings use it)
 import numpy as np
 from keras import ops
 
