@@ -80,7 +80,7 @@ class RetrievalAccuracy(keras.metrics.Mean):
 
     >>> import numpy as np
     >>> metric = RetrievalAccuracy()
-    >>> views = np.array([[[1.0, 0.0], [1.0, 0.1]], [[0.0, 1.0], [1.0, 0.0]]], "float32")
+    >>> views = np.array([[[1.0, 0.0], [1.0, 0.1]], [[1.0, 0.05], [1.0, 0.5]]], "float32")
     >>> metric.update_state(np.zeros(2), views)
     >>> float(metric.result())  # pair 0 finds its partner; pair 1 finds pair 0's
     0.5
