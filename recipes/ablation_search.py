@@ -2,8 +2,8 @@
 Title: Ablation studies with Keras Tuner
 Description: Run a named ablation (LSTM size, frame head, transformer loss, LR schedule) as one command that
   survives being killed, and read the result as a table and a plot.
-Run time: `--smoke` takes seconds per trial. On a 2-core CPU a real `lstm_size` study (9 trials, 10 epochs on the
-  Bach chorales) takes hours; on one GPU about half an hour with `--batch-size 128 --mixed-precision`.
+Run time: `--smoke` takes seconds per trial. A real `lstm_size` study (9 trials x 10 epochs on the Bach chorales)
+  takes hours on a 2-core CPU; on a GPU use `--batch-size 128 --mixed-precision` (not timed on a GPU yet).
 
 List the studies, then run one:
 
@@ -16,8 +16,9 @@ folder per trial with its epoch backups) and, at the end:
 
     results.csv  results.md (sorted by the objective)  results.png (objective by hyperparameter)
 
-Killed at any moment, the same command continues (no `--resume` needed; `--overwrite` starts over): finished trials are not redone and the interrupted one resumes
-from its last epoch. A trial that fails (NaN loss, out of memory) is recorded with its reason and the study goes on.
+Killed at any moment, the same command continues (no `--resume` needed; `--overwrite` starts over): finished
+trials are not redone and the interrupted one resumes from its last epoch. A trial that fails (NaN loss, out of
+memory) is recorded with its reason and the study goes on.
 With `--distributed chief` on one machine and `--distributed worker` on others, one oracle hands trials to many
 workers (Keras Tuner's gRPC service).
 """
@@ -36,7 +37,7 @@ from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke
 from musickit.runs.entry import run_main
 from musickit.tuning import distributed
 from musickit.tuning.hypermodels import MusicTransformerHyperModel, PianoRollLSTMHyperModel
-from musickit.tuning.results import markdown_table, sort_rows, trial_rows, write_results
+from musickit.tuning.results import markdown_table, write_results
 from musickit.tuning.studies import MUSIC_TRANSFORMER, PIANO_ROLL_LSTM, STUDIES, get_study, study_table
 from musickit.tuning.tuners import TUNERS, make_tuner
 
@@ -77,14 +78,14 @@ def parse_arguments(argv=None):
     study.add_argument("--overwrite", action="store_true", help="delete the study folder and start over")
     hardware = parser.add_argument_group("hardware")
     hardware.add_argument("--mixed-precision", nargs="?", const="float16", choices=("float16", "bfloat16"),
-                          help="mixed-precision policy (float16 on GPUs, bfloat16 on TPUs and recent CPUs)")  # fmt: skip
+                          help="mixed precision: float16 on GPUs, bfloat16 on TPUs and recent CPUs")  # fmt: skip
     hardware.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
                           help="XLA compilation (auto: Keras decides per backend)")  # fmt: skip
     hardware.add_argument("--preset", default=PRESET, help="Music Transformer size for its studies")
     cluster = parser.add_argument_group("distributed (or set KERASTUNER_TUNER_ID/_ORACLE_IP/_ORACLE_PORT)")
     cluster.add_argument("--distributed", choices=distributed.ROLES, help="chief runs the oracle, workers train")
     cluster.add_argument("--oracle-address", default=DEFAULT_ORACLE_ADDRESS,
-                         help="HOST:PORT the chief listens on and workers connect to (default: %(default)s)")  # fmt: skip
+                         help="HOST:PORT the chief listens on, workers connect to (default: %(default)s)")  # fmt: skip
     cluster.add_argument("--worker-id", default=None, help="unique per worker (default: the host name)")
     add_common_flags(parser, default_output_dir=None, default_epochs=None, default_batch_size=None)
     add_sampling_flags(parser)
@@ -186,7 +187,8 @@ def transformer_study(args, load_data):
     splits = {name: EncodedSplit() for name in ("train", "valid")}
     if load_data:
         for source in sources:
-            dataset = load_dataset(source, tokenizer, seed=args.seed, max_files=smoke_or(args, 6, args.max_files or MAX_FILES))  # fmt: skip
+            max_files = smoke_or(args, 6, args.max_files or MAX_FILES)
+            dataset = load_dataset(source, tokenizer, seed=args.seed, max_files=max_files)
             for name, split in splits.items():
                 part = dataset.split(name)
                 split.extend(part)
@@ -249,7 +251,7 @@ def main(argv=None):
         distributed.check_grpc()
     objective = objective_for(args.objective)
     if args.mixed_precision:
-        # Weights stay float32; the models cast their logits back to float32 for the losses.
+        # Variables stay float32; with float16, compile() wraps the optimizer in a LossScaleOptimizer.
         keras.mixed_precision.set_global_policy(f"mixed_{args.mixed_precision}")
     keras.utils.set_random_seed(args.seed)
 
@@ -285,7 +287,7 @@ def main(argv=None):
         print(f"worker {os.environ['KERASTUNER_TUNER_ID']} finished; the chief writes the results")
         return None
     rows, paths = write_results(tuner.oracle, folder, tuned, title=f"{study.name}: {study.description}")
-    print(markdown_table(sort_rows(trial_rows(tuner.oracle), objective.direction), objective.name, tuned))
+    print(markdown_table(rows, objective.name, tuned))
     print(f"wrote {', '.join(paths.values())}")
     if stopped:
         raise UsageError(f"{stopped}; the study stopped (see {paths['csv']} for each trial's reason)")

@@ -271,7 +271,8 @@ class MusicTransformerHyperModel(keras_tuner.HyperModel):
             end_id=self.end_id,
         )
         # Built now: the tuners' BackupAndRestore needs weights to restore into before fit.
-        model({"token_ids": np.zeros((1, 4), "int32"), **{name: np.zeros((1,), "int32") for name in self.condition_sizes}})
+        conditions = {name: np.zeros((1,), "int32") for name in self.condition_sizes}
+        model({"token_ids": np.zeros((1, 4), "int32"), **conditions})
         batch_size = hp.Choice("batch_size", _batch_sizes_with(self.batch_size), default=self.batch_size)
         total_steps = self.epochs * self._steps_per_epoch(batch_size)
         model.compile(

@@ -51,7 +51,9 @@ def test_plot_is_a_png(tmp_path):
 def test_configure_sets_keras_tuner_variables():
     environment = {}
     distributed.configure("chief", "0.0.0.0:8000", environment=environment)
-    assert environment == {"KERASTUNER_TUNER_ID": "chief", "KERASTUNER_ORACLE_IP": "0.0.0.0", "KERASTUNER_ORACLE_PORT": "8000"}
+    assert environment == {
+        "KERASTUNER_TUNER_ID": "chief", "KERASTUNER_ORACLE_IP": "0.0.0.0", "KERASTUNER_ORACLE_PORT": "8000"
+    }  # fmt: skip
     assert distributed.role_from_environment(environment) == "chief"
     distributed.configure("worker", "10.0.0.1:8000", worker_id="gpu1", environment=environment)
     assert environment["KERASTUNER_TUNER_ID"] == "worker-gpu1"
