@@ -129,7 +129,8 @@ def _sections_from_phrases(quantized, starts, bars_per_section, cadence_quarters
             break  # a stub at the end joins the last section
         boundaries.append(cut)
         previous = cut
-    return [(start, SECTION_LETTERS[min(index, len(SECTION_LETTERS) - 1)]) for index, start in enumerate(boundaries)]
+    # Past the fourth section everything is D: one marker, not a run of D markers.
+    return [(start, SECTION_LETTERS[index]) for index, start in enumerate(boundaries[: len(SECTION_LETTERS)])]
 
 
 def label_sections(score, min_repeat_bars=2, bars_per_section=4, cadence_quarters=2):
