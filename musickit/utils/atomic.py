@@ -25,7 +25,9 @@ def atomic_path(path):
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    stem, suffix = os.path.splitext(os.path.basename(path))
+    # Keep every suffix ("best.weights.h5" -> ".weights.h5"): Keras checks the whole chain.
+    stem, dot, suffixes = os.path.basename(path).partition(".")
+    suffix = dot + suffixes
     handle, temporary = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{suffix}", dir=directory)
     os.close(handle)
     try:
