@@ -190,14 +190,9 @@ class StagedTrainer:
 
 
 def save_weights_atomically(model, path):
-    """``model.save_weights(path)`` through a temporary name (Keras wants the name to end in ``.weights.h5``)."""
-    temporary = path[: -len(".weights.h5")] + ".partial.weights.h5"
-    try:
+    """``model.save_weights(path)`` through a temporary name, renamed into place when complete."""
+    with atomic_path(path) as temporary:
         model.save_weights(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _count_batches(dataset):
