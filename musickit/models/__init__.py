@@ -1,6 +1,17 @@
-"""Models, one file per family. Importing this package registers them for ``.keras`` loading."""
+"""Models, one file per family. Importing this package registers them for ``.keras`` loading.
 
+Example:
+
+>>> from musickit.models import PianoRollLSTM
+>>> model = PianoRollLSTM(lstm_units=8, num_layers=1, dense_units=8)
+"""
+
+from musickit.models.hierarchical import HierarchicalTransformer, SnippetEncoder, SnippetStyleClassifier
 from musickit.models.markov_baseline import PerKeyMarkovBaseline
+from musickit.models.music_transformer import MusicTransformer
 from musickit.models.piano_roll_lstm import PianoRollLSTM
 
-__all__ = ["PerKeyMarkovBaseline", "PianoRollLSTM"]
+__all__ = [
+    "HierarchicalTransformer", "MusicTransformer", "PerKeyMarkovBaseline", "PianoRollLSTM", "SnippetEncoder",
+    "SnippetStyleClassifier",
+]  # fmt: skip
