@@ -190,10 +190,9 @@ def main(argv=None):
             "snippet_length": snippet_length, "sequence_length": sequence_length, "default_prompt": default_prompt,
             "new_tokens": smoke_or(args, 24, args.new_tokens)}  # fmt: skip
     resuming = run.start(info, resume=args.resume)
-    # The learning rate follows the warmup-cosine schedule, so the plateau callback (which would
-    # overwrite it) is left out of the standard set.
-    callbacks = [callback for callback in standard_callbacks(run, monitor="val_nll", patience=PATIENCE, resume=resuming)
-                 if not isinstance(callback, keras.callbacks.ReduceLROnPlateau)]  # fmt: skip
+    # The learning rate follows the warmup-cosine schedule: no plateau callback to overwrite it.
+    callbacks = standard_callbacks(run, monitor="val_nll", patience=PATIENCE, resume=resuming,
+                                   reduce_on_plateau=False)  # fmt: skip
     model.fit(
         train,
         validation_data=valid,

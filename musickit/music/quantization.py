@@ -132,6 +132,8 @@ def unquantize(quantized, qpm=None):
     tempo map is used (120 qpm when it has none).
     """
     tempo_steps = [(0, qpm)] if qpm else (sorted(quantized.tempos) or [(0, 120.0)])
+    if tempo_steps[0][0] > 0:  # the first tempo also holds before it, so nothing lands before time 0
+        tempo_steps = [(0, tempo_steps[0][1])] + tempo_steps
     # Cumulative seconds at each tempo change: (step, seconds, qpm).
     segments = []
     elapsed = 0.0

@@ -24,20 +24,22 @@ class SampleEveryEpochs(keras.callbacks.Callback):
             self.write_sample(epoch + 1)
 
 
-def standard_callbacks(run, monitor="val_nll", patience=5, resume=False, extra=()):
+def standard_callbacks(run, monitor="val_nll", patience=5, resume=False, reduce_on_plateau=True, extra=()):
     """Best-on-validation checkpoint, early stopping, LR schedule, backup/resume, CSV and TensorBoard logs.
 
     ``run`` is a :class:`~musickit.runs.folder.RunFolder`. The best weights
     are also restored at the end (EarlyStopping), so ``model`` after
-    ``fit`` is the selected one.
+    ``fit`` is the selected one. Pass ``reduce_on_plateau=False`` when the
+    optimizer follows a learning-rate schedule, which that callback would overwrite.
     """
+    plateau = [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="min", factor=0.5, patience=max(patience // 2, 1))]
     return [
         keras.callbacks.BackupAndRestore(run.backup_dir, delete_checkpoint=True),
         keras.callbacks.ModelCheckpoint(
             run.file("best.weights.h5"), monitor=monitor, mode="min", save_best_only=True, save_weights_only=True
         ),
         keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=patience, restore_best_weights=True),
-        keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="min", factor=0.5, patience=max(patience // 2, 1)),
+        *(plateau if reduce_on_plateau else []),
         keras.callbacks.CSVLogger(run.history_path, append=resume),
         keras.callbacks.TensorBoard(run.logs_dir, write_graph=False),
         *extra,

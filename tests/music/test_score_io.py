@@ -124,3 +124,12 @@ def test_modal_key_signatures_are_named_by_their_major_key():
     score = stream.Score()
     score.insert(0, part)
     assert [k.key for k in musickit.music.from_music21(score).key_signatures] == ["D major"]
+
+
+def test_unquantize_holds_the_first_tempo_from_step_zero():
+    from musickit.music.quantization import QuantizedNote, QuantizedScore
+
+    quantized = QuantizedScore([QuantizedNote(60, 80, 0, 4)], 4, 8, tempos=[(4, 60.0)], time_signatures=[(0, 4, 4)])
+    score = unquantize(quantized)
+    assert score.notes[0].start == 0.0 and score.notes[0].end == 1.0  # one quarter at 60 qpm
+    assert score.time_signatures[0].time == 0.0
