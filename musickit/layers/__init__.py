@@ -6,11 +6,15 @@ Example:
 >>> block = MusicTransformerBlock(num_heads=2, intermediate_dim=32, position_encoding="rotary")
 """
 
+from musickit.layers.adapters import BottleneckAdapter
 from musickit.layers.attention import CachedSelfAttention, causal_attention_mask, skew_relative_logits
 from musickit.layers.conditioning import ConditionEmbedding, ConditionVocabulary, FeatureModulation
+from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
+from musickit.layers.frame_heads import AutoregressiveFrameHead
 from musickit.layers.transformer_block import MusicTransformerBlock
 
 __all__ = [
-    "CachedSelfAttention", "ConditionEmbedding", "ConditionVocabulary", "FeatureModulation", "MusicTransformerBlock",
-    "causal_attention_mask", "skew_relative_logits",
+    "AutoregressiveFrameHead", "BottleneckAdapter", "CachedSelfAttention", "ConditionEmbedding", "ConditionVocabulary",
+    "CrossAttentionDecoderBlock", "FeatureModulation", "MusicTransformerBlock", "causal_attention_mask",
+    "skew_relative_logits",
 ]  # fmt: skip
