@@ -122,6 +122,10 @@ class SurvivableTrialsMixin:
             return read_epoch_log(log_path)
         self._forget_other_hyperparameters(folder, trial.hyperparameters.values)
         backup_dir = os.path.join(folder, "backup")
+        if os.path.isdir(backup_dir) and not _backup_is_complete(backup_dir):
+            # A kill while Keras wrote the backup leaves it half-written: start this execution afresh.
+            print(f"{backup_dir} was cut short by an interruption; this execution starts over")
+            shutil.rmtree(backup_dir, ignore_errors=True)
         if not os.path.isdir(backup_dir) and os.path.isfile(log_path):
             os.remove(log_path)  # no backup to resume from: training starts over, and so does its log
         callbacks = list(kwargs.pop("callbacks", []))
@@ -211,3 +215,20 @@ def make_tuner(kind, hypermodel, objective, directory, project_name, max_trials=
     if kind == "hyperband":
         return _TUNER_CLASSES[kind](max_epochs=max(int(epochs or 1), 2), factor=3, **options)
     return _TUNER_CLASSES[kind](max_trials=max_trials, **options)
+
+
+def _backup_is_complete(backup_dir):
+    """Whether a ``BackupAndRestore`` folder holds weights and readable training metadata.
+
+    Keras writes the weights, then the metadata JSON; a kill during that write
+    leaves an empty or cut-off JSON file that would fail the trial on restore.
+    """
+    metadata = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.isfile(metadata) or not os.path.isfile(os.path.join(backup_dir, "latest.weights.h5")):
+        return False
+    try:
+        with open(metadata) as handle:
+            json.load(handle)
+    except (OSError, ValueError):
+        return False
+    return True

@@ -111,6 +111,15 @@ def _wait_for(condition, process, what, interval=0.2):
         time.sleep(interval)
 
 
+def _complete_json(path):
+    """True once ``path`` holds a whole JSON document (Keras opens the file before writing it)."""
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def test_killed_study_continues_where_it_stopped(tmp_path):
     """``--study lstm_size --smoke`` killed during its second trial, then the same command again."""
     folder = tmp_path / "study"
@@ -119,7 +128,7 @@ def test_killed_study_continues_where_it_stopped(tmp_path):
     try:
         # Kill during the second trial, right after its first epoch was backed up.
         backup = folder / "grid" / "trial_1" / "execution_0" / "backup" / "training_metadata.json"
-        _wait_for(backup.exists, first, "trial 1 backed up its first epoch", interval=0.05)
+        _wait_for(lambda: _complete_json(backup), first, "trial 1 backed up its first epoch", interval=0.05)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=60)
     finally:
