@@ -19,6 +19,7 @@ def frame_cross_entropy(y_true, logits, positive_weight=1.0):
     >>> float(frame_cross_entropy(np.ones((1, 2)), np.zeros((1, 2)))[0])  # 2 keys at p=0.5
     1.3862943649291992
     """
+    logits = ops.convert_to_tensor(logits)
     y_true = ops.cast(y_true, logits.dtype)
     # log(1 + exp(-|x|)) form: stable for large logits.
     per_key = ops.maximum(logits, 0.0) - logits * y_true + ops.log1p(ops.exp(-ops.abs(logits)))

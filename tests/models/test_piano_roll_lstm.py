@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import keras
+from keras import ops
 from musickit.layers.frame_heads import AutoregressiveFrameHead
 from musickit.losses.piano_roll import WeightedBinaryCrossentropy, frame_cross_entropy
 from musickit.models import PerKeyMarkovBaseline, PianoRollLSTM
@@ -25,11 +26,11 @@ def test_autoregressive_head_is_causal_over_keys():
     head = AutoregressiveFrameHead(num_pitches=6, hidden_units=16)
     context = np.random.default_rng(0).normal(size=(1, 4)).astype("float32")
     frame = np.zeros((1, 6), "float32")
-    base = np.asarray(head(context, frame))
+    base = ops.convert_to_numpy(head(context, frame))
     for key in range(6):
         changed = frame.copy()
         changed[0, key] = 1.0
-        logits = np.asarray(head(context, changed))
+        logits = ops.convert_to_numpy(head(context, changed))
         # Changing key k may change only the logits of keys above k.
         np.testing.assert_allclose(logits[0, : key + 1], base[0, : key + 1], atol=1e-6)
 
@@ -43,8 +44,8 @@ def test_autoregressive_sampling_matches_teacher_forced_probabilities():
         weight.assign(rng.normal(size=weight.shape).astype("float32"))
     context = rng.normal(size=(1, 3)).astype("float32")
     noise = rng.random((1, 5), dtype=np.float32)
-    frame = np.asarray(head.sample(context, noise))
-    probabilities = 1 / (1 + np.exp(-np.asarray(head(context, frame))))
+    frame = ops.convert_to_numpy(head.sample(context, noise))
+    probabilities = 1 / (1 + np.exp(-ops.convert_to_numpy(head(context, frame))))
     np.testing.assert_array_equal(frame, (noise < probabilities).astype("float32"))
 
 
@@ -53,11 +54,11 @@ def test_many_to_many_output_and_keras_round_trip(tmp_path, head):
     model = tiny(head)
     frames = (np.random.default_rng(0).random((2, 5, 88)) < 0.1).astype("float32")
     inputs = frames if head == "independent" else {"frames": frames, "next_frames": frames}
-    before = np.asarray(model(inputs))
+    before = ops.convert_to_numpy(model(inputs))
     assert before.shape == (2, 5, 88)
     model.save(tmp_path / "model.keras")
     restored = keras.saving.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(np.asarray(restored(inputs)), before, atol=1e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(restored(inputs)), before, atol=1e-5)
     assert restored.get_config() == model.get_config()
 
 
@@ -65,11 +66,11 @@ def test_step_equals_full_sequence():
     """Stateful stepping gives the same context as running the whole sequence."""
     model = tiny()
     frames = (np.random.default_rng(2).random((1, 6, 88)) < 0.1).astype("float32")
-    full = np.asarray(model(frames))
+    full = ops.convert_to_numpy(model(frames))
     states = model.initial_states(1)
     for step in range(6):
         context, states = model.step(frames[:, step], states)
-        np.testing.assert_allclose(np.asarray(model.frame_head(context)), full[:, step], atol=1e-5)
+        np.testing.assert_allclose(ops.convert_to_numpy(model.frame_head(context)), full[:, step], atol=1e-5)
 
 
 def test_autoregressive_call_without_targets_says_what_to_do():
