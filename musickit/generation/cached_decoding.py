@@ -144,10 +144,7 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
 
             def next(prompt, cache, index):
                 # Full recompute: what a compiled loop without a cache must do each step.
-                hidden = model._embed_tokens(prompt)
-                for block in model.blocks:
-                    hidden = block(hidden, condition=condition)
-                logits = model._logits(hidden)
+                logits = model.decode(prompt, {"condition": condition})
                 rows, vocabulary = ops.shape(logits)[0], ops.shape(logits)[2]
                 logits = ops.slice(logits, [0, index - 1, 0], [rows, 1, vocabulary])[:, 0, :]
                 logits = _apply_processors(processors, logits, prompt, index, end_id)

@@ -21,6 +21,7 @@ from keras_hub.layers import PositionEmbedding, TransformerEncoder
 
 from musickit.errors import UsageError
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
+from musickit.models.decoder_base import DecoderLanguageModel
 
 SECTION_LABELS = ("A", "B", "C", "D")
 
@@ -221,7 +222,7 @@ class SnippetStyleClassifier(keras.Model):
 
 
 @keras.saving.register_keras_serializable(package="musickit")
-class HierarchicalTransformer(keras.Model):
+class HierarchicalTransformer(DecoderLanguageModel):
     """Encoder-decoder over music tokens: snippet memories in, a whole piece in the requested form out.
 
     Args:
@@ -269,6 +270,10 @@ class HierarchicalTransformer(keras.Model):
         - [Houlsby et al., 2019](https://arxiv.org/abs/1902.00751) (adapters)
     """
 
+    block_class = CrossAttentionDecoderBlock
+    # Learned absolute positions are the Music Transformer's ablation; this decoder keeps them in the attention.
+    position_encodings = ("relative", "rotary")
+
     def __init__(
         self,
         vocabulary_size,
@@ -289,33 +294,18 @@ class HierarchicalTransformer(keras.Model):
         end_id=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if position_encoding not in ("relative", "rotary"):
-            raise UsageError(f"position_encoding must be 'relative' or 'rotary', got {position_encoding!r}")
-        if isinstance(encoder, dict):
-            encoder = keras.saving.deserialize_keras_object(encoder)
-        self.vocabulary_size = int(vocabulary_size)
-        self.num_layers = int(num_layers)
-        self.num_heads = int(num_heads)
-        self.hidden_dim = int(hidden_dim)
-        self.intermediate_dim = int(intermediate_dim)
-        self.max_sequence_length = int(max_sequence_length)
-        self.encoder = encoder
+        super().__init__(
+            vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length,
+            position_encoding=position_encoding, condition_sizes=condition_sizes, conditioning_mode=conditioning_mode,
+            # Not a setting of this model (its config has no such key): passing it fails as it always did.
+            dropout=dropout, layer_norm_epsilon=1e-5, padding_id=padding_id, end_id=end_id, **kwargs,
+        )  # fmt: skip
+        self.encoder = keras.saving.deserialize_keras_object(encoder) if isinstance(encoder, dict) else encoder
         self.max_sections = int(max_sections)
         self.adapter_dim = int(adapter_dim)
         self.gate_initial_value = float(gate_initial_value)
-        self.position_encoding = position_encoding
-        self.condition_sizes = dict(condition_sizes or {})
-        self.conditioning_mode = conditioning_mode
-        self.dropout = dropout
-        self.padding_id = int(padding_id)
-        self.end_id = None if end_id is None else int(end_id)
-
+        self.create_embeddings()
         policy = self.dtype_policy
-        self.token_embedding = keras.layers.ReversibleEmbedding(
-            self.vocabulary_size, self.hidden_dim, tie_weights=True, reverse_dtype="float32",
-            embeddings_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype=policy, name="token_embedding",
-        )  # fmt: skip
         # Encoder width -> decoder width, plus which section each memory summarises.
         self.memory_projection = keras.layers.Dense(self.hidden_dim, dtype=policy, name="memory_projection")
         self.section_embedding = keras.layers.Embedding(self.max_sections, self.hidden_dim, dtype=policy,
@@ -324,23 +314,11 @@ class HierarchicalTransformer(keras.Model):
             name: keras.layers.Embedding(size, self.hidden_dim, dtype=policy, name=f"{name}_embedding")
             for name, size in sorted(self.condition_sizes.items())
         }
-        self.embedding_dropout = keras.layers.Dropout(dropout, dtype=policy)
-        self.blocks = [
-            CrossAttentionDecoderBlock(
-                num_heads=self.num_heads,
-                intermediate_dim=self.intermediate_dim,
-                position_encoding=position_encoding,
-                max_relative_distance=self.max_sequence_length,
-                conditioning_mode=conditioning_mode if self.condition_sizes else None,
-                adapter_dim=self.adapter_dim,
-                gate_initial_value=self.gate_initial_value,
-                dropout=dropout,
-                dtype=policy,
-                name=f"block_{index}",
-            )
-            for index in range(self.num_layers)
-        ]
-        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=policy, name="final_norm")
+        self.create_decoder_stack()
+
+    def block_arguments(self, index):
+        return super().block_arguments(index) | {"adapter_dim": self.adapter_dim,
+                                                 "gate_initial_value": self.gate_initial_value}  # fmt: skip
 
     @classmethod
     def from_preset(cls, preset, vocabulary_size, encoder_preset=None, snippet_length=256, num_memory_vectors=4,
@@ -356,19 +334,13 @@ class HierarchicalTransformer(keras.Model):
         )  # fmt: skip
         return cls(vocabulary_size=vocabulary_size, encoder=encoder, **(DECODER_PRESETS[preset] | overrides))
 
-    def build(self, input_shape=None):
-        sequence = (None, None, self.hidden_dim)
+    def build_input_layers(self):
         if not self.encoder.built:
             self.encoder.build()
-        self.token_embedding.build((None, None))
         self.memory_projection.build((None, None, self.encoder.hidden_dim))
         self.section_embedding.build((None, None))
         for embedding in self.condition_embeddings.values():
             embedding.build((None,))
-        for block in self.blocks:
-            block.build(sequence)
-        self.final_norm.build(sequence)
-        self.built = True
 
     # -- the pieces of a forward pass, shared by call, call_with_cache and generate ----------------
 
@@ -408,15 +380,6 @@ class HierarchicalTransformer(keras.Model):
         )
         return {"memory": memory, "memory_mask": memory_mask, "condition": self.embed_conditions(inputs)}
 
-    def decode(self, token_ids, context=None, training=None):
-        """Logits for ``token_ids`` given a :meth:`context` (``None``: no memories, a plain language model)."""
-        context = context or {}
-        hidden = self.embedding_dropout(self.token_embedding(token_ids), training=training)
-        for block in self.blocks:
-            hidden = block(hidden, memory=context.get("memory"), memory_mask=context.get("memory_mask"),
-                           condition=context.get("condition"), training=training)  # fmt: skip
-        return ops.cast(self.token_embedding(self.final_norm(hidden), reverse=True), "float32")
-
     def call(self, inputs, training=None):
         if not isinstance(inputs, dict):
             return self.decode(inputs, training=training)  # token ids alone: language-model pre-training
@@ -426,25 +389,7 @@ class HierarchicalTransformer(keras.Model):
 
     def call_with_cache(self, token_ids, cache, cache_update_index, context=None):
         """One cached forward pass, as keras_hub's CausalLM: ``(logits, hidden_states, cache)``."""
-        if not self.built:
-            self.build()
-        context = context or {}
-        hidden = self.token_embedding(token_ids)
-        updated = []
-        for layer_index, block in enumerate(self.blocks):
-            hidden, layer_cache = block(
-                hidden, memory=context.get("memory"), memory_mask=context.get("memory_mask"),
-                condition=context.get("condition"), cache=cache[:, layer_index, ...],
-                cache_update_index=cache_update_index,
-            )  # fmt: skip
-            updated.append(layer_cache)
-        hidden = self.final_norm(hidden)
-        logits = ops.cast(self.token_embedding(hidden, reverse=True), "float32")
-        return logits, hidden, ops.stack(updated, axis=1)
-
-    def empty_cache(self, batch_size, max_length):
-        head_dim = self.hidden_dim // self.num_heads
-        return ops.zeros((batch_size, self.num_layers, 2, max_length, self.num_heads, head_dim), self.compute_dtype)
+        return self.decode_with_cache(token_ids, cache, cache_update_index, context)
 
     # -- parameter groups for staged training ---------------------------------------------------------
 
@@ -487,22 +432,10 @@ class HierarchicalTransformer(keras.Model):
         config = super().get_config()
         config.update(
             {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "max_sequence_length": self.max_sequence_length,
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "max_sections": self.max_sections,
                 "adapter_dim": self.adapter_dim,
                 "gate_initial_value": self.gate_initial_value,
-                "position_encoding": self.position_encoding,
-                "condition_sizes": self.condition_sizes,
-                "conditioning_mode": self.conditioning_mode,
-                "dropout": self.dropout,
-                "padding_id": self.padding_id,
-                "end_id": self.end_id,
             }
         )
         return config

@@ -8,12 +8,11 @@ embeddings, and KerasHub-style cached decoding (:meth:`call_with_cache`,
 """
 
 import keras
-from keras import ops
-from keras_hub.layers import PositionEmbedding
 
 from musickit.errors import UsageError
 from musickit.layers.conditioning import ConditionEmbedding
 from musickit.layers.transformer_block import MusicTransformerBlock
+from musickit.models.decoder_base import DecoderLanguageModel
 
 PRESETS = {
     # Unit tests: builds and runs in milliseconds.
@@ -28,7 +27,7 @@ PRESETS = {
 
 
 @keras.saving.register_keras_serializable(package="musickit")
-class MusicTransformer(keras.Model):
+class MusicTransformer(DecoderLanguageModel):
     """Decoder-only transformer language model over music tokens.
 
     Args:
@@ -77,6 +76,7 @@ class MusicTransformer(keras.Model):
     """
 
     presets = PRESETS
+    block_class = MusicTransformerBlock
 
     def __init__(
         self,
@@ -95,52 +95,17 @@ class MusicTransformer(keras.Model):
         end_id=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        if position_encoding not in ("relative", "rotary", "absolute"):
-            raise UsageError(f"position_encoding must be 'relative', 'rotary' or 'absolute', got {position_encoding!r}")
-        self.vocabulary_size = int(vocabulary_size)
-        self.num_layers = int(num_layers)
-        self.num_heads = int(num_heads)
-        self.hidden_dim = int(hidden_dim)
-        self.intermediate_dim = int(intermediate_dim)
-        self.max_sequence_length = int(max_sequence_length)
-        self.position_encoding = position_encoding
-        self.condition_sizes = dict(condition_sizes or {})
-        self.conditioning_mode = conditioning_mode
-        self.dropout = dropout
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.padding_id = int(padding_id)
-        self.end_id = None if end_id is None else int(end_id)
-
-        policy = self.dtype_policy
-        # Tied input/output embeddings (keras.layers.ReversibleEmbedding) halve
-        # the parameters a small vocabulary model spends outside the blocks.
-        self.token_embedding = keras.layers.ReversibleEmbedding(
-            self.vocabulary_size, self.hidden_dim, tie_weights=True, reverse_dtype="float32",
-            embeddings_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype=policy, name="token_embedding",
+        super().__init__(
+            vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length,
+            position_encoding=position_encoding, condition_sizes=condition_sizes, conditioning_mode=conditioning_mode,
+            dropout=dropout, layer_norm_epsilon=layer_norm_epsilon, padding_id=padding_id, end_id=end_id, **kwargs,
         )  # fmt: skip
-        self.position_embedding = None
-        if position_encoding == "absolute":
-            self.position_embedding = PositionEmbedding(self.max_sequence_length, dtype=policy, name="position_embedding")
+        self.create_embeddings()
         self.condition_embedding = None
         if self.condition_sizes:
-            self.condition_embedding = ConditionEmbedding(self.condition_sizes, self.hidden_dim, dtype=policy, name="conditions")
-        self.embedding_dropout = keras.layers.Dropout(dropout, dtype=policy)
-        self.blocks = [
-            MusicTransformerBlock(
-                num_heads=self.num_heads,
-                intermediate_dim=self.intermediate_dim,
-                position_encoding="none" if position_encoding == "absolute" else position_encoding,
-                max_relative_distance=self.max_sequence_length,
-                conditioning_mode=conditioning_mode if self.condition_sizes else None,
-                dropout=dropout,
-                layer_norm_epsilon=layer_norm_epsilon,
-                dtype=policy,
-                name=f"block_{index}",
-            )
-            for index in range(self.num_layers)
-        ]
-        self.final_norm = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, dtype=policy, name="final_norm")
+            self.condition_embedding = ConditionEmbedding(self.condition_sizes, self.hidden_dim, dtype=self.dtype_policy,
+                                                          name="conditions")  # fmt: skip
+        self.create_decoder_stack()
 
     @classmethod
     def from_preset(cls, preset, vocabulary_size, **overrides):
@@ -153,18 +118,9 @@ class MusicTransformer(keras.Model):
             raise UsageError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
         return cls(vocabulary_size=vocabulary_size, **(PRESETS[preset] | overrides))
 
-    def build(self, input_shape=None):
-        # Sub-layers get fixed shapes, so the model builds the same whichever
-        # entry point (call, call_with_cache, generate, loading) comes first.
-        sequence_shape = (None, None, self.hidden_dim)
-        shapes = [(self.token_embedding, (None, None)), (self.position_embedding, sequence_shape)]
-        shapes += [(block, sequence_shape) for block in self.blocks] + [(self.final_norm, sequence_shape)]
-        for layer, shape in shapes:
-            if layer is not None and not layer.built:
-                layer.build(shape)
+    def build_input_layers(self):
         if self.condition_embedding is not None and not self.condition_embedding.built:
             self.condition_embedding.build()
-        self.built = True
 
     # -- forward passes -------------------------------------------------------------------------
 
@@ -182,22 +138,9 @@ class MusicTransformer(keras.Model):
             raise UsageError(f"this model was built without conditioning but got conditions {sorted(conditions)}")
         return self.condition_embedding(conditions)
 
-    def _embed_tokens(self, token_ids, start_index=0):
-        embedded = self.token_embedding(token_ids)
-        if self.position_embedding is not None:
-            embedded = embedded + self.position_embedding(embedded, start_index=start_index)
-        return embedded
-
-    def _logits(self, hidden):
-        return ops.cast(self.token_embedding(self.final_norm(hidden), reverse=True), "float32")
-
     def call(self, inputs, training=None):
         token_ids, conditions = self._split_inputs(inputs)
-        condition = self.embed_conditions(conditions)
-        hidden = self.embedding_dropout(self._embed_tokens(token_ids), training=training)
-        for block in self.blocks:
-            hidden = block(hidden, condition=condition, training=training)
-        return self._logits(hidden)
+        return self.decode(token_ids, {"condition": self.embed_conditions(conditions)}, training=training)
 
     def call_with_cache(self, token_ids, cache, cache_update_index, condition=None):
         """Forward ``token_ids`` placed at ``cache_update_index``, reading and updating the key/value cache.
@@ -213,25 +156,7 @@ class MusicTransformer(keras.Model):
         Returns:
             ``(logits, hidden_states, cache)`` as in keras_hub's CausalLM.
         """
-        if not self.built:
-            self.build()
-        hidden = self._embed_tokens(token_ids, start_index=cache_update_index)
-        updated_caches = []
-        for layer_index, block in enumerate(self.blocks):
-            hidden, layer_cache = block(
-                hidden, condition=condition, cache=cache[:, layer_index, ...], cache_update_index=cache_update_index
-            )
-            updated_caches.append(layer_cache)
-        cache = ops.stack(updated_caches, axis=1)
-        hidden = self.final_norm(hidden)
-        logits = ops.cast(self.token_embedding(hidden, reverse=True), "float32")
-        return logits, hidden, cache
-
-    def empty_cache(self, batch_size, max_length):
-        """A zero key/value cache for ``batch_size`` sequences of ``max_length`` tokens."""
-        head_dim = self.hidden_dim // self.num_heads
-        shape = (batch_size, self.num_layers, 2, max_length, self.num_heads, head_dim)
-        return ops.zeros(shape, dtype=self.compute_dtype)
+        return self.decode_with_cache(token_ids, cache, cache_update_index, {"condition": condition})
 
     # -- generation -----------------------------------------------------------------------------
 
@@ -267,21 +192,5 @@ class MusicTransformer(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "max_sequence_length": self.max_sequence_length,
-                "position_encoding": self.position_encoding,
-                "condition_sizes": self.condition_sizes,
-                "conditioning_mode": self.conditioning_mode,
-                "dropout": self.dropout,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "padding_id": self.padding_id,
-                "end_id": self.end_id,
-            }
-        )
+        config["layer_norm_epsilon"] = self.layer_norm_epsilon
         return config
