@@ -11,6 +11,8 @@ source string              what it reads
 ``path/to/file.mat|.pkl``  a Boulanger-Lewandowski polyphonic benchmark file,
                            with its published train/valid/test split
 ``tfds:NAME``              a TFDS dataset built by :mod:`musickit.data.tfds_builders`
+``bach,essen``             several of the above, comma-separated: their pieces
+                           together, each keeping its own style label
 =========================  ===================================================
 
 Each item a source yields is one *piece*: a file, or for the Essen collection
@@ -461,8 +463,50 @@ class TfdsSource(Source):
                 yield entry, score
 
 
+class CombinedSource(Source):
+    """Several sources read as one (``"bach,essen"``): a corpus of several styles.
+
+    Entry names are prefixed with their part's name (``bach/bwv1.6``,
+    ``essen/deutschl#12``) so they stay unique, and ``max_files`` bounds each
+    part, not the total, so every style is represented. A part with published
+    splits keeps them.
+
+    Example:
+
+    >>> combined = open_source("bach,essen", max_files=2)
+    >>> combined.description, [part.description for part in combined.parts]
+    ('bach,essen', ['bach', 'essen'])
+    """
+
+    def __init__(self, parts):
+        super().__init__(",".join(part.description for part in parts), None)
+        self.parts = list(parts)
+        self.has_published_splits = any(part.has_published_splits for part in self.parts)
+
+    @staticmethod
+    def _rename(part, entry):
+        return dataclasses.replace(entry, name=f"{part.description}/{entry.name}")
+
+    def entries(self):
+        return [self._rename(part, entry) for part in self.parts for entry in part.entries()]
+
+    def fingerprint(self):
+        return {part.description: part.fingerprint() for part in self.parts}
+
+    def read_all(self):
+        for part in self.parts:
+            for entry, result in part.read_all():
+                entry = self._rename(part, entry)
+                if not isinstance(result, MidiReadError):
+                    result.metadata["name"] = entry.name
+                yield entry, result
+
+
 def open_source(source=DEFAULT_SOURCE, max_files=None):
     """The :class:`Source` that ``source`` names; a :class:`DataSourceError` saying what to do otherwise.
+
+    A comma-separated list (``"bach,essen"``) opens each part and reads them
+    together as a :class:`CombinedSource`.
 
     Example:
 
@@ -476,6 +520,11 @@ def open_source(source=DEFAULT_SOURCE, max_files=None):
     if max_files is not None and (int(max_files) != max_files or max_files < 1):
         raise DataSourceError(f"max_files must be a positive whole number or None, got {max_files!r}")
     source = os.fspath(source if source is not None else DEFAULT_SOURCE)
+    if "," in source:
+        names = [name.strip() for name in source.split(",")]
+        if not all(names) or len(set(names)) != len(names):
+            raise DataSourceError(f"{source!r}: list each source once, separated by commas, e.g. bach,essen")
+        return CombinedSource([open_source(name, max_files) for name in names])
     if source in Music21CorpusSource.CORPORA:
         return Music21CorpusSource(source, max_files)
     if source.startswith("tfds:"):
