@@ -520,7 +520,7 @@ def open_source(source=DEFAULT_SOURCE, max_files=None):
     if max_files is not None and (int(max_files) != max_files or max_files < 1):
         raise DataSourceError(f"max_files must be a positive whole number or None, got {max_files!r}")
     source = os.fspath(source if source is not None else DEFAULT_SOURCE)
-    if "," in source:
+    if "," in source and not os.path.exists(os.path.expanduser(source)):  # a folder may have a comma in its name
         names = [name.strip() for name in source.split(",")]
         if not all(names) or len(set(names)) != len(names):
             raise DataSourceError(f"{source!r}: list each source once, separated by commas, e.g. bach,essen")

@@ -117,3 +117,19 @@ def test_music21_corpora_carry_their_style():
     assert [piece.name for piece in essen] == ["altdeu10#1", "altdeu10#2"]
     assert essen[0].score.metadata["style"] == "essen"
     assert essen[0].score.notes != essen[1].score.notes
+
+
+def test_a_comma_separated_source_reads_every_part_with_its_own_style(tmp_path):
+    write_tunes(tmp_path / "first", ["one", "two", "three"], subfolder="jazz")
+    write_tunes(tmp_path / "second", ["one", "two"], subfolder="folk")
+    first, second = str(tmp_path / "first"), str(tmp_path / "second")
+    combined = open_source(f"{first}, {second}", max_files=2)  # max_files bounds each part
+    collection = read_scores(combined)
+    assert [piece.name for piece in collection.pieces] == [f"{first}/jazz/one.mid", f"{first}/jazz/three.mid",
+                                                           f"{second}/folk/one.mid", f"{second}/folk/two.mid"]  # fmt: skip
+    assert [piece.score.metadata["style"] for piece in collection.pieces] == ["jazz", "jazz", "folk", "folk"]
+    assert combined.fingerprint() != open_source(first).fingerprint()
+    with pytest.raises(DataSourceError, match="list each source once"):
+        open_source(f"{first},{first}")
+    with pytest.raises(DataSourceError, match="unknown data source 'mozart'"):
+        open_source(f"{first},mozart")
