@@ -1,0 +1,62 @@
+"""Style accuracy: does a generated piece keep the style it was asked for?
+
+A style classifier (see :mod:`musickit.training.style_classifier`) reads the
+opening ``snippet_length`` tokens of every section of a piece (every marked
+section, or the opening when there are no markers); the piece's style is the
+one with the highest log-probability summed over its sections, and style
+accuracy is the share of pieces whose predicted style is the requested one.
+
+Example:
+
+>>> import numpy as np
+>>> class Classifier:  # anything that maps (n, length) ids to (n, styles) logits
+...     def predict(self, ids, verbose=0):
+...         return np.stack([ids[:, 0] == 5, ids[:, 0] != 5], axis=1).astype("float32") * 4.0
+>>> pieces = [{"A": np.array([5, 6]), "B": np.array([5])}, {"A": np.array([7])}]
+>>> predict_styles(Classifier(), pieces, snippet_length=4).tolist()
+[0, 1]
+>>> style_accuracy([0, 1], ["bach", "bach"], ["bach", "essen"])
+0.5
+"""
+
+import numpy as np
+from keras import ops
+
+from musickit.errors import UsageError
+
+
+def predict_styles(classifier, pieces, snippet_length, pad_id=0):
+    """Predicted style index per piece from ``[{label: section ids}, ...]`` (summed section log-probabilities)."""
+    rows, owners = [], []
+    for piece, sections in enumerate(pieces):
+        for ids in sections.values():
+            ids = np.asarray(ids, np.int32).reshape(-1)[:snippet_length]
+            if len(ids):
+                rows.append(ids)
+                owners.append(piece)
+    predicted = np.full(len(pieces), -1, np.int64)  # -1: a piece with no notes has no style
+    if not rows:
+        return predicted
+    batch = np.full((len(rows), snippet_length), pad_id, np.int32)
+    for row, ids in enumerate(rows):
+        batch[row, : len(ids)] = ids
+    logits = ops.convert_to_numpy(classifier.predict(batch, verbose=0)).astype(np.float64)
+    log_probabilities = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    totals = np.zeros((len(pieces), logits.shape[1]))
+    np.add.at(totals, np.asarray(owners), log_probabilities)
+    has_sections = np.isin(np.arange(len(pieces)), owners)
+    predicted[has_sections] = np.argmax(totals[has_sections], axis=1)
+    return predicted
+
+
+def style_accuracy(predicted, requested, styles):
+    """Share of pieces whose predicted style index names the requested style (``None`` for no pieces)."""
+    styles = list(styles)
+    if len(predicted) != len(requested):
+        raise UsageError(f"{len(predicted)} predictions for {len(requested)} requested styles")
+    unknown = sorted({style for style in requested if style not in styles})
+    if unknown:
+        raise UsageError(f"requested styles {unknown} are not among the classifier's styles {styles}")
+    if not len(requested):
+        return None
+    return float(np.mean([int(index) == styles.index(style) for index, style in zip(predicted, requested)]))
