@@ -93,6 +93,21 @@ def sections(score):
     return result
 
 
+def histogram_similarities(first, second):
+    """``{feature: 1 - total variation distance, ..., "mean": their mean}`` of two sets of section histograms.
+
+    A feature that one side lacks (no melodic interval in a one-note section) is NaN and left out of the mean.
+    """
+    similarities = {}
+    for feature in FEATURES:
+        if first[feature].sum() > 0 and second[feature].sum() > 0:
+            similarities[feature] = 1.0 - histogram_distance(first[feature], second[feature])
+        else:
+            similarities[feature] = float("nan")
+    values = [value for value in similarities.values() if not np.isnan(value)]
+    return {**similarities, "mean": float(np.mean(values)) if values else float("nan")}
+
+
 def section_similarity(score):
     """Similarity of every pair of marked sections; see :class:`SectionSimilarity`.
 
@@ -110,21 +125,12 @@ def section_similarity(score):
     pairs = []
     for first_index, first in enumerate(found):
         for second in found[first_index + 1 :]:
-            similarities = {}
-            for feature in FEATURES:
-                if first.histograms[feature].sum() > 0 and second.histograms[feature].sum() > 0:
-                    distance = histogram_distance(first.histograms[feature], second.histograms[feature])
-                    similarities[feature] = 1.0 - distance
-                else:
-                    similarities[feature] = float("nan")
-            values = [value for value in similarities.values() if not np.isnan(value)]
             pairs.append(
                 {
                     "first": first.label,
                     "second": second.label,
                     "same_family": label_family(first.label) == label_family(second.label),
-                    **similarities,
-                    "mean": float(np.mean(values)) if values else float("nan"),
+                    **histogram_similarities(first.histograms, second.histograms),
                 }
             )
 
@@ -147,3 +153,76 @@ def section_contrast(score):
     if np.isnan(result.same_label) or np.isnan(result.different_label):
         return undefined("needs two sections with one label and one with another")
     return float(result.contrast)
+
+
+def snippet_similarity(score, snippet_scores):
+    """How close each marked section of ``score`` is to its own snippet, and to the other snippets.
+
+    Args:
+        score: a generated piece with section markers.
+        snippet_scores: ``{label: Score}``, the snippets it was written from.
+
+    Returns:
+        ``(to_own, to_others)``: the mean histogram similarity (see
+        :func:`histogram_similarities`) of sections to the snippet with their
+        label family and to the snippets of other labels; NaN where there is
+        no such pair. A piece that follows its snippets has ``to_own > to_others``.
+
+    >>> from musickit.music.score import Marker, Note, Score
+    >>> rising = [Note(60 + i, 90, i * 0.5, i * 0.5 + 0.5) for i in range(4)]
+    >>> falling = [Note(72 - 3 * i, 90, i, i + 1.0) for i in range(4)]
+    >>> piece = Score(notes=rising + [Note(n.pitch, 90, n.start + 2.0, n.end + 2.0) for n in falling],
+    ...               markers=[Marker(0.0, "A"), Marker(2.0, "B")])
+    >>> own, others = snippet_similarity(piece, {"A": Score(notes=rising), "B": Score(notes=falling)})
+    >>> own > others
+    True
+    """
+    references = {}
+    for label, snippet in snippet_scores.items():
+        notes = note_times(snippet).pitched
+        if len(notes):
+            references[label_family(label)] = _histograms(notes)
+    own, others = [], []
+    for section in sections(score):
+        family = label_family(section.label)
+        for label, histograms in references.items():
+            value = histogram_similarities(section.histograms, histograms)["mean"]
+            if not np.isnan(value):
+                (own if label == family else others).append(value)
+    return (float(np.mean(own)) if own else float("nan"), float(np.mean(others)) if others else float("nan"))
+
+
+def snippet_embedding_cosines(encoder, generated, snippets, snippet_length, pad_id=0):
+    """Encoder-embedding cosine of each generated section to its own snippet and to the other snippets.
+
+    Args:
+        encoder: anything with ``embed(ids)`` mapping ``(n, snippet_length)``
+            token ids to ``(n, dim)`` vectors, such as a
+            :class:`~musickit.models.hierarchical.SnippetEncoder`.
+        generated: ``{label: ids}``, the opening tokens of each generated
+            section (:func:`musickit.data.sections.section_snippets`).
+        snippets: ``{label: ids}``, the snippets the piece was written from.
+
+    Returns:
+        ``(to_own, to_others)`` mean cosines; NaN where there is no such pair.
+    """
+    from keras import ops
+
+    labels = sorted(set(generated) & set(snippets))
+    if not labels:
+        return float("nan"), float("nan")
+    names = sorted(snippets)
+
+    def embed(sequences):
+        batch = np.full((len(sequences), snippet_length), pad_id, "int32")
+        for row, ids in enumerate(sequences):
+            ids = np.asarray(ids).reshape(-1)[:snippet_length]
+            batch[row, : len(ids)] = ids
+        vectors = ops.convert_to_numpy(encoder.embed(batch)).astype(np.float64)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+    cosines = embed([generated[label] for label in labels]) @ embed([snippets[name] for name in names]).T
+    own = [cosines[row, names.index(label)] for row, label in enumerate(labels)]
+    others = [cosines[row, column] for row, label in enumerate(labels) for column, name in enumerate(names)
+              if name != label]  # fmt: skip
+    return float(np.mean(own)), float(np.mean(others)) if others else float("nan")

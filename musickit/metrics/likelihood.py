@@ -93,3 +93,23 @@ class FrameNegativeLogLikelihood(keras.metrics.MeanMetricWrapper):
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits}
+
+
+def dataset_token_nll(model, dataset):
+    """Exact mean negative log-likelihood (nats) per weighted target token over a whole dataset.
+
+    ``dataset`` yields ``(inputs, targets, sample_weight)`` as musickit's token
+    pipelines do (weight 0 on padding and prompt tokens). Unlike the loss that
+    ``evaluate`` reports (a mean of per-batch means), every counted token
+    weighs the same, so two models scored on the same tokens are comparable
+    however their batches are cut. Returns ``(mean_nll, token_count)``.
+    """
+    total, count = 0.0, 0.0
+    for inputs, targets, weights in dataset:
+        logits = ops.cast(model(inputs, training=False), "float32")
+        log_probabilities = ops.log_softmax(logits, axis=-1)
+        picked = ops.take_along_axis(log_probabilities, ops.expand_dims(ops.cast(targets, "int32"), -1), axis=-1)
+        weights = ops.cast(ops.convert_to_tensor(weights), "float32")
+        total += float(ops.convert_to_numpy(-ops.sum(picked[..., 0] * weights)))
+        count += float(ops.convert_to_numpy(ops.sum(weights)))
+    return total / max(count, 1.0), int(count)
