@@ -148,3 +148,25 @@ class ContrastivePretrainer(keras.Model):
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         return cls(**config)
+
+
+def pretrain_encoder(encoder, split, tokenizer, snippet_length, epochs=4, copies=4, temperature=0.1,
+                     learning_rate=1e-3, batch_size=32, seed=0, jit_compile="auto", verbose="auto"):  # fmt: skip
+    """NT-Xent pre-training of ``encoder`` on the section snippets of ``split``; returns the last epoch's figures.
+
+    Every distinct section of every piece (``split.metadata[i]["sections"]``,
+    as :func:`musickit.data.sections.encode_sectioned` stores them) gives
+    ``copies`` pairs of augmented views per epoch.
+
+    Returns:
+        ``{"contrastive_loss": float, "retrieval_accuracy": float}``: the top-1
+        retrieval accuracy of the positive view among the batch.
+    """
+    snippets = [tokens[:snippet_length] for item in split.metadata for _, tokens in item["sections"]]
+    views = contrastive_views(snippets, tokenizer, snippet_length, copies=copies, seed=seed, pad_id=tokenizer.pad_id)
+    pretrainer = ContrastivePretrainer(encoder)
+    pretrainer.compile_for_contrast(temperature, learning_rate=learning_rate, jit_compile=jit_compile)
+    history = pretrainer.fit(contrastive_dataset(views, batch_size=batch_size, seed=seed), epochs=epochs,
+                             verbose=verbose)  # fmt: skip
+    return {"contrastive_loss": float(history.history["loss"][-1]),
+            "retrieval_accuracy": float(history.history["retrieval_accuracy"][-1])}  # fmt: skip

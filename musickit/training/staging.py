@@ -59,6 +59,11 @@ def set_stage(model, stage, unfrozen_blocks=None):
         layer.trainable = True
     for block in model.blocks:
         block.decoder_block.trainable = True
+    # The contrastive projection and the style classifier are never on the decoder's path: without this
+    # every fit warns that they get no gradient.
+    for head in (model.encoder.projection_head, model.encoder.style_head):
+        if head is not None:
+            head.trainable = False
     if stage in ("C", "E"):
         return
     count = len(model.blocks) if unfrozen_blocks is None else int(unfrozen_blocks)
@@ -74,6 +79,25 @@ def set_stage(model, stage, unfrozen_blocks=None):
         block.decoder_block.trainable = index in unfrozen
     for layer in model.cross_attention_layers():
         layer.trainable = True
+
+
+def set_language_model_stage(model):
+    """Train the decoder alone as a language model (pre-training): the encoder and cross-attention stay frozen.
+
+    The batches then carry no snippets (:func:`musickit.data.pipelines.token_windows`),
+    so nothing connected to the memories would get a gradient anyway.
+    """
+    set_stage(model, "C")
+    model.encoder.trainable = False
+    for layer in model.cross_attention_layers():
+        layer.trainable = False
+    for block in model.blocks:
+        block.trainable = False  # freezes the block's own cross-attention gate ...
+        block.decoder_block.trainable = True  # ... but not its self-attention and feed-forward
+        for name in ("attention_modulation", "feedforward_modulation"):  # conditioning: no condition here
+            modulation = getattr(block.decoder_block, name, None)
+            if modulation is not None:
+                modulation.trainable = False
 
 
 def trainable_blocks(model):
