@@ -257,9 +257,17 @@ def token_windows(
     return _finish(indices, batch_size, make_batch, shuffle, seed, deterministic, drop_remainder, bool(transpose))
 
 
+def _label_ids(metadata, key, classes):
+    """``(pieces,)`` int32: the index in ``classes`` of each piece's ``metadata[key]``, -1 when absent or unknown."""
+    position = {label: index for index, label in enumerate(classes)}
+    return np.array([position.get(item.get(key), -1) for item in metadata], dtype=np.int32)
+
+
 def section_snippet_pairs(
     split,
     styles=None,
+    emotions=None,
+    tempos=None,
     snippet_length=32,
     max_sections=4,
     sequence_length=256,
@@ -279,16 +287,29 @@ def section_snippet_pairs(
     ``snippet_length`` tokens of each marked section, A..D in order; a piece
     without markers is one section A, its opening) and windows of its own
     tokens as decoder targets; every window of a piece is paired with that
-    piece's snippets.
+    piece's snippets and its style, emotion and tempo labels
+    (``metadata["style"]``, ``["emotion"]``, ``["tempo"]``, as
+    :func:`musickit.data.sections.encode_sectioned` stores them).
+
+    Args:
+        styles, emotions, tempos: the classes each label is an index into.
+            ``styles`` defaults to the sorted styles of the split, so pass
+            the same list for every split; ``emotions`` and ``tempos``
+            default to :data:`musickit.data.labels.EMOTION_CLASSES` and
+            :data:`~musickit.data.labels.TEMPO_CLASSES`.
 
     Returns:
         ``({"snippet_ids": (B, S, Ls), "snippet_mask": (B, S), "section_ids": (B, S),
-        "style_id": (B,), "token_ids": (B, L), "padding_mask": (B, L)}, targets (B, L),
-        sample_weight (B, L))``. ``section_ids`` index A=0 .. D=3 (0 where masked);
-        ``style_id`` indexes ``styles`` (default: the sorted styles of the
-        split), ``-1`` for a piece without a known style.
+        "style_id": (B,), "emotion_id": (B,), "tempo_id": (B,), "token_ids": (B, L),
+        "padding_mask": (B, L)}, targets (B, L), sample_weight (B, L))``.
+        ``section_ids`` index A=0 .. D=3 (0 where masked); ``style_id``,
+        ``emotion_id`` and ``tempo_id`` (int32) index ``styles``,
+        ``emotions`` and ``tempos``, ``-1`` for a piece without a known
+        label. A model reads the ``"<name>_id"`` inputs of the conditions
+        it was built with and ignores the others.
     """
     from musickit.data.dataset import SECTION_LABELS
+    from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
 
     _check_positive(snippet_length=snippet_length, max_sections=max_sections, sequence_length=sequence_length,
                     batch_size=batch_size)  # fmt: skip
@@ -296,6 +317,11 @@ def section_snippet_pairs(
         raise UsageError("no pieces to pair; is the split empty? (try more files or another seed)")
     metadata = getattr(split, "metadata", None) or [{} for _ in split]
     styles = list(styles) if styles is not None else sorted({m.get("style") for m in metadata if m.get("style")})
+    labels = {
+        "style_id": _label_ids(metadata, "style", styles),
+        "emotion_id": _label_ids(metadata, "emotion", EMOTION_CLASSES if emotions is None else list(emotions)),
+        "tempo_id": _label_ids(metadata, "tempo", TEMPO_CLASSES if tempos is None else list(tempos)),
+    }
     eos_id = _special_id(tokenizer, "eos", 2) if eos_id is None else int(eos_id)
     pad_id = _special_id(tokenizer, "pad", 0) if pad_id is None else int(pad_id)
 
@@ -303,7 +329,6 @@ def section_snippet_pairs(
     snippet_ids = np.full((count, max_sections, snippet_length), pad_id, dtype=np.int32)
     snippet_mask = np.zeros((count, max_sections), dtype=bool)
     section_ids = np.zeros((count, max_sections), dtype=np.int32)
-    style_ids = np.full((count,), -1, dtype=np.int32)
     for piece, (sequence, item) in enumerate(zip(split, metadata)):
         sections = item.get("sections") or [("A", sequence)]
         for slot, (label, tokens) in enumerate(sections[:max_sections]):
@@ -311,8 +336,6 @@ def section_snippet_pairs(
             snippet_ids[piece, slot, : len(tokens)] = tokens
             snippet_mask[piece, slot] = True
             section_ids[piece, slot] = SECTION_LABELS.index(label)
-        if item.get("style") in styles:
-            style_ids[piece] = styles.index(item["style"])
 
     # Targets: each piece windowed on its own (padded at its end), as in token_windows(pack=False).
     span = sequence_length + 1
@@ -322,7 +345,8 @@ def section_snippet_pairs(
     starts = window_starts(lengths, span, hop or sequence_length, cover_tail=True)
     piece_ends = np.cumsum(lengths)
     owner = np.searchsorted(piece_ends, starts, side="right")
-    tables = [tf.constant(table) for table in (snippet_ids, snippet_mask, section_ids, style_ids)]
+    tables = {"snippet_ids": snippet_ids, "snippet_mask": snippet_mask, "section_ids": section_ids, **labels}
+    tables = {name: tf.constant(table) for name, table in tables.items()}
     tokens = tf.constant(np.append(stream, np.int32(pad_id)))
     stream_length = len(stream)
     offsets = tf.range(span, dtype=tf.int64)
@@ -332,15 +356,8 @@ def section_snippet_pairs(
         positions = batch_starts[:, tf.newaxis] + offsets[tf.newaxis, :]
         real = positions < batch_ends[:, tf.newaxis]
         ids = tf.gather(tokens, tf.where(real, positions, stream_length))
-        snippets, mask, sections, style = (tf.gather(table, batch_owner) for table in tables)
-        inputs = {
-            "snippet_ids": snippets,
-            "snippet_mask": mask,
-            "section_ids": sections,
-            "style_id": style,
-            "token_ids": ids[:, :-1],
-            "padding_mask": real[:, :-1],
-        }
+        inputs = {name: tf.gather(table, batch_owner) for name, table in tables.items()}
+        inputs.update(token_ids=ids[:, :-1], padding_mask=real[:, :-1])
         return inputs, ids[:, 1:], tf.cast(real[:, 1:], tf.float32)
 
     indices = np.stack([starts, piece_ends[owner], owner], axis=1).astype(np.int64)

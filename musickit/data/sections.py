@@ -205,6 +205,9 @@ def encode_sectioned(scores, tokenizer, label=True):
     one ``(label, section tokens)`` pair per distinct label, first occurrence
     first, which is what
     :func:`musickit.data.pipelines.section_snippet_pairs` cuts snippets from.
+    It also carries the ``emotion`` and ``tempo`` classes of
+    :mod:`musickit.data.labels` (the score's own ``metadata["emotion"]`` /
+    ``["tempo"]`` when set, else the heuristic estimate from its notes).
     With ``label`` scores without markers are labelled by :func:`label_sections` first.
 
     Example:
@@ -217,10 +220,13 @@ def encode_sectioned(scores, tokenizer, label=True):
     >>> split = encode_sectioned([piece], REMITokenizer())
     >>> [label for label, _ in split.metadata[0]["sections"]], split.metadata[0]["form"]
     (['A', 'B'], 'ABA')
+    >>> split.metadata[0]["tempo"], split.metadata[0]["emotion"]  # 120 qpm; C C# D D# reads as minor, slow onsets
+    ('moderate', 'sad')
     """
     import numpy as np
 
     from musickit.data.dataset import EncodedSplit, section_scores
+    from musickit.data.labels import emotion_class, tempo_class
 
     arrays, metadata = [], []
     for index, score in enumerate(scores):
@@ -240,5 +246,7 @@ def encode_sectioned(scores, tokenizer, label=True):
             "group": score.metadata.get("name") or f"piece{index}",
             "form": score.metadata.get("form") or "".join(m.text for m in score.markers if m.text in SECTION_LETTERS),
             "sections": sections,
+            "emotion": emotion_class(score),
+            "tempo": tempo_class(score),
         })  # fmt: skip
     return EncodedSplit(arrays, metadata)
