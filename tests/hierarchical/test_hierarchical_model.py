@@ -99,7 +99,9 @@ def test_stages_freeze_what_they_should():
     set_stage(model, "B", unfrozen_blocks=2)
     assert trainable_blocks(model) == [0, 1] and model.token_embedding.trainable and not model.encoder.trainable
     set_stage(model, "C")
-    assert len(model.trainable_variables) == len(model.weights)
+    # Everything trains but the encoder's contrastive and style heads, which are not on the decoder's path.
+    heads = {id(v) for v in model.encoder.projection_head.weights + model.encoder.style_head.weights}
+    assert len(heads) == 4 and {id(v) for v in model.trainable_variables} == {id(v) for v in model.weights} - heads
     assert expand_stages("A,B,C", 2) == ["A", "B1", "B2", "C"]
     with pytest.raises(UsageError, match="unknown training stage"):
         expand_stages("A,X", 2)
