@@ -1,15 +1,20 @@
 """The generation engine: one prefill pass, then a compiled loop of one-token steps.
 
-This follows keras_hub's ``CausalLM.generate``: the model exposes
-``call_with_cache``; a keras_hub sampler owns the ``ops.while_loop``; a
+This follows keras_hub's ``CausalLM.generate``: the model (a
+:class:`~musickit.models.decoder_base.DecoderLanguageModel`) exposes a cached
+forward pass; a keras_hub sampler owns the ``ops.while_loop``; a
 ``next(prompt, cache, index)`` closure connects them and applies musickit's
 logits processors; the whole step is compiled once per configuration
 (``jax.jit`` on JAX, ``tf.function(jit_compile=True)`` on TensorFlow, eager
 under ``torch.no_grad`` on PyTorch).
 
-Every argument is checked before any tensor work, so a prompt that is too
-long, an id outside the vocabulary, processors that allow nothing or a top-p
-outside (0, 1] end in one :class:`~musickit.errors.UsageError`.
+Every model's ``generate`` is built from the public pieces here:
+:func:`prompt_rows` and :func:`condition_ids` check its arguments,
+:func:`generate_rows` runs the loop; :func:`generate` is the Music
+Transformer's, and :mod:`musickit.models.hierarchical_generation` adds the
+snippets. Every argument is checked before any tensor work, so a prompt that
+is too long, an id outside the vocabulary, processors that allow nothing or a
+top-p outside (0, 1] end in one :class:`~musickit.errors.UsageError`.
 """
 
 import itertools
@@ -48,7 +53,30 @@ def _as_rows(prompt_ids, padding_side, padding_id):
     return [np.asarray(row, "int64").reshape(-1) for row in prompt_ids]
 
 
-def _check_prompts(rows, max_length, model):
+def prompt_rows(prompt_ids, max_length, model, padding_side="right"):
+    """The prompts as a list of 1-D int arrays, checked against ``max_length`` and the model.
+
+    Args:
+        prompt_ids: a list of id sequences (lengths may differ), or a 2-D
+            array padded with ``model.padding_id`` on ``padding_side``.
+        max_length: int, total length (prompt plus generated tokens).
+        model: the model that will continue them (its ``max_sequence_length``,
+            ``vocabulary_size`` and ``padding_id`` are read).
+        padding_side: ``"right"`` or ``"left"``.
+
+    Raises:
+        UsageError: no prompt, an empty prompt, a prompt that leaves no room
+            before ``max_length``, ``max_length`` beyond the model, or an id
+            outside the vocabulary.
+
+    Example:
+
+    >>> from musickit.models.music_transformer import MusicTransformer
+    >>> model = MusicTransformer.from_preset("tiny", vocabulary_size=30)
+    >>> [row.tolist() for row in prompt_rows([[2, 3], [4]], max_length=8, model=model)]
+    [[2, 3], [4]]
+    """
+    rows = _as_rows(prompt_ids, padding_side, model.padding_id)
     if not rows:
         raise UsageError("no prompt given; pass at least one sequence of token ids (a start token is enough)")
     if max_length > model.max_sequence_length:
@@ -68,18 +96,32 @@ def _check_prompts(rows, max_length, model):
                 f"prompt {number} holds token id {int(row[position])} at position {position}, outside the "
                 f"vocabulary 0..{model.vocabulary_size - 1}; encode prompts with the model's tokenizer"
             )
+    return rows
 
 
-def _check_conditions(conditions, model, batch_size):
-    if not conditions:
-        return None
+def condition_ids(conditions, condition_sizes, batch_size, allow_unknown=False):
+    """Checked class ids ``{name: (batch_size,) int32 array}`` from ``{"style": 2, ...}`` (a scalar or one per row).
+
+    Args:
+        conditions: optional dict from condition name to a class id or one id per row.
+        condition_sizes: the model's dict from condition name to its number of classes.
+        batch_size: int, the number of prompts.
+        allow_unknown: bool, accept ``-1`` ("unknown", no conditioning for that
+            row) for models trained with unlabelled rows.
+
+    Example:
+
+    >>> {name: ids.tolist() for name, ids in condition_ids({"style": 1}, {"style": 3}, batch_size=2).items()}
+    {'style': [1, 1]}
+    """
     checked = {}
-    for name, value in conditions.items():
-        if name not in model.condition_sizes:
-            raise UsageError(f"unknown condition {name!r}; this model knows {sorted(model.condition_sizes) or 'none'}")
+    lowest = -1 if allow_unknown else 0
+    for name, value in (conditions or {}).items():
+        if name not in condition_sizes:
+            raise UsageError(f"unknown condition {name!r}; this model knows {sorted(condition_sizes) or 'none'}")
         ids = np.broadcast_to(np.asarray(value, "int32").reshape(-1), (batch_size,)).copy()
-        if ((ids < 0) | (ids >= model.condition_sizes[name])).any():
-            raise UsageError(f"condition {name}={value} is outside 0..{model.condition_sizes[name] - 1}")
+        if ((ids < lowest) | (ids >= condition_sizes[name])).any():
+            raise UsageError(f"condition {name}={value} is outside 0..{condition_sizes[name] - 1}")
         checked[name] = ids
     return checked
 
@@ -107,8 +149,10 @@ PREFILL_BUCKET = 64
 
 
 def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length):
-    """The function the backend compiles: ``(token_ids, mask, conditions) -> token_ids``.
+    """The function the backend compiles: ``(token_ids, mask, inputs) -> token_ids``.
 
+    ``model.generation_context(inputs)`` runs once, before the loop (for the
+    hierarchical model that is the snippet encoder); every step reads it.
     The prefill runs over the first ``prefill_length`` positions only (the
     shortest prompt, rounded up to a bucket), not over the whole buffer as
     keras_hub's CausalLM does: its attention scores then take
@@ -117,25 +161,25 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
     shortest prompt are rewritten by the decoding steps anyway.
     """
 
-    def generate_step(token_ids, mask, conditions):
+    def generate_step(token_ids, mask, inputs):
         batch_size, max_length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
-        prefill_condition = condition = model.embed_conditions(conditions)
-        if condition is not None and isinstance(sampler, BeamSampler):
+        context = {name: value for name, value in model.generation_context(inputs).items() if value is not None}
+        step_context = context
+        if isinstance(sampler, BeamSampler):
             # The beam sampler repeats each row (and the cache) num_beams times
-            # after the prefill; the condition of the steps must follow.
-            condition = ops.repeat(condition, sampler.num_beams, axis=0)
+            # after the prefill; the context of the steps must follow.
+            step_context = {name: ops.repeat(value, sampler.num_beams, axis=0) for name, value in context.items()}
         index = ops.min(ops.sum(ops.cast(mask, "int32"), axis=-1))
 
         if use_cache:
             # Prefill: one pass over the prompt fills every layer's cache up to prefill_length.
             cache = model.empty_cache(batch_size, max_length)
-            prefix = token_ids[:, :prefill_length]
-            _, _, cache = model.call_with_cache(prefix, cache, 0, condition=prefill_condition)
+            _, _, cache = model.decode_with_cache(token_ids[:, :prefill_length], cache, 0, context)
 
             def next(prompt, cache, index):
                 rows = ops.shape(prompt)[0]
                 last_token = ops.slice(prompt, [0, index - 1], [rows, 1])
-                logits, hidden, cache = model.call_with_cache(last_token, cache, index - 1, condition=condition)
+                logits, hidden, cache = model.decode_with_cache(last_token, cache, index - 1, step_context)
                 logits = _apply_processors(processors, logits[:, 0, :], prompt, index, end_id)
                 return logits, hidden, cache
 
@@ -144,7 +188,7 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
 
             def next(prompt, cache, index):
                 # Full recompute: what a compiled loop without a cache must do each step.
-                logits = model.decode(prompt, {"condition": condition})
+                logits = model.decode(prompt, step_context)
                 rows, vocabulary = ops.shape(logits)[0], ops.shape(logits)[2]
                 logits = ops.slice(logits, [0, index - 1, 0], [rows, 1, vocabulary])[:, 0, :]
                 logits = _apply_processors(processors, logits, prompt, index, end_id)
@@ -176,7 +220,7 @@ def _compile(model, sampler, step):
         # JAX functions must be pure: variables go in as arguments, and the
         # sampler's seed state comes back out to be assigned.
         @jax.jit
-        def compiled(token_ids, mask, conditions, state):
+        def compiled(token_ids, mask, inputs, state):
             sampler_values, trainable_values, non_trainable_values = state
             mapping = itertools.chain(
                 zip(sampler.variables, sampler_values),
@@ -184,20 +228,20 @@ def _compile(model, sampler, step):
                 zip(model.non_trainable_variables, non_trainable_values),
             )
             with keras.StatelessScope(state_mapping=mapping) as scope:
-                outputs = step(token_ids, mask, conditions)
+                outputs = step(token_ids, mask, inputs)
             new_sampler_values = []
             for variable in sampler.variables:
                 value = scope.get_current_value(variable)
                 new_sampler_values.append(variable.value if value is None else value)
             return outputs, new_sampler_values
 
-        def run(token_ids, mask, conditions):
+        def run(token_ids, mask, inputs):
             state = (
                 [v.value for v in sampler.variables],
                 [v.value for v in model.trainable_variables],
                 [v.value for v in model.non_trainable_variables],
             )
-            outputs, sampler_values = compiled(token_ids, mask, conditions, state)
+            outputs, sampler_values = compiled(token_ids, mask, inputs, state)
             for variable, value in zip(sampler.variables, sampler_values):
                 variable.assign(value)
             return outputs
@@ -206,12 +250,102 @@ def _compile(model, sampler, step):
     if backend == "torch":
         import torch
 
-        def run(token_ids, mask, conditions):
+        def run(token_ids, mask, inputs):
             with torch.no_grad():
-                return step(token_ids, mask, conditions)
+                return step(token_ids, mask, inputs)
 
         return run
     return step
+
+
+def generate_rows(model, rows, max_length, inputs=None, sampler="greedy", processors=(), seed=None,
+                  stop_token_ids="auto", use_cache=True, **sampler_options):  # fmt: skip
+    """The decoding loop behind every model's ``generate``: continue checked prompts, return their ids.
+
+    A model's ``generate`` checks what only it takes (condition ids, snippets),
+    then hands its prompts and those per-row arrays here; this function
+    resolves the sampler, checks the processors, fills the token buffer,
+    compiles the loop once per configuration and trims each row at its end
+    token. The compiled step computes ``model.generation_context(inputs)``
+    once, then calls ``model.decode_with_cache`` (or ``model.decode`` without
+    a cache), as :class:`~musickit.models.decoder_base.DecoderLanguageModel` provides.
+
+    Args:
+        model: a :class:`~musickit.models.decoder_base.DecoderLanguageModel`.
+        rows: prompts from :func:`prompt_rows`.
+        max_length: int, total length (prompt plus generated tokens).
+        inputs: optional dict of per-row arrays ``model.generation_context`` reads.
+        sampler, processors, seed, stop_token_ids, use_cache, **sampler_options:
+            as in :func:`generate`.
+
+    Returns:
+        One list of ids per row: the prompt, then the generated tokens up to
+        and including the end token.
+
+    Example:
+
+    >>> from musickit.models.music_transformer import MusicTransformer
+    >>> model = MusicTransformer.from_preset("tiny", vocabulary_size=30, end_id=1)
+    >>> rows = prompt_rows([[2, 3]], max_length=6, model=model)
+    >>> len(generate_rows(model, rows, max_length=6, stop_token_ids=None)[0])
+    6
+    """
+    max_length = int(max_length)
+    if not model.built:
+        # Variables must exist before a compiled function traces the model.
+        model.build()
+    inputs = dict(inputs or {})
+    functions = model.__dict__.setdefault("_musickit_generate_functions", {})
+    if isinstance(sampler, str):
+        # A named sampler is built once per setting, so repeated calls reuse
+        # its compiled loop; its seed state is reset below for reproducibility.
+        named = ("named", sampler, tuple(sorted(sampler_options.items())))
+        if named not in functions:
+            functions[named] = resolve_sampler(sampler, seed=seed, **sampler_options)
+        else:
+            resolve_sampler(sampler, **sampler_options)  # still reject bad settings
+        sampler = functions[named]
+        if seed is not None and getattr(sampler, "seed_generator", None) is not None:
+            sampler.seed_generator.state.assign(keras.random.SeedGenerator(seed).state.value)
+    else:
+        sampler = resolve_sampler(sampler, **sampler_options)
+    processors = list(processors or ())
+    combined_allowed_tokens(processors, model.vocabulary_size)
+    if stop_token_ids == "auto":
+        stop_token_ids = None if model.end_id is None else (model.end_id,)
+    stop_token_ids = None if stop_token_ids is None else tuple(int(t) for t in stop_token_ids)
+    end_id = stop_token_ids[0] if stop_token_ids else None
+
+    # Right-padded buffer; the mask marks prompt tokens the sampler must keep.
+    token_ids = np.full((len(rows), max_length), model.padding_id, "int32")
+    mask = np.zeros((len(rows), max_length), bool)
+    for number, row in enumerate(rows):
+        token_ids[number, : len(row)] = row
+        mask[number, : len(row)] = True
+
+    shortest = min(len(row) for row in rows)
+    prefill_length = min(-(-shortest // PREFILL_BUCKET) * PREFILL_BUCKET, max_length)
+    key = (id(sampler), tuple(id(p) for p in processors), stop_token_ids, use_cache, tuple(sorted(inputs)),
+           prefill_length if use_cache else None)  # fmt: skip
+    if key not in functions:
+        step = _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length)
+        # Keep the sampler and processors alive with the function, so ids in the key stay unique.
+        functions[key] = (_compile(model, sampler, step), sampler, processors)
+    function = functions[key][0]
+    tensors = {name: ops.convert_to_tensor(value) for name, value in inputs.items()}
+    outputs = ops.convert_to_numpy(function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), tensors))
+
+    results = []
+    for number, row in enumerate(rows):
+        generated = outputs[number].tolist()
+        end = max_length
+        if stop_token_ids:
+            for position in range(len(row), max_length):
+                if generated[position] in stop_token_ids:
+                    end = position + 1
+                    break
+        results.append(generated[:end])
+    return results
 
 
 def generate(
@@ -230,10 +364,9 @@ def generate(
     """Continue each prompt until an end token or ``max_length`` tokens.
 
     Args:
-        model: a model with ``call_with_cache``, ``empty_cache``,
-            ``embed_conditions``, ``vocabulary_size``, ``max_sequence_length``,
-            ``padding_id`` and ``end_id`` (such as
-            :class:`~musickit.models.music_transformer.MusicTransformer`).
+        model: a :class:`~musickit.models.decoder_base.DecoderLanguageModel`
+            whose context is its condition vector, such as
+            :class:`~musickit.models.music_transformer.MusicTransformer`.
         prompt_ids: a list of id sequences (lengths may differ), or a 2-D
             array padded with ``model.padding_id`` on ``padding_side``.
         max_length: int, total length (prompt plus generated tokens).
@@ -263,61 +396,7 @@ def generate(
     >>> [row[:2] for row in outputs]
     [[2, 3], [4, 5]]
     """
-    max_length = int(max_length)
-    if not model.built:
-        # Variables must exist before a compiled function traces the model.
-        model.build()
-    rows = _as_rows(prompt_ids, padding_side, model.padding_id)
-    _check_prompts(rows, max_length, model)
-    functions = model.__dict__.setdefault("_musickit_generate_functions", {})
-    if isinstance(sampler, str):
-        # A named sampler is built once per setting, so repeated calls reuse
-        # its compiled loop; its seed state is reset below for reproducibility.
-        named = ("named", sampler, tuple(sorted(sampler_options.items())))
-        if named not in functions:
-            functions[named] = resolve_sampler(sampler, seed=seed, **sampler_options)
-        else:
-            resolve_sampler(sampler, **sampler_options)  # still reject bad settings
-        sampler = functions[named]
-        if seed is not None and getattr(sampler, "seed_generator", None) is not None:
-            sampler.seed_generator.state.assign(keras.random.SeedGenerator(seed).state.value)
-    else:
-        sampler = resolve_sampler(sampler, **sampler_options)
-    processors = list(processors or ())
-    combined_allowed_tokens(processors, model.vocabulary_size)
-    conditions = _check_conditions(conditions, model, len(rows))
-    if stop_token_ids == "auto":
-        stop_token_ids = None if model.end_id is None else (model.end_id,)
-    stop_token_ids = None if stop_token_ids is None else tuple(int(t) for t in stop_token_ids)
-    end_id = stop_token_ids[0] if stop_token_ids else None
-
-    # Right-padded buffer; the mask marks prompt tokens the sampler must keep.
-    token_ids = np.full((len(rows), max_length), model.padding_id, "int32")
-    mask = np.zeros((len(rows), max_length), bool)
-    for number, row in enumerate(rows):
-        token_ids[number, : len(row)] = row
-        mask[number, : len(row)] = True
-
-    shortest = min(len(row) for row in rows)
-    prefill_length = min(-(-shortest // PREFILL_BUCKET) * PREFILL_BUCKET, max_length)
-    key = (id(sampler), tuple(id(p) for p in processors), stop_token_ids, use_cache, tuple(sorted(conditions or {})),
-           prefill_length if use_cache else None)  # fmt: skip
-    if key not in functions:
-        step = _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length)
-        # Keep the sampler and processors alive with the function, so ids in the key stay unique.
-        functions[key] = (_compile(model, sampler, step), sampler, processors)
-    function = functions[key][0]
-    inputs = {name: ops.convert_to_tensor(ids) for name, ids in (conditions or {}).items()}
-    outputs = ops.convert_to_numpy(function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), inputs))
-
-    results = []
-    for number, row in enumerate(rows):
-        generated = outputs[number].tolist()
-        end = max_length
-        if stop_token_ids:
-            for position in range(len(row), max_length):
-                if generated[position] in stop_token_ids:
-                    end = position + 1
-                    break
-        results.append(generated[:end])
-    return results
+    rows = prompt_rows(prompt_ids, int(max_length), model, padding_side)
+    inputs = condition_ids(conditions, model.condition_sizes, len(rows))
+    return generate_rows(model, rows, max_length, inputs, sampler=sampler, processors=processors, seed=seed,
+                         stop_token_ids=stop_token_ids, use_cache=use_cache, **sampler_options)  # fmt: skip

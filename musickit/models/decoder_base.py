@@ -4,8 +4,9 @@
 :class:`~musickit.models.hierarchical.HierarchicalTransformer` are the same
 decoder around different blocks: token embeddings tied to the output layer,
 a stack of pre-norm blocks with a key/value cache, a final norm, and the
-cached forward pass :mod:`musickit.generation.cached_decoding` drives
-(:meth:`~DecoderLanguageModel.decode_with_cache`,
+methods :mod:`musickit.generation.cached_decoding` drives
+(:meth:`~DecoderLanguageModel.generation_context`,
+:meth:`~DecoderLanguageModel.decode_with_cache`,
 :meth:`~DecoderLanguageModel.empty_cache`). This base owns that part once;
 a subclass names its block class and adds what it reads besides tokens
 (condition embeddings, snippet memories).
@@ -36,7 +37,8 @@ class DecoderLanguageModel(keras.Model):
 
     A *context* is a dict of keyword arguments every block receives, e.g.
     ``{"condition": vector}`` or ``{"memory": ..., "memory_mask": ...,
-    "condition": ...}``.
+    "condition": ...}``; :meth:`generation_context` computes it once per
+    ``generate`` call, before the decoding loop.
 
     Args:
         vocabulary_size: int, number of token ids.
@@ -165,6 +167,15 @@ class DecoderLanguageModel(keras.Model):
         self.built = True
 
     # -- forward passes -------------------------------------------------------------------------
+
+    def generation_context(self, inputs):
+        """The context every decoding step reads, from the checked per-row ``inputs`` of a ``generate`` call.
+
+        :func:`~musickit.generation.cached_decoding.generate_rows` computes it
+        once per call, inside the compiled function and before the loop; here
+        it is the condition vector that ``embed_conditions`` makes of ``inputs``.
+        """
+        return {"condition": self.embed_conditions(inputs)}
 
     def _embed_tokens(self, token_ids, start_index=0):
         embedded = self.token_embedding(token_ids)

@@ -387,6 +387,10 @@ class HierarchicalTransformer(DecoderLanguageModel):
             return self.decode(inputs["token_ids"], {"condition": self.embed_conditions(inputs)}, training=training)
         return self.decode(inputs["token_ids"], self.context(inputs, training=training), training=training)
 
+    def generation_context(self, inputs):
+        """The :meth:`context` of the snippets and conditions ``generate`` was given (encoded once per call)."""
+        return self.context(inputs)
+
     def call_with_cache(self, token_ids, cache, cache_update_index, context=None):
         """One cached forward pass, as keras_hub's CausalLM: ``(logits, hidden_states, cache)``."""
         return self.decode_with_cache(token_ids, cache, cache_update_index, context)

@@ -63,6 +63,22 @@ def test_cached_greedy_equals_full_recompute():
     assert cached == full and len(cached[0]) == 12
 
 
+def test_beam_search_keeps_each_prompt_with_its_own_snippets():
+    keras.utils.set_random_seed(1)
+    model = _model(gate_initial_value=1.0)
+    model.build()
+    # Louder memories, so that two snippets lead a tiny untrained model to different pieces.
+    model.memory_projection.kernel.assign(model.memory_projection.kernel * 30.0)
+    first, second = (model.snippet_inputs({"A": ids}) for ids in ([5, 6, 7, 8], [30, 31, 40]))
+    both = {name: np.concatenate([first[name], second[name]]) for name in first}
+    swapped = {name: value[::-1].copy() for name, value in both.items()}
+    options = {"max_length": 10, "sampler": "beam", "num_beams": 2, "stop_token_ids": None}
+    outputs = model.generate([[4, 5], [4, 5]], snippets=both, **options)
+    assert outputs[0] != outputs[1]  # the snippets matter...
+    # ...and each row's beams read that row's memories, whatever its place in the batch.
+    assert model.generate([[4, 5], [4, 5]], snippets=swapped, **options) == outputs[::-1]
+
+
 def test_generation_rejects_bad_snippets_and_conditions():
     model = _model()
     with pytest.raises(UsageError, match="at least one snippet"):
