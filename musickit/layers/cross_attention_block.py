@@ -18,7 +18,7 @@ from keras import ops
 from keras_hub.layers import CachedMultiHeadAttention
 
 from musickit.layers.adapters import BottleneckAdapter
-from musickit.layers.transformer_block import MusicTransformerBlock
+from musickit.layers.transformer_block import DECODER_BLOCK_SETTINGS, MusicTransformerBlock
 
 
 @keras.saving.register_keras_serializable(package="musickit")
@@ -83,17 +83,7 @@ class CrossAttentionDecoderBlock(keras.layers.Layer):
         self.dropout = dropout
         self.layer_norm_epsilon = layer_norm_epsilon
         policy = self.dtype_policy
-        self.decoder_block = MusicTransformerBlock(
-            num_heads=self.num_heads,
-            intermediate_dim=self.intermediate_dim,
-            position_encoding=position_encoding,
-            max_relative_distance=self.max_relative_distance,
-            conditioning_mode=conditioning_mode,
-            dropout=dropout,
-            layer_norm_epsilon=layer_norm_epsilon,
-            dtype=policy,
-            name="decoder_block",
-        )
+        self.decoder_block = MusicTransformerBlock(**self._decoder_settings(), dtype=policy, name="decoder_block")
         self.cross_attention_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=policy, name="cross_attention_norm"
         )
@@ -117,6 +107,10 @@ class CrossAttentionDecoderBlock(keras.layers.Layer):
         self.cross_attention_gate = self.add_weight(
             shape=(), initializer=keras.initializers.Constant(self.gate_initial_value), name="cross_attention_gate"
         )
+
+    def _decoder_settings(self):
+        """The arguments this block shares with the decoder block it wraps (saved once, in this block's config)."""
+        return {name: getattr(self, name) for name in DECODER_BLOCK_SETTINGS}
 
     def cross_attention_layers(self):
         """The layers and weights stage A trains: cross-attention, its norm and gate, and the adapter."""
@@ -157,17 +151,6 @@ class CrossAttentionDecoderBlock(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "position_encoding": self.position_encoding,
-                "max_relative_distance": self.max_relative_distance,
-                "conditioning_mode": self.conditioning_mode,
-                "adapter_dim": self.adapter_dim,
-                "gate_initial_value": self.gate_initial_value,
-                "dropout": self.dropout,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-            }
-        )
+        config.update(self._decoder_settings())
+        config.update({"adapter_dim": self.adapter_dim, "gate_initial_value": self.gate_initial_value})
         return config

@@ -5,6 +5,14 @@ import keras
 from musickit.layers.attention import CachedSelfAttention
 from musickit.layers.conditioning import FeatureModulation
 
+#: The constructor arguments of :class:`MusicTransformerBlock` that a block
+#: wrapping one (:class:`~musickit.layers.cross_attention_block.CrossAttentionDecoderBlock`)
+#: takes too and passes on unchanged, so both store and save them alike.
+DECODER_BLOCK_SETTINGS = (
+    "num_heads", "intermediate_dim", "position_encoding", "max_relative_distance", "conditioning_mode", "dropout",
+    "layer_norm_epsilon",
+)  # fmt: skip
+
 
 @keras.saving.register_keras_serializable(package="musickit")
 class MusicTransformerBlock(keras.layers.Layer):
@@ -132,16 +140,6 @@ class MusicTransformerBlock(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "position_encoding": self.position_encoding,
-                "max_relative_distance": self.max_relative_distance,
-                "conditioning_mode": self.conditioning_mode,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-            }
-        )
+        config.update({name: getattr(self, name) for name in DECODER_BLOCK_SETTINGS})
+        config["activation"] = self.activation
         return config
