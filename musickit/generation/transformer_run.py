@@ -105,14 +105,10 @@ def decode_piece(tokenizer, ids):
     """The :class:`Score` of generated ids, with the first tempo in force from the first step.
 
     A generated piece may set its first tempo after step 0 (at a later first
-    position); ``unquantize`` would then place events before it at negative
-    times, which no MIDI file can hold, so the first tempo is extended back.
+    position); :func:`~musickit.music.quantization.unquantize` holds that
+    tempo from step 0, so nothing lands at a negative time.
     """
-    quantized = tokenizer.decode_quantized(np.asarray(ids, "int64"))
-    tempos = sorted(quantized.tempos)
-    if tempos and tempos[0][0] > 0:
-        quantized.tempos = [(0, tempos[0][1])] + tempos
-    return unquantize(quantized)
+    return unquantize(tokenizer.decode_quantized(np.asarray(ids, "int64")))
 
 
 def write_samples(pieces, tokenizer, samples_dir, prefix="sample", soundfont=None):
