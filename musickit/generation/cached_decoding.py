@@ -258,6 +258,60 @@ def _compile(model, sampler, step):
     return step
 
 
+def generate(
+    model,
+    prompt_ids,
+    max_length,
+    sampler="greedy",
+    processors=(),
+    seed=None,
+    conditions=None,
+    padding_side="right",
+    stop_token_ids="auto",
+    use_cache=True,
+    **sampler_options,
+):
+    """Continue each prompt until an end token or ``max_length`` tokens.
+
+    Args:
+        model: a :class:`~musickit.models.decoder_base.DecoderLanguageModel`
+            whose context is its condition vector, such as
+            :class:`~musickit.models.music_transformer.MusicTransformer`.
+        prompt_ids: a list of id sequences (lengths may differ), or a 2-D
+            array padded with ``model.padding_id`` on ``padding_side``.
+        max_length: int, total length (prompt plus generated tokens).
+        sampler: a name (``"greedy"``, ``"temperature"``, ``"top_k"``,
+            ``"top_p"``, ``"beam"``) or a keras_hub ``Sampler``.
+        processors: logits processors from :mod:`musickit.generation.processors`.
+        seed: int seed for a sampler given by name.
+        conditions: optional dict of condition class ids (a scalar or one per
+            prompt), e.g. ``{"style": 2}``.
+        padding_side: ``"right"`` or ``"left"``: where an array prompt is padded.
+        stop_token_ids: ids that end a sequence; ``"auto"`` uses
+            ``model.end_id``; ``None`` always runs to ``max_length``.
+        use_cache: bool; ``False`` recomputes the whole sequence every step
+            (for checking and benchmarking the cache).
+        **sampler_options: ``temperature``, ``top_k``, ``top_p``, ``num_beams``
+            for a sampler given by name.
+
+    Returns:
+        A list with one list of ids per prompt: the prompt, then the generated
+        tokens up to and including the end token.
+
+    Example:
+
+    >>> from musickit.models.music_transformer import MusicTransformer
+    >>> model = MusicTransformer.from_preset("tiny", vocabulary_size=30, end_id=1)
+    >>> outputs = generate(model, [[2, 3], [4, 5, 6]], max_length=8, sampler="top_k", top_k=5, seed=0)
+    >>> [row[:2] for row in outputs]
+    [[2, 3], [4, 5]]
+    """
+    rows = prompt_rows(prompt_ids, int(max_length), model, padding_side)
+    inputs = condition_ids(conditions, model.condition_sizes, len(rows))
+    return generate_rows(model, rows, max_length, inputs, sampler=sampler, processors=processors, seed=seed,
+                         stop_token_ids=stop_token_ids, use_cache=use_cache, **sampler_options)  # fmt: skip
+
+
 def generate_rows(model, rows, max_length, inputs=None, sampler="greedy", processors=(), seed=None,
                   stop_token_ids="auto", use_cache=True, **sampler_options):  # fmt: skip
     """The decoding loop behind every model's ``generate``: continue checked prompts, return their ids.
@@ -346,57 +400,3 @@ def generate_rows(model, rows, max_length, inputs=None, sampler="greedy", proces
                     break
         results.append(generated[:end])
     return results
-
-
-def generate(
-    model,
-    prompt_ids,
-    max_length,
-    sampler="greedy",
-    processors=(),
-    seed=None,
-    conditions=None,
-    padding_side="right",
-    stop_token_ids="auto",
-    use_cache=True,
-    **sampler_options,
-):
-    """Continue each prompt until an end token or ``max_length`` tokens.
-
-    Args:
-        model: a :class:`~musickit.models.decoder_base.DecoderLanguageModel`
-            whose context is its condition vector, such as
-            :class:`~musickit.models.music_transformer.MusicTransformer`.
-        prompt_ids: a list of id sequences (lengths may differ), or a 2-D
-            array padded with ``model.padding_id`` on ``padding_side``.
-        max_length: int, total length (prompt plus generated tokens).
-        sampler: a name (``"greedy"``, ``"temperature"``, ``"top_k"``,
-            ``"top_p"``, ``"beam"``) or a keras_hub ``Sampler``.
-        processors: logits processors from :mod:`musickit.generation.processors`.
-        seed: int seed for a sampler given by name.
-        conditions: optional dict of condition class ids (a scalar or one per
-            prompt), e.g. ``{"style": 2}``.
-        padding_side: ``"right"`` or ``"left"``: where an array prompt is padded.
-        stop_token_ids: ids that end a sequence; ``"auto"`` uses
-            ``model.end_id``; ``None`` always runs to ``max_length``.
-        use_cache: bool; ``False`` recomputes the whole sequence every step
-            (for checking and benchmarking the cache).
-        **sampler_options: ``temperature``, ``top_k``, ``top_p``, ``num_beams``
-            for a sampler given by name.
-
-    Returns:
-        A list with one list of ids per prompt: the prompt, then the generated
-        tokens up to and including the end token.
-
-    Example:
-
-    >>> from musickit.models.music_transformer import MusicTransformer
-    >>> model = MusicTransformer.from_preset("tiny", vocabulary_size=30, end_id=1)
-    >>> outputs = generate(model, [[2, 3], [4, 5, 6]], max_length=8, sampler="top_k", top_k=5, seed=0)
-    >>> [row[:2] for row in outputs]
-    [[2, 3], [4, 5]]
-    """
-    rows = prompt_rows(prompt_ids, int(max_length), model, padding_side)
-    inputs = condition_ids(conditions, model.condition_sizes, len(rows))
-    return generate_rows(model, rows, max_length, inputs, sampler=sampler, processors=processors, seed=seed,
-                         stop_token_ids=stop_token_ids, use_cache=use_cache, **sampler_options)  # fmt: skip

@@ -18,6 +18,25 @@ from keras_hub.layers import PositionEmbedding
 
 from musickit.errors import UsageError
 
+#: Decoder sizes, shared by the Music Transformer baseline and the hierarchical
+#: transformer's decoder so the two compare at equal depth and width.
+DECODER_PRESETS = {
+    # Unit tests: builds and runs in milliseconds.
+    "tiny": {"num_layers": 2, "num_heads": 2, "hidden_dim": 32, "intermediate_dim": 64, "max_sequence_length": 256},
+    # The CPU recipe: trains on Bach chorales in minutes.
+    "small": {"num_layers": 4, "num_heads": 4, "hidden_dim": 128, "intermediate_dim": 512, "max_sequence_length": 2048},
+    # One GPU: the size of the Music Transformer's Maestro experiments.
+    "base": {"num_layers": 6, "num_heads": 8, "hidden_dim": 512, "intermediate_dim": 2048, "max_sequence_length": 2048},
+    # The hierarchical-generation proposal's baseline and decoder: 16 layers, 24 heads, 1536 wide, 4096 tokens.
+    "paper": {"num_layers": 16, "num_heads": 24, "hidden_dim": 1536, "intermediate_dim": 6144, "max_sequence_length": 4096},
+}
+
+#: The constructor arguments every decoder stores under its own name and saves in its config.
+DECODER_SETTINGS = (
+    "vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "max_sequence_length",
+    "position_encoding", "condition_sizes", "conditioning_mode", "dropout", "padding_id", "end_id",
+)  # fmt: skip
+
 
 class DecoderLanguageModel(keras.Model):
     """Base of the decoder-only language models: embeddings, blocks, logits, and cached decoding.
@@ -73,23 +92,9 @@ class DecoderLanguageModel(keras.Model):
     #: The values ``position_encoding`` accepts, in the order error messages list them.
     position_encodings = ("relative", "rotary", "absolute")
 
-    def __init__(
-        self,
-        vocabulary_size,
-        num_layers,
-        num_heads,
-        hidden_dim,
-        intermediate_dim,
-        max_sequence_length,
-        position_encoding="relative",
-        condition_sizes=None,
-        conditioning_mode="film",
-        dropout=0.1,
-        layer_norm_epsilon=1e-5,
-        padding_id=0,
-        end_id=None,
-        **kwargs,
-    ):
+    def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length,
+                 position_encoding="relative", condition_sizes=None, conditioning_mode="film", dropout=0.1,
+                 layer_norm_epsilon=1e-5, padding_id=0, end_id=None, **kwargs):  # fmt: skip
         super().__init__(**kwargs)
         if position_encoding not in self.position_encodings:
             *others, last = (repr(name) for name in self.position_encodings)
@@ -229,20 +234,5 @@ class DecoderLanguageModel(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "max_sequence_length": self.max_sequence_length,
-                "position_encoding": self.position_encoding,
-                "condition_sizes": self.condition_sizes,
-                "conditioning_mode": self.conditioning_mode,
-                "dropout": self.dropout,
-                "padding_id": self.padding_id,
-                "end_id": self.end_id,
-            }
-        )
+        config.update({name: getattr(self, name) for name in DECODER_SETTINGS})
         return config

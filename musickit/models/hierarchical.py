@@ -21,7 +21,7 @@ from keras_hub.layers import PositionEmbedding, TransformerEncoder
 
 from musickit.errors import UsageError
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
-from musickit.models.decoder_base import DecoderLanguageModel
+from musickit.models.decoder_base import DECODER_PRESETS, DecoderLanguageModel
 
 SECTION_LABELS = ("A", "B", "C", "D")
 
@@ -32,15 +32,6 @@ ENCODER_PRESETS = {
     # The proposal's encoder: 6 layers, 8 heads, 1536 wide.
     "paper": {"num_layers": 6, "num_heads": 8, "hidden_dim": 1536, "intermediate_dim": 6144},
 }
-
-DECODER_PRESETS = {
-    "tiny": {"num_layers": 2, "num_heads": 2, "hidden_dim": 32, "intermediate_dim": 64, "max_sequence_length": 256},
-    "small": {"num_layers": 4, "num_heads": 4, "hidden_dim": 128, "intermediate_dim": 512, "max_sequence_length": 2048},
-    "base": {"num_layers": 6, "num_heads": 8, "hidden_dim": 512, "intermediate_dim": 2048, "max_sequence_length": 2048},
-    # The proposal's decoder: 16 layers, 24 heads, 1536 wide, 4096 tokens.
-    "paper": {"num_layers": 16, "num_heads": 24, "hidden_dim": 1536, "intermediate_dim": 6144, "max_sequence_length": 4096},
-}
-
 
 @keras.saving.register_keras_serializable(package="musickit")
 class SnippetEncoder(keras.layers.Layer):

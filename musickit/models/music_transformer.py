@@ -12,18 +12,10 @@ import keras
 from musickit.errors import UsageError
 from musickit.layers.conditioning import ConditionEmbedding
 from musickit.layers.transformer_block import MusicTransformerBlock
-from musickit.models.decoder_base import DecoderLanguageModel
+from musickit.models.decoder_base import DECODER_PRESETS, DecoderLanguageModel
 
-PRESETS = {
-    # Unit tests: builds and runs in milliseconds.
-    "tiny": {"num_layers": 2, "num_heads": 2, "hidden_dim": 32, "intermediate_dim": 64, "max_sequence_length": 256},
-    # The CPU recipe: trains on Bach chorales in minutes.
-    "small": {"num_layers": 4, "num_heads": 4, "hidden_dim": 128, "intermediate_dim": 512, "max_sequence_length": 2048},
-    # One GPU: the size of the Music Transformer's Maestro experiments.
-    "base": {"num_layers": 6, "num_heads": 8, "hidden_dim": 512, "intermediate_dim": 2048, "max_sequence_length": 2048},
-    # The baseline of the hierarchical-generation proposal: 16 layers, 24 heads, 1536 wide, 4096 tokens.
-    "paper": {"num_layers": 16, "num_heads": 24, "hidden_dim": 1536, "intermediate_dim": 6144, "max_sequence_length": 4096},
-}
+#: The sizes ``from_preset`` knows; the hierarchical transformer's decoder uses the same ones.
+PRESETS = DECODER_PRESETS
 
 
 @keras.saving.register_keras_serializable(package="musickit")
@@ -176,19 +168,9 @@ class MusicTransformer(DecoderLanguageModel):
         """Continue prompts token by token; see :func:`musickit.generation.cached_decoding.generate`."""
         from musickit.generation.cached_decoding import generate
 
-        return generate(
-            self,
-            prompt_ids,
-            max_length,
-            sampler=sampler,
-            processors=processors,
-            seed=seed,
-            conditions=conditions,
-            padding_side=padding_side,
-            stop_token_ids=stop_token_ids,
-            use_cache=use_cache,
-            **sampler_options,
-        )
+        return generate(self, prompt_ids, max_length, sampler=sampler, processors=processors, seed=seed,
+                        conditions=conditions, padding_side=padding_side, stop_token_ids=stop_token_ids,
+                        use_cache=use_cache, **sampler_options)  # fmt: skip
 
     def get_config(self):
         config = super().get_config()
