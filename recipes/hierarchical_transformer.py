@@ -2,10 +2,11 @@
 Title: Hierarchical transformer: snippet encoder, cross-attention decoder, pieces in a requested form
 Description: Pre-train a snippet encoder contrastively and a decoder as a language model, join them
   through cross-attention, train in stages (A: cross-attention + adapters, B: decoder unfrozen top
-  blocks first, C: everything), then write pieces in a requested form (ABA, AABA, ...) from section
-  snippets, with section markers in the MIDI.
-Run time: about 10-15 minutes on a 2-core CPU with the defaults (the `small` encoder and decoder, 60
-  chorales); `--smoke` takes under a minute. On a GPU use `--preset base --epochs 20 --max-files 400`.
+  blocks first, C: everything), then write pieces in a requested form (ABA, AABA, ...) and style from
+  section snippets, with section markers in the MIDI; judge them against a decoder-only baseline.
+Run time: RUN_TIME_PLACEHOLDER
+  `--smoke` takes about a minute. On a GPU use `--preset base --epochs 10 --max-files 400 --snippet-length 256
+  --sequence-length 1024`.
 
 Run it with no arguments (the whole pipeline):
 
@@ -17,51 +18,67 @@ or step by step, in one run folder:
     python recipes/hierarchical_transformer.py train --stages A,B,C     # or --stages E (end to end)
     python recipes/hierarchical_transformer.py generate --form ABA --snippet A=a.mid --snippet B=b.mid --style bach
 
-Data: Bach chorales from music21 (no download) are cut into bar-aligned 4-bar phrases and assembled
-into synthetic pieces of the forms AB, ABA, ABAB, ABC, AABA and ABCD (balanced), each with section
-markers and the style label; training and validation pieces come from different chorales. The decoder
-reads the first SNIPPET_LENGTH REMI tokens of each distinct section through cross-attention.
+Data: Bach chorales and Essen folk songs from music21 (no download) are split into training and
+held-out pieces, cut into bar-aligned 4-bar phrases and assembled into synthetic pieces of the forms
+AB, ABA, ABAB, ABC, AABA and ABCD (balanced, per style), each with section markers, its style, and
+emotion and tempo classes (a heuristic proxy: mode and onset rate). The decoder reads the first
+SNIPPET_LENGTH REMI tokens of each distinct section through cross-attention, and is conditioned on
+style, emotion and tempo. `--curriculum length,form` starts training on short windows of simple forms.
+
+Evaluation (metrics.json): held-out per-token perplexity of this model and of a decoder-only Music
+Transformer with the same parameter count and training steps that reads the snippets in its prompt;
+form consistency of the generated pieces (sections vs their snippets and vs each other, by pitch-class,
+interval and rhythm histograms and by encoder-embedding cosine); style accuracy of the generated pieces
+by a style classifier trained on real snippets (its own held-out accuracy is reported beside it).
 
 The run folder:
 
     runs/hierarchical_transformer/
       model.keras  representation.json  run.json  metrics.json  history.csv  logs/  stages/
-      pretrained.weights.h5  samples/form_ABA_N.mid|.png|.wav
+      pretrained.weights.h5  style_classifier.keras  samples/form_ABA_N.mid|.png|.wav
 """
 
 import argparse
 import csv
+import json
 import os
 import sys
 
 import keras
 import numpy as np
 
-from musickit.data.form_synthesis import FORMS, form_letters, synthesize_corpus
+from musickit.data.curriculum import curriculum_pairs, curriculum_phases
+from musickit.data.form_corpus import build_form_corpus
+from musickit.data.form_synthesis import FORMS, form_letters
+from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
 from musickit.data.pipelines import section_snippet_pairs, token_windows
-from musickit.data.sections import encode_sectioned, section_snippets
-from musickit.data.sources import read_scores
-from musickit.data.splits import assign_splits
+from musickit.data.sections import section_snippets
 from musickit.errors import UsageError
-from musickit.generation.transformer_run import decode_piece, processors_from_args, sampler_from_args, write_samples
-from musickit.losses.sequence import SequenceCrossEntropy
-from musickit.metrics.form import section_similarity
+from musickit.generation.transformer_run import processors_from_args, sampler_from_args, write_samples
+from musickit.metrics.generated_forms import judge_generated_pieces
+from musickit.metrics.likelihood import dataset_token_nll
 from musickit.models.hierarchical import DECODER_PRESETS, HierarchicalTransformer
 from musickit.models.hierarchical_generation import generate_in_form
+from musickit.models.parameter_matching import count_parameters
 from musickit.music.midi_io import read_midi
 from musickit.representations.remi import REMITokenizer
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke_or
 from musickit.runs.entry import run_main
-from musickit.training.contrastive import ContrastivePretrainer, contrastive_dataset, contrastive_views
-from musickit.training.staging import STAGES, StagedTrainer, save_weights_atomically
+from musickit.training.baseline import compile_for_tokens, train_prompted_baseline
+from musickit.training.contrastive import pretrain_encoder
+from musickit.training.staging import STAGES, StagedTrainer, save_weights_atomically, set_language_model_stage
+from musickit.training.style_classifier import train_style_classifier
+from musickit.utils.atomic import atomic_path
 
 MODEL_NAME = "hierarchical_transformer"
 # Data.
-MAX_FILES = 60  # chorales read; None for all 400
+DATA = "bach,essen"
+MAX_FILES = 40  # pieces read per style; None for all (433 chorales, 8,000+ folk songs)
 BARS_PER_SECTION = 4
-PIECES_PER_FORM = 8  # synthetic training pieces per form (48 in all)
+PIECES_PER_FORM = 4  # synthetic training pieces per form and style (48 in all)
 SNIPPET_LENGTH = 128  # tokens per section snippet; 256 in the proposal (a GPU setting)
-SEQUENCE_LENGTH = 512  # decoder window
+SEQUENCE_LENGTH = 256  # decoder window; 1024-4096 on a GPU
+CURRICULUM = "none"  # or "length", "form", "length,form"
 # Model.
 PRESET = "small"
 NUM_MEMORY_VECTORS = 4
@@ -69,15 +86,16 @@ ADAPTER_DIM = 32
 # Pre-training.
 CONTRASTIVE_EPOCHS = 4  # 50 for good results
 TEMPERATURE = 0.1
-LANGUAGE_MODEL_EPOCHS = 2
+LANGUAGE_MODEL_EPOCHS = 2  # 20 for good results
 # Staged training.
 STAGE_LIST = "A,B,C"
 EPOCHS_PER_STAGE = 1  # 10 for good results
 LEARNING_RATE = 1e-3
 SCHEDULE = "warmup_cosine"
+# Evaluation.
+STYLE_CLASSIFIER_EPOCHS = 4
 # Generation.
 FORM = "ABA"
-STYLE = "bach"
 TOKENS_PER_SECTION = 160  # about 4 bars of four-part chorale
 TEMPERATURE_SAMPLING = 0.9
 TOP_K = 20
@@ -90,7 +108,7 @@ def parse_arguments(argv=None):
     add_common_flags(parser, default_output_dir=f"runs/{MODEL_NAME}", default_epochs=EPOCHS_PER_STAGE,
                      default_batch_size=8)  # fmt: skip
     add_sampling_flags(parser)
-    parser.set_defaults(temperature=TEMPERATURE_SAMPLING, top_k=TOP_K, num_samples=2)
+    parser.set_defaults(data=DATA, temperature=TEMPERATURE_SAMPLING, top_k=TOP_K, num_samples=2)
     model = parser.add_argument_group("model and training")
     model.add_argument("--preset", choices=sorted(DECODER_PRESETS), default=PRESET)
     model.add_argument("--snippet-length", type=int, default=SNIPPET_LENGTH)
@@ -98,38 +116,36 @@ def parse_arguments(argv=None):
     model.add_argument("--stages", default=STAGE_LIST, help="A,B,C (staged) or E (end to end)")
     model.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     model.add_argument("--schedule", default=SCHEDULE, choices=("warmup_cosine", "inverse_sqrt", "constant"))
+    model.add_argument("--curriculum", default=CURRICULUM,
+                       help="none, length (short windows first), form (AB first, ABCD last) or length,form")  # fmt: skip
     model.add_argument("--contrastive-temperature", type=float, default=TEMPERATURE)
     model.add_argument("--no-pretrain", action="store_true", help="train without the pre-training step (ablation)")
+    model.add_argument("--no-baseline", action="store_true", help="skip the decoder-only baseline's perplexity")
     generation = parser.add_argument_group("generation")
     generation.add_argument("--form", default=FORM, help="e.g. AB, ABA, ABAB, ABC, AABA, ABCD")
     generation.add_argument("--snippet", action="append", default=[], metavar="X=FILE.mid",
-                            help="the snippet of section X (default: a held-out synthetic piece's sections)")
-    generation.add_argument("--style", default=STYLE)
+                            help="the snippet of section X (default: a held-out piece's sections)")  # fmt: skip
+    generation.add_argument("--style", default=None, help="style of every piece (default: each trained style in turn)")
+    generation.add_argument("--emotion", choices=EMOTION_CLASSES, default=None,
+                            help="emotion class (default: that of the piece the snippets come from)")  # fmt: skip
+    generation.add_argument("--tempo", choices=TEMPO_CLASSES, default=None,
+                            help="tempo class (default: that of the piece the snippets come from)")  # fmt: skip
     generation.add_argument("--tokens-per-section", type=int, default=TOKENS_PER_SECTION)
     args = parser.parse_args(argv)
+    args.form = args.form.strip().upper()
     form_letters(args.form)  # a bad form fails before any work
     for stage in args.stages.split(","):
         if stage.strip().upper() not in STAGES:
             raise UsageError(f"--stages {args.stages!r}: use A, B, C (e.g. A,B,C) or E for end to end")
+    curriculum = {part.strip() for part in args.curriculum.split(",")}
+    if not curriculum <= {"none", "length", "form"} or ("none" in curriculum and len(curriculum) > 1):
+        raise UsageError(f"--curriculum {args.curriculum!r}: use none, length, form or length,form")
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
     return args
 
 
-# ## Data: real phrases of one style assembled into pieces of known form
-
-
-def load_data(args, tokenizer):
-    collection = read_scores(args.data, max_files=smoke_or(args, 8, args.max_files or MAX_FILES))
-    scores = [piece.score for piece in collection.pieces]
-    assignment = assign_splits([piece.name for piece in collection.pieces], seed=args.seed)
-    train = [score for piece, score in zip(collection.pieces, scores) if assignment[piece.name] == "train"]
-    held_out = [score for piece, score in zip(collection.pieces, scores) if assignment[piece.name] != "train"]
-    per_form = smoke_or(args, 1, PIECES_PER_FORM)
-    forms = smoke_or(args, ("AB", "ABA"), FORMS)
-    train_pieces = synthesize_corpus(train, forms, per_form, BARS_PER_SECTION, seed=args.seed)
-    valid_pieces = synthesize_corpus(held_out or train, forms, 1, BARS_PER_SECTION, seed=args.seed + 1)
-    return encode_sectioned(train_pieces, tokenizer), encode_sectioned(valid_pieces, tokenizer), valid_pieces
+# ## Data: real phrases of each style assembled into pieces of known form
 
 
 def pairs(split, args, styles, tokenizer, shuffle=True):
@@ -138,52 +154,67 @@ def pairs(split, args, styles, tokenizer, shuffle=True):
                                  tokenizer=tokenizer, shuffle=shuffle, seed=args.seed)  # fmt: skip
 
 
+def training_pairs(split, args, styles, tokenizer):
+    """The training batches of one stage: plain pairs, or a curriculum walked once over the stage's epochs."""
+    plain = pairs(split, args, styles, tokenizer)
+    if args.curriculum == "none":
+        return plain, smoke_or(args, 2, None)
+    forms = sorted({item["form"] for item in split.metadata})
+    lengths = (args.sequence_length // 4, args.sequence_length // 2, args.sequence_length)
+    phases = curriculum_phases(forms, sequence_lengths=lengths, by_length="length" in args.curriculum,
+                               by_form="form" in args.curriculum)  # fmt: skip
+    steps_per_epoch = smoke_or(args, len(phases), int(plain.cardinality()))  # smoke: one step per phase
+    dataset = curriculum_pairs(split, phases, total_steps=steps_per_epoch * args.epochs, styles=styles,
+                               snippet_length=args.snippet_length, batch_size=args.batch_size, tokenizer=tokenizer,
+                               seed=args.seed)  # fmt: skip
+    return dataset, steps_per_epoch
+
+
 def build_model(args, tokenizer, styles):
     return HierarchicalTransformer.from_preset(
         smoke_or(args, "tiny", args.preset), vocabulary_size=tokenizer.vocabulary_size,
-        snippet_length=args.snippet_length, num_memory_vectors=NUM_MEMORY_VECTORS, num_styles=len(styles),
-        adapter_dim=ADAPTER_DIM, condition_sizes={"style": len(styles)}, padding_id=tokenizer.pad_id,
-        end_id=tokenizer.eos_id,
+        snippet_length=args.snippet_length, num_memory_vectors=NUM_MEMORY_VECTORS, adapter_dim=ADAPTER_DIM,
+        condition_sizes={"style": len(styles), "emotion": len(EMOTION_CLASSES), "tempo": len(TEMPO_CLASSES)},
+        padding_id=tokenizer.pad_id, end_id=tokenizer.eos_id,
     )  # fmt: skip
 
 
 # ## Pre-training: NT-Xent for the encoder, next-token prediction for the decoder
 
 
-def pretrain(model, train_split, args, tokenizer, run):
-    snippets = [tokens[: args.snippet_length] for item in train_split.metadata for _, tokens in item["sections"]]
-    views = contrastive_views(snippets, tokenizer, args.snippet_length, copies=smoke_or(args, 1, 4), seed=args.seed)
-    pretrainer = ContrastivePretrainer(model.encoder)
-    pretrainer.compile_for_contrast(args.contrastive_temperature, learning_rate=args.learning_rate,
-                                    jit_compile=smoke_or(args, False, "auto"))
-    contrast = pretrainer.fit(contrastive_dataset(views, batch_size=max(args.batch_size, 4), seed=args.seed),
-                              epochs=smoke_or(args, 1, CONTRASTIVE_EPOCHS), verbose=2)  # fmt: skip
+def pretrain(model, corpus, args, tokenizer, run):
+    contrast = pretrain_encoder(model.encoder, corpus.train, tokenizer, args.snippet_length,
+                                epochs=smoke_or(args, 1, CONTRASTIVE_EPOCHS), copies=smoke_or(args, 1, 4),
+                                temperature=args.contrastive_temperature, learning_rate=args.learning_rate,
+                                batch_size=max(args.batch_size, 4), seed=args.seed,
+                                jit_compile=smoke_or(args, False, "auto"), verbose=2)  # fmt: skip
     # The decoder alone (no memories): a language model over the training pieces.
-    windows = token_windows(list(train_split), sequence_length=args.sequence_length, batch_size=args.batch_size,
+    windows = token_windows(list(corpus.train), sequence_length=args.sequence_length, batch_size=args.batch_size,
                             tokenizer=tokenizer, seed=args.seed)  # fmt: skip
-    model.compile(optimizer=keras.optimizers.AdamW(args.learning_rate, weight_decay=0.01, clipnorm=1.0),
-                  loss=SequenceCrossEntropy(), weighted_metrics=[], jit_compile=smoke_or(args, False, "auto"))  # fmt: skip
-    language = model.fit(windows, epochs=smoke_or(args, 1, LANGUAGE_MODEL_EPOCHS),
-                         steps_per_epoch=smoke_or(args, 2, None), verbose=2)  # fmt: skip
+    epochs = smoke_or(args, 1, LANGUAGE_MODEL_EPOCHS)
+    steps = smoke_or(args, 2, int(windows.cardinality()))
+    set_language_model_stage(model)
+    compile_for_tokens(model, args.learning_rate, steps * epochs, jit_compile=smoke_or(args, False, "auto"))
+    language = model.fit(windows, epochs=epochs, steps_per_epoch=smoke_or(args, 2, None), verbose=2)
     save_weights_atomically(model, run.file("pretrained.weights.h5"))
-    return {"contrastive_loss": contrast.history["loss"][-1],
-            "contrastive_retrieval_accuracy": contrast.history["retrieval_accuracy"][-1],
-            "language_model_loss": language.history["loss"][-1]}  # fmt: skip
+    return {**contrast, "language_model_loss": language.history["loss"][-1],
+            "language_model_steps": steps * epochs}  # fmt: skip
 
 
 # ## Staged training
 
 
-def train(model, train_split, valid_split, args, tokenizer, styles, run, resume):
+def train(model, corpus, args, tokenizer, run, resume):
     if not args.no_pretrain and os.path.isfile(run.file("pretrained.weights.h5")):
         model.load_weights(run.file("pretrained.weights.h5"))
     # Smoke runs take one or two steps per stage: compiling them with XLA would cost more than running them.
     trainer = StagedTrainer(model, run.file("stages"), learning_rate=args.learning_rate, schedule=args.schedule,
                             jit_compile=smoke_or(args, False, "auto"))  # fmt: skip
     callbacks = [keras.callbacks.TensorBoard(run.logs_dir, write_graph=False)]
-    histories = trainer.run(pairs(train_split, args, styles, tokenizer), args.stages, epochs=smoke_or(args, 1, args.epochs),
-                            steps_per_epoch=smoke_or(args, 2, None),
-                            validation_data=pairs(valid_split, args, styles, tokenizer, shuffle=False),
+    train_data, steps_per_epoch = training_pairs(corpus.train, args, corpus.styles, tokenizer)
+    histories = trainer.run(train_data, args.stages, epochs=smoke_or(args, 1, args.epochs),
+                            steps_per_epoch=steps_per_epoch,
+                            validation_data=pairs(corpus.valid, args, corpus.styles, tokenizer, shuffle=False),
                             resume=resume, callbacks=callbacks, verbose=2)  # fmt: skip
     rows = [{"stage": stage, "epoch": epoch, **{name: values[epoch] for name, values in history.items()}}
             for stage, history in histories.items() for epoch in range(len(history["loss"]))]  # fmt: skip
@@ -192,18 +223,49 @@ def train(model, train_split, valid_split, args, tokenizer, styles, run, resume)
             writer = csv.DictWriter(handle, fieldnames=sorted({key for row in rows for key in row}))
             writer.writeheader()
             writer.writerows(rows)
-    model.compile(loss=SequenceCrossEntropy(), weighted_metrics=[], jit_compile=smoke_or(args, False, "auto"))
-    results = model.evaluate(pairs(valid_split, args, styles, tokenizer, shuffle=False),
-                             steps=smoke_or(args, 1, None), verbose=0, return_dict=True)  # fmt: skip
-    return {"valid_nll": results["loss"], "valid_perplexity": float(np.exp(results["loss"]))}
+    steps_per_epoch = steps_per_epoch or int(pairs(corpus.train, args, corpus.styles, tokenizer).cardinality())
+    steps = sum(len(history["loss"]) for history in histories.values()) * steps_per_epoch
+    return {"stages": args.stages, "curriculum": args.curriculum, "training_steps": steps}
 
 
-# ## Generation in the requested form
+# ## Evaluation: perplexity side by side with the decoder-only baseline
 
 
-def snippets_from_flags(args, tokenizer, fallback_piece):
-    if not args.snippet:
-        return section_snippets(fallback_piece, tokenizer, args.snippet_length)
+def perplexities(model, corpus, args, tokenizer, training_steps, pretrain_steps):
+    valid = pairs(corpus.valid, args, corpus.styles, tokenizer, shuffle=False)
+    nll, tokens = dataset_token_nll(model, valid)
+    result = {"hierarchical": {"parameters": count_parameters(model), "valid_nll": nll,
+                               "valid_perplexity": float(np.exp(nll)), "valid_tokens": tokens}}  # fmt: skip
+    if args.no_baseline:
+        return result
+    # Same parameter count, same pre-training and training steps, the snippets in its prompt instead.
+    baseline, prompted = train_prompted_baseline(
+        corpus, tokenizer, count_parameters(model), model.hidden_dim, model.num_heads, args.snippet_length,
+        args.sequence_length, pretrain_steps, training_steps, args.batch_size, args.learning_rate, args.seed,
+        jit_compile=smoke_or(args, False, "auto"), verbose=2,
+    )  # fmt: skip
+    nll, tokens = dataset_token_nll(baseline, prompted)
+    result["decoder_only_baseline"] = {"parameters": count_parameters(baseline), "valid_nll": nll,
+                                       "valid_perplexity": float(np.exp(nll)), "valid_tokens": tokens,
+                                       "num_layers": baseline.num_layers, "intermediate_dim": baseline.intermediate_dim}  # fmt: skip
+    return result
+
+
+def style_judge(corpus, args, tokenizer, run):
+    classifier, accuracies = train_style_classifier(
+        corpus.train, corpus.styles, tokenizer.vocabulary_size, args.snippet_length, valid_split=corpus.valid,
+        epochs=smoke_or(args, 1, STYLE_CLASSIFIER_EPOCHS), pad_id=tokenizer.pad_id, seed=args.seed, verbose=2,
+        jit_compile=smoke_or(args, False, "auto"),
+    )  # fmt: skip
+    with atomic_path(run.file("style_classifier.keras")) as temporary:
+        classifier.save(temporary)
+    return classifier, accuracies
+
+
+# ## Generation in the requested form and style
+
+
+def snippets_from_flags(args, tokenizer):
     snippets = {}
     for item in args.snippet:
         label, _, path = item.partition("=")
@@ -214,49 +276,40 @@ def snippets_from_flags(args, tokenizer, fallback_piece):
     return snippets
 
 
-def generate(model, args, tokenizer, styles, fallback_piece, run):
-    if args.style not in styles:
+def source_piece(corpus, style, form):
+    """A held-out piece of ``style`` whose sections cover ``form``'s letters (its snippets are the default)."""
+    candidates = [score for score in corpus.valid_scores if score.metadata.get("style") == style] or corpus.valid_scores
+    covering = [score for score in candidates if set(form) <= set(score.metadata.get("form", ""))]
+    return (covering or candidates)[0]
+
+
+def generate(model, corpus, args, tokenizer, run, classifier=None):
+    styles = corpus.styles
+    if args.style is not None and args.style not in styles:
         raise UsageError(f"--style {args.style!r} is not among the trained styles {styles}")
-    snippets = snippets_from_flags(args, tokenizer, fallback_piece)
+    given = snippets_from_flags(args, tokenizer)
+    missing = [letter for letter in form_letters(args.form) if letter not in given]
     sampler = sampler_from_args(args)
     processors = processors_from_args(args, tokenizer, model.vocabulary_size)
-    pieces = [generate_in_form(model, tokenizer, args.form, snippets, smoke_or(args, 32, args.tokens_per_section),
-                               style=args.style, conditions={"style": styles.index(args.style)}, sampler=sampler,
-                               processors=processors, seed=args.seed + number)
-              for number in range(smoke_or(args, 1, args.num_samples))]  # fmt: skip
-    write_samples(pieces, tokenizer, run.samples_dir, prefix=f"form_{args.form}", soundfont=args.soundfont)
-    consistency = []
-    for ids in pieces:
-        score = decode_piece(tokenizer, ids)
-        similarity = section_similarity(score)
-        consistency.append({"same_label": similarity.same_label, "different_label": similarity.different_label,
-                            "sections": [section.label for section in similarity.sections],
-                            **snippet_cosines(model, tokenizer, score, snippets, args.snippet_length)})  # fmt: skip
-    return {"form": args.form, "style": args.style, "form_consistency": consistency}
-
-
-def snippet_cosines(model, tokenizer, score, snippets, snippet_length):
-    """Encoder-embedding cosine of each generated section to its own snippet and to the other snippets."""
-    generated = section_snippets(score, tokenizer, snippet_length) if score.notes else {}
-    labels = sorted(set(generated) & set(snippets))
-    if not labels:
-        return {"cosine_to_own_snippet": None, "cosine_to_other_snippets": None}
-
-    def embed(sequences):
-        batch = np.full((len(sequences), snippet_length), tokenizer.pad_id, "int32")
-        for row, ids in enumerate(sequences):
-            batch[row, : len(ids)] = np.asarray(ids)[:snippet_length]
-        vectors = keras.ops.convert_to_numpy(model.encoder.embed(batch))
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-
-    sections = embed([generated[label] for label in labels])
-    references = embed([snippets[label] for label in sorted(snippets)])
-    cosines = sections @ references.T
-    own = [cosines[row, sorted(snippets).index(label)] for row, label in enumerate(labels)]
-    other = [cosines[row, column] for row, label in enumerate(labels) for column, name in enumerate(sorted(snippets))
-             if name != label]  # fmt: skip
-    return {"cosine_to_own_snippet": float(np.mean(own)),
-            "cosine_to_other_snippets": float(np.mean(other)) if other else None}  # fmt: skip
+    written = []
+    for number in range(smoke_or(args, 1, args.num_samples)):
+        style = args.style or styles[number % len(styles)]
+        piece = source_piece(corpus, style, args.form)
+        snippets = {**(section_snippets(piece, tokenizer, args.snippet_length) if missing else {}), **given}
+        emotion = args.emotion or piece.metadata.get("emotion")
+        tempo = args.tempo or piece.metadata.get("tempo")
+        conditions = {"style": styles.index(style),
+                      "emotion": EMOTION_CLASSES.index(emotion) if emotion in EMOTION_CLASSES else -1,
+                      "tempo": TEMPO_CLASSES.index(tempo) if tempo in TEMPO_CLASSES else -1}  # fmt: skip
+        ids = generate_in_form(model, tokenizer, args.form, snippets, smoke_or(args, 32, args.tokens_per_section),
+                               style=style, conditions=conditions, sampler=sampler, processors=processors,
+                               seed=args.seed + number)  # fmt: skip
+        written.append((ids, snippets, style))
+    write_samples([ids for ids, _, _ in written], tokenizer, run.samples_dir, prefix=f"form_{args.form}",
+                  soundfont=args.soundfont)  # fmt: skip
+    report = judge_generated_pieces(written, tokenizer, args.snippet_length, judge_encoder=model.encoder,
+                                    classifier=classifier, styles=styles)  # fmt: skip
+    return {"form": args.form, **report}
 
 
 def main(argv=None):
@@ -268,32 +321,38 @@ def main(argv=None):
     tokenizer = REMITokenizer()
     processors_from_args(args, tokenizer, tokenizer.vocabulary_size)  # bad --key/--scale fail early
     run = RunFolder(args.output_dir)
-    train_split, valid_split, valid_pieces = load_data(args, tokenizer)
-    styles = sorted({item["style"] for item in train_split.metadata if item.get("style")})
-    model = build_model(args, tokenizer, styles)
+    corpus = build_form_corpus(args.data, tokenizer, max_files=smoke_or(args, 8, args.max_files or MAX_FILES),
+                               forms=smoke_or(args, ("AB", "ABA"), FORMS),
+                               pieces_per_form=smoke_or(args, 1, PIECES_PER_FORM), bars_per_section=BARS_PER_SECTION,
+                               seed=args.seed)  # fmt: skip
+    print(f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in {len(FORMS)} forms; "
+          f"styles {corpus.styles}")  # fmt: skip
+    model = build_model(args, tokenizer, corpus.styles)
     model.build()
     info = {"model": MODEL_NAME, "model_config": model.get_config(), "representation": tokenizer.get_config(),
-            "data": args.data, "seed": args.seed, "styles": styles, "snippet_length": args.snippet_length,
-            "sequence_length": args.sequence_length, "stages": args.stages}  # fmt: skip
+            "data": args.data, "seed": args.seed, "styles": corpus.styles, "snippet_length": args.snippet_length,
+            "sequence_length": args.sequence_length, "stages": args.stages, "curriculum": args.curriculum}  # fmt: skip
     metrics = {}
     if os.path.isfile(run.metrics_path) and args.command != "all":
-        import json
-
         with open(run.metrics_path) as handle:
             metrics = json.load(handle)
     continuing = args.resume or args.command in ("train", "generate")
     resume = run.start(info, resume=continuing) or args.resume
     if args.command in ("all", "pretrain") and not args.no_pretrain:
-        metrics["pretrain"] = pretrain(model, train_split, args, tokenizer, run)
+        metrics["pretrain"] = pretrain(model, corpus, args, tokenizer, run)
     if args.command in ("all", "train"):
-        metrics["train"] = train(model, train_split, valid_split, args, tokenizer, styles, run, resume)
+        metrics["train"] = train(model, corpus, args, tokenizer, run, resume)
         run.save_model(model, tokenizer)
+        pretrain_steps = 0 if args.no_pretrain else metrics.get("pretrain", {}).get("language_model_steps", 0)
+        metrics["perplexity"] = perplexities(model, corpus, args, tokenizer, metrics["train"]["training_steps"],
+                                             pretrain_steps)  # fmt: skip
     if args.command in ("all", "generate"):
         if args.command == "generate":
             if not os.path.isfile(run.model_path):
                 raise UsageError(f"{run.path} has no trained model yet; run the 'train' step first")
             model = keras.saving.load_model(run.model_path, compile=False)
-        metrics["generation"] = generate(model, args, tokenizer, styles, valid_pieces[0], run)
+        classifier, metrics["style_classifier"] = style_judge(corpus, args, tokenizer, run)
+        metrics["generation"] = generate(model, corpus, args, tokenizer, run, classifier)
     run.write_json(run.metrics_path, metrics)
     print(f"run folder: {run.path}")
     return metrics

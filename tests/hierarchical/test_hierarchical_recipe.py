@@ -22,28 +22,38 @@ def _recipe():
 def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     run_dir = tmp_path / "run"
     # One end-to-end stage and no pre-training keep this to a single fit; the staged path is tested in
-    # test_hierarchical_model.py and by the slow test below.
-    metrics = _recipe().main(["--smoke", "--no-pretrain", "--stages", "E", "--form", "AABA",
-                              "--output-dir", str(run_dir)])  # fmt: skip
-    for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv"):
+    # test_hierarchical_model.py and by the slow test below. The curriculum walks both of its phases.
+    metrics = _recipe().main(["--smoke", "--no-pretrain", "--stages", "E", "--form", "AABA", "--curriculum",
+                              "length,form", "--output-dir", str(run_dir)])  # fmt: skip
+    for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv",
+                 "style_classifier.keras"):  # fmt: skip
         assert (run_dir / name).is_file(), name
     sample = read_midi(run_dir / "samples" / "form_AABA_1.mid")
     assert [marker.text for marker in sample.markers] == ["A", "A", "B", "A"]
     assert (run_dir / "samples" / "form_AABA_1.png").is_file()
-    assert metrics["generation"]["form"] == "AABA" and metrics["train"]["valid_nll"] > 0
+    generation = metrics["generation"]
+    assert generation["form"] == "AABA" and generation["pieces"][0]["style"] in ("bach", "essen")
+    assert 0.0 <= generation["style_accuracy"] <= 1.0
+    assert metrics["style_classifier"]["valid_accuracy"] >= 0.0
+    perplexity = metrics["perplexity"]
+    assert perplexity["hierarchical"]["valid_nll"] > 0 and perplexity["decoder_only_baseline"]["valid_nll"] > 0
+    # The baseline is matched to the hierarchical model's size.
+    sizes = perplexity["hierarchical"]["parameters"], perplexity["decoder_only_baseline"]["parameters"]
+    assert abs(sizes[0] - sizes[1]) / sizes[0] < 0.05
     assert json.loads((run_dir / "run.json").read_text())["model"] == "hierarchical_transformer"
 
 
 @pytest.mark.slow
 def test_whole_smoke_pipeline_with_pretraining_and_stages(tmp_path):
     metrics = _recipe().main(["--smoke", "--output-dir", str(tmp_path / "run")])
-    assert 0.0 <= metrics["pretrain"]["contrastive_retrieval_accuracy"] <= 1.0
+    assert 0.0 <= metrics["pretrain"]["retrieval_accuracy"] <= 1.0
     assert (tmp_path / "run" / "stages" / "stage_C.weights.h5").is_file()
 
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["--form", "AXA"], "section letters"), (["--stages", "A,Q"], "--stages"), (["--epochs", "0"], "--epochs")],
+    [(["--form", "AXA"], "section letters"), (["--stages", "A,Q"], "--stages"), (["--epochs", "0"], "--epochs"),
+     (["--curriculum", "zigzag"], "--curriculum")],
 )
 def test_bad_flags_fail_before_any_work(argv, message, tmp_path):
     with pytest.raises(UsageError, match=message):
