@@ -26,12 +26,18 @@ Example:
 """
 
 import dataclasses
+import numbers
 from typing import Tuple
 
 from musickit.data.form_synthesis import form_letters
 from musickit.errors import UsageError
 
 DEFAULT_SEQUENCE_LENGTHS = (128, 256, 512)
+
+
+def _is_count(value):
+    """A whole number (``bool`` aside), NumPy integers included."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def form_complexity(form):
@@ -91,7 +97,7 @@ def curriculum_phases(forms, sequence_lengths=DEFAULT_SEQUENCE_LENGTHS, by_lengt
         raise UsageError("a curriculum needs at least one form, e.g. forms=('AB', 'ABA')")
     forms = sorted(dict.fromkeys(forms), key=form_complexity)  # form_letters inside rejects bad forms
     lengths = list(sequence_lengths)
-    if not lengths or any(int(length) != length or length < 1 for length in lengths):
+    if not lengths or not all(_is_count(length) and length > 0 for length in lengths):
         raise UsageError(f"sequence_lengths must be positive whole numbers, got {sequence_lengths!r}")
     if any(later <= earlier for earlier, later in zip(lengths, lengths[1:])):
         raise UsageError(f"sequence_lengths must increase (short to long), got {sequence_lengths!r}")
@@ -171,12 +177,12 @@ def curriculum_pairs(split, phases, total_steps, start_step=0, **pair_options):
     phases = list(phases)
     if "sequence_length" in pair_options:
         raise UsageError("curriculum_pairs takes its sequence lengths from the phases; drop sequence_length")
-    if not phases:
-        raise UsageError("no curriculum phases; build them with curriculum_phases(forms)")
-    if int(total_steps) != total_steps or total_steps < len(phases):
+    if not phases or not all(phase.forms for phase in phases):
+        raise UsageError("no curriculum phases, or a phase without forms; build them with curriculum_phases(forms)")
+    if not _is_count(total_steps) or total_steps < len(phases):
         raise UsageError(f"total_steps={total_steps} must be a whole number of at least one step per phase "
                          f"({len(phases)} phases); train longer or use fewer phases")  # fmt: skip
-    if int(start_step) != start_step or not 0 <= start_step < total_steps:
+    if not _is_count(start_step) or not 0 <= start_step < total_steps:
         raise UsageError(f"start_step={start_step} must be a whole number in 0..{total_steps - 1}")
     metadata = split.metadata
     pair_options.setdefault("styles", sorted({item.get("style") for item in metadata if item.get("style")}))

@@ -51,6 +51,7 @@ def test_phases_add_forms_level_by_level_and_lengthen_windows():
     ((), (8,), "at least one form"),
     (("AB",), (16, 16), "must increase"),
     (("AB",), (), "positive whole numbers"),
+    (("AB",), (16.5, 32), "positive whole numbers"),
     (("AXB",), (8,), "section letters"),
     (("BA",), (8,), "in order"),
 ])  # fmt: skip
