@@ -1,9 +1,12 @@
 """
 Title: Ablation studies with Keras Tuner
-Description: Run a named ablation (LSTM size, frame head, transformer loss, LR schedule) as one command that
-  survives being killed, and read the result as a table and a plot.
+Description: Run a named ablation (LSTM size, frame head, transformer loss, LR schedule, and the hierarchical
+  transformer's encoder size, snippet length, staging and contrastive pre-training) as one command that survives
+  being killed, and read the result as a table and a plot.
 Run time: `--smoke` takes seconds per trial. A real `lstm_size` study (9 trials x 10 epochs on the Bach chorales)
-  takes hours on a 2-core CPU; on a GPU use `--batch-size 128 --mixed-precision` (not timed on a GPU yet).
+  takes hours on a 2-core CPU; on a GPU use `--batch-size 128 --mixed-precision` (not timed on a GPU yet). The
+  hierarchical studies' full grids (up to 12-layer encoders and 1024-token snippets, every trial pre-training and
+  then training stages A, B1..Bn, C) are GPU work: `--preset base` on one GPU.
 
 List the studies, then run one:
 
@@ -15,6 +18,11 @@ model's defaults. The study folder (default `runs/ablation/STUDY`) holds Keras T
 folder per trial with its epoch backups) and, at the end:
 
     results.csv  results.md (sorted by the objective)  results.png (objective by hyperparameter)
+
+The hierarchical transformer's studies (`encoder_size`, `snippet_length`, `staging`, `contrastive`) read pieces
+in known forms assembled from `bach,essen` unless `--data` says otherwise; each trial runs the hierarchical
+recipe's pipeline (contrastive pre-training when on, the decoder as a language model, then stages A,B,C or end to
+end with as many epochs as the stages have; `--epochs` is per stage) and is scored by the held-out token loss.
 
 Killed at any moment, the same command continues (no `--resume` needed; `--overwrite` starts over): finished
 trials are not redone and the interrupted one resumes from its last epoch. A trial that fails (NaN loss, out of
@@ -32,13 +40,21 @@ import sys
 import keras
 import keras_tuner
 
+from musickit.data.sources import DEFAULT_SOURCE
 from musickit.errors import UsageError
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.tuning import distributed
 from musickit.tuning.hypermodels import MusicTransformerHyperModel, PianoRollLSTMHyperModel
 from musickit.tuning.results import markdown_table, write_results
-from musickit.tuning.studies import MUSIC_TRANSFORMER, PIANO_ROLL_LSTM, STUDIES, get_study, study_table
+from musickit.tuning.studies import (
+    HIERARCHICAL_TRANSFORMER,
+    MUSIC_TRANSFORMER,
+    PIANO_ROLL_LSTM,
+    STUDIES,
+    get_study,
+    study_table,
+)
 from musickit.tuning.tuners import TUNERS, make_tuner
 
 # Search.
@@ -61,6 +77,15 @@ FORM = "AB"
 PRESET = "small"  # "base" on a GPU
 TRANSFORMER_BATCH_SIZE = 8
 MAX_FILES = 150  # pieces per source
+
+# Hierarchical transformer studies: the hierarchical recipe's data and pipeline settings.
+HIERARCHICAL_DATA = "bach,essen"  # the default --data of these studies: two styles
+HIERARCHICAL_MAX_FILES = 40  # pieces read per style
+PIECES_PER_FORM = 4  # synthetic training pieces per form and style
+HIERARCHICAL_SEQUENCE_LENGTH = 256
+HIERARCHICAL_BATCH_SIZE = 8
+CONTRASTIVE_EPOCHS = 4
+LANGUAGE_MODEL_EPOCHS = 2
 
 
 def parse_arguments(argv=None):
@@ -89,6 +114,8 @@ def parse_arguments(argv=None):
     cluster.add_argument("--worker-id", default=None, help="unique per worker (default: the host name)")
     add_common_flags(parser, default_output_dir=None, default_epochs=None, default_batch_size=None)
     add_sampling_flags(parser)
+    # No --data means each family's own default (resolved in main: DEFAULT_SOURCE, or HIERARCHICAL_DATA).
+    parser.set_defaults(data=None)
     args = parser.parse_args(argv)
     if not args.list and not args.study:
         raise UsageError("pass --study NAME (or --list to see the studies)")
@@ -224,10 +251,61 @@ def transformer_study(args, load_data):
     return hypermodel, (examples["train"],), {"validation_data": examples["valid"]}, []
 
 
-FAMILIES = {PIANO_ROLL_LSTM: piano_roll_study, MUSIC_TRANSFORMER: transformer_study}
+def hierarchical_study(args, load_data):
+    from musickit.data.form_corpus import build_form_corpus
+    from musickit.data.form_synthesis import FORMS
+    from musickit.representations.remi import REMITokenizer
+    from musickit.tuning.hierarchical_hypermodel import HierarchicalTransformerHyperModel
+
+    if args.tuner == "hyperband":
+        raise UsageError("the hierarchical studies train in stages, each its own fit; use --tuner grid, random "
+                         "or bayesian (Hyperband's partial trainings do not map onto stages)")  # fmt: skip
+    if args.objective != OBJECTIVE:
+        raise UsageError("hierarchical transformer studies use --objective nll (the held-out token loss)")
+    tokenizer = REMITokenizer()
+    corpus = None
+    if load_data:
+        corpus = build_form_corpus(args.data, tokenizer, max_files=smoke_or(args, 8, args.max_files or HIERARCHICAL_MAX_FILES),
+                                   forms=smoke_or(args, ("AB", "ABA"), FORMS), pieces_per_form=smoke_or(args, 1, PIECES_PER_FORM),
+                                   seed=args.seed)  # fmt: skip
+        print(f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in known forms; "
+              f"styles {corpus.styles}")  # fmt: skip
+    # The chief loads no data: the sources stand in for the styles, it only needs the search space.
+    styles = corpus.styles if corpus else sorted(source.strip() for source in args.data.split(","))
+    # Smoke: a one-block decoder (stages A, B1, C when staged), 16-token snippets, and unless a study tunes them,
+    # end-to-end training without contrastive pre-training: the fewest fits (each one a compile) per trial.
+    smoke_defaults = {"num_layers": 1, "snippet_length": 16, "contrastive_pretraining": False,
+                      "training": "end_to_end"}  # fmt: skip
+    hypermodel = HierarchicalTransformerHyperModel(
+        tokenizer,
+        styles,
+        preset=smoke_or(args, "tiny", args.preset),
+        sequence_length=smoke_or(args, 64, HIERARCHICAL_SEQUENCE_LENGTH),
+        batch_size=args.batch_size or smoke_or(args, 4, HIERARCHICAL_BATCH_SIZE),
+        contrastive_epochs=smoke_or(args, 1, CONTRASTIVE_EPOCHS),
+        contrastive_copies=smoke_or(args, 1, 4),
+        language_model_epochs=smoke_or(args, 1, LANGUAGE_MODEL_EPOCHS),
+        steps_per_epoch=smoke_or(args, 1, None),
+        validation_steps=smoke_or(args, 1, None),
+        # Smoke runs take one step per stage: compiling them with XLA would cost more than running them.
+        jit_compile=smoke_or(args, False, {"auto": "auto", "on": True, "off": False}[args.jit_compile]),
+        seed=args.seed,
+        defaults=smoke_or(args, smoke_defaults, None),
+    )
+    if not load_data:
+        return hypermodel, (), {}, None
+    return hypermodel, (corpus.train,), {"validation_data": corpus.valid}, []
 
 
-def objective_for(name):
+FAMILIES = {PIANO_ROLL_LSTM: piano_roll_study, MUSIC_TRANSFORMER: transformer_study,
+            HIERARCHICAL_TRANSFORMER: hierarchical_study}  # fmt: skip
+FAMILY_DATA = {HIERARCHICAL_TRANSFORMER: HIERARCHICAL_DATA}  # default --data per family, else DEFAULT_SOURCE
+
+
+def objective_for(name, family=None):
+    if name == OBJECTIVE and family == HIERARCHICAL_TRANSFORMER:
+        # The staged trainer's loss is the plain token cross-entropy weighted to piece tokens: the NLL in nats.
+        return keras_tuner.Objective("val_loss", direction="min")
     if name == OBJECTIVE:
         return keras_tuner.Objective("val_nll", direction="min")
     from musickit.metrics.callbacks import tuner_objective
@@ -244,12 +322,13 @@ def main(argv=None):
         print(study_table())
         return None
     study = get_study(args.study)  # unknown or not-yet-available studies stop here, in one line
+    args.data = args.data or FAMILY_DATA.get(study.family, DEFAULT_SOURCE)
     if args.distributed:
         distributed.configure(args.distributed, args.oracle_address, args.worker_id)
     role = distributed.role_from_environment()
     if role:
         distributed.check_grpc()
-    objective = objective_for(args.objective)
+    objective = objective_for(args.objective, study.family)
     if args.mixed_precision:
         # Variables stay float32; with float16, compile() wraps the optimizer in a LossScaleOptimizer.
         keras.mixed_precision.set_global_policy(f"mixed_{args.mixed_precision}")

@@ -35,7 +35,6 @@ PIANO_ROLL_LSTM = "piano_roll_lstm"
 MUSIC_TRANSFORMER = "music_transformer"
 HIERARCHICAL_TRANSFORMER = "hierarchical_transformer"
 AVAILABLE = "available"
-NEEDS_HIERARCHICAL = "needs the hierarchical transformer (issue 5)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +76,10 @@ class Study:
         """The study's space as Keras Tuner ``HyperParameters``, registered before the hypermodel's own."""
         hp = keras_tuner.HyperParameters()
         for name, values in self.values(smoke).items():
-            hp.Choice(name, list(values), ordered=_ordered(values))
+            if set(values) == {True, False} and all(isinstance(value, bool) for value in values):
+                hp.Boolean(name, default=values[0])  # hp.Choice would store booleans as the integers 1 and 0
+            else:
+                hp.Choice(name, list(values), ordered=_ordered(values))
         return hp
 
 
@@ -98,15 +100,18 @@ STUDIES = {
               description="token loss of the Music Transformer: cross-entropy, focal, label smoothing"),
         Study("lr_schedule", MUSIC_TRANSFORMER, {"lr_schedule": ("constant", "warmup_cosine", "step")},
               description="learning-rate schedule of the Music Transformer"),
+        # The hierarchical studies' full grids are GPU-scale (e.g. 12-layer encoders, 1024-token snippets, and
+        # A, B1..Bn, C stages per trial); their smoke grids check the pipeline with a tiny model in seconds.
         Study("encoder_size", HIERARCHICAL_TRANSFORMER, {"encoder_layers": (3, 6, 12), "encoder_heads": (4, 8, 16)},
-              description="snippet-encoder layers x heads", status=NEEDS_HIERARCHICAL),
+              smoke_grid={"encoder_layers": (1, 2), "encoder_heads": (2,)},
+              description="snippet-encoder layers x heads of the hierarchical transformer (GPU-scale grid)"),
         Study("snippet_length", HIERARCHICAL_TRANSFORMER, {"snippet_length": (128, 256, 512, 1024)},
-              description="tokens per section snippet", status=NEEDS_HIERARCHICAL),
+              smoke_grid={"snippet_length": (8, 16)},
+              description="tokens per section snippet read by the encoder (GPU-scale grid)"),
         Study("staging", HIERARCHICAL_TRANSFORMER, {"training": ("staged", "end_to_end")},
-              description="staged (A: cross-attention, B: unfreezing, C: all) vs end-to-end training",
-              status=NEEDS_HIERARCHICAL),
+              description="staged (A: cross-attention, B: unfreezing, C: all) vs end-to-end training, equal steps"),
         Study("contrastive", HIERARCHICAL_TRANSFORMER, {"contrastive_pretraining": (True, False)},
-              description="with vs without NT-Xent pre-training of the snippet encoder", status=NEEDS_HIERARCHICAL),
+              description="with vs without NT-Xent pre-training of the snippet encoder"),
     ]
 }  # fmt: skip
 

@@ -5,8 +5,8 @@ import pytest
 from musickit.errors import UsageError
 from musickit.tuning.hypermodels import PianoRollLSTMHyperModel
 from musickit.tuning.studies import (
+    HIERARCHICAL_TRANSFORMER,
     MUSIC_TRANSFORMER,
-    NEEDS_HIERARCHICAL,
     PIANO_ROLL_LSTM,
     STUDIES,
     Study,
@@ -20,15 +20,29 @@ def test_every_study_of_the_research_plan_is_registered():
     assert families["lstm_size"] == families["frame_head"] == PIANO_ROLL_LSTM
     assert families["loss"] == families["lr_schedule"] == MUSIC_TRANSFORMER
     for name in ("encoder_size", "snippet_length", "staging", "contrastive"):
-        assert STUDIES[name].status == NEEDS_HIERARCHICAL and not STUDIES[name].available
+        assert STUDIES[name].family == HIERARCHICAL_TRANSFORMER and get_study(name).available
+    # The research plan's grids are kept (GPU-scale); the smoke grids are tiny.
     assert STUDIES["encoder_size"].size() == 9 and STUDIES["snippet_length"].size() == 4
+    assert STUDIES["encoder_size"].size(smoke=True) == STUDIES["snippet_length"].size(smoke=True) == 2
+    assert STUDIES["staging"].values(smoke=True) == {"training": ("staged", "end_to_end")}
 
 
 def test_unavailable_and_unknown_studies_are_one_line_errors():
-    with pytest.raises(UsageError, match=r"encoder_size.*needs the hierarchical transformer \(issue 5\)"):
-        get_study("encoder_size")
+    waiting = Study("memory", HIERARCHICAL_TRANSFORMER, {"num_memory_vectors": (1, 4)}, status="needs issue 9")
+    STUDIES["memory"] = waiting
+    try:
+        with pytest.raises(UsageError, match=r"study 'memory' \(\) needs issue 9; it is not available yet"):
+            get_study("memory")
+    finally:
+        del STUDIES["memory"]
     with pytest.raises(UsageError, match="unknown study 'size'"):
         get_study("size")
+
+
+def test_a_boolean_grid_is_a_boolean_hyperparameter():
+    space = get_study("contrastive").hyperparameters()
+    assert [(type(entry).__name__, entry.default) for entry in space.space] == [("Boolean", True)]
+    assert space.get("contrastive_pretraining") is True
 
 
 def test_study_space_is_a_choice_per_hyperparameter():

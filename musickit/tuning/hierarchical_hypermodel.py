@@ -1,0 +1,354 @@
+"""Keras Tuner hypermodel of the hierarchical transformer: its sizes, snippet length, staging and pre-training.
+
+``build(hp)`` declares the architecture inline (decoder and snippet-encoder
+sizes default to a preset, ``small`` being the hierarchical recipe's CPU
+size) and the pipeline switches the ablation studies tune:
+``snippet_length``, ``training`` (``"staged"`` A,B,C or ``"end_to_end"``) and
+``contrastive_pretraining``. ``fit(hp, model, train_split,
+validation_data=valid_split)`` then runs the recipe's pipeline with the
+library's own functions:
+
+1. optional NT-Xent pre-training of the encoder
+   (:func:`musickit.training.contrastive.pretrain_encoder`);
+2. the decoder as a language model on plain token windows
+   (:func:`musickit.training.staging.set_language_model_stage`,
+   :func:`musickit.data.pipelines.token_windows`);
+3. :class:`musickit.training.staging.StagedTrainer` on snippet/target pairs
+   (:func:`musickit.data.pipelines.section_snippet_pairs`), built inside
+   ``fit`` because the snippet length is a hyperparameter.
+
+The objective is ``val_loss``: the token cross-entropy of held-out pieces in
+nats (the trainer's loss weighs piece tokens only). End-to-end training gets
+as many epochs as the staged schedule has steps, so both arms of the
+``staging`` study train for the same number of steps.
+
+Example:
+
+>>> import keras_tuner
+>>> from musickit.representations.remi import REMITokenizer
+>>> hypermodel = HierarchicalTransformerHyperModel(REMITokenizer(), styles=["bach", "essen"])
+>>> model = hypermodel.build(keras_tuner.HyperParameters())  # the defaults
+>>> model.num_layers, model.encoder.num_layers, model.encoder.snippet_length
+(4, 2, 128)
+"""
+
+import os
+import shutil
+import tempfile
+
+import keras
+import keras_tuner
+import numpy as np
+from keras_tuner.errors import FailedTrialError
+
+from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
+from musickit.data.pipelines import section_snippet_pairs, token_windows
+from musickit.errors import UsageError
+from musickit.models.decoder_base import DECODER_PRESETS
+from musickit.models.hierarchical import ENCODER_PRESETS, HierarchicalTransformer, SnippetEncoder
+from musickit.training.baseline import compile_for_tokens
+from musickit.training.contrastive import pretrain_encoder
+from musickit.training.staging import StagedTrainer, expand_stages, save_weights_atomically, set_language_model_stage
+
+TRAININGS = {"staged": "A,B,C", "end_to_end": "E"}
+SNIPPET_LENGTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
+# The hierarchical recipe's settings (recipes/hierarchical_transformer.py), the defaults here.
+SNIPPET_LENGTH = 128
+SEQUENCE_LENGTH = 256
+NUM_MEMORY_VECTORS = 4
+ADAPTER_DIM = 32
+LEARNING_RATE = 1e-3
+TEMPERATURE = 0.1
+
+
+class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
+    """Search space and training pipeline of :class:`~musickit.models.hierarchical.HierarchicalTransformer`.
+
+    Hyperparameters (defaults: ``preset`` and ``encoder_preset``, and the
+    hierarchical recipe's settings): ``num_layers``, ``num_heads``,
+    ``hidden_dim``, ``intermediate_dim`` (decoder); ``encoder_layers``,
+    ``encoder_heads``, ``encoder_dim``, ``encoder_intermediate_dim``;
+    ``snippet_length``, ``num_memory_vectors``, ``adapter_dim``, ``dropout``;
+    ``training`` (``staged`` or ``end_to_end``); ``contrastive_pretraining``
+    and, with it, ``temperature``; ``learning_rate``.
+
+    Args:
+        tokenizer: the :class:`~musickit.representations.remi.REMITokenizer`
+            the splits were encoded with (vocabulary, special ids, and the
+            token families the contrastive views transpose).
+        styles: the style classes (``FormCorpus.styles``), for conditioning.
+        preset: decoder size (``tiny``, ``small``, ``base``, ``paper``).
+        encoder_preset: snippet-encoder size; default ``preset``.
+        sequence_length: decoder window in tokens.
+        batch_size: batch size of every stage.
+        contrastive_epochs, contrastive_copies: NT-Xent pre-training epochs and
+            augmented pairs per snippet and epoch.
+        language_model_epochs: decoder pre-training epochs (0: none).
+        steps_per_epoch: optional cap on training batches per epoch (every stage).
+        validation_steps: optional cap on validation batches.
+        jit_compile: ``"auto"``, ``True`` or ``False`` (XLA).
+        seed: data order and augmentation seed.
+        defaults: optional ``{hyperparameter: value}`` replacing the preset's
+            and recipe's defaults, e.g. tiny sizes for a smoke run.
+
+    ``fit(hp, model, train_split, validation_data=valid_split, epochs=...)``
+    takes the :class:`~musickit.data.dataset.EncodedSplit` s of
+    :func:`musickit.data.form_corpus.build_form_corpus`; ``epochs`` is per
+    stage. Under a tuner of :mod:`musickit.tuning.tuners`, the stages'
+    checkpoints live in the execution folder, so a killed trial continues
+    from its last finished stage.
+    """
+
+    def __init__(
+        self,
+        tokenizer,
+        styles,
+        preset="small",
+        encoder_preset=None,
+        sequence_length=SEQUENCE_LENGTH,
+        batch_size=8,
+        contrastive_epochs=4,
+        contrastive_copies=4,
+        language_model_epochs=2,
+        steps_per_epoch=None,
+        validation_steps=None,
+        jit_compile="auto",
+        seed=0,
+        defaults=None,
+        name="hierarchical_transformer",
+    ):
+        super().__init__(name=name)
+        encoder_preset = encoder_preset or preset
+        if preset not in DECODER_PRESETS or encoder_preset not in ENCODER_PRESETS:
+            raise UsageError(f"unknown preset {preset!r}/{encoder_preset!r}; choose one of {sorted(DECODER_PRESETS)}")
+        if sequence_length > DECODER_PRESETS[preset]["max_sequence_length"]:
+            raise UsageError(f"sequence_length {sequence_length} is longer than the {preset} decoder's "
+                             f"{DECODER_PRESETS[preset]['max_sequence_length']} positions; use a larger preset")  # fmt: skip
+        self.tokenizer = tokenizer
+        self.styles = list(styles)
+        self.preset = preset
+        self.encoder_preset = encoder_preset
+        self.sequence_length = int(sequence_length)
+        self.batch_size = int(batch_size)
+        self.contrastive_epochs = int(contrastive_epochs)
+        self.contrastive_copies = int(contrastive_copies)
+        self.language_model_epochs = int(language_model_epochs)
+        self.steps_per_epoch = steps_per_epoch
+        self.validation_steps = validation_steps
+        self.jit_compile = jit_compile
+        self.seed = seed
+        self.defaults = dict(defaults or {})
+
+    def _default(self, name, value):
+        return self.defaults.get(name, value)
+
+    def build(self, hp):
+        decoder = {**DECODER_PRESETS[self.preset], **self.defaults}
+        encoder = ENCODER_PRESETS[self.encoder_preset]
+        default = self._default
+        num_heads = hp.Choice("num_heads", sorted({1, 2, 4, 8, 16, 24, decoder["num_heads"]}),
+                              default=decoder["num_heads"])  # fmt: skip
+        hidden_dim = hp.Int("hidden_dim", 32, 2048, step=32, default=decoder["hidden_dim"])
+        encoder_heads = hp.Choice("encoder_heads", sorted({1, 2, 4, 8, 16, default("encoder_heads", encoder["num_heads"])}),
+                                  default=default("encoder_heads", encoder["num_heads"]))  # fmt: skip
+        encoder_dim = hp.Int("encoder_dim", 32, 2048, step=32, default=default("encoder_dim", encoder["hidden_dim"]))
+        snippet_length = hp.Choice("snippet_length", sorted({*SNIPPET_LENGTHS, default("snippet_length", SNIPPET_LENGTH)}),
+                                   default=default("snippet_length", SNIPPET_LENGTH))  # fmt: skip
+        num_memory_vectors = hp.Int("num_memory_vectors", 1, 16, default=default("num_memory_vectors", NUM_MEMORY_VECTORS))
+        dropout = hp.Float("dropout", 0.0, 0.3, step=0.05, default=default("dropout", 0.1))
+        snippet_encoder = SnippetEncoder(
+            self.tokenizer.vocabulary_size,
+            num_layers=hp.Int("encoder_layers", 1, 12, default=default("encoder_layers", encoder["num_layers"])),
+            num_heads=encoder_heads,
+            # Heads split the width: round it to a multiple of the head count.
+            hidden_dim=max(encoder_heads, encoder_dim // encoder_heads * encoder_heads),
+            intermediate_dim=hp.Int("encoder_intermediate_dim", 64, 8192, step=64,
+                                    default=default("encoder_intermediate_dim", encoder["intermediate_dim"])),
+            snippet_length=snippet_length,
+            num_memory_vectors=num_memory_vectors,
+            dropout=dropout,
+            padding_id=self.tokenizer.pad_id,
+            name="snippet_encoder",
+        )  # fmt: skip
+        model = HierarchicalTransformer(
+            vocabulary_size=self.tokenizer.vocabulary_size,
+            num_layers=hp.Int("num_layers", 1, 24, default=decoder["num_layers"]),
+            num_heads=num_heads,
+            hidden_dim=max(num_heads, hidden_dim // num_heads * num_heads),
+            intermediate_dim=hp.Int("intermediate_dim", 64, 8192, step=64, default=decoder["intermediate_dim"]),
+            max_sequence_length=DECODER_PRESETS[self.preset]["max_sequence_length"],
+            encoder=snippet_encoder,
+            adapter_dim=hp.Int("adapter_dim", 4, 256, step=4, default=default("adapter_dim", ADAPTER_DIM)),
+            # The recipe's conditions: every batch of section_snippet_pairs carries all three labels.
+            condition_sizes={"style": len(self.styles), "emotion": len(EMOTION_CLASSES), "tempo": len(TEMPO_CLASSES)},
+            dropout=dropout,
+            padding_id=self.tokenizer.pad_id,
+            end_id=self.tokenizer.eos_id,
+        )  # fmt: skip
+        # The pipeline's switches, declared here so that the space is complete after build().
+        hp.Choice("training", tuple(TRAININGS), default=default("training", "staged"))
+        hp.Float("learning_rate", 1e-5, 1e-2, sampling="log", default=default("learning_rate", LEARNING_RATE))
+        hp.Boolean("contrastive_pretraining", default=default("contrastive_pretraining", True))
+        with hp.conditional_scope("contrastive_pretraining", [True]):
+            hp.Float("temperature", 0.02, 1.0, sampling="log", default=default("temperature", TEMPERATURE))
+        return model
+
+    def fit(self, hp, model, train_split, validation_data=None, epochs=1, callbacks=(), verbose="auto", **unused):
+        """Pre-train, then train in stages; returns a ``History`` over the stages' epochs, numbered on."""
+        if validation_data is None or not len(validation_data):
+            raise UsageError("the hierarchical hypermodel needs validation_data: held-out pieces for val_loss")
+        snippet_length = hp.get("snippet_length")
+        learning_rate = hp.get("learning_rate")
+        stages = TRAININGS[hp.get("training")]
+        # End to end gets as many epochs as the staged schedule has steps: both arms train equally long.
+        stage_epochs = epochs * (len(expand_stages(TRAININGS["staged"], model.num_layers)) if stages == "E" else 1)
+        callbacks = list(callbacks or [])
+        folder, temporary = _checkpoint_folder(callbacks)
+        try:
+            trainer = StagedTrainer(model, os.path.join(folder, "stages"), learning_rate=learning_rate,
+                                    jit_compile=self.jit_compile)  # fmt: skip
+            finished = trainer.finished()
+            # A trial killed after its last stage (before the tuner marked it finished) has nothing left to
+            # train and so nothing to report: it starts over.
+            resume = bool(finished) and finished != expand_stages(stages, model.num_layers)
+            pretrained = os.path.join(folder, "pretrained.weights.h5")
+            if not resume:
+                if os.path.isfile(pretrained):
+                    model.build()
+                    model.load_weights(pretrained)
+                else:
+                    self._pretrain(hp, model, train_split, snippet_length, learning_rate, verbose)
+                    save_weights_atomically(model, pretrained)  # the stages' own checkpoints take over from here
+            pairs = dict(styles=self.styles, snippet_length=snippet_length, max_sections=model.max_sections,
+                         sequence_length=self.sequence_length, batch_size=self.batch_size, tokenizer=self.tokenizer,
+                         seed=self.seed)  # fmt: skip
+            train_pairs = section_snippet_pairs(train_split, **pairs)
+            valid_pairs = section_snippet_pairs(validation_data, shuffle=False, **pairs)
+            if self.validation_steps:
+                valid_pairs = valid_pairs.take(self.validation_steps)
+            # A BackupAndRestore backup belongs to one fit: restored into the next stage (another compile,
+            # other trainable weights) it would skip that stage's epochs. The stage checkpoints replace it.
+            continued = ContinuedEpochs([callback for callback in callbacks
+                                         if not isinstance(callback, keras.callbacks.BackupAndRestore)])  # fmt: skip
+            trainer.run(train_pairs, stages, epochs=stage_epochs, steps_per_epoch=self.steps_per_epoch,
+                        validation_data=valid_pairs, resume=resume, callbacks=[continued], verbose=verbose)  # fmt: skip
+        finally:
+            if temporary:
+                shutil.rmtree(folder, ignore_errors=True)
+        # Finished: the tuner keeps the best epoch's weights and the epoch log; the stage checkpoints can go.
+        shutil.rmtree(folder, ignore_errors=True)
+        return continued.history
+
+    def _pretrain(self, hp, model, train_split, snippet_length, learning_rate, verbose):
+        """The recipe's pre-training: NT-Xent for the encoder (when tuned on), next-token prediction for the decoder."""
+        if hp.get("contrastive_pretraining") and self.contrastive_epochs:
+            contrast = pretrain_encoder(model.encoder, train_split, self.tokenizer, snippet_length,
+                                        epochs=self.contrastive_epochs, copies=self.contrastive_copies,
+                                        temperature=hp.get("temperature"), learning_rate=learning_rate,
+                                        batch_size=max(self.batch_size, 4), seed=self.seed,
+                                        jit_compile=self.jit_compile, verbose=verbose)  # fmt: skip
+            if not np.isfinite(contrast["contrastive_loss"]):
+                raise FailedTrialError(f"contrastive loss became {contrast['contrastive_loss']}; "
+                                       "try a lower learning rate or a higher temperature")  # fmt: skip
+        if not self.language_model_epochs:
+            model.build()
+            return
+        windows = token_windows(list(train_split), sequence_length=self.sequence_length, batch_size=self.batch_size,
+                                tokenizer=self.tokenizer, seed=self.seed)  # fmt: skip
+        steps = self.steps_per_epoch or int(windows.cardinality())
+        set_language_model_stage(model)
+        compile_for_tokens(model, learning_rate, steps * self.language_model_epochs, jit_compile=self.jit_compile)
+        history = model.fit(windows, epochs=self.language_model_epochs, steps_per_epoch=self.steps_per_epoch,
+                            verbose=verbose)  # fmt: skip
+        loss = history.history["loss"][-1]
+        if not np.isfinite(loss):
+            raise FailedTrialError(f"language-model pre-training loss became {loss}; try a lower learning rate")
+
+
+def _checkpoint_folder(callbacks):
+    """Where a trial keeps its stage checkpoints: beside the tuner's backup folder, else a temporary folder.
+
+    Returns ``(folder, temporary)``.
+    """
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.BackupAndRestore):
+            return os.path.join(os.path.dirname(os.path.normpath(callback.backup_dir)), "hierarchical"), False
+    return tempfile.mkdtemp(prefix="musickit-hierarchical-"), True
+
+
+class ContinuedEpochs(keras.callbacks.Callback):
+    """Several consecutive ``fit`` calls seen by ``callbacks`` as one training run, epochs numbered on.
+
+    The staged trainer fits once per stage, each fit counting epochs from 0.
+    The tuner's callbacks (epoch log, best-epoch checkpoint, trial reports)
+    key their records by epoch, so this callback hands them epoch
+    ``offset + epoch`` and keeps the whole run's logs in :attr:`history`.
+
+    Example:
+
+    >>> continued = ContinuedEpochs([])
+    >>> for stage in range(2):
+    ...     continued.on_train_begin()
+    ...     continued.on_epoch_end(0, {"val_loss": 2.0 - stage})
+    >>> continued.history.epoch, continued.history.history
+    ([0, 1], {'val_loss': [2.0, 1.0]})
+    """
+
+    def __init__(self, callbacks):
+        super().__init__()
+        self.callbacks = list(callbacks)
+        self.offset = 0
+        self.next_epoch = 0
+        self.history = keras.callbacks.History()
+        self.history.history, self.history.epoch = {}, []
+
+    def set_model(self, model):
+        super().set_model(model)
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        for callback in self.callbacks:
+            callback.set_params(params)
+
+    def _forward(self, name, *args):
+        for callback in self.callbacks:
+            getattr(callback, name)(*args)
+
+    def on_train_begin(self, logs=None):
+        self.offset = self.next_epoch
+        self._forward("on_train_begin", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._forward("on_epoch_begin", self.offset + epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        epoch = self.offset + epoch
+        logs = dict(logs or {})
+        self.history.epoch.append(epoch)
+        for name, value in logs.items():
+            self.history.history.setdefault(name, []).append(value)
+        self._forward("on_epoch_end", epoch, logs)
+        self.next_epoch = epoch + 1
+
+    def on_train_end(self, logs=None):
+        self._forward("on_train_end", logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._forward("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._forward("on_train_batch_end", batch, logs)
+
+    def on_test_begin(self, logs=None):
+        self._forward("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._forward("on_test_end", logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._forward("on_test_batch_begin", batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._forward("on_test_batch_end", batch, logs)
