@@ -251,13 +251,16 @@ def perplexities(model, corpus, args, tokenizer, training_steps, pretrain_steps)
     return result
 
 
-def style_judge(corpus, args, tokenizer, run):
+def style_judge(corpus, args, tokenizer, run, metrics):
+    path = run.file("style_classifier.keras")
+    if args.command == "generate" and os.path.isfile(path) and "style_classifier" in metrics:
+        return keras.saving.load_model(path, compile=False), metrics["style_classifier"]  # trained by an earlier run
     classifier, accuracies = train_style_classifier(
         corpus.train, corpus.styles, tokenizer.vocabulary_size, args.snippet_length, valid_split=corpus.valid,
         epochs=smoke_or(args, 1, STYLE_CLASSIFIER_EPOCHS), pad_id=tokenizer.pad_id, seed=args.seed, verbose=2,
         jit_compile=smoke_or(args, False, "auto"),
     )  # fmt: skip
-    with atomic_path(run.file("style_classifier.keras")) as temporary:
+    with atomic_path(path) as temporary:
         classifier.save(temporary)
     return classifier, accuracies
 
@@ -351,7 +354,7 @@ def main(argv=None):
             if not os.path.isfile(run.model_path):
                 raise UsageError(f"{run.path} has no trained model yet; run the 'train' step first")
             model = keras.saving.load_model(run.model_path, compile=False)
-        classifier, metrics["style_classifier"] = style_judge(corpus, args, tokenizer, run)
+        classifier, metrics["style_classifier"] = style_judge(corpus, args, tokenizer, run, metrics)
         metrics["generation"] = generate(model, corpus, args, tokenizer, run, classifier)
     run.write_json(run.metrics_path, metrics)
     print(f"run folder: {run.path}")

@@ -53,11 +53,10 @@ def generate_in_form(model, tokenizer, form, snippets, tokens_per_section, style
                      sampler="greedy", processors=(), seed=None, **sampler_options):  # fmt: skip
     """Write one piece in ``form`` (e.g. ``"ABA"``), section by section; return its token ids.
 
-    Each section begins with its ``SECTION_<X>`` token, placed by this
-    function so the piece follows the requested form exactly; the model then
-    writes up to ``tokens_per_section`` tokens, stopping early if it opens a
-    section or ends the piece itself. REMI decodes each section token to a
-    marker at the start of the next bar, so sections start on bar lines.
+    The section tokens are placed by :func:`musickit.generation.form_writing.write_in_form`,
+    so the piece follows the requested form exactly; the model writes up to
+    ``tokens_per_section`` tokens of each section, reading every snippet
+    through cross-attention.
 
     Example:
 
@@ -70,22 +69,16 @@ def generate_in_form(model, tokenizer, form, snippets, tokens_per_section, style
     ['SECTION_A', 'SECTION_B', 'SECTION_A']
     """
     from musickit.data.form_synthesis import form_letters
+    from musickit.generation.form_writing import write_in_form
 
     form = str(form).strip().upper()
     missing = [letter for letter in form_letters(form) if letter not in snippets]
     if missing:
         raise UsageError(f"form {form} needs a snippet for section(s) {', '.join(missing)}; pass --snippet X=file.mid")
-    section_ids = [tokenizer.section_token_id(letter) for letter in "ABCD"]
-    stops = tuple(section_ids) + ((model.end_id,) if model.end_id is not None else ())
-    ids = [tokenizer.style_token_id(style)] if style and style in getattr(tokenizer, "styles", ()) else []
-    for letter in form:
-        ids.append(tokenizer.section_token_id(letter))
-        if len(ids) + 1 >= model.max_sequence_length:
-            break
-        max_length = min(len(ids) + int(tokens_per_section), model.max_sequence_length)
-        output = generate(model, [ids], max_length, snippets=snippets, conditions=conditions, sampler=sampler,
-                          processors=processors, seed=seed, stop_token_ids=stops, **sampler_options)[0]  # fmt: skip
-        if output[-1] in stops and len(output) > len(ids):
-            output = output[:-1]  # the form, not the model, decides where the next section starts
-        ids = output
-    return ids
+
+    def continue_piece(ids, max_length, stop_token_ids):
+        return generate(model, [ids], max_length, snippets=snippets, conditions=conditions, sampler=sampler,
+                        processors=processors, seed=seed, stop_token_ids=stop_token_ids, **sampler_options)[0]  # fmt: skip
+
+    return write_in_form(continue_piece, tokenizer, form, tokens_per_section, model.max_sequence_length, style=style,
+                         end_id=model.end_id)  # fmt: skip

@@ -41,6 +41,11 @@ def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     sizes = perplexity["hierarchical"]["parameters"], perplexity["decoder_only_baseline"]["parameters"]
     assert abs(sizes[0] - sizes[1]) / sizes[0] < 0.05
     assert json.loads((run_dir / "run.json").read_text())["model"] == "hierarchical_transformer"
+    # The generate step alone reloads model.keras and the style classifier from the run folder.
+    again = _recipe().main(["generate", "--smoke", "--form", "AB", "--style", "essen", "--output-dir", str(run_dir)])
+    assert [marker.text for marker in read_midi(run_dir / "samples" / "form_AB_1.mid").markers] == ["A", "B"]
+    assert again["generation"]["pieces"][0]["style"] == "essen"
+    assert again["style_classifier"] == metrics["style_classifier"]
 
 
 @pytest.mark.slow
