@@ -11,7 +11,10 @@ Example:
 
 import importlib
 
+from musickit.data.curriculum import CurriculumPhase, curriculum_pairs, curriculum_phases, form_complexity
 from musickit.data.dataset import EncodedDataset, EncodedSplit, load_dataset, section_scores
+from musickit.data.form_corpus import FormCorpus, build_form_corpus
+from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES, emotion_class, tempo_class
 from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores, roll_to_score
 from musickit.data.splits import assign_splits, content_group
 
@@ -27,7 +30,8 @@ def __getattr__(name):
     raise AttributeError(f"module 'musickit.data' has no attribute {name!r}")
 
 __all__ = [
-    "DEFAULT_SOURCE", "EncodedDataset", "EncodedSplit", "assign_splits", "content_group", "load_dataset",
-    "open_source", "piano_roll_windows", "read_scores", "roll_to_score", "section_scores",
+    "CurriculumPhase", "DEFAULT_SOURCE", "EMOTION_CLASSES", "EncodedDataset", "EncodedSplit", "FormCorpus",
+    "TEMPO_CLASSES", "assign_splits", "build_form_corpus", "content_group", "curriculum_pairs", "curriculum_phases",
+    "emotion_class", "form_complexity", "load_dataset", "open_source", "piano_roll_windows", "read_scores", "roll_to_score", "section_scores",
     "section_snippet_pairs", "token_windows", "window_starts",
 ]  # fmt: skip

@@ -29,7 +29,7 @@ import dataclasses
 import numbers
 from typing import Tuple
 
-from musickit.data.form_synthesis import form_letters
+from musickit.data.form_synthesis import form_complexity
 from musickit.errors import UsageError
 
 DEFAULT_SEQUENCE_LENGTHS = (128, 256, 512)
@@ -38,20 +38,6 @@ DEFAULT_SEQUENCE_LENGTHS = (128, 256, 512)
 def _is_count(value):
     """A whole number (``bool`` aside), NumPy integers included."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def form_complexity(form):
-    """A sort key for forms: the number of distinct sections, then the number of sections.
-
-    Forms with equal keys (``ABAB`` and ``AABA``) are one complexity level.
-
-    >>> forms = ["ABCD", "AABA", "AB", "ABC", "ABA", "ABAB"]
-    >>> sorted(forms, key=form_complexity)
-    ['AB', 'ABA', 'AABA', 'ABAB', 'ABC', 'ABCD']
-    >>> form_complexity("ABAB") == form_complexity("AABA")
-    True
-    """
-    return len(form_letters(form)), len(str(form).strip())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +81,7 @@ def curriculum_phases(forms, sequence_lengths=DEFAULT_SEQUENCE_LENGTHS, by_lengt
     forms = [str(form).strip().upper() for form in forms]
     if not forms:
         raise UsageError("a curriculum needs at least one form, e.g. forms=('AB', 'ABA')")
-    forms = sorted(dict.fromkeys(forms), key=form_complexity)  # form_letters inside rejects bad forms
+    forms = sorted(dict.fromkeys(forms), key=form_complexity)  # form_complexity rejects bad forms
     lengths = list(sequence_lengths)
     if not lengths or not all(_is_count(length) and length > 0 for length in lengths):
         raise UsageError(f"sequence_lengths must be positive whole numbers, got {sequence_lengths!r}")

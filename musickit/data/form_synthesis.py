@@ -83,8 +83,18 @@ def form_letters(form):
 
 
 def form_complexity(form):
-    """A sort key: fewer distinct sections first, then shorter forms (AB < ABA < ABAB < AABA < ABC < ABCD)."""
-    return len(form_letters(form)), len(form), form
+    """A sort key for forms: the number of distinct sections, then the number of sections.
+
+    Forms with equal keys (``ABAB`` and ``AABA``) are one complexity level;
+    :mod:`musickit.data.curriculum` trains level by level.
+
+    >>> forms = ["ABCD", "AABA", "AB", "ABC", "ABA", "ABAB"]
+    >>> sorted(forms, key=form_complexity)
+    ['AB', 'ABA', 'AABA', 'ABAB', 'ABC', 'ABCD']
+    >>> form_complexity("ABAB") == form_complexity("AABA")
+    True
+    """
+    return len(form_letters(form)), len(str(form).strip())
 
 
 def extract_phrases(score, bars_per_phrase=4, name=""):

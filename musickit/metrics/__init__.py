@@ -43,7 +43,7 @@ from musickit.metrics.evaluation import (
     json_safe,
     write_metrics_json,
 )
-from musickit.metrics.form import section_contrast, section_similarity
+from musickit.metrics.form import section_contrast, section_similarity, snippet_embedding_cosines, snippet_similarity
 from musickit.metrics.pitch import (
     histogram_distance,
     in_scale_ratio,
@@ -71,6 +71,10 @@ _LAZY = {
     "frame_negative_log_likelihood": "musickit.metrics.likelihood",
     "nll_nats_per_frame": "musickit.metrics.likelihood",
     "perplexity": "musickit.metrics.likelihood",
+    "dataset_token_nll": "musickit.metrics.likelihood",
+    "predict_styles": "musickit.metrics.style",
+    "style_accuracy": "musickit.metrics.style",
+    "judge_generated_pieces": "musickit.metrics.generated_forms",
 }
 
 
@@ -85,13 +89,14 @@ def __getattr__(name):
 __all__ = [
     "DIRECTIONS", "DistanceDistributions", "FrameNegativeLogLikelihood", "METRIC_NAMES", "MUSPY_METRICS",
     "MusicMetricsCallback", "PieceMetrics", "compare_distributions", "compare_feature", "compare_sets",
-    "compute_metrics", "compute_metrics_batch", "distinct_ngram_ratio", "drum_pattern_consistency",
+    "compute_metrics", "compute_metrics_batch", "dataset_token_nll", "distinct_ngram_ratio", "drum_pattern_consistency",
     "empty_beat_rate", "feature_diversity", "frame_negative_log_likelihood", "groove_consistency",
     "harmonic_coherence", "histogram_distance", "in_scale_ratio", "inter_set_distances", "intra_set_distances",
-    "json_safe", "kl_divergence", "mean_pitch_class_histogram", "mode_collapse_indicators", "n_pitch_classes_used",
+    "judge_generated_pieces", "json_safe", "kl_divergence", "mean_pitch_class_histogram", "mode_collapse_indicators", "n_pitch_classes_used",
     "n_pitches_used", "ngram_diversity", "nll_nats_per_frame", "note_density", "overlap_area", "perplexity",
     "pitch_class_entropy", "pitch_class_histogram_distance", "pitch_class_profile", "pitch_entropy", "pitch_range",
-    "polyphony", "polyphony_rate", "repeated_bar_ratio", "repeated_frame_ratio", "rhythmic_regularity",
-    "scale_consistency", "score_tokens", "section_contrast", "section_similarity", "tonal_stability",
+    "polyphony", "polyphony_rate", "predict_styles", "repeated_bar_ratio", "repeated_frame_ratio", "rhythmic_regularity",
+    "scale_consistency", "score_tokens", "section_contrast", "section_similarity", "snippet_embedding_cosines",
+    "snippet_similarity", "style_accuracy", "tonal_stability",
     "tuner_objective", "write_metrics_json",
 ]  # fmt: skip
