@@ -1,0 +1,76 @@
+"""The hierarchical transformer's ablation studies run end to end through the ablation recipe (``--smoke``).
+
+Every trial compiles several fits (pre-training, then each stage; each study two trials), so the default
+suite runs ``staging`` (language-model pre-training, stages A, B1, C, and end to end) and marks
+``contrastive`` (adds NT-Xent pre-training) and the two size studies (``encoder_size``, ``snippet_length``)
+slow: ``python -m pytest -m slow tests/tuning``.
+"""
+
+import csv
+import importlib.util
+import json
+import os
+
+import pytest
+
+RECIPE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "ablation_search.py"))
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    spec = importlib.util.spec_from_file_location("ablation_search_recipe", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_study(recipe, folder, name, *extra):
+    rows = recipe.main(["--study", name, "--smoke", "--output-dir", str(folder / name), *extra])
+    with open(folder / name / "results.csv", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    return rows, written
+
+
+def epochs_logged(folder, trial):
+    path = folder / "grid" / f"trial_{trial}" / "execution_0" / "epochs.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_staging_smoke_study(recipe, tmp_path):
+    rows, written = run_study(recipe, tmp_path, "staging")
+    assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
+    assert {row["training"] for row in written} == {"staged", "end_to_end"}
+    objectives = [row["objective"] for row in rows]
+    assert objectives == sorted(objectives) and all(value > 0 for value in objectives)
+    assert json.loads((tmp_path / "staging" / "study.json").read_text())["data"] == "bach,essen"
+    by_training = {row["training"]: row["trial"] for row in written}
+    # Smoke decoder: one block, so staged is A, B1, C (one epoch each) and end to end gets the same three epochs.
+    for training, trial in by_training.items():
+        logged = epochs_logged(tmp_path / "staging", trial)
+        assert [line["epoch"] for line in logged] == [0, 1, 2], training
+        assert all(line["val_loss"] > 0 for line in logged)
+    # The stage checkpoints are gone once a trial is finished (the tuner keeps the best epoch's weights).
+    assert not list((tmp_path / "staging").glob("grid/trial_*/execution_0/hierarchical"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, hyperparameter, values", [
+    ("contrastive", "contrastive_pretraining", {"True", "False"}),
+    ("encoder_size", "encoder_layers", {"1", "2"}),
+    ("snippet_length", "snippet_length", {"8", "16"}),
+])  # fmt: skip
+def test_other_smoke_studies(recipe, tmp_path, name, hyperparameter, values):
+    rows, written = run_study(recipe, tmp_path, name)
+    assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
+    assert {row[hyperparameter] for row in written} == values
+    assert all(row["objective"] > 0 for row in rows)
+
+
+def test_hyperband_and_sample_objectives_are_refused_for_the_hierarchical_studies(recipe, tmp_path):
+    from musickit.errors import UsageError
+
+    with pytest.raises(UsageError, match="use --tuner grid, random or bayesian"):
+        recipe.main(["--study", "staging", "--smoke", "--tuner", "hyperband", "--output-dir", str(tmp_path / "a")])
+    with pytest.raises(UsageError, match="use --objective nll"):
+        recipe.main(["--study", "contrastive", "--smoke", "--objective", "pitch_class_histogram_distance",
+                     "--output-dir", str(tmp_path / "b")])  # fmt: skip
