@@ -45,7 +45,6 @@ def test_style_classifier_learns_two_token_styles_and_reports_held_out_accuracy(
     classifier, accuracies = train_style_classifier(
         two_style_split(12), ["high", "low"], vocabulary_size=50, snippet_length=8,
         valid_split=two_style_split(3, seed=1), epochs=8, batch_size=8, learning_rate=3e-3, verbose=0,
-        jit_compile=False,
     )  # fmt: skip
     assert accuracies["valid_accuracy"] >= 0.9
     pieces = [{"A": np.arange(30, 38)}, {"A": np.arange(10, 18), "B": np.arange(11, 19)}]
@@ -159,7 +158,7 @@ def test_language_model_stage_trains_the_decoder_alone_without_gradient_warnings
     assert paths and not any("encoder" in path or "cross_attention" in path or "adapter" in path for path in paths)
     from musickit.losses.sequence import SequenceCrossEntropy
 
-    model.compile(optimizer="adam", loss=SequenceCrossEntropy(), jit_compile=False)
+    model.compile(optimizer="adam", loss=SequenceCrossEntropy())
     ids = np.random.default_rng(0).integers(1, 40, (4, 12)).astype("int32")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
