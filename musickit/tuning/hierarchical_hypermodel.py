@@ -212,9 +212,9 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
             # train and so nothing to report: it starts over.
             resume = bool(finished) and finished != expand_stages(stages, model.num_layers)
             pretrained = os.path.join(folder, "pretrained.weights.h5")
+            model.build()  # weights to restore a finished stage or the pre-training into
             if not resume:
                 if os.path.isfile(pretrained):
-                    model.build()
                     model.load_weights(pretrained)
                 else:
                     self._pretrain(hp, model, train_split, snippet_length, learning_rate, verbose)
@@ -228,8 +228,10 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
                 valid_pairs = valid_pairs.take(self.validation_steps)
             # A BackupAndRestore backup belongs to one fit: restored into the next stage (another compile,
             # other trainable weights) it would skip that stage's epochs. The stage checkpoints replace it.
+            # A resumed trial numbers its epochs from where the schedule stands (the finished stages' epochs).
             continued = ContinuedEpochs([callback for callback in callbacks
-                                         if not isinstance(callback, keras.callbacks.BackupAndRestore)])  # fmt: skip
+                                         if not isinstance(callback, keras.callbacks.BackupAndRestore)],
+                                        first_epoch=len(finished) * stage_epochs if resume else 0)  # fmt: skip
             trainer.run(train_pairs, stages, epochs=stage_epochs, steps_per_epoch=self.steps_per_epoch,
                         validation_data=valid_pairs, resume=resume, callbacks=[continued], verbose=verbose)  # fmt: skip
         finally:
@@ -251,7 +253,6 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
                 raise FailedTrialError(f"contrastive loss became {contrast['contrastive_loss']}; "
                                        "try a lower learning rate or a higher temperature")  # fmt: skip
         if not self.language_model_epochs:
-            model.build()
             return
         windows = token_windows(list(train_split), sequence_length=self.sequence_length, batch_size=self.batch_size,
                                 tokenizer=self.tokenizer, seed=self.seed)  # fmt: skip
@@ -283,6 +284,7 @@ class ContinuedEpochs(keras.callbacks.Callback):
     The tuner's callbacks (epoch log, best-epoch checkpoint, trial reports)
     key their records by epoch, so this callback hands them epoch
     ``offset + epoch`` and keeps the whole run's logs in :attr:`history`.
+    ``first_epoch`` is where a resumed run starts counting.
 
     Example:
 
@@ -294,11 +296,10 @@ class ContinuedEpochs(keras.callbacks.Callback):
     ([0, 1], {'val_loss': [2.0, 1.0]})
     """
 
-    def __init__(self, callbacks):
+    def __init__(self, callbacks, first_epoch=0):
         super().__init__()
         self.callbacks = list(callbacks)
-        self.offset = 0
-        self.next_epoch = 0
+        self.offset = self.next_epoch = int(first_epoch)
         self.history = keras.callbacks.History()
         self.history.history, self.history.epoch = {}, []
 

@@ -2,7 +2,9 @@
 numbered on for the tuner's callbacks."""
 
 import json
+import os
 
+import keras
 import keras_tuner
 import pytest
 
@@ -83,3 +85,44 @@ def test_stage_epochs_reach_the_tuners_callbacks_numbered_on(tmp_path):
     assert read_epoch_log(path).history == {"loss": [3.0, 2.5, 2.0], "val_loss": [4.0, 3.5, 3.0]}
     assert [json.loads(line)["epoch"] for line in open(path)] == [0, 1, 2]
     assert continued.history.epoch == [0, 1, 2] and continued.history.history["val_loss"] == [4.0, 3.5, 3.0]
+
+
+class StopAfterEpoch(keras.callbacks.Callback):
+    """Interrupts training at the end of a (continued) epoch, as a kill would."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt(f"stopped after epoch {epoch}")
+
+
+@pytest.mark.slow
+def test_an_interrupted_trial_continues_from_its_last_finished_stage(tmp_path):
+    from musickit.data.form_corpus import build_form_corpus
+
+    tokenizer = REMITokenizer()
+    corpus = build_form_corpus("bach", tokenizer, max_files=8, forms=("AB",), pieces_per_form=1)
+    hypermodel = HierarchicalTransformerHyperModel(tokenizer, corpus.styles, preset="tiny", sequence_length=64,
+                                                   batch_size=4, language_model_epochs=1, steps_per_epoch=1,
+                                                   validation_steps=1, jit_compile=False,
+                                                   defaults={"num_layers": 1, "snippet_length": 16})  # fmt: skip
+    hp = hyperparameters(contrastive_pretraining=False)
+    execution = tmp_path / "execution_0"
+    backup = keras.callbacks.BackupAndRestore(str(execution / "backup"))
+    log = str(execution / "epochs.jsonl")
+    execution.mkdir()
+    # Killed at the end of stage B1's epoch (1): stage A (epoch 0) is saved, B1 is not.
+    with pytest.raises(KeyboardInterrupt):
+        hypermodel.fit(hp, hypermodel.build(hp), corpus.train, validation_data=corpus.valid, verbose=0,
+                       callbacks=[backup, EpochLog(log), StopAfterEpoch(1)])  # fmt: skip
+    stages = execution / "hierarchical" / "stages"
+    assert json.loads((stages / "stages.json").read_text()) == {"finished": ["A"]}
+    os.remove(log)  # as the tuner does when it finds no Keras backup to resume from
+    history = hypermodel.fit(hp, hypermodel.build(hp), corpus.train, validation_data=corpus.valid, verbose=0,
+                             callbacks=[backup, EpochLog(log)])  # fmt: skip
+    assert history.epoch == [1, 2]  # B1 and C, numbered where the schedule stands
+    assert read_epoch_log(log).epoch == [1, 2]
+    assert not (execution / "hierarchical").exists() and not (execution / "backup").exists()
