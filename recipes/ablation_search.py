@@ -251,17 +251,21 @@ def transformer_study(args, load_data):
     return hypermodel, (examples["train"],), {"validation_data": examples["valid"]}, []
 
 
+def check_hierarchical_options(args):
+    """What the hierarchical studies cannot do, refused before the study folder is made."""
+    if args.tuner == "hyperband":
+        raise UsageError("the hierarchical studies train in stages, each its own fit; use --tuner grid, random "
+                         "or bayesian (Hyperband's partial trainings do not map onto stages)")  # fmt: skip
+    if args.objective != OBJECTIVE:
+        raise UsageError("hierarchical transformer studies use --objective nll (the held-out token loss)")
+
+
 def hierarchical_study(args, load_data):
     from musickit.data.form_corpus import build_form_corpus
     from musickit.data.form_synthesis import FORMS
     from musickit.representations.remi import REMITokenizer
     from musickit.tuning.hierarchical_hypermodel import HierarchicalTransformerHyperModel
 
-    if args.tuner == "hyperband":
-        raise UsageError("the hierarchical studies train in stages, each its own fit; use --tuner grid, random "
-                         "or bayesian (Hyperband's partial trainings do not map onto stages)")  # fmt: skip
-    if args.objective != OBJECTIVE:
-        raise UsageError("hierarchical transformer studies use --objective nll (the held-out token loss)")
     tokenizer = REMITokenizer()
     corpus = None
     if load_data:
@@ -323,6 +327,8 @@ def main(argv=None):
         return None
     study = get_study(args.study)  # unknown or not-yet-available studies stop here, in one line
     args.data = args.data or FAMILY_DATA.get(study.family, DEFAULT_SOURCE)
+    if study.family == HIERARCHICAL_TRANSFORMER:
+        check_hierarchical_options(args)
     if args.distributed:
         distributed.configure(args.distributed, args.oracle_address, args.worker_id)
     role = distributed.role_from_environment()

@@ -45,7 +45,7 @@ class Study:
         name: the ``--study`` name.
         family: the hypermodel family (``piano_roll_lstm``, ``music_transformer``, ...).
         grid: ``{hyperparameter: values}``; each becomes an ``hp.Choice`` whose
-            default is the first value.
+            default is the first value (``(True, False)`` an ``hp.Boolean``).
         smoke_grid: a smaller grid for ``--smoke`` (tiny models, seconds); by
             default the first two values of each entry.
         description: one line for ``--list`` and the results table.

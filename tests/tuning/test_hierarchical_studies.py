@@ -66,11 +66,14 @@ def test_other_smoke_studies(recipe, tmp_path, name, hyperparameter, values):
     assert all(row["objective"] > 0 for row in rows)
 
 
-def test_hyperband_and_sample_objectives_are_refused_for_the_hierarchical_studies(recipe, tmp_path):
-    from musickit.errors import UsageError
+@pytest.mark.parametrize("argv, message", [
+    (["--study", "staging", "--tuner", "hyperband"], "use --tuner grid, random or bayesian"),
+    (["--study", "contrastive", "--objective", "pitch_class_histogram_distance"], "use --objective nll"),
+])  # fmt: skip
+def test_what_the_hierarchical_studies_cannot_do_is_one_line(recipe, tmp_path, capsys, argv, message):
+    from musickit.runs.entry import run_main
 
-    with pytest.raises(UsageError, match="use --tuner grid, random or bayesian"):
-        recipe.main(["--study", "staging", "--smoke", "--tuner", "hyperband", "--output-dir", str(tmp_path / "a")])
-    with pytest.raises(UsageError, match="use --objective nll"):
-        recipe.main(["--study", "contrastive", "--smoke", "--objective", "pitch_class_histogram_distance",
-                     "--output-dir", str(tmp_path / "b")])  # fmt: skip
+    assert run_main(recipe.main, [*argv, "--smoke", "--output-dir", str(tmp_path / "study")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error
+    assert not (tmp_path / "study").exists()
