@@ -1,17 +1,25 @@
-"""Section labels for real pieces: repeated bar ranges first, phrase segmentation otherwise.
+"""Section labels for real pieces: notated boundaries, then repeated bar ranges, then phrases.
 
 The hierarchical model learns from pieces whose sections are marked
 (``score.markers`` holding ``"A"`` .. ``"D"``, which
 :func:`musickit.data.dataset.section_scores` and the REMI tokenizer read).
 Real pieces rarely carry such markers, so :func:`label_sections` finds them:
 
-1. **Repeated bar ranges.** Each bar is summarised by its notes (pitch, onset
+1. **Notated boundaries.** Double bars and repeat signs that
+   :func:`musickit.music.music21_io.from_music21` found in the score
+   (``metadata["notated_boundaries"]``, seconds) cut the piece where at
+   least one of them falls on a bar line (or less than half a bar before
+   one: the upbeat of the next section, which then starts at that bar
+   line). Sections with identical bars share a letter, each new content
+   takes the next one. This reads the Stollen repeat of a chorale and the
+   strains of a reel from the page instead of guessing them.
+2. **Repeated bar ranges.** Each bar is summarised by its notes (pitch, onset
    and length inside the bar); the longest run of at least
    ``min_repeat_bars`` bars that occurs twice without overlapping becomes
    section ``A`` at both places, and the bars between and after become
    ``B``, ``C``, ... This finds the Stollen of a bar-form chorale (AAB) and
    the literal repeats of folk tunes written out in MIDI.
-2. **Phrase segmentation**, when nothing repeats: phrase ends are bars whose
+3. **Phrase segmentation**, when nothing repeats: phrase ends are bars whose
    last onset is held at least ``cadence_quarters`` (a cadence in a chorale
    is a long note under a fermata), and the piece is cut at the ends that
    give sections closest to ``bars_per_section`` bars, labelled in order.
@@ -133,6 +141,39 @@ def _sections_from_phrases(quantized, starts, bars_per_section, cadence_quarters
     return [(start, SECTION_LETTERS[index]) for index, start in enumerate(boundaries[: len(SECTION_LETTERS)])]
 
 
+def _notated_bars(score, starts, first_bar):
+    """Bar indices (after ``first_bar``) where the score's notated boundaries fall, empty when none does.
+
+    A boundary counts on a bar line or less than half a bar before one (an
+    upbeat); anything else is off the bar grid and ignored.
+    """
+    bars = set()
+    for time in score.metadata.get("notated_boundaries") or ():
+        step = round(score.seconds_to_quarters(time) * STEPS_PER_QUARTER)
+        index = next((index for index, start in enumerate(starts) if start >= step), None)
+        if index is None or index <= first_bar:
+            continue
+        # Bars before and after have the same length except at a meter change; either is a fair "half a bar".
+        if 2 * (starts[index] - step) < starts[index] - starts[index - 1]:
+            bars.add(index)
+    return sorted(bars)
+
+
+def _sections_from_notation(signatures, cuts, first_bar):
+    """``(bar, label)`` per notated section: identical bars share a letter, new content takes the next one."""
+    bounds = [first_bar] + list(cuts) + [len(signatures)]
+    letters, spans = {}, []
+    for start, end in zip(bounds, bounds[1:]):
+        content = tuple(signatures[start:end])
+        if content not in letters:
+            letters[content] = SECTION_LETTERS[min(len(letters), len(SECTION_LETTERS) - 1)]
+        label = letters[content]
+        if label == SECTION_LETTERS[-1] and spans and spans[-1][1] == label:
+            continue  # later material folded into D continues the D before it: one marker
+        spans.append((start, label))
+    return spans
+
+
 def label_sections(score, min_repeat_bars=2, bars_per_section=4, cadence_quarters=2):
     """A copy of ``score`` with section markers at bar starts (markers it already has are kept).
 
@@ -144,7 +185,7 @@ def label_sections(score, min_repeat_bars=2, bars_per_section=4, cadence_quarter
 
     Returns:
         The labelled copy; ``metadata["section_method"]`` says how
-        (``"markers"``, ``"repeats"``, ``"phrases"``), ``metadata["sections"]``
+        (``"markers"``, ``"notation"``, ``"repeats"``, ``"phrases"``), ``metadata["sections"]``
         lists ``(label, start_seconds)``.
     """
     labelled = score.copy()
@@ -161,14 +202,19 @@ def label_sections(score, min_repeat_bars=2, bars_per_section=4, cadence_quarter
     signatures, starts = bar_signatures(quantized)
     # A pickup bar (shorter than a full bar) belongs to what follows; leave it out of the comparison.
     offset = 1 if quantized.metadata.get("pickup_quarters") and len(starts) > 1 else 0
-    repeat = find_repeat(signatures[offset:], min_repeat_bars)
-    if repeat is not None:
-        spans = _sections_from_repeat(repeat, len(starts) - offset)
-        method = "repeats"
+    notated = _notated_bars(score, starts, offset)
+    if notated:
+        spans = _sections_from_notation(signatures, notated, offset)  # bar indices count the pickup already
+        method = "notation"
     else:
-        spans = _sections_from_phrases(quantized, starts[offset:], bars_per_section, cadence_quarters)
-        method = "phrases"
-    spans = [(bar + offset, label) for bar, label in spans]
+        repeat = find_repeat(signatures[offset:], min_repeat_bars)
+        if repeat is not None:
+            spans = _sections_from_repeat(repeat, len(starts) - offset)
+            method = "repeats"
+        else:
+            spans = _sections_from_phrases(quantized, starts[offset:], bars_per_section, cadence_quarters)
+            method = "phrases"
+        spans = [(bar + offset, label) for bar, label in spans]
     if offset:
         spans[0] = (0, spans[0][1])  # the pickup opens the first section
     to_seconds = score.quarters_to_seconds

@@ -4,6 +4,8 @@ from musickit.music.keys import PITCH_CLASS_NAMES, parse_key
 from musickit.music.score import DEFAULT_QPM, KeySignature, Note, Score, TempoChange, TimeSignature
 
 DEFAULT_VELOCITY = 90
+# music21 barline types that close a section ("double" is light-light, "final" light-heavy).
+SECTION_BARLINE_TYPES = frozenset({"double", "final", "heavy-light", "heavy-heavy"})
 
 
 def from_music21(stream, style=None, qpm=None):
@@ -14,6 +16,10 @@ def from_music21(stream, style=None, qpm=None):
     or a re-parsed score if you need the ties kept), chords become one note per
     pitch, each part becomes one instrument. Metronome marks become tempo changes; without any, the
     piece is played at ``qpm`` (default 120).
+
+    Section boundaries the notation marks inside the piece (double bars,
+    repeat signs; see :func:`notated_boundaries`) go to
+    ``metadata["notated_boundaries"]`` in seconds, where the first part has any.
 
     Example:
 
@@ -88,6 +94,9 @@ def from_music21(stream, style=None, qpm=None):
     pickup = _pickup_quarters(parts[0]) if parts else 0.0
     if pickup:
         metadata["pickup_quarters"] = pickup
+    boundaries = notated_boundaries(parts[0]) if parts else []
+    if boundaries:
+        metadata["notated_boundaries"] = [_quarters_to_seconds(marks, quarters) for quarters in boundaries]
     return Score(
         notes=notes,
         tempos=tempos,
@@ -95,6 +104,51 @@ def from_music21(stream, style=None, qpm=None):
         key_signatures=key_signatures,
         metadata=metadata,
     )
+
+
+def notated_boundaries(part):
+    """Offsets in quarters where ``part``'s notation marks a section boundary inside the piece.
+
+    A boundary is a repeat sign (``bar.Repeat``, either direction) or a barline
+    whose style separates sections: double (light-light), light-heavy,
+    heavy-light or heavy-heavy. A right barline marks the end of its measure,
+    a left one its start. The piece's own start and end are not boundaries
+    (the final light-heavy barline closes every chorale), and one pass over
+    the part's measures suffices because every part carries the same barlines.
+
+    Example:
+
+    >>> from music21 import bar, note, stream
+    >>> part = stream.Part()
+    >>> for number in range(1, 5):
+    ...     measure = stream.Measure(number=number)
+    ...     measure.append(note.Note("C4", quarterLength=4.0))
+    ...     part.append(measure)
+    >>> part.getElementsByClass("Measure")[1].rightBarline = bar.Repeat(direction="end")
+    >>> part.getElementsByClass("Measure")[3].rightBarline = bar.Barline("final")
+    >>> notated_boundaries(part)
+    [8.0]
+    """
+    from music21 import bar
+
+    measures = part.getElementsByClass("Measure")
+    if not measures:
+        return []
+    end = float(measures.last().offset + measures.last().duration.quarterLength)
+    found = set()
+    for measure in measures:
+        start = float(measure.offset)
+        for barline, position in (
+            (measure.leftBarline, start),
+            (measure.rightBarline, start + float(measure.duration.quarterLength)),
+        ):
+            if barline is None:
+                continue
+            # A repeat sign is a boundary whatever its drawn style (music21 gives end repeats type "final").
+            if isinstance(barline, bar.Repeat) or barline.type in SECTION_BARLINE_TYPES:
+                if 0.0 < position < end:
+                    found.add(position)
+    return sorted(found)
 
 
 def _quarters_to_seconds(marks, position):
