@@ -76,7 +76,7 @@ DATA = "bach,essen"
 MAX_FILES = 40  # pieces read per style; None for all (433 chorales, 8,000+ folk songs)
 BARS_PER_SECTION = 4
 PIECES_PER_FORM = 4  # synthetic training pieces per form and style (48 in all)
-SNIPPET_LENGTH = 128  # tokens per section snippet; 256 in the proposal (a GPU setting)
+SNIPPET_LENGTH = 64  # tokens per section snippet (a bar or two of chorale); 256 in the proposal (a GPU setting)
 SEQUENCE_LENGTH = 256  # decoder window; 1024-4096 on a GPU
 CURRICULUM = "none"  # or "length", "form", "length,form"
 # Model.
@@ -175,7 +175,7 @@ def build_model(args, tokenizer, styles):
         smoke_or(args, "tiny", args.preset), vocabulary_size=tokenizer.vocabulary_size,
         snippet_length=args.snippet_length, num_memory_vectors=NUM_MEMORY_VECTORS, adapter_dim=ADAPTER_DIM,
         condition_sizes={"style": len(styles), "emotion": len(EMOTION_CLASSES), "tempo": len(TEMPO_CLASSES)},
-        padding_id=tokenizer.pad_id, end_id=tokenizer.eos_id,
+        padding_id=tokenizer.pad_id, end_id=tokenizer.eos_id, name=MODEL_NAME,  # a fixed name keeps run.json comparable
     )  # fmt: skip
 
 

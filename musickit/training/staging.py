@@ -191,6 +191,8 @@ class StagedTrainer:
         if not resume and os.path.isfile(self.state_path):
             os.remove(self.state_path)
         if finished:
+            if not self.model.built:
+                self.model.build()  # weights load into built variables only
             self.model.load_weights(self.weights_path(finished[-1]))
         histories = {}
         for step in steps:

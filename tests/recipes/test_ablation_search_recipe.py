@@ -61,13 +61,13 @@ def test_list_shows_every_study_with_its_status(recipe, capsys):
     for name in ("lstm_size", "frame_head", "loss", "lr_schedule", "encoder_size", "snippet_length", "staging",
                  "contrastive"):  # fmt: skip
         assert f"`{name}`" in listing
-    assert listing.count("needs the hierarchical transformer (issue 5)") == 4
+    assert listing.count("| available |") == 8
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--study", "encoder_size"], "needs the hierarchical transformer (issue 5)"),
+        (["--study", "staging", "--tuner", "hyperband"], "use --tuner grid, random or bayesian"),
         (["--study", "nope"], "unknown study 'nope'"),
         ([], "pass --study NAME"),
         (["--study", "loss", "--max-trials", "0"], "--max-trials must be at least 1"),
