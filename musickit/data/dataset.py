@@ -232,6 +232,7 @@ def _slice(score, start, end):
     part.key_signatures = _from(score.key_signatures, start, end)
     part.markers = []
     part.metadata.pop("pickup_quarters", None)
+    part.metadata.pop("notated_boundaries", None)  # times of the whole piece: stale inside a slice
     return part
 
 
