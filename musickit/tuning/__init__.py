@@ -5,10 +5,11 @@
 True
 """
 
+from musickit.tuning.hierarchical_hypermodel import HierarchicalTransformerHyperModel
 from musickit.tuning.hypermodels import MusicTransformerHyperModel, PianoRollLSTMHyperModel
 from musickit.tuning.results import write_results
 from musickit.tuning.studies import STUDIES, Study, get_study
 from musickit.tuning.tuners import make_tuner
 
-__all__ = ["MusicTransformerHyperModel", "PianoRollLSTMHyperModel", "STUDIES", "Study", "get_study", "make_tuner",
+__all__ = ["HierarchicalTransformerHyperModel", "MusicTransformerHyperModel", "PianoRollLSTMHyperModel", "STUDIES", "Study", "get_study", "make_tuner",
            "write_results"]  # fmt: skip
