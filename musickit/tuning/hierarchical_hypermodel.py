@@ -29,7 +29,7 @@ Example:
 >>> hypermodel = HierarchicalTransformerHyperModel(REMITokenizer(), styles=["bach", "essen"])
 >>> model = hypermodel.build(keras_tuner.HyperParameters())  # the defaults
 >>> model.num_layers, model.encoder.num_layers, model.encoder.snippet_length
-(4, 2, 128)
+(4, 2, 64)
 """
 
 import os
@@ -53,7 +53,7 @@ from musickit.training.staging import StagedTrainer, expand_stages, save_weights
 TRAININGS = {"staged": "A,B,C", "end_to_end": "E"}
 SNIPPET_LENGTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 # The hierarchical recipe's settings (recipes/hierarchical_transformer.py), the defaults here.
-SNIPPET_LENGTH = 128
+SNIPPET_LENGTH = 64
 SEQUENCE_LENGTH = 256
 NUM_MEMORY_VECTORS = 4
 ADAPTER_DIM = 32

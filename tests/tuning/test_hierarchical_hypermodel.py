@@ -36,7 +36,7 @@ def test_defaults_are_the_small_presets_and_the_recipes_settings(hypermodel):
     assert (model.num_layers, model.num_heads, model.hidden_dim, model.intermediate_dim) == (4, 4, 128, 512)
     encoder = model.encoder
     assert (encoder.num_layers, encoder.num_heads, encoder.hidden_dim, encoder.intermediate_dim) == (2, 4, 128, 256)
-    assert (encoder.snippet_length, encoder.num_memory_vectors, model.adapter_dim) == (128, 4, 32)
+    assert (encoder.snippet_length, encoder.num_memory_vectors, model.adapter_dim) == (64, 4, 32)
     assert model.condition_sizes == {"style": 2, "emotion": len(EMOTION_CLASSES), "tempo": len(TEMPO_CLASSES)}
     assert model.padding_id == REMITokenizer().pad_id and model.end_id == REMITokenizer().eos_id
     assert hp.values["training"] == "staged"
