@@ -4,7 +4,9 @@ Description: Pre-train a snippet encoder contrastively and a decoder as a langua
   through cross-attention, train in stages (A: cross-attention + adapters, B: decoder unfrozen top
   blocks first, C: everything), then write pieces in a requested form (ABA, AABA, ...) and style from
   section snippets, with section markers in the MIDI; judge them against a decoder-only baseline.
-Run time: RUN_TIME_PLACEHOLDER
+Run time: about 17 minutes on a 2-core CPU with the defaults (16 min 52 s measured from a fresh clone,
+  sharing the machine with other work for most of it; a third of it trains the decoder-only baseline,
+  which `--no-baseline` skips).
   `--smoke` takes about a minute. On a GPU use `--preset base --epochs 10 --max-files 400 --snippet-length 256
   --sequence-length 1024`.
 
@@ -315,6 +317,17 @@ def generate(model, corpus, args, tokenizer, run, classifier=None):
     return {"form": args.form, **report}
 
 
+def print_summary(metrics):
+    for name, row in metrics.get("perplexity", {}).items():
+        print(f"held-out perplexity, {name.replace('_', ' ')}: {row['valid_perplexity']:.2f} "
+              f"({row['parameters']:,} parameters)")  # fmt: skip
+    generation = metrics.get("generation")
+    if generation and generation.get("style_accuracy") is not None:
+        judge = metrics["style_classifier"].get("valid_accuracy", float("nan"))
+        print(f"style accuracy of the generated pieces: {generation['style_accuracy']:.2f} "
+              f"(the classifier's own held-out accuracy: {judge:.2f})")  # fmt: skip
+
+
 def main(argv=None):
     args = parse_arguments(argv)
     sampler_from_args(args)
@@ -357,6 +370,7 @@ def main(argv=None):
         classifier, metrics["style_classifier"] = style_judge(corpus, args, tokenizer, run, metrics)
         metrics["generation"] = generate(model, corpus, args, tokenizer, run, classifier)
     run.write_json(run.metrics_path, metrics)
+    print_summary(metrics)
     print(f"run folder: {run.path}")
     return metrics
 
