@@ -268,7 +268,7 @@ def section_snippet_pairs(
     styles=None,
     emotions=None,
     tempos=None,
-    snippet_length=32,
+    snippet_length=256,  # the proposal's snippet length; the CPU recipes pass 64
     max_sections=4,
     sequence_length=256,
     hop=None,
