@@ -288,11 +288,15 @@ def source_piece(corpus, style, form):
     return (covering or candidates)[0]
 
 
-def generate(model, corpus, args, tokenizer, run, classifier=None):
-    styles = corpus.styles
+def generation_flags(args, tokenizer, styles):
+    """The ``--snippet`` files as ids, after checking them and ``--style``: called before any training."""
     if args.style is not None and args.style not in styles:
         raise UsageError(f"--style {args.style!r} is not among the trained styles {styles}")
-    given = snippets_from_flags(args, tokenizer)
+    return snippets_from_flags(args, tokenizer)
+
+
+def generate(model, corpus, args, tokenizer, run, given, classifier=None):
+    styles = corpus.styles
     missing = [letter for letter in form_letters(args.form) if letter not in given]
     sampler = sampler_from_args(args)
     processors = processors_from_args(args, tokenizer, model.vocabulary_size)
@@ -343,6 +347,7 @@ def main(argv=None):
                                seed=args.seed)  # fmt: skip
     print(f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in {len(FORMS)} forms; "
           f"styles {corpus.styles}")  # fmt: skip
+    given_snippets = generation_flags(args, tokenizer, corpus.styles)  # a bad --style or --snippet fails here
     model = build_model(args, tokenizer, corpus.styles)
     model.build()
     info = {"model": MODEL_NAME, "model_config": model.get_config(), "representation": tokenizer.get_config(),
@@ -368,7 +373,7 @@ def main(argv=None):
                 raise UsageError(f"{run.path} has no trained model yet; run the 'train' step first")
             model = keras.saving.load_model(run.model_path, compile=False)
         classifier, metrics["style_classifier"] = style_judge(corpus, args, tokenizer, run, metrics)
-        metrics["generation"] = generate(model, corpus, args, tokenizer, run, classifier)
+        metrics["generation"] = generate(model, corpus, args, tokenizer, run, given_snippets, classifier)
     run.write_json(run.metrics_path, metrics)
     print_summary(metrics)
     print(f"run folder: {run.path}")

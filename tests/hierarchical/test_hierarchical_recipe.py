@@ -63,3 +63,11 @@ def test_whole_smoke_pipeline_with_pretraining_and_stages(tmp_path):
 def test_bad_flags_fail_before_any_work(argv, message, tmp_path):
     with pytest.raises(UsageError, match=message):
         _recipe().parse_arguments(argv + ["--output-dir", str(tmp_path)])
+
+
+@pytest.mark.parametrize("argv, message", [(["--style", "jazz"], "not among the trained styles"),
+                                           (["--snippet", "A=no_such_file.mid"], "no_such_file.mid")])  # fmt: skip
+def test_bad_generation_flags_fail_before_training(argv, message, tmp_path):
+    with pytest.raises(ValueError, match=message):  # UsageError and MidiReadError are both ValueErrors
+        _recipe().main(["--smoke", "--output-dir", str(tmp_path / "run"), *argv])
+    assert not (tmp_path / "run" / "run.json").exists()  # nothing was trained or written
