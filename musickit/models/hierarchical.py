@@ -181,24 +181,16 @@ class SnippetEncoder(keras.layers.Layer):
         return config
 
 
-@keras.saving.register_keras_serializable(package="musickit")
-class SnippetStyleClassifier(keras.Model):
-    """The encoder's style head as a model: snippet ids in, style logits out (for ``fit``/``evaluate``).
+class SnippetEncoderModel(keras.Model):
+    """Base of the models that wrap one :class:`SnippetEncoder` (style classifier, contrastive pre-trainer).
 
-    Example:
-
-    >>> import numpy as np
-    >>> encoder = SnippetEncoder(50, snippet_length=8, num_styles=3, **ENCODER_PRESETS["tiny"])
-    >>> tuple(SnippetStyleClassifier(encoder)(np.ones((2, 8), "int32")).shape)
-    (2, 3)
+    It stores the encoder and serialises it inside its config, so a subclass
+    only writes ``call``.
     """
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
         self.encoder = encoder
-
-    def call(self, snippet_ids, training=None):
-        return self.encoder.classify_style(snippet_ids, training=training)
 
     def get_config(self):
         config = super().get_config()
@@ -210,6 +202,22 @@ class SnippetStyleClassifier(keras.Model):
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="musickit")
+class SnippetStyleClassifier(SnippetEncoderModel):
+    """The encoder's style head as a model: snippet ids in, style logits out (for ``fit``/``evaluate``).
+
+    Example:
+
+    >>> import numpy as np
+    >>> encoder = SnippetEncoder(50, snippet_length=8, num_styles=3, **ENCODER_PRESETS["tiny"])
+    >>> tuple(SnippetStyleClassifier(encoder)(np.ones((2, 8), "int32")).shape)
+    (2, 3)
+    """
+
+    def call(self, snippet_ids, training=None):
+        return self.encoder.classify_style(snippet_ids, training=training)
 
 
 @keras.saving.register_keras_serializable(package="musickit")

@@ -30,6 +30,7 @@ from keras import ops
 
 from musickit.errors import UsageError
 from musickit.losses.contrastive import NTXentLoss, RetrievalAccuracy
+from musickit.models.hierarchical import SnippetEncoderModel
 
 
 def augment_snippet(ids, tokenizer, rng, transpose=3, velocity_jitter=2, tempo_jitter=2, note_dropout=0.1):
@@ -106,7 +107,7 @@ def contrastive_dataset(views, batch_size=32, seed=0):
 
 
 @keras.saving.register_keras_serializable(package="musickit")
-class ContrastivePretrainer(keras.Model):
+class ContrastivePretrainer(SnippetEncoderModel):
     """Wraps a :class:`~musickit.models.hierarchical.SnippetEncoder` for NT-Xent training.
 
     Call arguments:
@@ -124,10 +125,6 @@ class ContrastivePretrainer(keras.Model):
     (4, 2, 32)
     """
 
-    def __init__(self, encoder, **kwargs):
-        super().__init__(**kwargs)
-        self.encoder = encoder
-
     def call(self, views, training=None):
         first = self.encoder.project(views[:, 0, :], training=training)
         second = self.encoder.project(views[:, 1, :], training=training)
@@ -137,17 +134,6 @@ class ContrastivePretrainer(keras.Model):
         """Compile with :class:`NTXentLoss` at ``temperature`` and :class:`RetrievalAccuracy`."""
         self.compile(optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=0.01),
                      loss=NTXentLoss(temperature), metrics=[RetrievalAccuracy()], **kwargs)  # fmt: skip
-
-    def get_config(self):
-        config = super().get_config()
-        config["encoder"] = keras.saving.serialize_keras_object(self.encoder)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
 
 
 def pretrain_encoder(encoder, split, tokenizer, snippet_length, epochs=4, copies=4, temperature=0.1,
