@@ -16,6 +16,7 @@ Example:
 {'n_pitches_used': 2}
 """
 
+from musickit.metrics.corpus import compare_to_corpus, cut_quarters, piece_features
 from musickit.metrics.distribution import (
     DistanceDistributions,
     compare_distributions,
@@ -42,6 +43,22 @@ from musickit.metrics.evaluation import (
     compute_metrics_batch,
     json_safe,
     write_metrics_json,
+)
+from musickit.metrics.features import (
+    duplicate_note_fraction,
+    empty_bar_fraction,
+    inter_onset_histogram,
+    key_distance,
+    key_drift,
+    max_polyphony,
+    mean_inter_onset_interval,
+    note_length_histogram,
+    offbeat_sixteenth_fraction,
+    onset_metrical_levels,
+    semitone_clash_fraction,
+    silence_fraction,
+    voice_count_distribution,
+    voice_count_fraction,
 )
 from musickit.metrics.form import section_contrast, section_similarity, snippet_embedding_cosines, snippet_similarity
 from musickit.metrics.pitch import (
@@ -87,6 +104,10 @@ def __getattr__(name):
 
 
 __all__ = [
+    "compare_to_corpus", "cut_quarters", "duplicate_note_fraction", "empty_bar_fraction", "inter_onset_histogram",
+    "key_distance", "key_drift", "max_polyphony", "mean_inter_onset_interval", "note_length_histogram",
+    "offbeat_sixteenth_fraction", "onset_metrical_levels", "piece_features", "semitone_clash_fraction",
+    "silence_fraction", "voice_count_distribution", "voice_count_fraction",
     "DIRECTIONS", "DistanceDistributions", "FrameNegativeLogLikelihood", "METRIC_NAMES", "MUSPY_METRICS",
     "MusicMetricsCallback", "PieceMetrics", "compare_distributions", "compare_feature", "compare_sets",
     "compute_metrics", "compute_metrics_batch", "dataset_token_nll", "distinct_ngram_ratio", "drum_pattern_consistency",

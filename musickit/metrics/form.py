@@ -68,8 +68,11 @@ def _histograms(notes):
     for pitch, start, end in zip(notes.pitch, notes.start, notes.end):
         pitch_classes[pitch % 12] += max(end - start, 1e-6)
     histograms["pitch_class"] = pitch_classes
-    onsets = np.unique(np.round(notes.start, 6))
-    top_voice = np.array([notes.pitch[np.isclose(notes.start, onset)].max() for onset in onsets], dtype=int)
+    # Group notes by their rounded onset and compare the rounded values exactly: a tolerance
+    # relative to the onset (np.isclose) misses a note one tick after 0 and leaves an empty group.
+    rounded = np.round(notes.start, 6)
+    onsets = np.unique(rounded)
+    top_voice = np.array([notes.pitch[rounded == onset].max() for onset in onsets], dtype=int)
     intervals = np.clip(np.diff(top_voice), -12, 12)
     histograms["interval"] = np.bincount(intervals + 12, minlength=25).astype(float)
     gaps = np.clip(np.round(np.diff(onsets) * 4).astype(int), 1, 16)

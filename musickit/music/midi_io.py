@@ -34,6 +34,8 @@ def _check_header(data):
         return "not a MIDI file (no MThd header)"
     if len(data) < start + 14:
         return "truncated header"
+    if len(data) == start + 14 or int.from_bytes(data[start + 10 : start + 12], "big") == 0:
+        return "header only: the file holds no tracks, so no notes or events"
     division = int.from_bytes(data[start + 12 : start + 14], "big")
     if division & 0x8000:
         return "SMPTE time division is not supported (only ticks per quarter note)"

@@ -121,3 +121,65 @@ def plot_score_piano_roll(score, path, steps_per_quarter=4, title=None):
     bar_starts = quantize(score, steps_per_quarter).bar_starts()
     plot_piano_roll(roll, path, steps_per_quarter=steps_per_quarter, bar_starts=bar_starts, title=title)
     return path
+
+
+SET_COLORS = {
+    "generated": GENERATED_COLOR,
+    "held_out": REFERENCE_COLOR,
+    "random_notes": "#9a9a9a",
+    "markov": "#e0a100",
+    "ceiling": "#3c9d5d",
+}
+SET_LABELS = {"generated": "generated", "held_out": "held-out", "random_notes": "random floor",
+              "markov": "Markov floor", "ceiling": "ceiling (training)"}  # fmt: skip
+
+
+def plot_feature_sets(name, values_by_set, path, overlaps=None, bin_labels=None):
+    """One feature for every set side by side: the generated pieces, held-out, both floors and the ceiling.
+
+    A scalar feature is drawn as one strip of per-piece values per set
+    (with its mean as a bar); a histogram feature (one vector per piece) as
+    grouped bars of each set's mean histogram. ``overlaps`` (set -> overlap
+    area with held-out) goes into the labels.
+
+    >>> plot_feature_sets("max_polyphony", {"generated": [4, 5], "held_out": [4, 4]}, "f.png")  # doctest: +SKIP
+    """
+    overlaps = overlaps or {}
+    labels = [label for label in SET_COLORS if label in values_by_set]
+    figure = Figure(figsize=(5.2, 3.2))
+    axes = figure.add_subplot()
+
+    def label_of(label):
+        overlap = overlaps.get(label)
+        return SET_LABELS[label] + ("" if overlap is None else f" ({overlap:.2f})")
+
+    vectors = any(np.asarray(values_by_set[label], dtype=float).ndim == 2 for label in labels)
+    if vectors:
+        width = 0.8 / max(len(labels), 1)
+        for offset, label in enumerate(labels):
+            rows = np.asarray(values_by_set[label], dtype=float)
+            rows = rows[~np.isnan(rows).any(axis=1)] if rows.ndim == 2 else np.zeros((0, 1))
+            if not len(rows):
+                continue
+            positions = np.arange(rows.shape[1]) + (offset - (len(labels) - 1) / 2) * width
+            axes.bar(positions, rows.mean(axis=0), width=width, color=SET_COLORS[label], label=label_of(label))
+        if bin_labels:
+            axes.set_xticks(range(len(bin_labels)))
+            axes.set_xticklabels([str(text) for text in bin_labels], fontsize=7)
+        axes.set_ylabel("mean share", fontsize=8)
+    else:
+        rng = np.random.default_rng(0)
+        for position, label in enumerate(labels):
+            values = np.asarray(values_by_set[label], dtype=float)
+            values = values[~np.isnan(values)]
+            if not len(values):
+                continue
+            axes.bar(position, values.mean(), width=0.6, color=SET_COLORS[label], alpha=0.35)
+            jitter = rng.uniform(-0.2, 0.2, len(values))
+            axes.scatter(position + jitter, values, s=8, color=SET_COLORS[label], label=label_of(label))
+        axes.set_xticks(range(len(labels)))
+        axes.set_xticklabels([SET_LABELS[label].split(" (")[0] for label in labels], fontsize=7, rotation=15)
+    axes.legend(fontsize=6)
+    axes.set_title(name, fontsize=10)
+    axes.tick_params(labelsize=7)
+    return _save(figure, path)

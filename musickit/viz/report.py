@@ -3,6 +3,11 @@
 :func:`write_report` takes what :func:`musickit.metrics.compare_sets`
 returns and writes ``report.html`` plus its images into a folder:
 
+* with ``corpus_comparison`` (:func:`musickit.metrics.compare_to_corpus`),
+  first a table of every feature for the generated pieces, held-out
+  pieces, the random-notes and Markov floors and the ceiling, with overlap
+  areas and a verdict, and one picture per feature showing the sets side
+  by side;
 * a summary (set-level distances, diversity, mode-collapse indicators);
 * a table per metric: generated and reference mean and spread, and the
   Yang & Lerch overlap area and KL divergence;
@@ -28,6 +33,7 @@ from musickit.utils.atomic import atomic_path
 from musickit.viz.metric_plots import (
     plot_distance_distributions,
     plot_feature_histogram,
+    plot_feature_sets,
     plot_pitch_class_profiles,
     plot_score_piano_roll,
 )
@@ -72,9 +78,11 @@ def write_report(
     reference_source="reference",
     skipped=(),
     max_piano_rolls=4,
+    corpus_comparison=None,
 ):
     """Write ``report.html`` and its PNG files into ``directory``; return the HTML path."""
     os.makedirs(directory, exist_ok=True)
+    corpus_parts = _corpus_section(directory, corpus_comparison) if corpus_comparison else []
     names = comparison["metrics"]
     generated = comparison["generated"]
     reference = comparison["reference"]
@@ -150,6 +158,7 @@ def write_report(
         "<h1>musickit evaluation</h1>",
         f"<p class='subtitle'>{len(generated_names)} generated pieces against "
         f"{len(reference['notes'])} pieces of {html.escape(str(reference_source))}</p>",
+        *corpus_parts,
         "<h2>Summary</h2>",
         _table(("", "value"), summary_rows),
         "<h2>Metrics</h2>",
@@ -192,3 +201,48 @@ def _mean_std(statistics):
     if not statistics or not statistics.get("count"):
         return "&ndash;"
     return f"{_number(statistics['mean'])} &plusmn; {_number(statistics['std'])}"
+
+
+def _corpus_section(directory, comparison):
+    """HTML parts for :func:`musickit.metrics.compare_to_corpus`' result, writing one picture per feature."""
+    from musickit.metrics.corpus import display_value
+    from musickit.metrics.features import DURATION_BINS, METRICAL_LEVELS
+
+    bins = {
+        "onset_metrical_levels": METRICAL_LEVELS,
+        "voice_count_distribution": [str(k) for k in range(1, 8)] + ["8+"],
+        "inter_onset_histogram": DURATION_BINS,
+        "note_length_histogram": DURATION_BINS,
+    }
+    labels = ("generated", "held_out", "random_notes", "markov", "ceiling")
+    rows, pictures = [], []
+    for name in comparison["features"]:
+        overlaps = comparison["overlap"][name]
+        cells = [html.escape(name)]
+        for label in labels:
+            value = _number(display_value(name, comparison["sets"][label]["summary"][name]))
+            cells.append(value if label == "held_out" else f"{value} ({_number(overlaps.get(label), 2)})")
+        cells.append(html.escape(comparison["verdict"][name]))
+        rows.append(cells)
+        filename = f"sets_{_slug(name)}.png"
+        values = {label: comparison["_values"][label][name] for label in labels if len(comparison["_values"][label][name])}
+        plot_feature_sets(name, values, os.path.join(directory, filename), overlaps, bins.get(name))
+        pictures.append(filename)
+    mean = comparison["mean_overlap"]
+    rows.append(["<b>mean overlap</b>", _number(mean["generated"], 2), "", _number(mean["random_notes"], 2),
+                 _number(mean["markov"], 2), _number(mean["ceiling"], 2), ""])  # fmt: skip
+    left_out = comparison["left_out_of_mean"]
+    return [
+        "<h2>Against held-out pieces, floors and ceiling</h2>",
+        "<p>Each cell: the mean value (for histograms: the off-beat share, mean voices or mean length in "
+        "quarters) and, in brackets, the overlap area with the held-out pieces (Yang &amp; Lerch; 1 is "
+        "indistinguishable). Floors are drawn in this run from the corpus; the ceiling is training pieces cut "
+        f"the same way. Pieces are {_number(comparison['length_quarters'], 2)} quarters long after a "
+        f"{_number(comparison['primer_quarters'], 2)}-quarter primer.</p>",
+        _table(("feature", "generated", "held-out", "random floor", "Markov floor", "ceiling", "verdict"), rows),
+        "<p class='notes'>Left out of the mean (a floor scores like real pieces): "
+        f"{html.escape(', '.join(left_out) or 'none')}</p>",
+        "<div class='grid'>",
+        *[f"<img src='{filename}' alt='{html.escape(filename)}'>" for filename in pictures],
+        "</div>",
+    ]
