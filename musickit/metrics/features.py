@@ -40,10 +40,10 @@ import math
 
 import numpy as np
 
-from musickit.metrics.pitch import in_scale_ratio
+from musickit.metrics.pitch import estimate_key_fast, in_scale_ratio
 from musickit.metrics.timeline import note_times
 from musickit.metrics.undefined import undefined
-from musickit.music.keys import _MAJOR_PROFILE, _MINOR_PROFILE, PITCH_CLASS_NAMES, parse_key, pitch_class_histogram
+from musickit.music.keys import parse_key
 
 NO_PITCHED_NOTES = "no pitched notes"
 GRID_TOLERANCE = 1.0 / 48.0  # quarters: a 192nd note; a tick or two off the grid keeps its level
@@ -264,31 +264,6 @@ def note_length_histogram(score):
     if not len(notes):
         undefined(NO_PITCHED_NOTES)
     return duration_histogram(notes.end - notes.start)
-
-
-def estimate_key_fast(score):
-    """:func:`musickit.music.keys.estimate_key` with the 24 correlations in one matrix product (same answer).
-
-    >>> from musickit.music.score import Note, Score
-    >>> estimate_key_fast(Score(notes=[Note(p, 90, i, i + 1) for i, p in enumerate([67, 71, 74, 67, 62, 66])]))
-    'G major'
-    """
-    histogram = pitch_class_histogram(score.notes)
-    if not histogram.any() or histogram.std() == 0:
-        return "C major"
-    centred = (histogram - histogram.mean()) / histogram.std()
-    correlations = (_PROFILES * centred).mean(axis=1)
-    best = int(np.argmax(correlations))
-    return f"{PITCH_CLASS_NAMES[best % 12]} {'major' if best < 12 else 'minor'}"
-
-
-def _standardised_profiles():
-    rows = [np.roll(profile, tonic) for profile in (_MAJOR_PROFILE, _MINOR_PROFILE) for tonic in range(12)]
-    rows = np.array(rows)
-    return (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
-
-
-_PROFILES = _standardised_profiles()
 
 
 def in_scale_ratio_estimated(score):

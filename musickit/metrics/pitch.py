@@ -16,7 +16,14 @@ import math
 import numpy as np
 
 from musickit.metrics.undefined import undefined
-from musickit.music.keys import SCALES, estimate_key, pitch_class_histogram, scale_pitch_classes
+from musickit.music.keys import (
+    _MAJOR_PROFILE,
+    _MINOR_PROFILE,
+    PITCH_CLASS_NAMES,
+    SCALES,
+    pitch_class_histogram,
+    scale_pitch_classes,
+)
 
 NO_PITCHED_NOTES = "no pitched notes"
 
@@ -114,9 +121,33 @@ def estimate_key_silently(score):
 
     A flat histogram correlates with no profile (estimate_key then falls back
     to C major); the divide-by-zero warning on the way is noise in a metric.
+    The 24 correlations are one matrix product here (:func:`estimate_key_fast`),
+    with the same answer.
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return estimate_key(score)
+    return estimate_key_fast(score)
+
+
+def _standardised_profiles():
+    rows = np.array([np.roll(profile, tonic) for profile in (_MAJOR_PROFILE, _MINOR_PROFILE) for tonic in range(12)])
+    return (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
+
+
+_PROFILES = _standardised_profiles()
+
+
+def estimate_key_fast(score):
+    """:func:`musickit.music.keys.estimate_key` with the 24 correlations in one matrix product (same answer).
+
+    >>> from musickit.music.score import Note, Score
+    >>> estimate_key_fast(Score(notes=[Note(p, 90, i, i + 1) for i, p in enumerate([67, 71, 74, 67, 62, 66])]))
+    'G major'
+    """
+    histogram = pitch_class_histogram(score.notes)
+    if not histogram.any() or histogram.std() == 0:
+        return "C major"
+    centred = (histogram - histogram.mean()) / histogram.std()
+    best = int(np.argmax((_PROFILES * centred).mean(axis=1)))
+    return f"{PITCH_CLASS_NAMES[best % 12]} {'major' if best < 12 else 'minor'}"
 
 
 def histogram_distance(first, second, distance="total_variation"):
