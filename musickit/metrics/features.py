@@ -171,7 +171,7 @@ def onset_metrical_levels(score):
     fractions in :data:`METRICAL_LEVELS` order, or NaNs without pitched notes.
 
     >>> from musickit.music.score import Note, Score
-    >>> notes = [Note(60, 90, t / 2, t / 2 + 0.1) for t in (0.0, 0.5, 0.75, 1.0)]  # quarters 0, 1, 1.5, 2
+    >>> notes = [Note(60, 90, q / 2, q / 2 + 0.1) for q in (0.0, 1.0, 1.5, 2.0)]  # 120 qpm: seconds = quarters / 2
     >>> onset_metrical_levels(Score(notes=notes)).tolist()
     [0.75, 0.25, 0.0, 0.0]
     """

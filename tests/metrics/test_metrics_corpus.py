@@ -105,3 +105,18 @@ def test_bad_inputs_raise_one_clear_error(corpus):
     result = compare_to_corpus([Score()], corpus["held_out"], seed=0)  # an empty piece: undefined, no crash
     assert result["overlap"]["semitone_clash_fraction"]["generated"] is None
     assert result["sets"]["ceiling"]["pieces"] == 0 and math.isnan(float("nan"))
+
+
+def test_near_primer_key_share_and_the_verdict_of_a_flagged_feature(corpus):
+    primer = chorales(1, first_seed=300, bars=2)[0]
+    pieces = []
+    for index in range(4):
+        piece = chorales(1, first_seed=310 + index, bars=10)[0]
+        piece.notes = primer.notes + [n for n in piece.notes if n.start >= 4.0]
+        pieces.append(piece)
+    result = _comparison(pieces, corpus, primer_quarters=8)
+    assert set(result["near_primer_key"]) == {"held_out", "generated", "random_notes", "markov", "ceiling"}
+    assert result["near_primer_key"]["held_out"] == 1.0
+    for name in result["left_out_of_mean"]:
+        assert "left out of the mean" in result["verdict"][name]
+    assert set(result["mean_overlap_all_features"]) == set(result["mean_overlap"])
