@@ -343,6 +343,17 @@ DISPLAY_UNITS = {
 }
 
 
+def _mean_interval(values):
+    """``{"mean", "low", "high", "pieces"}``: the mean and a normal 95% interval over the finite values."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return {"mean": None, "low": None, "high": None, "pieces": 0}
+    half = 1.96 * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+    mean = float(values.mean())
+    return {"mean": mean, "low": mean - half, "high": mean + half, "pieces": int(len(values))}
+
+
 def _overlap(values, reference):
     result = compare_feature(values, reference).summary()["overlap_area"]
     return None if result is None or not math.isfinite(result) else float(result)
@@ -416,6 +427,9 @@ def compare_to_corpus(
         ``mean_overlap_all_features`` (per set, every feature),
         ``near_primer_key`` (with a primer: per set, the share of
         continuations within one fifth of their primer's key; else None),
+        ``form_contrast`` (when generated pieces have section markers: for
+        generated and held-out pieces the mean same-label minus
+        different-label section similarity, its 95% interval and count),
         ``length_quarters``, ``primer_quarters``, ``usual_voices``,
         ``seed`` and ``notes``. ``_values`` (per set, per feature, one value
         per piece) is for plots and dropped by ``json_safe``.
@@ -534,6 +548,9 @@ def compare_to_corpus(
             drift = values[label][KEY_DRIFT]
             drift = drift[~np.isnan(drift)]
             near_primer_key[label] = float(np.mean(drift <= 1)) if len(drift) else None
+    form_contrast = None
+    if FORM_CONTRAST in names:  # mean over pieces with a 95% interval: is A closer to A than to B?
+        form_contrast = {label: _mean_interval(values[label][FORM_CONTRAST]) for label in ("generated", "held_out")}
     return {
         "features": names,
         "descriptions": {name: (FEATURES[name][1] if name in FEATURES else _EXTRA[name]) for name in names},
@@ -546,6 +563,7 @@ def compare_to_corpus(
         "mean_over": mean_over,
         "mean_overlap_all_features": mean_overlap_all,
         "near_primer_key": near_primer_key,
+        "form_contrast": form_contrast,
         "left_out_of_mean": [name for name in names if name not in mean_over],
         "length_quarters": length,
         "primer_quarters": primer_length,

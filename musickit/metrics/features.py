@@ -20,7 +20,8 @@ Definitions:
   ``beat`` when ``q`` is a whole quarter, ``eighth`` when a half,
   ``sixteenth`` when a quarter of a quarter, ``finer`` otherwise; each
   within :data:`GRID_TOLERANCE` quarters, so a note a tick off the grid
-  keeps its level.
+  keeps its level. Positions count from 0 in quarters, so in 6/8 the
+  "beat" is the quarter note, not the dotted quarter.
 * **duplicate note**: a note with the same key and onset (within the grid
   tolerance) as an earlier note.
 * **empty bar**: a bar (from the first time signature, 4/4 by default)

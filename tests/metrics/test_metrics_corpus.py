@@ -120,3 +120,20 @@ def test_near_primer_key_share_and_the_verdict_of_a_flagged_feature(corpus):
     for name in result["left_out_of_mean"]:
         assert "left out of the mean" in result["verdict"][name]
     assert set(result["mean_overlap_all_features"]) == set(result["mean_overlap"])
+
+
+def test_form_contrast_with_an_interval_when_generated_pieces_have_markers(corpus):
+    from musickit.music.score import Marker
+
+    pieces = []
+    for index in range(5):  # A (8 bars of one chorale), B (another, a fifth away), A again
+        first, second = chorales(1, first_seed=500 + index, bars=2)[0], chorales(1, first_seed=520 + index, bars=2)[0]
+        notes = list(first.notes) + [Note(n.pitch + 7, 80, n.start + 4.0, n.end + 4.0) for n in second.notes]
+        notes += [Note(n.pitch, 80, n.start + 8.0, n.end + 8.0) for n in first.notes]
+        pieces.append(Score(notes=notes, markers=[Marker(0.0, "A"), Marker(4.0, "B"), Marker(8.0, "A")]))
+    result = _comparison(pieces, corpus)
+    assert "section_contrast" in result["features"]
+    contrast = result["form_contrast"]["generated"]
+    assert contrast["pieces"] == 5 and contrast["low"] > 0  # A is measurably closer to A than to B
+    assert result["form_contrast"]["held_out"]["pieces"] == 0  # the chorales carry no markers
+    assert result["verdict"]["section_contrast"].startswith("not measurable")
