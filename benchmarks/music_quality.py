@@ -136,7 +136,8 @@ def main(argv=None):
     print(markdown_table(comparison))
     if comparison["left_out_of_mean"]:
         print()
-        print(f"\\* left out of the mean (a floor scores like real pieces): {', '.join(comparison['left_out_of_mean'])}")
+        left_out = ", ".join(comparison["left_out_of_mean"])
+        print(f"\\* left out of the mean (a floor scores like real pieces): {left_out}")
     if args.json:
         print(json.dumps(json_safe({"samples": label, "reference": reference, "seconds": seconds,
                                     "mean_overlap": comparison["mean_overlap"], "comparison": comparison}),

@@ -47,7 +47,7 @@ def add_arguments(parser):
     parser.add_argument("--split", default="test", choices=SPLITS,
                         help="which held-out split is the reference (default: %(default)s)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=None,
-                        help="split seed of the reference (default: the run's --seed, else 0); also seeds the floors")  # fmt: skip
+                        help="split seed of the reference (default: the run's --seed, else 0); seeds the floors too")  # fmt: skip
     parser.add_argument(
         "--primer-quarters",
         type=float,
@@ -291,7 +291,8 @@ def comparison_rows(comparison):
         rows.append(cells)
     mean = comparison["mean_overlap"]
     rows.append(["mean overlap", _format(mean["generated"], 2), "", _format(mean["random_notes"], 2),
-                 _format(mean["markov"], 2), _format(mean["ceiling"], 2), _format(mean["generated"], 2), ""])  # fmt: skip
+                 _format(mean["markov"], 2), _format(mean["ceiling"], 2), _format(mean["generated"], 2),
+                 ""])  # fmt: skip
     return rows
 
 

@@ -35,7 +35,6 @@ import numpy as np
 
 from musickit.metrics.distribution import compare_feature
 from musickit.metrics.features import (
-    METRICAL_LEVELS,
     duplicate_note_fraction,
     empty_bar_fraction,
     in_scale_ratio_estimated,
@@ -123,8 +122,8 @@ def cut_quarters(score, start, end=None):
     end = math.inf if end is None else end
     velocities = np.array([note.velocity for note in score.notes], dtype=int)
     keep = (times.start >= start - 1e-9) & (times.start < end - 1e-9)
-    rows = [(p, v, s - start, max(min(e, end) - start, s - start + 1e-6), drum) for p, v, s, e, drum in
-            zip(times.pitch[keep], velocities[keep], times.start[keep], times.end[keep], times.is_drum[keep])]  # fmt: skip
+    columns = (times.pitch[keep], velocities[keep], times.start[keep], times.end[keep], times.is_drum[keep])
+    rows = [(p, v, s - start, max(min(e, end) - start, s - start + 1e-6), drum) for p, v, s, e, drum in zip(*columns)]
     to_quarters = score.seconds_to_quarters_function()
     markers = [(to_quarters(marker.time) - start, marker.text) for marker in score.markers]
     markers = [(q, text) for q, text in markers if q >= -1e-9 and q < end - start]

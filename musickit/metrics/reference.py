@@ -120,7 +120,8 @@ def reference_pieces(source="bach", max_files=None, use_cache=True, show_progres
     from musickit.data.splits import content_group
 
     opened = open_source(source, max_files)
-    key = cache_key("reference_scores", 1, opened.description, opened.fingerprint(), definitions_digest(_PARSING_PACKAGES))
+    parsing = definitions_digest(_PARSING_PACKAGES)
+    key = cache_key("reference_scores", 1, opened.description, opened.fingerprint(), parsing)
     path = os.path.join(cache_dir(), "reference_scores", f"{key}.json.gz")
     document = None
     if use_cache and os.path.isfile(path):

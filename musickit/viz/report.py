@@ -225,7 +225,8 @@ def _corpus_section(directory, comparison):
         cells.append(html.escape(comparison["verdict"][name]))
         rows.append(cells)
         filename = f"sets_{_slug(name)}.png"
-        values = {label: comparison["_values"][label][name] for label in labels if len(comparison["_values"][label][name])}
+        values = {label: comparison["_values"][label][name] for label in labels}
+        values = {label: array for label, array in values.items() if len(array)}
         plot_feature_sets(name, values, os.path.join(directory, filename), overlaps, bins.get(name))
         pictures.append(filename)
     mean = comparison["mean_overlap"]

@@ -83,7 +83,8 @@ def test_key_drift_and_the_fast_key_estimate():
     assert key_distance("A minor", "C major") == 0 and key_distance("E minor", "D major") == 1
     rng = np.random.default_rng(0)
     for _ in range(50):
-        notes = [Note(int(p), 90, float(t), float(t) + 1.0) for p, t in zip(rng.integers(48, 84, 12), rng.random(12) * 8)]
+        pairs = zip(rng.integers(48, 84, 12), rng.random(12) * 8)
+        notes = [Note(int(pitch), 90, float(start), float(start) + 1.0) for pitch, start in pairs]
         assert estimate_key_fast(Score(notes=notes)) == estimate_key(Score(notes=notes))
 
 
