@@ -191,7 +191,7 @@ class PianoRollSampler:
         penalty = math.log(config.repetition_penalty) * ops.minimum(held, window) / window  # (batch, keys)
         if channels == 2:  # the penalty lowers the sustain bit only
             penalty = ops.reshape(ops.stack([penalty, ops.zeros_like(penalty)], axis=-1), ops.shape(key_bias))
-        bias = key_bias - penalty
+        bias = key_bias - penalty + self.model.step_logit_bias(frame, position)
         if self.model.head == "independent":
             logits = self.model.frame_head(context) + bias
             if channels == 1:

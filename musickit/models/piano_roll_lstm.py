@@ -46,7 +46,11 @@ class PianoRollLSTM(keras.Model):
         metre_period: ``0`` for no metre input; else the LSTM and the head
             also get a one-hot of the predicted frame's position modulo this
             many steps (16: the 16th-note position in a 4/4 bar), so onsets
-            can follow the beat instead of a Markov chain.
+            can follow the beat instead of a Markov chain. A metre gate then
+            adds one learned logit per position to every key that would start
+            a note (and, with onsets, to every re-strike): "nothing starts on
+            an off-beat 16th" is one weight learned from all 88 keys at once,
+            where through the per-key weights it would take thousands of steps.
 
     Call arguments:
         inputs: ``(batch, steps, frame_size)`` frames, or a dict with
@@ -124,6 +128,10 @@ class PianoRollLSTM(keras.Model):
             keras.layers.Dense(dense_units, activation="relu", name="context_dense") if dense_units else None
         )
         self.context_dropout = keras.layers.Dropout(dense_dropout, name="context_dropout")
+        self.metre_gate = (
+            keras.layers.Dense(frame_channels, use_bias=False, kernel_initializer="zeros", name="metre_gate")
+            if metre_period else None
+        )
         if head == "independent":
             self.frame_head = keras.layers.Dense(self.frame_size, name="frame_head")
         else:
@@ -136,6 +144,24 @@ class PianoRollLSTM(keras.Model):
     def _default_positions(self, frames):
         steps = ops.shape(frames)[1]
         return ops.broadcast_to(ops.arange(1, steps + 1, dtype="int32")[None, :], ops.shape(frames)[:2])
+
+    def start_logit_bias(self, frames, metre):
+        """The metre gate's logit bias for the frames after ``frames`` (``(..., frame_size)``).
+
+        Per position: one learned value added to the sustain bit of every key
+        that is silent in ``frames`` (a note would start) and, with onsets, one
+        to the onset bit of every key that sounds (a re-strike).
+        """
+        gate = self.metre_gate(metre)  # (..., channels)
+        frames = ops.cast(frames, gate.dtype)
+        if self.frame_channels == 1:
+            return gate * (1.0 - frames)
+        shape = ops.shape(frames)
+        pairs = ops.reshape(frames, tuple(shape[:-1]) + (self.num_pitches, 2))
+        sounding = pairs[..., 0]
+        start = ops.expand_dims(gate[..., 0], -1) * (1.0 - sounding)
+        restrike = ops.expand_dims(gate[..., 1], -1) * sounding
+        return ops.reshape(ops.stack([start, restrike], axis=-1), shape)
 
     def _context(self, frames, training=None, initial_states=None, positions=None):
         """Run the LSTM stack; return the per-step context and each layer's final ``[h, c]``."""
@@ -173,14 +199,18 @@ class PianoRollLSTM(keras.Model):
         else:
             frames, next_frames = inputs, None
         context, _ = self._context(frames, training=training, positions=positions)
+        bias = 0.0
+        if self.metre_period:
+            positions = self._default_positions(frames) if positions is None else positions
+            bias = self.start_logit_bias(frames, self._metre(positions, context.dtype))
         if self.head == "independent":
-            return self.frame_head(context)
+            return self.frame_head(context) + bias
         if next_frames is None:
             raise ValueError(
                 "the autoregressive head needs the frames to predict: call the model with "
                 '{"frames": frames, "next_frames": next_frames} (use musickit.generation to sample)'
             )
-        return self.frame_head(context, next_frames)
+        return self.frame_head(context, next_frames) + bias
 
     def dummy_inputs(self, steps=1):
         """Zero inputs of the right structure for this head, e.g. to build the model."""
@@ -196,7 +226,8 @@ class PianoRollLSTM(keras.Model):
         """Advance one frame: ``(batch, frame_size)`` frame in, ``(context, new_states)`` out.
 
         ``position`` (an integer, with ``metre_period``) is the grid step of
-        the frame to predict, one after ``frame``'s.
+        the frame to predict, one after ``frame``'s. The head's logits for
+        that frame need :meth:`step_logit_bias` added.
         """
         metre = None
         if self.metre_period:
@@ -211,6 +242,13 @@ class PianoRollLSTM(keras.Model):
             output, (hidden, cell) = layer.cell(output, [hidden, cell], training=False)
             new_states.append([hidden, cell])
         return self._project(output, frame, training=False, metre=metre), new_states
+
+    def step_logit_bias(self, frame, position):
+        """The logit bias to add to the head's logits after :meth:`step` (0 without a metre input)."""
+        if not self.metre_period:
+            return ops.zeros(ops.shape(frame), dtype=frame.dtype)
+        metre = ops.broadcast_to(self._metre(position, frame.dtype), (ops.shape(frame)[0], self.metre_period))
+        return self.start_logit_bias(frame, metre)
 
     def get_config(self):
         config = super().get_config()

@@ -102,6 +102,8 @@ def test_onset_and_metre_model_round_trip_and_uses_the_positions(tmp_path):
     # Without positions the first frame is at step 0, so frame t predicts step t + 1.
     explicit = {**inputs, "positions": np.tile(np.arange(1, 6), (2, 1))}
     np.testing.assert_allclose(ops.convert_to_numpy(model(explicit)), before, atol=1e-6)
+    model.metre_gate.set_weights([np.arange(8, dtype="float32").reshape(4, 2)])  # zero at first: let it act
+    before = ops.convert_to_numpy(model(inputs))
     shifted = {**inputs, "positions": np.tile(np.arange(2, 7), (2, 1))}
     assert not np.allclose(ops.convert_to_numpy(model(shifted)), before, atol=1e-4)
     model.save(tmp_path / "model.keras")
@@ -117,7 +119,8 @@ def test_metre_step_equals_full_sequence():
     states = model.initial_states(1)
     for step in range(5):
         context, states = model.step(frames[:, step], states, step + 1)
-        logits = ops.convert_to_numpy(model.frame_head(context, frames[:, step + 1]))
+        logits = model.frame_head(context, frames[:, step + 1]) + model.step_logit_bias(frames[:, step], step + 1)
+        logits = ops.convert_to_numpy(logits)
         np.testing.assert_allclose(logits, full[:, step], atol=1e-5)
     with pytest.raises(ValueError, match="position"):
         model.step(frames[:, 0], model.initial_states(1))
@@ -144,3 +147,15 @@ def test_onset_pairs_sampling_keeps_sustain_and_onset_consistent():
     np.testing.assert_array_equal(frame[0, :, 1], 1 - previous[0])  # held keys continue, new keys start
     with pytest.raises(ValueError, match="previous_sustain"):
         head.sample(np.zeros((2, 3), "float32"), nothing, channels=2)
+
+
+def test_metre_gate_bias_by_hand():
+    """The gate's first value goes to keys that would start a note, its second to re-strikes of sounding keys."""
+    model = onset_metre_model(metre_period=2)
+    model({"frames": np.zeros((1, 1, 12), "float32"), "next_frames": np.zeros((1, 1, 12), "float32")})
+    model.metre_gate.set_weights([np.array([[-1.0, -2.0], [-3.0, -4.0]], "float32")])
+    frame = np.zeros((1, 12), "float32")
+    frame[0, [0, 1, 4]] = 1  # keys 0 (struck) and 2 (held) sound
+    bias = ops.convert_to_numpy(model.step_logit_bias(frame, 1)).reshape(6, 2)  # position 1: the second row
+    np.testing.assert_array_equal(bias[:, 0], [0, -3, 0, -3, -3, -3])
+    np.testing.assert_array_equal(bias[:, 1], [-4, 0, -4, 0, 0, 0])
