@@ -29,9 +29,11 @@ SAMPLING_FILE = "sampling.json"
 # The family's sampling configuration: what the recipe samples with and saves
 # as sampling.json, so `musickit generate --run` samples the same way. Chosen
 # on the Bach chorales (benchmarks/RESULTS.md, issue 17): a slightly cool
-# temperature, four voices at most, and out-of-key notes made about 7 times
-# rarer (not forbidden: chorales use chromatic notes) in the key of the primer.
-FAMILY_SAMPLING = FrameSamplingConfig(temperature=0.9, key="primer", out_of_key_bias=-2.0, max_polyphony=4)
+# temperature, per-key nucleus 0.95 (a key whose outcome is 95% sure takes it:
+# this removes most stray notes, off-beat 16ths 16% -> 4%), four voices at
+# most, and out-of-key notes made about 7 times rarer (not forbidden: chorales
+# use chromatic notes) in the key estimated from the primer.
+FAMILY_SAMPLING = FrameSamplingConfig(temperature=0.9, top_p=0.95, key="primer", out_of_key_bias=-2.0, max_polyphony=4)
 
 # flag -> config field for the shared sampling flags (and --max-polyphony)
 _FLAG_FIELDS = {"temperature": "temperature", "top_k": "top_k", "top_p": "top_p", "key": "key", "scale": "scale",
