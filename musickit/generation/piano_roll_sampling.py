@@ -9,7 +9,11 @@ How the controls act on a frame (the model gives each of the 88 keys a
 probability of sounding):
 
 * ``temperature`` divides every key's logit before anything else.
-* ``key`` / ``scale``: keys whose pitch class is outside the scale cannot sound (a hard mask).
+* ``key`` / ``scale``: keys whose pitch class is outside the scale have
+  ``out_of_key_bias`` added to their logit (the default, ``-1e9``, is a hard
+  mask; ``-2`` makes them about 7 times rarer). ``key="primer"`` estimates the
+  key from the primer (Krumhansl-Schmuckler); a minor key then also allows
+  the raised 6th and 7th, as tonal music does.
 * ``repetition_penalty``: a key that has sounded for the last
   ``repetition_window`` frames has its logit lowered by ``log(penalty)``, a key
   held for fewer frames proportionally less; it breaks drones and stuck notes.
@@ -21,6 +25,12 @@ probability of sounding):
   Autoregressive head: nucleus sampling on each key's own two outcomes (when
   the likelier outcome has probability ``>= top_p`` it is taken outright).
 * ``max_polyphony``: at most this many keys sound (the most probable ones).
+
+Models with an onset channel (``frame_channels=2``) sample ``(sustain, onset)``
+pairs: a key that starts sounding gets an onset, a key that keeps sounding is
+held unless its onset bit re-strikes it, and only sustain bits count as
+keys for the controls above. Models with a metre input are told the grid
+position of every frame; the primer's first frame is at step 0 (a bar line).
 """
 
 import dataclasses
@@ -31,9 +41,10 @@ import numpy as np
 from keras import ops
 
 from musickit.errors import UsageError
-from musickit.music.keys import SCALES, scale_pitch_classes
+from musickit.music.keys import SCALES, estimate_key, parse_key, scale_pitch_classes
 
 MASKED_LOGIT = -1e9
+PRIMER_KEY = "primer"
 
 
 @dataclasses.dataclass
@@ -54,6 +65,19 @@ class FrameSamplingConfig:
     repetition_penalty: float = 1.0
     repetition_window: int = 16
     max_polyphony: int = 0
+    out_of_key_bias: float = MASKED_LOGIT
+
+    @classmethod
+    def from_dict(cls, values):
+        """A config from :meth:`to_dict` output (unknown names are a one-line error)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise UsageError(f"unknown sampling settings {unknown}; this musickit knows {sorted(names)}")
+        return cls(**values).validate()
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
 
     def validate(self):
         if not self.temperature > 0:
@@ -66,7 +90,11 @@ class FrameSamplingConfig:
             raise UsageError(f"--repetition-penalty must be >= 1 (1 turns it off), got {self.repetition_penalty}")
         if self.scale is not None and self.scale not in SCALES:
             raise UsageError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
-        if self.scale is not None or self.key is not None:
+        if self.out_of_key_bias > 0:
+            raise UsageError(f"out_of_key_bias must be <= 0 (a penalty), got {self.out_of_key_bias}")
+        if self.key == PRIMER_KEY:
+            pass
+        elif self.scale is not None or self.key is not None:
             try:
                 scale_pitch_classes(self.key or "C", self.scale)
             except ValueError as error:
@@ -75,13 +103,27 @@ class FrameSamplingConfig:
             raise UsageError(f"--max-polyphony must be >= 0 (0 turns it off), got {self.max_polyphony}")
         return self
 
-    def key_mask_bias(self, num_pitches, lowest_pitch):
-        """``(num_pitches,)`` logit bias: 0 for keys in the scale, a large negative value outside."""
+    def key_mask_bias(self, num_pitches, lowest_pitch, primer_key=None):
+        """``(num_pitches,)`` logit bias: 0 for keys in the scale, ``out_of_key_bias`` outside.
+
+        ``primer_key`` is the key estimated from the primer, used when ``key`` is ``"primer"``.
+
+        >>> bias = FrameSamplingConfig(key="primer", out_of_key_bias=-2.0).key_mask_bias(12, 60, "A minor")
+        >>> [pitch for pitch in range(12) if bias[pitch] == 0]  # A minor with raised 6th and 7th
+        [0, 2, 4, 5, 6, 7, 8, 9, 11]
+        """
         if self.key is None and self.scale is None:
             return np.zeros(num_pitches, "float32")
-        allowed = scale_pitch_classes(self.key or "C", self.scale or ("major" if self.key is None else None))
+        if self.key == PRIMER_KEY:
+            key = primer_key or "C major"
+            tonic, mode = parse_key(key)
+            allowed = scale_pitch_classes(key, self.scale)
+            if mode == "minor" and self.scale is None:
+                allowed |= {(tonic + 9) % 12, (tonic + 11) % 12}  # melodic minor's raised 6th and 7th
+        else:
+            allowed = scale_pitch_classes(self.key or "C", self.scale or ("major" if self.key is None else None))
         pitch_classes = (np.arange(num_pitches) + lowest_pitch) % 12
-        return np.where(np.isin(pitch_classes, sorted(allowed)), 0.0, MASKED_LOGIT).astype("float32")
+        return np.where(np.isin(pitch_classes, sorted(allowed)), 0.0, self.out_of_key_bias).astype("float32")
 
 
 def sample_independent_frame(logits, uniform_noise, temperature=1.0, top_k=0, top_p=1.0, max_keys=0):
@@ -140,17 +182,24 @@ class PianoRollSampler:
         self._prime = _compile(self._prime_loop)
         self._generate = _compile(self._generation_loop)
 
-    def _step_function(self, frame, states, held, uniform_noise, key_bias):
-        """One frame: advance the LSTM on ``frame``, sample the next one."""
-        context, states = self.model.step(frame, states)
+    def _step_function(self, frame, states, held, uniform_noise, key_bias, position):
+        """One frame: advance the LSTM on ``frame`` (flat bits), sample the next one (at ``position``)."""
+        context, states = self.model.step(frame, states, position)
         config = self.config
+        channels = self.model.frame_channels
         window = float(max(config.repetition_window, 1))
-        bias = key_bias - math.log(config.repetition_penalty) * ops.minimum(held, window) / window
+        penalty = math.log(config.repetition_penalty) * ops.minimum(held, window) / window  # (batch, keys)
+        if channels == 2:  # the penalty lowers the sustain bit only
+            penalty = ops.reshape(ops.stack([penalty, ops.zeros_like(penalty)], axis=-1), ops.shape(key_bias))
+        bias = key_bias - penalty + self.model.step_logit_bias(frame, position)
         if self.model.head == "independent":
             logits = self.model.frame_head(context) + bias
-            next_frame = sample_independent_frame(
-                logits, uniform_noise, config.temperature, config.top_k, config.top_p, config.max_polyphony
-            )
+            if channels == 1:
+                next_frame = sample_independent_frame(
+                    logits, uniform_noise, config.temperature, config.top_k, config.top_p, config.max_polyphony
+                )
+            else:
+                next_frame = _sample_independent_pairs(logits, uniform_noise, _sustain(frame), config)
         else:
             limits = [value for value in (config.top_k, config.max_polyphony) if value]
             next_frame = self.model.frame_head.sample(
@@ -160,42 +209,59 @@ class PianoRollSampler:
                 temperature=config.temperature,
                 top_p=config.top_p,
                 max_keys=min(limits) if limits else None,
+                channels=channels,
+                previous_sustain=_sustain(frame) if channels == 2 else None,
             )
-        held = (held + 1.0) * next_frame
+        held = (held + 1.0) * (_sustain(next_frame) if channels == 2 else next_frame)
         return next_frame, states, held
 
     def _prime_loop(self, frames, states):
-        """Advance the LSTM over ``(steps, batch, keys)`` frames; return the states."""
+        """Advance the LSTM over ``(steps, batch, bits)`` frames (the first at step 0); return the states."""
 
         def body(step, states):
-            return self.model.step(ops.take(frames, step, axis=0), states)[1]
+            return self.model.step(ops.take(frames, step, axis=0), states, step + 1)[1]
 
         return ops.fori_loop(0, ops.shape(frames)[0], body, states)
 
-    def _generation_loop(self, frame, states, held, uniform_noise, key_bias):
-        """Sample ``uniform_noise.shape[0]`` frames in one compiled loop: ``(steps, batch, keys)``."""
+    def _generation_loop(self, frame, states, held, uniform_noise, key_bias, first_position):
+        """Sample ``uniform_noise.shape[0]`` frames in one compiled loop: ``(steps, batch, bits)``."""
         generated = ops.zeros(ops.shape(uniform_noise), dtype=frame.dtype)
 
         def body(step, carry):
             frame, states, held, generated = carry
             frame, states, held = self._step_function(
-                frame, states, held, ops.take(uniform_noise, step, axis=0), key_bias
+                frame, states, held, ops.take(uniform_noise, step, axis=0), key_bias, first_position + step
             )
             generated = ops.slice_update(generated, (step, 0, 0), ops.expand_dims(frame, 0))
             return frame, states, held, generated
 
         return ops.fori_loop(0, ops.shape(uniform_noise)[0], body, (frame, states, held, generated))[3]
 
-    def generate(self, primer, num_steps, num_samples=1, seed=None):
-        """Continue ``primer`` (``(steps, keys)``, at least one frame) by ``num_steps`` frames.
+    def primer_key(self, primer):
+        """The key estimated from a ``(steps, keys[, 2])`` primer roll, e.g. ``"G major"``."""
+        from musickit.representations.piano_roll import PianoRoll
 
-        Returns ``(num_samples, primer_steps + num_steps, keys)`` float32 0/1
-        rolls. The same ``seed`` gives the same rolls.
+        channels = self.model.frame_channels
+        representation = PianoRoll(lowest_pitch=self.lowest_pitch, num_pitches=self.model.num_pitches,
+                                   onset_channel=channels == 2)  # fmt: skip
+        return estimate_key(representation.decode(primer))
+
+    def generate(self, primer, num_steps, num_samples=1, seed=None):
+        """Continue ``primer`` (``(steps, keys)``, or ``(steps, keys, 2)`` with onsets) by ``num_steps`` frames.
+
+        Returns ``(num_samples, primer_steps + num_steps) + primer.shape[1:]``
+        float32 0/1 rolls. The same ``seed`` gives the same rolls.
         """
         primer = np.asarray(primer, "float32")
-        if primer.ndim != 2 or len(primer) < 1 or primer.shape[1] != self.model.num_pitches:
-            raise UsageError(f"the primer must be (steps >= 1, {self.model.num_pitches}) frames, got {primer.shape}")
-        keys = self.model.num_pitches
+        keys, channels = self.model.num_pitches, self.model.frame_channels
+        expected = (keys,) if channels == 1 else (keys, channels)
+        if primer.ndim != len(expected) + 1 or len(primer) < 1 or primer.shape[1:] != expected:
+            shape = ", ".join(map(str, expected))
+            raise UsageError(f"the primer must be (steps >= 1, {shape}) frames for this model, got {primer.shape}")
+        primer_key = self.primer_key(primer) if self.config.key == PRIMER_KEY else None
+        sustain = primer[..., 0] if channels == 2 else primer
+        primer = primer.reshape(len(primer), -1)
+        bits = primer.shape[1]
         random = np.random.default_rng(seed)
         batch = np.repeat(primer[None], num_samples, axis=0)
         # Prime on all frames but the last, which is the first input of the
@@ -204,17 +270,37 @@ class PianoRollSampler:
         if len(primer) > 1:
             states = self._prime(ops.convert_to_tensor(np.swapaxes(batch[:, :-1], 0, 1)), states)
         frame = ops.convert_to_tensor(batch[:, -1])
-        held = ops.convert_to_tensor(_held_lengths(batch))
-        key_bias = ops.convert_to_tensor(
-            np.repeat(self.config.key_mask_bias(keys, self.lowest_pitch)[None], num_samples, axis=0)
-        )
+        held = ops.convert_to_tensor(_held_lengths(np.repeat(sustain[None], num_samples, axis=0)))
+        key_bias = np.repeat(self.config.key_mask_bias(keys, self.lowest_pitch, primer_key), channels)
+        key_bias = ops.convert_to_tensor(np.repeat(key_bias[None], num_samples, axis=0))
+        shape = (num_samples, -1) + expected
         if num_steps < 1:
-            return batch
+            return batch.reshape(shape)
         # All the randomness up front, from NumPy: the same seed gives the same
         # frames on every backend.
-        noise = ops.convert_to_tensor(random.random((num_steps, num_samples, keys), dtype=np.float32))
-        generated = ops.convert_to_numpy(self._generate(frame, states, held, noise, key_bias))
-        return np.concatenate([batch, np.swapaxes(generated, 0, 1)], axis=1).astype("float32")
+        noise = ops.convert_to_tensor(random.random((num_steps, num_samples, bits), dtype=np.float32))
+        first_position = ops.convert_to_tensor(np.int32(len(primer)))
+        generated = ops.convert_to_numpy(self._generate(frame, states, held, noise, key_bias, first_position))
+        rolls = np.concatenate([batch, np.swapaxes(generated, 0, 1)], axis=1).astype("float32")
+        return rolls.reshape(shape)
+
+
+def _sustain(frame):
+    """The sustain bits of flat ``(batch, 2 * keys)`` (sustain, onset) pairs: ``(batch, keys)``."""
+    return ops.reshape(frame, (ops.shape(frame)[0], -1, 2))[..., 0]
+
+
+def _sample_independent_pairs(logits, uniform_noise, previous_sustain, config):
+    """Independent-head sampling of (sustain, onset) pairs; the controls act on the sustain bits."""
+    batch = ops.shape(logits)[0]
+    logits = ops.reshape(logits, (batch, -1, 2))
+    noise = ops.reshape(ops.convert_to_tensor(uniform_noise), (batch, -1, 2))
+    sustain = sample_independent_frame(
+        logits[..., 0], noise[..., 0], config.temperature, config.top_k, config.top_p, config.max_polyphony
+    )
+    restrike = ops.cast(noise[..., 1] < ops.sigmoid(logits[..., 1] / config.temperature), sustain.dtype)
+    onset = sustain * ops.maximum(1.0 - ops.cast(previous_sustain, sustain.dtype), restrike)
+    return ops.reshape(ops.stack([sustain, onset], axis=-1), (batch, -1))
 
 
 def _held_lengths(rolls):

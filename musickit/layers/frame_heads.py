@@ -95,7 +95,17 @@ class AutoregressiveFrameHead(keras.layers.Layer):
             + self.output_bias
         )
 
-    def sample(self, context, uniform_noise, logit_bias=None, temperature=1.0, top_p=1.0, max_keys=None):
+    def sample(
+        self,
+        context,
+        uniform_noise,
+        logit_bias=None,
+        temperature=1.0,
+        top_p=1.0,
+        max_keys=None,
+        channels=1,
+        previous_sustain=None,
+    ):
         """Draw one frame per row of ``context`` (``(batch, features)``), keys low to high.
 
         Args:
@@ -111,10 +121,23 @@ class AutoregressiveFrameHead(keras.layers.Layer):
                 when the likelier outcome has probability ``>= top_p`` it is
                 taken without sampling. ``1.0`` samples every key.
             max_keys: at most this many keys sound; once reached, the keys above are silent.
+            channels: ``2`` when the frame is ``(sustain, onset)`` pairs, key by
+                key (a ``(keys, 2)`` piano roll flattened): only sustain bits
+                count towards ``max_keys``, an onset bit is 0 where its key is
+                silent and 1 where its key starts sounding (it did not sound
+                in ``previous_sustain``), and is sampled only for a key that
+                keeps sounding (hold or re-strike). Later keys see these
+                consistent bits.
+            previous_sustain: ``(batch, num_pitches // channels)`` keys that
+                sounded in the previous frame (needed with ``channels=2``).
 
         Returns:
             ``(batch, num_pitches)`` float frame of 0/1.
         """
+        if channels not in (1, 2):
+            raise ValueError(f"channels must be 1 or 2 (sustain, onset), got {channels}")
+        if channels == 2 and previous_sustain is None:
+            raise ValueError("channels=2 needs previous_sustain, the keys sounding in the previous frame")
         input_kernel, output_kernel, direct_kernel = self._masked()
         batch = ops.shape(context)[0]
         keys = self.num_pitches
@@ -124,6 +147,9 @@ class AutoregressiveFrameHead(keras.layers.Layer):
             context_logits = context_logits + ops.cast(logit_bias, context_logits.dtype)
         frame = ops.zeros((batch, keys), dtype=context.dtype)
         limit = float(max_keys if max_keys else keys)
+        sustain_bits = ops.cast(np.arange(keys) % channels == 0, frame.dtype)
+        if previous_sustain is not None:
+            previous_sustain = ops.cast(previous_sustain, frame.dtype)
 
         def body(key, state):
             frame, pre_activation = state
@@ -137,8 +163,19 @@ class AutoregressiveFrameHead(keras.layers.Layer):
             noise = ops.take(uniform_noise, key, axis=1)
             likelier_is_sure = ops.maximum(probability, 1.0 - probability) >= top_p
             sampled = ops.where(likelier_is_sure, probability >= 0.5, noise < probability)
-            room = ops.sum(frame, axis=-1) < limit
-            sounding = ops.cast(ops.logical_and(sampled, room), frame.dtype)
+            if channels == 1:
+                room = ops.sum(frame, axis=-1) < limit
+                sounding = ops.cast(ops.logical_and(sampled, room), frame.dtype)
+            else:
+                is_onset = key % 2 == 1
+                sustain_count = ops.sum(frame * sustain_bits, axis=-1)
+                room = ops.logical_or(sustain_count < limit, is_onset)
+                # For an onset bit: the key's sustain bit was drawn just before (index key - 1).
+                key_sounds = ops.take(frame, ops.maximum(key - 1, 0), axis=1) > 0
+                key_sounded = ops.take(previous_sustain, key // 2, axis=1) > 0
+                onset = ops.logical_and(key_sounds, ops.logical_or(ops.logical_not(key_sounded), sampled))
+                sampled = ops.where(is_onset, onset, sampled)
+                sounding = ops.cast(ops.logical_and(sampled, room), frame.dtype)
             frame = frame + ops.expand_dims(sounding, -1) * one_hot
             pre_activation = pre_activation + ops.expand_dims(sounding, -1) * ops.take(input_kernel, key, axis=0)
             return frame, pre_activation

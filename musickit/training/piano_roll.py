@@ -44,9 +44,45 @@ def for_head(head, inputs, targets, *rest):
     return (inputs, targets, *rest)
 
 
-def adapt_windows(dataset, head):
-    """Map a ``(inputs, targets)`` window dataset to what a model with ``head`` takes."""
-    return dataset.map(lambda inputs, targets: for_head(head, inputs, targets))
+def flatten_frames(rolls):
+    """``(..., keys, channels)`` rolls as ``(..., keys * channels)``, channels of one key side by side.
+
+    A roll with an onset channel becomes the flat ``(sustain, onset)`` bit
+    pairs that :class:`~musickit.models.PianoRollLSTM` with ``frame_channels=2``
+    reads; :func:`unflatten_frames` undoes it.
+
+    >>> import numpy as np
+    >>> flatten_frames(np.arange(8).reshape(1, 2, 2, 2))[0].tolist()
+    [[0, 1, 2, 3], [4, 5, 6, 7]]
+    """
+    rolls = np.asarray(rolls)
+    return rolls.reshape(rolls.shape[:-2] + (-1,))
+
+
+def unflatten_frames(rolls, channels):
+    """Undo :func:`flatten_frames`: ``(..., keys * channels)`` back to ``(..., keys, channels)``."""
+    rolls = np.asarray(rolls)
+    return rolls.reshape(rolls.shape[:-1] + (-1, channels)) if channels > 1 else rolls
+
+
+def adapt_windows(dataset, head, frame_channels=1):
+    """Map a ``(inputs, targets)`` window dataset to what a model with ``head`` takes.
+
+    With ``frame_channels=2`` the ``(batch, steps, keys, 2)`` windows of a roll
+    with an onset channel are flattened to ``(batch, steps, 2 * keys)``.
+    Windows must start at a bar line for a model with a metre input (the
+    windows of :func:`musickit.data.piano_roll_windows` start at multiples of
+    their hop, so a hop that is a multiple of the bar keeps them there).
+    """
+
+    def arrange(inputs, targets):
+        if frame_channels > 1:
+            shape = tf.shape(inputs)
+            inputs = tf.reshape(inputs, [shape[0], shape[1], -1])
+            targets = tf.reshape(targets, [shape[0], shape[1], -1])
+        return for_head(head, inputs, targets)
+
+    return dataset.map(arrange)
 
 
 def sequence_dataset(rolls, head, batch_size=16, transpose=0, shuffle=True, seed=0, length_multiple=32):
@@ -121,8 +157,10 @@ def sequence_negative_log_likelihood(model, rolls, batch_size=32):
     """Mean NLL in nats per frame, summed over keys, over frames ``1..T-1`` of every roll.
 
     The Boulanger-Lewandowski protocol: each piece is read from its start, so
-    the first frame is context only.
+    the first frame is context only. Rolls with an onset channel are
+    flattened (the NLL then counts sustain and onset bits).
     """
+    rolls = [flatten_frames(roll) if np.ndim(roll) == 3 else roll for roll in rolls]
     inputs, targets, weights = pad_rolls(rolls)
     model_inputs, _, _ = for_head(model.head, inputs, targets, weights)
     logits = np.asarray(model.predict(model_inputs, batch_size=batch_size, verbose=0), "float64")

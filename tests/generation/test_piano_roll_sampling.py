@@ -58,3 +58,58 @@ def test_repetition_penalty_shortens_held_notes():
     held = PianoRollSampler(model).generate(primer, 32, seed=0)[0, 1:, 39]
     broken = PianoRollSampler(model, FrameSamplingConfig(repetition_penalty=1e12)).generate(primer, 32, seed=0)[0, 1:, 39]
     assert held.sum() == 32 and broken.sum() < 32
+
+
+@pytest.mark.parametrize("head", ["independent", "autoregressive"])
+def test_onset_metre_generation_gives_consistent_rolls(head):
+    model = PianoRollLSTM(lstm_units=8, num_layers=1, dense_units=8, head=head, head_hidden_units=8,
+                          frame_channels=2, metre_period=16)  # fmt: skip
+    sampler = PianoRollSampler(model, FrameSamplingConfig(max_polyphony=3, temperature=2.0))
+    primer = np.zeros((4, 88, 2), "float32")
+    primer[:, 39, 0] = 1
+    primer[0, 39, 1] = 1
+    rolls = sampler.generate(primer, num_steps=20, num_samples=2, seed=3)
+    assert rolls.shape == (2, 24, 88, 2)
+    np.testing.assert_array_equal(rolls, sampler.generate(primer, num_steps=20, num_samples=2, seed=3))
+    sustain, onset = rolls[..., 0], rolls[..., 1]
+    assert sustain[:, 4:].sum(-1).max() <= 3 and sustain[:, 4:].sum() > 0
+    assert np.all(onset <= sustain)
+    starts = (sustain[:, 1:] > 0) & (sustain[:, :-1] == 0)
+    assert np.all(onset[:, 1:][starts] == 1)  # a key that starts sounding has an onset
+    with pytest.raises(UsageError, match=r"\(steps >= 1, 88, 2\)"):
+        sampler.generate(np.zeros((4, 88), "float32"), num_steps=2)
+
+
+def test_key_from_the_primer_with_a_soft_penalty():
+    config = FrameSamplingConfig(key="primer", out_of_key_bias=-2.0).validate()
+    model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0, frame_channels=2)
+    primer = np.zeros((16, 88, 2), "float32")
+    for step, pitch in enumerate([57, 60, 64, 69, 64, 60, 57, 56] * 2):  # A minor arpeggio, G# leading tone
+        primer[step, pitch - 21] = 1
+    sampler = PianoRollSampler(model, config)
+    assert sampler.primer_key(primer) == "A minor"
+    bias = config.key_mask_bias(88, 21, "A minor")
+    assert {(index + 21) % 12 for index in np.nonzero(bias == 0)[0]} == {9, 11, 0, 2, 4, 5, 7, 6, 8}
+    assert set(np.unique(bias)) == {0.0, -2.0}
+    with pytest.raises(UsageError, match="out_of_key_bias"):
+        FrameSamplingConfig(out_of_key_bias=1.0).validate()
+
+
+def test_sampling_config_round_trip_and_flags_over_a_saved_base(tmp_path):
+    import argparse
+
+    from musickit.generation.piano_roll_run import FAMILY_SAMPLING, load_sampling_config, sampling_config
+    from musickit.generation.piano_roll_run import save_sampling_config
+    from musickit.runs import RunFolder
+
+    run = RunFolder(str(tmp_path))
+    assert load_sampling_config(run) is None  # a run from before sampling.json
+    save_sampling_config(run, FAMILY_SAMPLING)
+    assert load_sampling_config(run) == FAMILY_SAMPLING
+    flags = dict(temperature=1.0, top_k=0, top_p=1.0, key=None, scale=None, repetition_penalty=1.0, max_polyphony=0)
+    assert sampling_config(argparse.Namespace(**flags), FAMILY_SAMPLING) == FAMILY_SAMPLING
+    changed = sampling_config(argparse.Namespace(**{**flags, "temperature": 0.5, "key": "C"}), FAMILY_SAMPLING)
+    assert (changed.temperature, changed.key, changed.max_polyphony) == (0.5, "C", FAMILY_SAMPLING.max_polyphony)
+    assert sampling_config(argparse.Namespace(**flags)) == FrameSamplingConfig()  # no base: the flags alone
+    with pytest.raises(UsageError, match="unknown sampling settings"):
+        FrameSamplingConfig.from_dict({"temperature": 1.0, "warmth": 3})

@@ -86,3 +86,76 @@ def test_markov_baseline_by_hand():
     smoothed = PerKeyMarkovBaseline().fit([roll])
     assert smoothed.negative_log_likelihood([roll]) > 0
     assert PerKeyMarkovBaseline().fit([np.zeros((4, 3))]).negative_log_likelihood([np.zeros((4, 3))]) < 1.0
+
+
+def onset_metre_model(head="autoregressive", metre_period=4):
+    return PianoRollLSTM(num_pitches=6, lstm_units=8, num_layers=1, dense_units=8, head=head, head_hidden_units=8,
+                         frame_channels=2, metre_period=metre_period)  # fmt: skip
+
+
+def test_onset_and_metre_model_round_trip_and_uses_the_positions(tmp_path):
+    model = onset_metre_model()
+    frames = (np.random.default_rng(3).random((2, 5, 12)) < 0.3).astype("float32")
+    inputs = {"frames": frames, "next_frames": frames}
+    before = ops.convert_to_numpy(model(inputs))
+    assert before.shape == (2, 5, 12)
+    # Without positions the first frame is at step 0, so frame t predicts step t + 1.
+    explicit = {**inputs, "positions": np.tile(np.arange(1, 6), (2, 1))}
+    np.testing.assert_allclose(ops.convert_to_numpy(model(explicit)), before, atol=1e-6)
+    model.metre_gate.set_weights([np.arange(8, dtype="float32").reshape(4, 2)])  # zero at first: let it act
+    before = ops.convert_to_numpy(model(inputs))
+    shifted = {**inputs, "positions": np.tile(np.arange(2, 7), (2, 1))}
+    assert not np.allclose(ops.convert_to_numpy(model(shifted)), before, atol=1e-4)
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(ops.convert_to_numpy(restored(inputs)), before, atol=1e-5)
+    assert restored.get_config()["frame_channels"] == 2 and restored.get_config()["metre_period"] == 4
+
+
+def test_metre_step_equals_full_sequence():
+    model = onset_metre_model()
+    frames = (np.random.default_rng(4).random((1, 6, 12)) < 0.3).astype("float32")
+    full = ops.convert_to_numpy(model({"frames": frames[:, :-1], "next_frames": frames[:, 1:]}))
+    states = model.initial_states(1)
+    for step in range(5):
+        context, states = model.step(frames[:, step], states, step + 1)
+        logits = model.frame_head(context, frames[:, step + 1]) + model.step_logit_bias(frames[:, step], step + 1)
+        logits = ops.convert_to_numpy(logits)
+        np.testing.assert_allclose(logits, full[:, step], atol=1e-5)
+    with pytest.raises(ValueError, match="position"):
+        model.step(frames[:, 0], model.initial_states(1))
+
+
+def test_onset_pairs_sampling_keeps_sustain_and_onset_consistent():
+    """With (sustain, onset) pairs: no onset on a silent key, an onset on every key that starts, cap on sustain."""
+    head = AutoregressiveFrameHead(num_pitches=12, hidden_units=8)
+    head(np.zeros((1, 3), "float32"), np.zeros((1, 12), "float32"))
+    for weight in head.weights:
+        weight.assign(np.zeros(weight.shape, "float32"))
+    previous = np.array([[1, 1, 0, 0, 1, 0]] * 2, "float32")  # keys 0, 1 and 4 sounded
+    everything = np.zeros((2, 12), "float32")  # noise 0: every bit that may sound does
+    frame = ops.convert_to_numpy(head.sample(np.zeros((2, 3), "float32"), everything, channels=2,
+                                             previous_sustain=previous, max_keys=4)).reshape(2, 6, 2)  # fmt: skip
+    np.testing.assert_array_equal(frame[0, :, 0], [1, 1, 1, 1, 0, 0])  # four keys, the lowest, then full
+    np.testing.assert_array_equal(frame[0, :, 1], [1, 1, 1, 1, 0, 0])  # all may re-strike (noise 0)
+    nothing = np.full((2, 12), 0.999, "float32")  # noise ~1: no bit sounds unless forced
+    logits_on = np.zeros((2, 12), "float32")
+    logits_on[:, 0::2] = 50.0  # every sustain bit almost surely on
+    frame = ops.convert_to_numpy(head.sample(np.zeros((2, 3), "float32"), nothing, logit_bias=logits_on, channels=2,
+                                             previous_sustain=previous)).reshape(2, 6, 2)  # fmt: skip
+    np.testing.assert_array_equal(frame[0, :, 0], np.ones(6))
+    np.testing.assert_array_equal(frame[0, :, 1], 1 - previous[0])  # held keys continue, new keys start
+    with pytest.raises(ValueError, match="previous_sustain"):
+        head.sample(np.zeros((2, 3), "float32"), nothing, channels=2)
+
+
+def test_metre_gate_bias_by_hand():
+    """The gate's first value goes to keys that would start a note, its second to re-strikes of sounding keys."""
+    model = onset_metre_model(metre_period=2)
+    model({"frames": np.zeros((1, 1, 12), "float32"), "next_frames": np.zeros((1, 1, 12), "float32")})
+    model.metre_gate.set_weights([np.array([[-1.0, -2.0], [-3.0, -4.0]], "float32")])
+    frame = np.zeros((1, 12), "float32")
+    frame[0, [0, 1, 4]] = 1  # keys 0 (struck) and 2 (held) sound
+    bias = ops.convert_to_numpy(model.step_logit_bias(frame, 1)).reshape(6, 2)  # position 1: the second row
+    np.testing.assert_array_equal(bias[:, 0], [0, -3, 0, -3, -3, -3])
+    np.testing.assert_array_equal(bias[:, 1], [-4, 0, -4, 0, 0, 0])

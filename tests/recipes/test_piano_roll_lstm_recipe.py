@@ -47,6 +47,10 @@ def test_smoke_run_writes_the_whole_run_folder(smoke_run):
             "pitch_class_histogram_distance_to_training"} <= set(saved["samples"]["generated"])  # fmt: skip
     assert set(saved["samples"]) == {"generated", "held_out"}
     assert not [name for name in os.listdir(output) if ".partial" in name]
+    # One sampling configuration: the family's, saved for `musickit generate --run`.
+    from musickit.generation.piano_roll_run import FAMILY_SAMPLING
+
+    assert json.loads((output / "sampling.json").read_text()) == FAMILY_SAMPLING.to_dict()
 
 
 def test_generate_command_reproduces_with_a_seed(smoke_run, tmp_path):
