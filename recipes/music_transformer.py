@@ -45,6 +45,8 @@ from musickit.generation.transformer_run import (
     prompt_from_file,
     prompt_from_sections,
     sampler_from_args,
+    sampling_settings,
+    save_sampling,
     write_samples,
 )
 from musickit.losses.sequence import sequence_loss
@@ -57,11 +59,15 @@ from musickit.training.callbacks import standard_callbacks
 from musickit.training.schedules import warmup_cosine_decay
 
 # Data: offline music21 corpora, each a style label (a STYLE token and the style condition).
-DATA = "bach,essen,ryans"
+DATA = "bach"  # "bach,essen,ryans" adds folk styles (the CPU budget then buys a third of the Bach training)
 MAX_FILES_PER_SOURCE = 150  # essen and ryans hold thousands of tunes; None for all of them
 STEPS_PER_QUARTER = 4  # sixteenth-note grid
-SEQUENCE_LENGTH = 640  # prompt plus piece tokens per training sequence
-SNIPPET_LENGTH = 128  # tokens per section snippet; 256 in the baseline proposal (needs SEQUENCE_LENGTH >= 1024)
+# The chorales have no dynamics and one instrument: without Velocity and Program tokens a note is
+# "Pitch Duration", so a sequence holds twice the music and an epoch costs half.
+NUM_VELOCITY_BINS = 0
+USE_PROGRAMS = False
+SEQUENCE_LENGTH = 512  # prompt plus piece tokens per training sequence
+SNIPPET_LENGTH = 64  # tokens per section snippet (about two bars); 256 in the baseline proposal
 FORM = "AB"  # the sections the prompt shows, in order
 
 # Model.
@@ -78,12 +84,15 @@ LOSS = "cross_entropy"  # or "focal"
 LABEL_SMOOTHING = 0.1
 PATIENCE = 3
 
-# Generation.
+# Generation (saved as the run's sampling.json, which `musickit generate --run` starts from).
 STYLE = "bach"
-NEW_TOKENS = 768  # about 8 bars of four-part chorale
+NEW_TOKENS = 360  # about 12 bars of four-part chorale
 NUM_SAMPLES = 3
 TEMPERATURE = 0.9
 TOP_P = 0.95
+MAX_POLYPHONY = 4  # at most four notes at once: the chorales' four voices
+NO_DUPLICATES = True  # never strike a pitch that is already sounding
+MAX_REST_STEPS = 0  # no step without a sounding note (the chorales are silent 1-2% of the time)
 
 
 def _mean(values):
@@ -111,6 +120,11 @@ def parse_arguments(argv=None):
     generation.add_argument("--style", default=STYLE, help="style of the generated pieces (a corpus name)")
     generation.add_argument("--form", default=FORM, help="sections the prompt shows, e.g. AB or A")
     generation.add_argument("--new-tokens", type=int, default=NEW_TOKENS, help="tokens to generate per piece")
+    generation.add_argument("--max-polyphony", type=int, default=MAX_POLYPHONY, help="most notes at once (0: no cap)")
+    generation.add_argument("--max-rest-steps", type=int, default=MAX_REST_STEPS,
+                            help="longest silence in grid steps (-1: no limit)")
+    generation.add_argument("--allow-duplicates", dest="no_duplicates", action="store_false", default=NO_DUPLICATES,
+                            help="let a piece strike a pitch that is already sounding")  # fmt: skip
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
@@ -125,7 +139,8 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
 
     # ## Data
-    tokenizer = REMITokenizer(steps_per_quarter=STEPS_PER_QUARTER)
+    tokenizer = REMITokenizer(steps_per_quarter=STEPS_PER_QUARTER, num_velocity_bins=NUM_VELOCITY_BINS,
+                              use_programs=USE_PROGRAMS)  # fmt: skip
     processors_from_args(args, tokenizer, tokenizer.vocabulary_size)  # bad --key/--scale fail early too
     sources = smoke_or(args, ["bach"], args.data.split(","))
     max_files = smoke_or(args, 6, args.max_files or MAX_FILES_PER_SOURCE)
@@ -190,6 +205,7 @@ def main(argv=None):
             "snippet_length": snippet_length, "sequence_length": sequence_length, "default_prompt": default_prompt,
             "new_tokens": smoke_or(args, 24, args.new_tokens)}  # fmt: skip
     resuming = run.start(info, resume=args.resume)
+    save_sampling(run, sampling_settings(args, new_tokens=info["new_tokens"]))
     # The learning rate follows the warmup-cosine schedule: no plateau callback to overwrite it.
     callbacks = standard_callbacks(run, monitor="val_nll", patience=PATIENCE, resume=resuming,
                                    reduce_on_plateau=False)  # fmt: skip
