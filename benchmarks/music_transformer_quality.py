@@ -7,7 +7,7 @@ through the same tokenizer and cut to the samples' length) and with a floor
 of random notes drawn from the held-out pitch, duration and notes-per-step
 distributions, all in one run. Each feature is a per-piece number; the
 overlap column is the overlapping area of the two per-piece distributions
-(Gaussian kernel densities, Yang & Lerch 2018) against held-out.
+(histograms over ten bins spanning both, after Yang & Lerch 2018) against held-out.
 
 This script is a diagnostic for issue 17 (the shared evaluator lives in
 ``musickit.metrics``). Run::
@@ -16,6 +16,7 @@ This script is a diagnostic for issue 17 (the shared evaluator lives in
 """
 
 import argparse
+import json
 import types
 
 import numpy as np
@@ -75,22 +76,23 @@ def random_floor(references, rng, steps_per_quarter, count):
     return pieces
 
 
-def overlap(values, reference_values):
-    """Overlapping area of two Gaussian kernel densities (1.0 for identical distributions)."""
-    from scipy.stats import gaussian_kde
+def overlap(values, reference_values, bins=10):
+    """Overlapping area of two histograms over ``bins`` equal bins spanning both (1.0: the same distribution).
 
+    Histograms rather than kernel densities, so that features that take a few
+    whole values (maximum polyphony) compare fairly.
+    """
     a, b = np.asarray(values, float), np.asarray(reference_values, float)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if len(a) < 2 or len(b) < 2:
+    if not len(a) or not len(b):
         return float("nan")
-    spread = max(np.std(np.concatenate([a, b])), 1e-3)
-    jitter = np.random.default_rng(0)
-    a = a + jitter.normal(0, spread * 1e-3, len(a))  # a constant feature would make the KDE singular
-    b = b + jitter.normal(0, spread * 1e-3, len(b))
-    low, high = min(a.min(), b.min()) - 3 * spread, max(a.max(), b.max()) + 3 * spread
-    grid = np.linspace(low, high, 2000)
-    density_a, density_b = gaussian_kde(a)(grid), gaussian_kde(b)(grid)
-    return float(np.trapezoid(np.minimum(density_a, density_b), grid))
+    low, high = min(a.min(), b.min()), max(a.max(), b.max())
+    if high - low < 1e-9:
+        return 1.0
+    edges = np.linspace(low, high, bins + 1)
+    share_a = np.histogram(a, edges)[0] / len(a)
+    share_b = np.histogram(b, edges)[0] / len(b)
+    return float(np.minimum(share_a, share_b).sum())
 
 
 def table(groups, reference_name="held-out"):
@@ -121,6 +123,9 @@ def main(argv=None):
     parser.add_argument("--num-samples", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--style", default="bach", help="style to generate and to take held-out pieces from")
+    parser.add_argument("--max-files", type=int, default=150, help="files per source the run read (run.json's max_files wins)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one sampling setting, e.g. --set temperature=0.8 (for exploring)")
     arguments = parser.parse_args(argv)
 
     from musickit.data import load_dataset
@@ -130,6 +135,9 @@ def main(argv=None):
     run = RunFolder(arguments.run)
     info, model, tokenizer = run.load("music_transformer")
     sampling = load_sampling(run)
+    for item in arguments.set:
+        name, value = item.split("=", 1)
+        sampling[name] = json.loads(value)
     args = types.SimpleNamespace(**sampling, seed=arguments.seed)
     prompt = info["default_prompt"]
     pieces = generate_pieces(model, tokenizer, prompt, arguments.num_samples, sampling["new_tokens"], args,
@@ -138,7 +146,7 @@ def main(argv=None):
     sample_rows = [row for row in (features(piece) for piece in samples) if row]
     length = int(np.median([max((n.end_step for n in piece.notes), default=0) for piece in samples]))
 
-    dataset = load_dataset(arguments.style, tokenizer, seed=info.get("seed", 0), max_files=info.get("max_files"))
+    dataset = load_dataset(arguments.style, tokenizer, seed=info.get("seed", 0), max_files=info.get("max_files", arguments.max_files))
     held_out = [tokenizer.decode_quantized(ids) for ids in dataset.split("test")]
     held_out_cut = [row for row in (features(piece, length) for piece in held_out) if row]
     training = [tokenizer.decode_quantized(ids) for ids in list(dataset.split("train"))[: len(held_out)]]

@@ -224,6 +224,9 @@ class KeyScaleMask(LogitsProcessor):
         scale: optional scale name (``"major"``, ``"minor"``, ``"pentatonic"``...);
             defaults to the key's mode.
         pitch_range: optional ``(lowest, highest)`` MIDI pitches, inclusive.
+        penalty: optional float; out-of-scale pitches lose this much logit
+            instead of being forbidden (a soft key: chromatic notes stay
+            possible, only rarer). The pitch range stays a hard limit.
 
     Example:
 
@@ -232,7 +235,7 @@ class KeyScaleMask(LogitsProcessor):
     [True, True, False, True]
     """
 
-    def __init__(self, token_pitches, key="C", scale=None, pitch_range=None):
+    def __init__(self, token_pitches, key="C", scale=None, pitch_range=None, penalty=None):
         try:
             self.pitch_classes = scale_pitch_classes(key, scale)
         except ValueError as error:
@@ -241,21 +244,28 @@ class KeyScaleMask(LogitsProcessor):
         self.key = key
         self.scale = scale
         self.pitch_range = None if pitch_range is None else tuple(int(p) for p in pitch_range)
+        if penalty is not None and not float(penalty) > 0:
+            raise UsageError(f"key penalty must be > 0 (or None for a hard mask), got {penalty}")
+        self.penalty = None if penalty is None else float(penalty)
 
     @classmethod
-    def from_tokenizer(cls, tokenizer, key="C", scale=None, pitch_range=None, vocabulary_size=None):
+    def from_tokenizer(cls, tokenizer, key="C", scale=None, pitch_range=None, vocabulary_size=None, penalty=None):
         kinds, values = vocabulary_structure(tokenizer, vocabulary_size)
         pitches = [value if kind == "pitch" else -1 for kind, value in zip(kinds, values)]
-        return cls(pitches, key=key, scale=scale, pitch_range=pitch_range)
+        return cls(pitches, key=key, scale=scale, pitch_range=pitch_range, penalty=penalty)
 
-    def allowed_tokens(self, vocabulary_size):
-        allowed = np.ones(vocabulary_size, bool)
+    def _masks(self, vocabulary_size):
+        in_range, in_scale = np.ones(vocabulary_size, bool), np.ones(vocabulary_size, bool)
         for token, pitch in enumerate(self.token_pitches[:vocabulary_size]):
             if pitch < 0:
                 continue
-            in_range = self.pitch_range is None or self.pitch_range[0] <= pitch <= self.pitch_range[1]
-            allowed[token] = pitch % 12 in self.pitch_classes and in_range
-        return allowed
+            in_range[token] = self.pitch_range is None or self.pitch_range[0] <= pitch <= self.pitch_range[1]
+            in_scale[token] = pitch % 12 in self.pitch_classes
+        return in_range, in_scale
+
+    def allowed_tokens(self, vocabulary_size):
+        in_range, in_scale = self._masks(vocabulary_size)
+        return in_range if self.penalty is not None else in_range & in_scale
 
     def check_allowed(self, allowed):
         pitch_tokens = np.array([pitch >= 0 for pitch in self.token_pitches[: len(allowed)]])
@@ -266,11 +276,16 @@ class KeyScaleMask(LogitsProcessor):
             )
 
     def __call__(self, logits, token_ids, index):
-        allowed = ops.convert_to_tensor(self.allowed_tokens(ops.shape(logits)[-1]))
+        vocabulary_size = ops.shape(logits)[-1]
+        if self.penalty is not None:
+            _, in_scale = self._masks(vocabulary_size)
+            logits = logits - ops.convert_to_tensor(np.where(in_scale, 0.0, self.penalty).astype("float32"))[None, :]
+        allowed = ops.convert_to_tensor(self.allowed_tokens(vocabulary_size))
         return ops.where(allowed[None, :], logits, FORBIDDEN_LOGIT)
 
     def get_config(self):
-        return {"token_pitches": self.token_pitches, "key": self.key, "scale": self.scale, "pitch_range": self.pitch_range}
+        return {"token_pitches": self.token_pitches, "key": self.key, "scale": self.scale, "pitch_range": self.pitch_range,
+                "penalty": self.penalty}  # fmt: skip
 
 
 class ForbiddenTokens(LogitsProcessor):
@@ -471,6 +486,9 @@ class RemiNoteRules(LogitsProcessor):
       same pitch twice at one position, or a key struck again while held;
     - start a note where ``max_polyphony`` notes already sound (a ``Pitch``
       then, or a ``Position`` at which no note could start);
+    - break the order the tokenizer writes the notes of one position in,
+      lowest pitch first (with ``ascending_pitches``), so the model stays in
+      the distribution it was trained on;
     - move on (a later ``Position`` or the next ``Bar``) past more than
       ``max_rest_steps`` steps with nothing sounding (0: every step sounds
       from step 0 until the piece ends).
@@ -488,6 +506,7 @@ class RemiNoteRules(LogitsProcessor):
         max_polyphony: optional int, most notes sounding at once.
         no_duplicates: bool, forbid striking a sounding pitch.
         max_rest_steps: optional int, the longest silence the piece may hold.
+        ascending_pitches: bool, each pitch at a position higher than the last.
         reset_token_ids: ids after which a new piece starts.
 
     Example:
@@ -503,7 +522,9 @@ class RemiNoteRules(LogitsProcessor):
     """
 
     def __init__(self, token_kinds, token_values, note_order=("pitch", "velocity", "duration"), default_bar_steps=16,
-                 max_polyphony=None, no_duplicates=True, max_rest_steps=None, reset_token_ids=()):  # fmt: skip
+                 max_polyphony=None, no_duplicates=True, max_rest_steps=None, ascending_pitches=False,
+                 reset_token_ids=()):  # fmt: skip
+        self.ascending_pitches = bool(ascending_pitches)
         self.token_kinds = [str(kind) for kind in token_kinds]
         self.token_values = [int(value) for value in token_values]
         self.note_order = tuple(note_order)
@@ -595,6 +616,13 @@ class RemiNoteRules(LogitsProcessor):
             struck = ops.any(pitch_values[:, :, None] == sounding_pitches[:, None, :], axis=-1)
             forbidden = ops.logical_or(forbidden, struck)
         position_step = current_bar_start[:, None] + values_tensor[None, :]
+        if self.ascending_pitches:
+            # The pitches placed since the last Position or Bar share this onset.
+            since = ops.maximum(column(last_position), column(last_bar))
+            here = ops.logical_and(is_pitch, steps > since[:, None])
+            highest = ops.max(ops.where(here, pitch, -1), axis=1)
+            lower = ops.logical_and(token_is[_FIRST_NOTE], values_tensor[None, :] <= highest[:, None])
+            forbidden = ops.logical_or(forbidden, lower)
         if self.max_polyphony is not None:
             full_now = ops.sum(ops.cast(sounding_at(now[:, None])[:, 0, :], "int32"), axis=1) >= self.max_polyphony
             forbidden = ops.logical_or(forbidden, ops.logical_and(token_is[_FIRST_NOTE], full_now[:, None]))
@@ -620,7 +648,7 @@ class RemiNoteRules(LogitsProcessor):
         return {"token_kinds": self.token_kinds, "token_values": self.token_values, "note_order": list(self.note_order),
                 "default_bar_steps": self.default_bar_steps, "max_polyphony": self.max_polyphony,
                 "no_duplicates": self.no_duplicates, "max_rest_steps": self.max_rest_steps,
-                "reset_token_ids": self.reset_token_ids}  # fmt: skip
+                "ascending_pitches": self.ascending_pitches, "reset_token_ids": self.reset_token_ids}  # fmt: skip
 
 
 def combined_allowed_tokens(processors, vocabulary_size):

@@ -23,6 +23,7 @@ from musickit.errors import UsageError
 from musickit.generation.processors import ForbiddenTokens, KeyScaleMask, RemiGrammarMask, RemiNoteRules, RepetitionPenalty
 from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
 from musickit.generation.samplers import sampler_from_flags
+from musickit.music.keys import estimate_key
 from musickit.music.midi_io import read_midi, write_midi
 from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for load_model)
 from musickit.music.quantization import quantize, unquantize
@@ -39,7 +40,7 @@ SAMPLING_FILE = "sampling.json"
 #: ``max_rest_steps`` -1 mean no limit.
 SAMPLING_SETTINGS = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "repetition_penalty": 1.0, "key": None,
                      "scale": None, "max_polyphony": 0, "no_duplicates": False, "max_rest_steps": -1,
-                     "new_tokens": 512}  # fmt: skip
+                     "ascending_pitches": False, "full_length": False, "key_penalty": None, "new_tokens": 512}  # fmt: skip
 
 
 def sampler_from_args(args):
@@ -87,9 +88,18 @@ def load_sampling(run):
     return settings
 
 
-def processors_from_args(args, tokenizer, vocabulary_size):
+def prompt_key(tokenizer, prompt):
+    """``(key, scale)`` for ``--key auto``: the Krumhansl-Schmuckler key of the prompt's notes; a minor key
+    keeps its raised seventh (harmonic minor), which the chorales use at every cadence."""
+    key = estimate_key(tokenizer.decode(np.asarray(prompt, "int64")))
+    return key, "harmonic_minor" if key.endswith("minor") else "major"
+
+
+def processors_from_args(args, tokenizer, vocabulary_size, prompt=None):
     """Logits processors for the flags: the REMI grammar always; note rules (``max_polyphony``,
-    ``no_duplicates``, ``max_rest_steps``), a key/scale mask and a repetition penalty on request."""
+    ``no_duplicates``, ``max_rest_steps``, ``ascending_pitches``), no early end (``full_length``), a
+    key/scale mask and a repetition penalty on request. ``--key auto`` takes the key of ``prompt``
+    (:func:`prompt_key`)."""
     processors = []
     if hasattr(tokenizer, "token_ids") and "Position" in getattr(tokenizer, "token_ranges", {}):
         reset = [tokenizer.prompt_end_id] if hasattr(tokenizer, "prompt_end_id") else []
@@ -103,13 +113,23 @@ def processors_from_args(args, tokenizer, vocabulary_size):
         max_rest_steps = getattr(args, "max_rest_steps", -1)
         max_rest_steps = None if max_rest_steps is None or max_rest_steps < 0 else max_rest_steps
         no_duplicates = bool(getattr(args, "no_duplicates", False))
-        if max_polyphony or no_duplicates or max_rest_steps is not None:
+        ascending_pitches = bool(getattr(args, "ascending_pitches", False))
+        if max_polyphony or no_duplicates or ascending_pitches or max_rest_steps is not None:
             processors.append(RemiNoteRules.from_tokenizer(tokenizer, vocabulary_size=vocabulary_size,
                                                            max_polyphony=max_polyphony, no_duplicates=no_duplicates,
-                                                           max_rest_steps=max_rest_steps))  # fmt: skip
-    if getattr(args, "key", None) or getattr(args, "scale", None):
-        processors.append(KeyScaleMask.from_tokenizer(tokenizer, key=args.key or "C", scale=args.scale,
-                                                      vocabulary_size=vocabulary_size))  # fmt: skip
+                                                           max_rest_steps=max_rest_steps,
+                                                           ascending_pitches=ascending_pitches))  # fmt: skip
+        if getattr(args, "full_length", False):
+            # Training chunks end with EOS anywhere after the prompt, so the model ends early; ask for every token.
+            processors.append(ForbiddenTokens([tokenizer.eos_id]))
+    key, scale = getattr(args, "key", None), getattr(args, "scale", None)
+    if key == "auto":
+        key, auto_scale = prompt_key(tokenizer, prompt) if prompt is not None else ("C", None)
+        scale = scale or auto_scale
+    if key or scale:
+        processors.append(KeyScaleMask.from_tokenizer(tokenizer, key=key or "C", scale=scale,
+                                                      vocabulary_size=vocabulary_size,
+                                                      penalty=getattr(args, "key_penalty", None) or None))  # fmt: skip
     penalty = getattr(args, "repetition_penalty", 1.0) or 1.0
     if penalty != 1.0:
         pitch_ids = list(tokenizer.token_ids("Pitch")) if hasattr(tokenizer, "token_ids") else None
@@ -146,7 +166,7 @@ def generate_pieces(model, tokenizer, prompt, num_samples, new_tokens, args, sty
     style condition (``len(styles)`` stands for unknown).
     """
     sampler = sampler_from_args(args)
-    processors = processors_from_args(args, tokenizer, model.vocabulary_size)
+    processors = processors_from_args(args, tokenizer, model.vocabulary_size, prompt=prompt)
     start = list(prompt) + piece_prefix(tokenizer, style)
     max_length = min(len(start) + int(new_tokens), model.max_sequence_length)
     if len(start) >= max_length:

@@ -203,3 +203,20 @@ def test_rules_hold_in_the_compiled_loop_of_an_untrained_model(cap):
             assert not [1 for p, s, e in notes if p == pitch and (s, e) != (start, end) and s < end and start < e]
         assert sounding.max() <= cap and (sounding > 0).all()
     assert notes_seen > 10
+
+
+def test_note_rules_keep_the_notes_of_one_position_ascending():
+    rules = RemiNoteRules.from_tokenizer(COMPACT, no_duplicates=False, ascending_pitches=True)
+    allowed = _allowed_names(rules, ["Bar", "Position_0", "Pitch_48", "Duration_4", "Pitch_64", "Duration_4"])
+    assert "Pitch_64" not in allowed and "Pitch_50" not in allowed and "Pitch_65" in allowed
+    # A new position starts from the bottom again.
+    assert "Pitch_40" in _allowed_names(rules, ["Bar", "Position_0", "Pitch_64", "Duration_4", "Position_4"])
+
+
+def test_soft_key_lowers_out_of_key_pitches_without_forbidding_them():
+    soft = KeyScaleMask([-1, 60, 61, 62], key="C", penalty=1.5, pitch_range=(60, 61))
+    logits = _apply(soft, [[1.0, 1.0, 1.0, 1.0]], [[0]], 0)
+    np.testing.assert_allclose(logits[0, :3], [1.0, 1.0, -0.5])
+    assert logits[0, 3] == FORBIDDEN_LOGIT  # the range stays a hard limit
+    with pytest.raises(UsageError, match="penalty"):
+        KeyScaleMask([-1, 60], penalty=-1.0)

@@ -47,3 +47,16 @@ def test_processors_follow_the_sampling_configuration():
     assert isinstance(rules, RemiNoteRules) and rules.note_order == ("pitch", "duration")
     assert (rules.max_polyphony, rules.no_duplicates, rules.max_rest_steps) == (4, True, 0)
     assert rules.reset_token_ids == [tokenizer.prompt_end_id]
+    # --key auto takes the prompt's key; full_length forbids EOS.
+    from musickit.generation.processors import KeyScaleMask
+    from musickit.generation.transformer_run import prompt_key
+
+    prompt = [tokenizer.token_to_id(name) for name in
+              ["Bar", "Position_0", "Pitch_57", "Duration_8", "Pitch_64", "Duration_8", "Position_8", "Pitch_56",
+               "Duration_4", "Pitch_59", "Duration_4", "Position_12", "Pitch_57", "Duration_4", "Pitch_60", "Duration_4"]]
+    assert prompt_key(tokenizer, prompt) == ("A minor", "harmonic_minor")
+    keyed = processors_from_args(types.SimpleNamespace(key="auto", key_penalty=1.0, full_length=True), tokenizer,
+                                 tokenizer.vocabulary_size, prompt=prompt)  # fmt: skip
+    key_mask = [p for p in keyed if isinstance(p, KeyScaleMask)][0]
+    assert (key_mask.key, key_mask.scale, key_mask.penalty) == ("A minor", "harmonic_minor", 1.0)
+    assert any(isinstance(p, ForbiddenTokens) and p.token_ids == [tokenizer.eos_id] for p in keyed)
