@@ -279,7 +279,7 @@ class KeyScaleMask(LogitsProcessor):
         vocabulary_size = ops.shape(logits)[-1]
         if self.penalty is not None:
             _, in_scale = self._masks(vocabulary_size)
-            logits = logits - ops.convert_to_tensor(np.where(in_scale, 0.0, self.penalty).astype("float32"))[None, :]
+            logits = ops.subtract(logits, np.where(in_scale, 0.0, self.penalty).astype("float32")[None, :])
         allowed = ops.convert_to_tensor(self.allowed_tokens(vocabulary_size))
         return ops.where(allowed[None, :], logits, FORBIDDEN_LOGIT)
 
