@@ -224,6 +224,9 @@ class KeyScaleMask(LogitsProcessor):
         scale: optional scale name (``"major"``, ``"minor"``, ``"pentatonic"``...);
             defaults to the key's mode.
         pitch_range: optional ``(lowest, highest)`` MIDI pitches, inclusive.
+        penalty: optional float; out-of-scale pitches lose this much logit
+            instead of being forbidden (a soft key: chromatic notes stay
+            possible, only rarer). The pitch range stays a hard limit.
 
     Example:
 
@@ -232,7 +235,7 @@ class KeyScaleMask(LogitsProcessor):
     [True, True, False, True]
     """
 
-    def __init__(self, token_pitches, key="C", scale=None, pitch_range=None):
+    def __init__(self, token_pitches, key="C", scale=None, pitch_range=None, penalty=None):
         try:
             self.pitch_classes = scale_pitch_classes(key, scale)
         except ValueError as error:
@@ -241,21 +244,28 @@ class KeyScaleMask(LogitsProcessor):
         self.key = key
         self.scale = scale
         self.pitch_range = None if pitch_range is None else tuple(int(p) for p in pitch_range)
+        if penalty is not None and not float(penalty) > 0:
+            raise UsageError(f"key penalty must be > 0 (or None for a hard mask), got {penalty}")
+        self.penalty = None if penalty is None else float(penalty)
 
     @classmethod
-    def from_tokenizer(cls, tokenizer, key="C", scale=None, pitch_range=None, vocabulary_size=None):
+    def from_tokenizer(cls, tokenizer, key="C", scale=None, pitch_range=None, vocabulary_size=None, penalty=None):
         kinds, values = vocabulary_structure(tokenizer, vocabulary_size)
         pitches = [value if kind == "pitch" else -1 for kind, value in zip(kinds, values)]
-        return cls(pitches, key=key, scale=scale, pitch_range=pitch_range)
+        return cls(pitches, key=key, scale=scale, pitch_range=pitch_range, penalty=penalty)
 
-    def allowed_tokens(self, vocabulary_size):
-        allowed = np.ones(vocabulary_size, bool)
+    def _masks(self, vocabulary_size):
+        in_range, in_scale = np.ones(vocabulary_size, bool), np.ones(vocabulary_size, bool)
         for token, pitch in enumerate(self.token_pitches[:vocabulary_size]):
             if pitch < 0:
                 continue
-            in_range = self.pitch_range is None or self.pitch_range[0] <= pitch <= self.pitch_range[1]
-            allowed[token] = pitch % 12 in self.pitch_classes and in_range
-        return allowed
+            in_range[token] = self.pitch_range is None or self.pitch_range[0] <= pitch <= self.pitch_range[1]
+            in_scale[token] = pitch % 12 in self.pitch_classes
+        return in_range, in_scale
+
+    def allowed_tokens(self, vocabulary_size):
+        in_range, in_scale = self._masks(vocabulary_size)
+        return in_range if self.penalty is not None else in_range & in_scale
 
     def check_allowed(self, allowed):
         pitch_tokens = np.array([pitch >= 0 for pitch in self.token_pitches[: len(allowed)]])
@@ -266,11 +276,41 @@ class KeyScaleMask(LogitsProcessor):
             )
 
     def __call__(self, logits, token_ids, index):
+        vocabulary_size = ops.shape(logits)[-1]
+        if self.penalty is not None:
+            _, in_scale = self._masks(vocabulary_size)
+            logits = ops.subtract(logits, np.where(in_scale, 0.0, self.penalty).astype("float32")[None, :])
+        allowed = ops.convert_to_tensor(self.allowed_tokens(vocabulary_size))
+        return ops.where(allowed[None, :], logits, FORBIDDEN_LOGIT)
+
+    def get_config(self):
+        return {"token_pitches": self.token_pitches, "key": self.key, "scale": self.scale, "pitch_range": self.pitch_range,
+                "penalty": self.penalty}  # fmt: skip
+
+
+class ForbiddenTokens(LogitsProcessor):
+    """Never sample the given ids (e.g. prompt brackets and padding inside a generated piece).
+
+    Example:
+
+    >>> ForbiddenTokens([0, 2]).allowed_tokens(4).tolist()
+    [False, True, False, True]
+    """
+
+    def __init__(self, token_ids):
+        self.token_ids = sorted(int(token) for token in token_ids)
+
+    def allowed_tokens(self, vocabulary_size):
+        allowed = np.ones(vocabulary_size, bool)
+        allowed[[token for token in self.token_ids if token < vocabulary_size]] = False
+        return allowed
+
+    def __call__(self, logits, token_ids, index):
         allowed = ops.convert_to_tensor(self.allowed_tokens(ops.shape(logits)[-1]))
         return ops.where(allowed[None, :], logits, FORBIDDEN_LOGIT)
 
     def get_config(self):
-        return {"token_pitches": self.token_pitches, "key": self.key, "scale": self.scale, "pitch_range": self.pitch_range}
+        return {"token_ids": self.token_ids}
 
 
 # Token kinds as small integers for the grammar's transition table; note kinds follow from 6 on.
@@ -307,6 +347,10 @@ class RemiGrammarMask(LogitsProcessor):
             and the bar length in steps of time-signature tokens.
         note_order: the note tokens in the order the tokenizer writes them.
         default_bar_steps: bar length before any time signature (16: 4/4 in sixteenths).
+        reset_token_ids: ids after which a new piece starts (the prompt's
+            ``PROMPT_END``): bars, positions and time signatures before them
+            do not count, as :meth:`REMITokenizer.decode` of the piece alone
+            would not see them.
 
     Example:
 
@@ -319,7 +363,9 @@ class RemiGrammarMask(LogitsProcessor):
     [[1, 1, 0, 0, 1, 0, 0]]
     """
 
-    def __init__(self, token_kinds, token_values, note_order=("pitch", "velocity", "duration"), default_bar_steps=16):
+    def __init__(self, token_kinds, token_values, note_order=("pitch", "velocity", "duration"), default_bar_steps=16,
+                 reset_token_ids=()):  # fmt: skip
+        self.reset_token_ids = [int(token) for token in reset_token_ids]
         self.token_kinds = [str(kind) for kind in token_kinds]
         self.token_values = [int(value) for value in token_values]
         self.note_order = tuple(note_order)
@@ -331,7 +377,7 @@ class RemiGrammarMask(LogitsProcessor):
         self._transitions = self._transition_table()
 
     @classmethod
-    def from_tokenizer(cls, tokenizer, vocabulary_size=None, note_order=None):
+    def from_tokenizer(cls, tokenizer, vocabulary_size=None, note_order=None, reset_token_ids=()):
         """The grammar of a REMI tokenizer (its families, and bar lengths from its time signatures)."""
         kinds, values = vocabulary_structure(tokenizer, vocabulary_size)
         steps_per_quarter = int(getattr(tokenizer, "steps_per_quarter", 4))
@@ -341,7 +387,8 @@ class RemiGrammarMask(LogitsProcessor):
                 values[index] = max(1, round(int(numerator) * 4 / int(denominator) * steps_per_quarter))
         if note_order is None:
             note_order = getattr(tokenizer, "note_order", ("pitch", "velocity", "duration"))
-        return cls(kinds, values, note_order=note_order, default_bar_steps=4 * steps_per_quarter)
+        return cls(kinds, values, note_order=note_order, default_bar_steps=4 * steps_per_quarter,
+                   reset_token_ids=reset_token_ids)  # fmt: skip
 
     def _transition_table(self):
         first_note, last_note = _FIRST_NOTE, _FIRST_NOTE + len(self.note_order) - 1
@@ -375,6 +422,10 @@ class RemiGrammarMask(LogitsProcessor):
         token_ids = ops.cast(token_ids, "int32")
         steps = ops.arange(ops.shape(token_ids)[1], dtype="int32")[None, :]
         filled = steps < index
+        if self.reset_token_ids:
+            is_reset = ops.any(token_ids[..., None] == np.array(self.reset_token_ids, "int32"), axis=-1)
+            piece_start = ops.max(ops.where(ops.logical_and(is_reset, filled), steps, -1), axis=1)
+            filled = ops.logical_and(filled, steps > piece_start[:, None])
         token_codes = ops.take(codes_tensor, token_ids)
         # The kind of the previous token decides which kinds may follow.
         previous, _ = _previous_tokens(token_ids, index, 1)
@@ -400,7 +451,204 @@ class RemiGrammarMask(LogitsProcessor):
 
     def get_config(self):
         return {"token_kinds": self.token_kinds, "token_values": self.token_values, "note_order": list(self.note_order),
-                "default_bar_steps": self.default_bar_steps}  # fmt: skip
+                "default_bar_steps": self.default_bar_steps, "reset_token_ids": self.reset_token_ids}  # fmt: skip
+
+
+def _last_index(condition):
+    """Per row and position ``t``: the last position ``<= t`` where ``condition`` holds (-1 if none).
+
+    A running maximum without a ``cummax`` op: the positions where the
+    condition holds, sorted first, are looked up by their running count.
+    """
+    length = ops.shape(condition)[1]
+    steps = ops.arange(length, dtype="int32")[None, :]
+    count = ops.cumsum(ops.cast(condition, "int32"), axis=1)
+    order = ops.cast(ops.argsort(ops.where(condition, steps, length + steps), axis=1), "int32")
+    last = ops.take_along_axis(order, ops.maximum(count - 1, 0), axis=1)
+    return ops.where(count > 0, last, -1)
+
+
+def _shift_right(values, fill):
+    """``values`` moved one position later along axis 1, ``fill`` in the first column."""
+    first = ops.full_like(values[:, :1], fill)
+    return ops.concatenate([first, values[:, :-1]], axis=1)
+
+
+class RemiNoteRules(LogitsProcessor):
+    """Rules on the notes a REMI stream has placed: no stacked duplicates, a polyphony cap, no long rests.
+
+    The processor follows the piece as :meth:`REMITokenizer.decode` reads it
+    (bars laid end to end with the lengths of their time signatures, each
+    note at its bar's start plus its position, lasting its ``Duration``) and
+    forbids the next token when it would
+
+    - strike a pitch that is already sounding (with ``no_duplicates``): the
+      same pitch twice at one position, or a key struck again while held;
+    - start a note where ``max_polyphony`` notes already sound (a ``Pitch``
+      then, or a ``Position`` at which no note could start);
+    - break the order the tokenizer writes the notes of one position in,
+      lowest pitch first (with ``ascending_pitches``), so the model stays in
+      the distribution it was trained on;
+    - move on (a later ``Position`` or the next ``Bar``) past more than
+      ``max_rest_steps`` steps with nothing sounding (0: every step sounds
+      from step 0 until the piece ends).
+
+    A note whose ``Duration`` is still to come counts as sounding at its
+    onset only. Tokens up to the last of ``reset_token_ids`` (the prompt's
+    ``PROMPT_END``) are not part of the piece. The rules never leave a step
+    without a choice: the step where the last note ends is always open.
+
+    Args:
+        token_kinds, token_values: as :class:`RemiGrammarMask` (``"pitch"``
+            values are MIDI pitches, ``"duration"`` values steps).
+        note_order: the note tokens in the order the tokenizer writes them.
+        default_bar_steps: bar length before any time signature.
+        max_polyphony: optional int, most notes sounding at once.
+        no_duplicates: bool, forbid striking a sounding pitch.
+        max_rest_steps: optional int, the longest silence the piece may hold.
+        ascending_pitches: bool, each pitch at a position higher than the last.
+        reset_token_ids: ids after which a new piece starts.
+
+    Example:
+
+    >>> import numpy as np
+    >>> kinds = ["other", "bar", "position", "position", "pitch", "pitch", "duration", "duration"]
+    >>> values = [-1, -1, 0, 1, 60, 62, 1, 2]
+    >>> rules = RemiNoteRules(kinds, values, note_order=("pitch", "duration"), no_duplicates=True, max_rest_steps=0)
+    >>> history = np.array([[1, 2, 4, 6, 0]], "int32")  # Bar Position_0 Pitch_60 Duration_1
+    >>> logits = keras.ops.convert_to_numpy(rules(np.zeros((1, 8), "float32"), history, 4))
+    >>> (logits > -1).astype(int).tolist()  # no second Pitch_60; Position_1 is open, the next Bar too far
+    [[1, 0, 1, 1, 0, 1, 1, 1]]
+    """
+
+    def __init__(self, token_kinds, token_values, note_order=("pitch", "velocity", "duration"), default_bar_steps=16,
+                 max_polyphony=None, no_duplicates=True, max_rest_steps=None, ascending_pitches=False,
+                 reset_token_ids=()):  # fmt: skip
+        self.ascending_pitches = bool(ascending_pitches)
+        self.token_kinds = [str(kind) for kind in token_kinds]
+        self.token_values = [int(value) for value in token_values]
+        self.note_order = tuple(note_order)
+        if "pitch" not in self.note_order or "duration" not in self.note_order:
+            raise UsageError(f"note_order {self.note_order} needs a pitch and a duration token")
+        self.default_bar_steps = int(default_bar_steps)
+        if max_polyphony is not None and int(max_polyphony) < 1:
+            raise UsageError(f"max_polyphony must be at least 1 (or None for no cap), got {max_polyphony}")
+        if max_rest_steps is not None and int(max_rest_steps) < 0:
+            raise UsageError(f"max_rest_steps must be >= 0 (or None for no limit), got {max_rest_steps}")
+        self.max_polyphony = None if max_polyphony is None else int(max_polyphony)
+        self.no_duplicates = bool(no_duplicates)
+        self.max_rest_steps = None if max_rest_steps is None else int(max_rest_steps)
+        self.reset_token_ids = [int(token) for token in reset_token_ids]
+        codes = _CODES | {"pitch": _FIRST_NOTE, "duration": _FIRST_NOTE + 1}
+        self._codes = np.array([codes.get(kind, _OTHER) for kind in self.token_kinds], "int32")
+        self._duration_offset = self.note_order.index("duration") - self.note_order.index("pitch")
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer, vocabulary_size=None, **options):
+        """The rules for a REMI tokenizer (bar lengths from its time signatures, its note order, ``PROMPT_END``)."""
+        grammar = RemiGrammarMask.from_tokenizer(tokenizer, vocabulary_size=vocabulary_size)
+        if "reset_token_ids" not in options and hasattr(tokenizer, "prompt_end_id"):
+            options["reset_token_ids"] = [tokenizer.prompt_end_id]
+        return cls(grammar.token_kinds, grammar.token_values, note_order=grammar.note_order,
+                   default_bar_steps=grammar.default_bar_steps, **options)  # fmt: skip
+
+    def __call__(self, logits, token_ids, index):
+        vocabulary_size = ops.shape(logits)[-1]
+        codes = np.zeros(vocabulary_size, "int32")
+        codes[: len(self._codes)] = self._codes[:vocabulary_size]
+        values = np.full(vocabulary_size, -1, "int32")
+        values[: len(self._codes)] = np.array(self.token_values, "int32")[:vocabulary_size]
+        codes_tensor, values_tensor = ops.convert_to_tensor(codes), ops.convert_to_tensor(values)
+
+        index = ops.cast(index, "int32")
+        token_ids = ops.cast(token_ids, "int32")
+        length = ops.shape(token_ids)[1]
+        steps = ops.arange(length, dtype="int32")[None, :]
+        filled = steps < index
+        token_codes = ops.take(codes_tensor, token_ids)
+        token_values = ops.take(values_tensor, token_ids)
+        if self.reset_token_ids:
+            is_reset = ops.logical_and(ops.any(token_ids[..., None] == np.array(self.reset_token_ids, "int32"), -1),
+                                       filled)  # fmt: skip
+            piece_start = ops.max(ops.where(is_reset, steps, -1), axis=1)
+            live = ops.logical_and(filled, steps > piece_start[:, None])
+        else:
+            live = filled
+
+        def where_kind(code):
+            return ops.logical_and(token_codes == code, live)
+
+        def value_at(positions, default):
+            found = ops.take_along_axis(token_values, ops.maximum(positions, 0), axis=1)
+            return ops.where(positions >= 0, found, default)
+
+        is_bar, is_position, is_pitch = where_kind(_BAR), where_kind(_POSITION), where_kind(_FIRST_NOTE)
+        # Bar lengths: the signature in force at each token; a Bar adds the length of the bar it closes.
+        bar_length = value_at(_last_index(where_kind(_TIME_SIGNATURE)), self.default_bar_steps)
+        closes_a_bar = ops.logical_and(is_bar, ops.cumsum(ops.cast(is_bar, "int32"), axis=1) > 1)
+        bar_start = ops.cumsum(ops.where(closes_a_bar, _shift_right(bar_length, self.default_bar_steps), 0), axis=1)
+        last_position, last_bar = _last_index(is_position), _last_index(is_bar)
+        in_bar = ops.where(last_position > last_bar, value_at(last_position, 0), 0)
+        onset = bar_start + in_bar
+        # Each note lasts its Duration token's steps; a note still waiting for it sounds at its onset.
+        duration_at = ops.minimum(steps + self._duration_offset, length - 1)
+        duration_token = ops.take_along_axis(token_ids, ops.broadcast_to(duration_at, ops.shape(token_ids)), axis=1)
+        has_duration = ops.logical_and(ops.take(codes_tensor, duration_token) == _FIRST_NOTE + 1,
+                                       steps + self._duration_offset < index)  # fmt: skip
+        end = onset + ops.where(has_duration, ops.maximum(ops.take(values_tensor, duration_token), 1), 1)
+        end = ops.where(is_pitch, end, -1)
+        pitch = ops.where(is_pitch, token_values, -1)
+
+        def column(values):
+            return ops.take_along_axis(values, ops.maximum(index - 1, 0)[None, None] + ops.zeros_like(values[:, :1]),
+                                       axis=1)[:, 0]  # fmt: skip
+
+        now, current_bar_start, current_bar_length = column(onset), column(bar_start), column(bar_length)
+        forbidden = ops.zeros(ops.shape(logits), "bool")
+        token_is = {code: (codes_tensor == code)[None, :] for code in (_BAR, _POSITION, _FIRST_NOTE)}
+
+        def sounding_at(step):  # step: (batch, k) -> notes sounding there, (batch, k, length)
+            return ops.logical_and(onset[:, None, :] <= step[:, :, None], step[:, :, None] < end[:, None, :])
+
+        if self.no_duplicates:
+            sounding_pitches = ops.where(sounding_at(now[:, None])[:, 0, :], pitch, -1)
+            pitch_values = ops.where(token_is[_FIRST_NOTE], values_tensor[None, :], -2)
+            struck = ops.any(pitch_values[:, :, None] == sounding_pitches[:, None, :], axis=-1)
+            forbidden = ops.logical_or(forbidden, struck)
+        position_step = current_bar_start[:, None] + values_tensor[None, :]
+        if self.ascending_pitches:
+            # The pitches placed since the last Position or Bar share this onset.
+            since = ops.maximum(column(last_position), column(last_bar))
+            here = ops.logical_and(is_pitch, steps > since[:, None])
+            highest = ops.max(ops.where(here, pitch, -1), axis=1)
+            lower = ops.logical_and(token_is[_FIRST_NOTE], values_tensor[None, :] <= highest[:, None])
+            forbidden = ops.logical_or(forbidden, lower)
+        if self.max_polyphony is not None:
+            full_now = ops.sum(ops.cast(sounding_at(now[:, None])[:, 0, :], "int32"), axis=1) >= self.max_polyphony
+            forbidden = ops.logical_or(forbidden, ops.logical_and(token_is[_FIRST_NOTE], full_now[:, None]))
+            # Positions: count the notes sounding at each position step of the current bar.
+            position_values = np.arange(max(int(values.max()) + 1, 1), dtype="int32")
+            candidate = current_bar_start[:, None] + position_values[None, :]
+            full = ops.sum(ops.cast(sounding_at(candidate), "int32"), axis=-1) >= self.max_polyphony
+            full_at_value = ops.take_along_axis(full, ops.broadcast_to(ops.clip(values_tensor, 0, len(position_values) - 1)[None, :],
+                                                                       (ops.shape(full)[0], vocabulary_size)), axis=1)  # fmt: skip
+            forbidden = ops.logical_or(forbidden, ops.logical_and(token_is[_POSITION], full_at_value))
+        if self.max_rest_steps is not None:
+            # The piece sounds from step 0: before its first note, the rest counts from there.
+            latest = ops.maximum(ops.max(end, axis=1), 0) + self.max_rest_steps
+            too_late_position = ops.logical_and(token_is[_POSITION], position_step > latest[:, None])
+            # The first Bar opens step 0; a later one closes the current bar.
+            next_bar = ops.where(column(last_bar) >= 0, current_bar_start + current_bar_length, 0)
+            next_bar_too_late = next_bar > latest
+            too_late_bar = ops.logical_and(token_is[_BAR], next_bar_too_late[:, None])
+            forbidden = ops.logical_or(forbidden, ops.logical_or(too_late_position, too_late_bar))
+        return ops.where(forbidden, FORBIDDEN_LOGIT, logits)
+
+    def get_config(self):
+        return {"token_kinds": self.token_kinds, "token_values": self.token_values, "note_order": list(self.note_order),
+                "default_bar_steps": self.default_bar_steps, "max_polyphony": self.max_polyphony,
+                "no_duplicates": self.no_duplicates, "max_rest_steps": self.max_rest_steps,
+                "ascending_pitches": self.ascending_pitches, "reset_token_ids": self.reset_token_ids}  # fmt: skip
 
 
 def combined_allowed_tokens(processors, vocabulary_size):

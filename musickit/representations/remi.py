@@ -23,7 +23,8 @@ by bar::
   ``Program_drums``. Notes at one position are ordered by program, then pitch.
 * A note is ``Pitch Velocity Duration``; velocity goes to one of
   ``num_velocity_bins`` bins (see :class:`VelocityBins`), duration counts
-  steps, 1 .. ``max_duration_quarters * steps_per_quarter``.
+  steps, 1 .. ``max_duration_quarters * steps_per_quarter``. With
+  ``num_velocity_bins=0`` a note is ``Pitch Duration``.
 * Section markers ``"A"`` .. ``"D"`` in ``score.markers`` become
   ``SECTION_<X>`` just before the ``Bar`` of the bar they fall in, and decode
   to a marker at that bar's start. ``score.metadata["style"]`` and
@@ -86,7 +87,10 @@ class REMITokenizer(Representation):
     Args:
         steps_per_quarter: grid resolution (4: sixteenth notes).
         lowest_pitch, highest_pitch: the Pitch tokens' range (piano: 21..108).
-        num_velocity_bins: number of Velocity tokens.
+        num_velocity_bins: number of Velocity tokens; 0 writes none (notes
+            are ``Pitch Duration`` and decode at the ``velocity`` given to
+            :meth:`decode`): for corpora without dynamics, such as the music21
+            Bach chorales, it saves a token per note.
         max_duration_quarters: longest Duration token, in quarter notes.
         min_qpm, max_qpm, num_tempo_bins: Tempo tokens, evenly spaced (the
             default 40..240 in steps of 4 holds 60, 100 and 120 exactly).
@@ -132,8 +136,9 @@ class REMITokenizer(Representation):
             raise UsageError(f"steps_per_quarter must be a positive whole number, got {steps_per_quarter!r}")
         if not 0 <= lowest_pitch <= highest_pitch <= 127:
             raise UsageError(f"need 0 <= lowest_pitch <= highest_pitch <= 127, got {lowest_pitch}..{highest_pitch}")
-        if not 1 <= num_velocity_bins <= 127:
-            raise UsageError(f"num_velocity_bins must be in 1..127, got {num_velocity_bins}")
+        if int(num_velocity_bins) != num_velocity_bins or not 0 <= num_velocity_bins <= 127:
+            raise UsageError(f"num_velocity_bins must be a whole number in 0..127 (0: no Velocity tokens), "
+                             f"got {num_velocity_bins!r}")
         if not 0 < min_qpm <= max_qpm or num_tempo_bins < 1 or (num_tempo_bins == 1 and min_qpm != max_qpm):
             raise UsageError("need 0 < min_qpm <= max_qpm and num_tempo_bins >= 1 (one bin only when they are equal)")
         self.steps_per_quarter = int(steps_per_quarter)
@@ -227,6 +232,12 @@ class REMITokenizer(Representation):
                     self._type_of_id[index] = prefix
         for family, (start, stop) in families.items():
             self._type_of_id[start:stop] = [family] * (stop - start)
+
+    @property
+    def note_order(self):
+        """The token kinds of one note, in the order they are written: ``("pitch", "velocity", "duration")``,
+        or ``("pitch", "duration")`` with ``num_velocity_bins=0``."""
+        return ("pitch", "velocity", "duration") if self.num_velocity_bins else ("pitch", "duration")
 
     @property
     def token_ranges(self):
@@ -365,7 +376,9 @@ class REMITokenizer(Representation):
         counts["long_notes_shortened"] = int((durations > self.max_duration_steps).sum())
         note_starts = starts.tolist()
         pitch_ids = (table[:, 2] + self._pitch_offset).tolist()
-        velocity_ids = (self.velocity_bins.bins_of(table[:, 4]) + self._velocity_offset).tolist()
+        velocity_ids = None
+        if self.num_velocity_bins:
+            velocity_ids = (self.velocity_bins.bins_of(table[:, 4]) + self._velocity_offset).tolist()
         duration_ids = (np.clip(durations, 1, self.max_duration_steps) + self._duration_offset).tolist()
         program_ids = (table[:, 1] + self._program_offset).tolist() if self.use_programs else None
 
@@ -455,7 +468,10 @@ class REMITokenizer(Representation):
                     if program_ids is not None and program_ids[note_index] != program:
                         program = program_ids[note_index]
                         ids.append(program)
-                    ids += (pitch_ids[note_index], velocity_ids[note_index], duration_ids[note_index])
+                    if velocity_ids is None:
+                        ids += (pitch_ids[note_index], duration_ids[note_index])
+                    else:
+                        ids += (pitch_ids[note_index], velocity_ids[note_index], duration_ids[note_index])
                     note_index += 1
         return np.asarray(ids, dtype=np.int32), counts
 

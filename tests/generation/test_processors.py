@@ -8,9 +8,11 @@ from keras import ops
 from musickit.errors import UsageError
 from musickit.generation.processors import (
     FORBIDDEN_LOGIT,
+    ForbiddenTokens,
     KeyScaleMask,
     NoRepeatNGram,
     RemiGrammarMask,
+    RemiNoteRules,
     RepetitionPenalty,
     combined_allowed_tokens,
     vocabulary_structure,
@@ -115,3 +117,106 @@ def test_grammar_masked_generation_from_an_untrained_model_is_decodable(tmp_path
     unmasked = model.generate([prompt], max_length=32, sampler="temperature", seed=3)[0]
     with pytest.raises(AssertionError):
         _check_remi_stream([tokenizer.id_to_token(token) for token in unmasked if token != tokenizer.eos_id][2:])
+
+
+# Note rules, on the compact chorale vocabulary (notes are "Pitch Duration").
+COMPACT = REMITokenizer(num_velocity_bins=0, use_programs=False)
+
+
+def _allowed_names(processor, names, tokenizer=COMPACT):
+    """The token names ``processor`` leaves open after the tokens ``names``."""
+    ids = [tokenizer.token_to_id(name) for name in names]
+    history = np.zeros((1, len(ids) + 4), "int32")
+    history[0, : len(ids)] = ids
+    logits = _apply(processor, np.zeros((1, tokenizer.vocabulary_size)), history, len(ids))
+    return {tokenizer.id_to_token(i) for i in np.flatnonzero(logits[0] > FORBIDDEN_LOGIT / 2)}
+
+
+def test_note_rules_forbid_striking_a_sounding_pitch_across_a_bar_line():
+    rules = RemiNoteRules.from_tokenizer(COMPACT, no_duplicates=True)
+    # A whole-bar-and-a-half C4 in 3/4 from step 0 (24 steps), then bar 2 (steps 12..23).
+    names = ["Bar", "TimeSignature_3/4", "Position_0", "Pitch_60", "Duration_24", "Pitch_64", "Duration_4",
+             "Bar", "Position_4", "Pitch_67", "Duration_2"]  # fmt: skip
+    allowed = _allowed_names(rules, names)
+    assert "Pitch_60" not in allowed  # still held at step 16
+    assert "Pitch_67" not in allowed  # struck at this very position
+    assert {"Pitch_64", "Pitch_62", "Position_5", "Bar"} <= allowed  # E4 ended at step 4
+    # Before its Duration a note counts as sounding at its onset.
+    assert "Pitch_67" not in _allowed_names(rules, names[:-1])
+
+
+def test_note_rules_cap_polyphony_at_the_next_pitch_and_at_positions():
+    rules = RemiNoteRules.from_tokenizer(COMPACT, max_polyphony=2, no_duplicates=False)
+    names = ["Bar", "Position_0", "Pitch_48", "Duration_8", "Pitch_55", "Duration_4"]
+    allowed = _allowed_names(rules, names)
+    assert not any(name.startswith("Pitch_") for name in allowed)  # two notes sound at step 0
+    positions = sorted(int(name.split("_")[1]) for name in allowed if name.startswith("Position_"))
+    assert min(positions) == 4  # G3 sounds until step 4 (the bar's end is the grammar's rule)
+    assert "Pitch_60" in _allowed_names(rules, names[:-2])
+
+
+def test_note_rules_close_rests_and_ignore_the_prompt():
+    rules = RemiNoteRules.from_tokenizer(COMPACT, max_rest_steps=2, no_duplicates=False)
+    prompt = ["PROMPT_START", "SECTION_A", "Bar", "Position_0", "Pitch_40", "Duration_64", "PROMPT_END"]
+    piece = ["STYLE_bach", "Bar", "Position_0", "Pitch_60", "Duration_4"]
+    allowed = _allowed_names(rules, prompt + piece)
+    positions = sorted(int(name.split("_")[1]) for name in allowed if name.startswith("Position_"))
+    assert positions == list(range(0, 7)) and "Bar" not in allowed  # the note ends at 4, two steps of rest
+    assert "Pitch_40" in allowed  # the prompt's long E2 is not part of the piece
+    # With nothing placed yet, the rest counts from step 0.
+    opening = _allowed_names(rules, prompt + ["STYLE_bach", "Bar"])
+    assert "Position_2" in opening and "Position_3" not in opening
+    with pytest.raises(UsageError, match="max_polyphony"):
+        RemiNoteRules.from_tokenizer(COMPACT, max_polyphony=0)
+
+
+def test_grammar_reads_the_bar_length_of_the_piece_not_of_the_prompt():
+    prompt = ["PROMPT_START", "SECTION_A", "Bar", "TimeSignature_3/4", "Position_0", "Pitch_60", "Duration_4",
+              "PROMPT_END"]  # fmt: skip
+    piece = ["Bar", "Position_11", "Pitch_60", "Duration_4"]
+    reset = RemiGrammarMask.from_tokenizer(COMPACT, reset_token_ids=[COMPACT.prompt_end_id])
+    # The piece has no signature, so it decodes in 4/4: positions 12..15 exist.
+    assert "Position_12" in _allowed_names(reset, prompt + piece)
+    assert "Position_12" not in _allowed_names(RemiGrammarMask.from_tokenizer(COMPACT), prompt + piece)
+
+
+@pytest.mark.parametrize("cap", [3])
+def test_rules_hold_in_the_compiled_loop_of_an_untrained_model(cap):
+    tokenizer = COMPACT
+    keras.utils.set_random_seed(2)
+    model = MusicTransformer.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=64,
+                                         end_id=None)  # fmt: skip
+    brackets = range(tokenizer.bar_id)  # special, section, style and emotion tokens: an untrained model's favourites
+    processors = [ForbiddenTokens(brackets), RemiGrammarMask.from_tokenizer(tokenizer, reset_token_ids=[tokenizer.prompt_end_id]),
+                  RemiNoteRules.from_tokenizer(tokenizer, max_polyphony=cap, no_duplicates=True, max_rest_steps=0)]
+    prompt = [tokenizer.prompt_start_id, tokenizer.prompt_end_id, tokenizer.style_token_id("bach")]
+    outputs = model.generate([prompt] * 3, max_length=64, sampler="temperature", seed=4, processors=processors)
+    notes_seen = 0
+    for row in outputs:
+        piece = tokenizer.decode_quantized(row[len(prompt) :])
+        notes = [(note.pitch, note.start_step, note.end_step) for note in piece.notes]
+        notes_seen += len(notes)
+        sounding = np.zeros(max(end for _, _, end in notes), int)
+        for pitch, start, end in notes:
+            sounding[start:end] += 1
+            # No other note of this pitch overlaps it.
+            assert not [1 for p, s, e in notes if p == pitch and (s, e) != (start, end) and s < end and start < e]
+        assert sounding.max() <= cap and (sounding > 0).all()
+    assert notes_seen > 10
+
+
+def test_note_rules_keep_the_notes_of_one_position_ascending():
+    rules = RemiNoteRules.from_tokenizer(COMPACT, no_duplicates=False, ascending_pitches=True)
+    allowed = _allowed_names(rules, ["Bar", "Position_0", "Pitch_48", "Duration_4", "Pitch_64", "Duration_4"])
+    assert "Pitch_64" not in allowed and "Pitch_50" not in allowed and "Pitch_65" in allowed
+    # A new position starts from the bottom again.
+    assert "Pitch_40" in _allowed_names(rules, ["Bar", "Position_0", "Pitch_64", "Duration_4", "Position_4"])
+
+
+def test_soft_key_lowers_out_of_key_pitches_without_forbidding_them():
+    soft = KeyScaleMask([-1, 60, 61, 62], key="C", penalty=1.5, pitch_range=(60, 61))
+    logits = _apply(soft, [[1.0, 1.0, 1.0, 1.0]], [[0]], 0)
+    np.testing.assert_allclose(logits[0, :3], [1.0, 1.0, -0.5])
+    assert logits[0, 3] == FORBIDDEN_LOGIT  # the range stays a hard limit
+    with pytest.raises(UsageError, match="penalty"):
+        KeyScaleMask([-1, 60], penalty=-1.0)

@@ -12,3 +12,51 @@ def test_a_piece_whose_first_tempo_comes_late_starts_at_time_zero():
     # The tempo set on beat 2 also holds for beat 1: one quarter at 60 qpm is one second.
     assert [(note.pitch, note.start, note.end) for note in score.notes] == [(60, 0.0, 1.0), (64, 1.0, 2.0)]
     assert (score.tempos[0].time, score.tempos[0].qpm) == (0.0, 60.0)
+
+
+def test_sampling_configuration_is_saved_and_read_back(tmp_path):
+    import types
+
+    from musickit.generation.transformer_run import SAMPLING_SETTINGS, load_sampling, sampling_settings, save_sampling
+    from musickit.runs.folder import RunFolder
+
+    run = RunFolder(str(tmp_path / "run"))
+    run.write_json(run.info_path, {"model": "music_transformer", "new_tokens": 300})
+    # A run made before sampling.json existed samples as musickit generate always did, with its own length.
+    assert load_sampling(run) == {**SAMPLING_SETTINGS, "new_tokens": 300}
+    flags = types.SimpleNamespace(temperature=0.9, top_p=0.95, top_k=None, max_polyphony=4, no_duplicates=True,
+                                  max_rest_steps=0)  # fmt: skip
+    save_sampling(run, sampling_settings(flags, new_tokens=360))
+    saved = load_sampling(run)
+    assert saved == {**SAMPLING_SETTINGS, "temperature": 0.9, "top_p": 0.95, "max_polyphony": 4, "no_duplicates": True,
+                     "max_rest_steps": 0, "new_tokens": 360}  # fmt: skip
+
+
+def test_processors_follow_the_sampling_configuration():
+    import types
+
+    from musickit.generation.processors import ForbiddenTokens, RemiGrammarMask, RemiNoteRules
+    from musickit.generation.transformer_run import processors_from_args
+
+    tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
+    plain = processors_from_args(types.SimpleNamespace(), tokenizer, tokenizer.vocabulary_size)
+    assert [type(p) for p in plain] == [ForbiddenTokens, RemiGrammarMask]
+    ruled = processors_from_args(types.SimpleNamespace(max_polyphony=4, no_duplicates=True, max_rest_steps=0),
+                                 tokenizer, tokenizer.vocabulary_size)  # fmt: skip
+    rules = ruled[-1]
+    assert isinstance(rules, RemiNoteRules) and rules.note_order == ("pitch", "duration")
+    assert (rules.max_polyphony, rules.no_duplicates, rules.max_rest_steps) == (4, True, 0)
+    assert rules.reset_token_ids == [tokenizer.prompt_end_id]
+    # --key auto takes the prompt's key; full_length forbids EOS.
+    from musickit.generation.processors import KeyScaleMask
+    from musickit.generation.transformer_run import prompt_key
+
+    prompt = [tokenizer.token_to_id(name) for name in
+              ["Bar", "Position_0", "Pitch_57", "Duration_8", "Pitch_64", "Duration_8", "Position_8", "Pitch_56",
+               "Duration_4", "Pitch_59", "Duration_4", "Position_12", "Pitch_57", "Duration_4", "Pitch_60", "Duration_4"]]
+    assert prompt_key(tokenizer, prompt) == ("A minor", "harmonic_minor")
+    keyed = processors_from_args(types.SimpleNamespace(key="auto", key_penalty=1.0, full_length=True), tokenizer,
+                                 tokenizer.vocabulary_size, prompt=prompt)  # fmt: skip
+    key_mask = [p for p in keyed if isinstance(p, KeyScaleMask)][0]
+    assert (key_mask.key, key_mask.scale, key_mask.penalty) == ("A minor", "harmonic_minor", 1.0)
+    assert any(isinstance(p, ForbiddenTokens) and p.token_ids == [tokenizer.eos_id] for p in keyed)

@@ -242,3 +242,38 @@ def test_bach_corpus_round_trip():
         got = [(n.pitch, n.velocity, n.start_step, n.end_step) for n in decoded.notes]
         assert sorted(got) == sorted(expected), name
         np.testing.assert_array_equal(tokenizer.encode(tokenizer.decode(ids)), ids, err_msg=name)
+
+
+def test_without_velocity_tokens_a_note_is_pitch_and_duration():
+    # Two bars of 4/4 at 120 qpm: a C major chord whose C is held over the bar line, then a unison D.
+    score = make_score([(60, 90, 0.0, 24 * STEP), (64, 90, 0.0, 4 * STEP), (67, 90, 0.0, 4 * STEP),
+                        (62, 90, 18 * STEP, 20 * STEP), (62, 90, 18 * STEP, 22 * STEP)])  # fmt: skip
+    tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
+    assert tokenizer.note_order == ("pitch", "duration") and len(tokenizer.token_ids("Velocity")) == 0
+    ids = tokenizer.encode(score)
+    assert tokens(tokenizer, ids) == [
+        "Bar", "TimeSignature_4/4", "Position_0", "Tempo_120",
+        "Pitch_60", "Duration_24", "Pitch_64", "Duration_4", "Pitch_67", "Duration_4",
+        "Bar", "Position_2", "Pitch_62", "Duration_2", "Pitch_62", "Duration_4",
+    ]  # fmt: skip
+    # Every note comes back, the held C and the unison pair included (duplicates are the score's, not the decoder's).
+    assert notes_of(tokenizer.decode(ids)) == notes_of(score)
+    assert notes_of(tokenizer.decode(ids, velocity=70))[0][1] == 70
+    with pytest.raises(UsageError, match="num_velocity_bins"):
+        REMITokenizer(num_velocity_bins=-1)
+
+
+def test_hand_built_stream_decodes_to_the_notes_it_states():
+    # What a model may write: 3/4 bars, a note held over two bar lines, an empty bar, a Pitch missing its Duration.
+    tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
+    names = ["STYLE_bach", "Bar", "TimeSignature_3/4", "Position_0", "Pitch_48", "Duration_30", "Pitch_67", "Duration_4",
+             "Position_4", "Pitch_65", "Duration_8",
+             "Bar", "Position_0", "Pitch_64", "Duration_12",
+             "Bar",  # empty apart from the held C3
+             "Bar", "Position_6", "Pitch_60", "Position_8", "Pitch_62", "Duration_2"]  # fmt: skip
+    quantized = tokenizer.decode_quantized([tokenizer.token_to_id(name) for name in names])
+    # (pitch, start step, end step): bars start at steps 0, 12, 24, 36 (3/4 is 12 sixteenths).
+    assert [(n.pitch, n.start_step, n.end_step) for n in quantized.notes] == [
+        (48, 0, 30), (67, 0, 4), (65, 4, 12), (64, 12, 24), (60, 42, 43), (62, 44, 46),
+    ]  # fmt: skip
+    assert quantized.time_signatures == [(0, 3, 4)] and quantized.metadata == {"style": "bach"}
