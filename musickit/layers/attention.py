@@ -194,10 +194,49 @@ class CachedSelfAttention(keras.layers.Layer):
         rows = ops.broadcast_to(rows[None, None], (batch, self.num_heads, query_length, key_length))
         return ops.take_along_axis(relative_logits, rows, axis=-1)
 
+    def _project_query_key_value(self, inputs):
+        """Queries, keys and values from one einsum over the three kernels side by side.
+
+        The weights stay in the ``query``/``key``/``value`` sub-layers (the layout
+        saved ``.keras`` files have), and are concatenated on the head axis at
+        each call: one ``(hidden, 3 * heads, key_dim)`` matmul instead of three
+        narrower ones. The concatenation costs a copy of the weights, small
+        against the activations of a training batch.
+        """
+        projections = (self.query_dense, self.key_dense, self.value_dense)
+        kernel = ops.concatenate([ops.cast(layer.kernel, self.compute_dtype) for layer in projections], axis=1)
+        bias = ops.concatenate([ops.cast(layer.bias, self.compute_dtype) for layer in projections], axis=0)
+        projected = ops.einsum("btd,dhk->bthk", ops.cast(inputs, self.compute_dtype), kernel) + bias
+        return ops.split(projected, 3, axis=2)
+
+    def _fused_attention(self, query, key, value, attention_mask, relative_logits, causal):
+        """``keras.ops.dot_product_attention``: flash where the backend and device allow it, exact elsewhere."""
+        scale = 1.0 / math.sqrt(self.key_dim)
+        if relative_logits is None and attention_mask is None and causal:
+            # No mask tensor at all: the backend uses its native causal kernel.
+            return ops.dot_product_attention(query, key, value, scale=scale, is_causal=True)
+        if relative_logits is None:
+            return ops.dot_product_attention(query, key, value, mask=attention_mask, scale=scale)
+        # Relative positions: the skewed logits, scaled like the content logits and
+        # masked, go in as an additive bias (torch's kernel takes a bias or a mask, not both).
+        bias = ops.cast(relative_logits, "float32") * scale
+        bias = ops.where(attention_mask, bias, ops.full_like(bias, -1e9))
+        return ops.dot_product_attention(query, key, value, bias=ops.cast(bias, query.dtype), scale=scale)
+
+    def _explicit_attention(self, query, key, value, attention_mask, relative_logits, training):
+        """Scores, softmax and probabilities spelled out: the path attention-probability dropout needs."""
+        scores = ops.einsum("bthk,bshk->bhts", query, key)
+        if relative_logits is not None:
+            scores = scores + relative_logits
+        # Softmax in float32 so mixed precision does not lose the masked tail.
+        scores = ops.cast(scores, "float32") / math.sqrt(self.key_dim)
+        scores = ops.where(attention_mask, scores, ops.full_like(scores, -1e9))
+        probabilities = ops.softmax(scores, axis=-1)
+        probabilities = self.probabilities_dropout(ops.cast(probabilities, self.compute_dtype), training=training)
+        return ops.einsum("bhts,bshk->bthk", probabilities, ops.cast(value, probabilities.dtype))
+
     def call(self, inputs, attention_mask=None, cache=None, cache_update_index=None, training=None):
-        query = self.query_dense(inputs)
-        key = self.key_dense(inputs)
-        value = self.value_dense(inputs)
+        query, key, value = self._project_query_key_value(inputs)
         start_index = 0 if cache_update_index is None else cache_update_index
         if cache is not None and cache_update_index is None:
             raise ValueError("cache_update_index is required when a cache is given")
@@ -211,26 +250,36 @@ class CachedSelfAttention(keras.layers.Layer):
             key = ops.slice_update(cache[:, 0, ...], start, ops.cast(key, cache.dtype))
             value = ops.slice_update(cache[:, 1, ...], start, ops.cast(value, cache.dtype))
             cache = ops.stack((key, value), axis=1)
+        key, value = ops.cast(key, query.dtype), ops.cast(value, query.dtype)
 
         query_length, key_length = ops.shape(query)[1], ops.shape(key)[1]
-        scores = ops.einsum("bthk,bshk->bhts", query, ops.cast(key, query.dtype))
+        relative_logits = None
         if self.position_encoding == "relative":
             full_sequence = cache is None or query_length == key_length
-            scores = scores + self._relative_logits(query, key_length, start_index, full_sequence)
-        # Softmax in float32 so mixed precision does not lose the masked tail.
-        scores = ops.cast(scores, "float32") / math.sqrt(self.key_dim)
-        if attention_mask is None:
+            relative_logits = self._relative_logits(query, key_length, start_index, full_sequence)
+        # Without a cache or a given mask, attention is plainly causal (the fused kernel needs no mask tensor).
+        plainly_causal = attention_mask is None and cache is None
+        if attention_mask is None and (relative_logits is not None or not plainly_causal or self._dropout_active(training)):
             attention_mask = causal_attention_mask(query_length, key_length, start_index)
-        if len(attention_mask.shape) == 3:
-            attention_mask = ops.expand_dims(attention_mask, 1)
-        scores = ops.where(attention_mask, scores, ops.full_like(scores, -1e9))
-        probabilities = ops.softmax(scores, axis=-1)
-        probabilities = self.probabilities_dropout(ops.cast(probabilities, self.compute_dtype), training=training)
-        attended = ops.einsum("bhts,bshk->bthk", probabilities, ops.cast(value, probabilities.dtype))
-        outputs = self.output_dense(attended)
+        if attention_mask is not None:
+            attention_mask = ops.cast(attention_mask, "bool")
+            # (query, key) or (batch, query, key) -> broadcastable to (batch, heads, query, key).
+            while len(attention_mask.shape) < 4:
+                attention_mask = ops.expand_dims(attention_mask, -3)
+
+        if self._dropout_active(training):
+            attended = self._explicit_attention(query, key, value, attention_mask, relative_logits, training)
+        else:
+            attended = self._fused_attention(query, key, value, attention_mask, relative_logits, plainly_causal)
+        outputs = self.output_dense(ops.cast(attended, self.compute_dtype))
         if cache is not None:
             return outputs, cache
         return outputs
+
+    def _dropout_active(self, training):
+        # The fused kernels have no dropout on the probabilities (keras' MultiHeadAttention
+        # falls back the same way), so training with attention dropout takes the explicit path.
+        return bool(training) and self.dropout > 0
 
     def compute_output_shape(self, input_shape):
         return input_shape
