@@ -12,10 +12,18 @@ constructor argument:
 - ``"absolute"`` (or ``"none"``): plain scaled dot-product attention; absolute
   positions are then added to the token embeddings by the model.
 
+Queries, keys and values come from one einsum over the three kernels side by
+side, and attention runs through ``keras.ops.dot_product_attention`` (flash or
+cuDNN where the backend and device allow it; relative logits enter as its
+additive bias) wherever that is the faster exact path: accelerators and torch
+(see :func:`fused_attention_pays`). Elsewhere, and when attention dropout is
+active in training, the scores are spelled out (same result).
+
 The cache layout is keras_hub's (``[batch, 2, max_length, heads, key_dim]``,
 keys then values), so the decoding loops of keras_hub and musickit read alike.
 """
 
+import functools
 import math
 
 import keras
@@ -23,6 +31,35 @@ from keras import ops
 from keras_hub.layers import RotaryEmbedding
 
 POSITION_ENCODINGS = ("relative", "rotary", "absolute", "none")
+
+#: ``None``: use ``keras.ops.dot_product_attention`` where it pays (see
+#: :func:`fused_attention_pays`); ``True``/``False`` force it on or off (tests, benchmarks).
+USE_FUSED_ATTENTION = None
+
+
+@functools.lru_cache(maxsize=None)
+def fused_attention_pays():
+    """Whether ``keras.ops.dot_product_attention`` is the faster exact path on this backend and device.
+
+    On a GPU or TPU it is (flash/cuDNN kernels where the shapes allow, fused XLA
+    elsewhere), and on torch everywhere (``scaled_dot_product_attention`` has fused
+    CPU kernels too). On JAX and TensorFlow without an accelerator the backend's
+    generic implementation measured about twice as slow as the explicit
+    einsum-softmax-einsum below (forward and backward, 8 x 256 tokens, 4 heads of
+    32), so a CPU keeps the explicit form; both are exact.
+    """
+    backend = keras.backend.backend()
+    if backend == "torch":
+        return True
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() != "cpu"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+    return False
 
 
 def causal_attention_mask(query_length, key_length, start_index=0):
@@ -194,8 +231,8 @@ class CachedSelfAttention(keras.layers.Layer):
         rows = ops.broadcast_to(rows[None, None], (batch, self.num_heads, query_length, key_length))
         return ops.take_along_axis(relative_logits, rows, axis=-1)
 
-    def _project_query_key_value(self, inputs):
-        """Queries, keys and values from one einsum over the three kernels side by side.
+    def _project_query_key_value(self, inputs, start_index=0):
+        """Queries, keys and values from one einsum over the three kernels side by side (rotary applied).
 
         The weights stay in the ``query``/``key``/``value`` sub-layers (the layout
         saved ``.keras`` files have), and are concatenated on the head axis at
@@ -207,7 +244,12 @@ class CachedSelfAttention(keras.layers.Layer):
         kernel = ops.concatenate([ops.cast(layer.kernel, self.compute_dtype) for layer in projections], axis=1)
         bias = ops.concatenate([ops.cast(layer.bias, self.compute_dtype) for layer in projections], axis=0)
         projected = ops.einsum("btd,dhk->bthk", ops.cast(inputs, self.compute_dtype), kernel) + bias
-        return ops.split(projected, 3, axis=2)
+        if self.position_encoding != "rotary":
+            return ops.split(projected, 3, axis=2)
+        # One rotary call over queries and keys side by side: the angles are computed once.
+        heads = self.num_heads
+        query_key = self.rotary_embedding(projected[:, :, : 2 * heads], start_index=start_index)
+        return query_key[:, :, :heads], query_key[:, :, heads:], projected[:, :, 2 * heads :]
 
     def _fused_attention(self, query, key, value, attention_mask, relative_logits, causal):
         """``keras.ops.dot_product_attention``: flash where the backend and device allow it, exact elsewhere."""
@@ -236,14 +278,10 @@ class CachedSelfAttention(keras.layers.Layer):
         return ops.einsum("bhts,bshk->bthk", probabilities, ops.cast(value, probabilities.dtype))
 
     def call(self, inputs, attention_mask=None, cache=None, cache_update_index=None, training=None):
-        query, key, value = self._project_query_key_value(inputs)
         start_index = 0 if cache_update_index is None else cache_update_index
         if cache is not None and cache_update_index is None:
             raise ValueError("cache_update_index is required when a cache is given")
-
-        if self.position_encoding == "rotary":
-            query = self.rotary_embedding(query, start_index=start_index)
-            key = self.rotary_embedding(key, start_index=start_index)
+        query, key, value = self._project_query_key_value(inputs, start_index)
 
         if cache is not None:
             start = [0, start_index, 0, 0]
@@ -257,9 +295,11 @@ class CachedSelfAttention(keras.layers.Layer):
         if self.position_encoding == "relative":
             full_sequence = cache is None or query_length == key_length
             relative_logits = self._relative_logits(query, key_length, start_index, full_sequence)
-        # Without a cache or a given mask, attention is plainly causal (the fused kernel needs no mask tensor).
+        # Without a cache or a given mask, attention is plainly causal: the fused kernel then needs no mask tensor.
         plainly_causal = attention_mask is None and cache is None
-        if attention_mask is None and (relative_logits is not None or not plainly_causal or self._dropout_active(training)):
+        use_fused = fused_attention_pays() if USE_FUSED_ATTENTION is None else USE_FUSED_ATTENTION
+        use_fused = use_fused and not self._dropout_active(training)
+        if attention_mask is None and (relative_logits is not None or not plainly_causal or not use_fused):
             attention_mask = causal_attention_mask(query_length, key_length, start_index)
         if attention_mask is not None:
             attention_mask = ops.cast(attention_mask, "bool")
@@ -267,10 +307,10 @@ class CachedSelfAttention(keras.layers.Layer):
             while len(attention_mask.shape) < 4:
                 attention_mask = ops.expand_dims(attention_mask, -3)
 
-        if self._dropout_active(training):
-            attended = self._explicit_attention(query, key, value, attention_mask, relative_logits, training)
-        else:
+        if use_fused:
             attended = self._fused_attention(query, key, value, attention_mask, relative_logits, plainly_causal)
+        else:
+            attended = self._explicit_attention(query, key, value, attention_mask, relative_logits, training)
         outputs = self.output_dense(ops.cast(attended, self.compute_dtype))
         if cache is not None:
             return outputs, cache

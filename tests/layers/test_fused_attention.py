@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+from musickit.layers import attention
 from musickit.layers.attention import CachedSelfAttention, causal_attention_mask
 
 ENCODINGS = ["relative", "rotary", "none"]
@@ -63,6 +64,13 @@ def reference_attention(layer, inputs, positions, keys_so_far=None):
     return outputs, (key, value)
 
 
+@pytest.fixture(params=[True, False], ids=["fused", "explicit"])
+def kernel(request, monkeypatch):
+    """Run a test through keras.ops.dot_product_attention and through the explicit form (the CPU default)."""
+    monkeypatch.setattr(attention, "USE_FUSED_ATTENTION", request.param)
+    return request.param
+
+
 def _layer(encoding, dtype="float32"):
     keras.utils.set_random_seed(3)
     layer = CachedSelfAttention(HEADS, KEY_DIM, position_encoding=encoding, max_relative_distance=MAX_DISTANCE, dtype=dtype)
@@ -75,14 +83,14 @@ def _inputs():
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_training_pass_equals_the_reference(encoding):
+def test_training_pass_equals_the_reference(encoding, kernel):
     layer, inputs = _layer(encoding), _inputs()
     expected, _ = reference_attention(layer, inputs, np.arange(LENGTH))
     np.testing.assert_allclose(_numpy(layer(inputs.astype("float32"), training=True)), expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_prefill_and_cached_steps_equal_the_reference(encoding):
+def test_prefill_and_cached_steps_equal_the_reference(encoding, kernel):
     layer, inputs = _layer(encoding), _inputs()
     cache = ops.zeros((2, 2, MAX_DISTANCE, HEADS, KEY_DIM))
     prompt = 3
@@ -101,7 +109,7 @@ def test_prefill_and_cached_steps_equal_the_reference(encoding):
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
-def test_mixed_bfloat16_stays_within_bf16_tolerance(encoding):
+def test_mixed_bfloat16_stays_within_bf16_tolerance(encoding, kernel):
     layer = _layer(encoding, dtype="mixed_bfloat16")
     inputs = _inputs()
     expected, _ = reference_attention(layer, inputs, np.arange(LENGTH))
