@@ -239,7 +239,7 @@ def run(args):
         "gpu": _gpu_visible(),
     }
     if not args.skip_transformer:
-        models, ratios = transformer_throughput(preset, jit_compile, peak)
+        models, ratios = transformer_throughput(preset, jit_compile, peak, tuple(args.encodings.split(",")))
         results["transformer"] = models
         results.update(ratios)
     if not args.skip_lstm:
@@ -300,6 +300,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
                         help="jit_compile for every model (auto: XLA on JAX, none on torch)")  # fmt: skip
     parser.add_argument("--peak-tflops", type=float, default=0.0, help="peak TFLOP/s for MFU (default: measure a matmul)")
+    parser.add_argument("--encodings", default=",".join(ENCODINGS), help="musickit position encodings to time")
     parser.add_argument("--skip-transformer", action="store_true")
     parser.add_argument("--skip-lstm", action="store_true")
     parser.add_argument("--compare-backends", default="", help="e.g. jax,torch: one subprocess per backend")
