@@ -7,8 +7,8 @@ constructor argument:
 - ``"relative"``: learned relative position logits as in Music Transformer
   (Huang et al. 2018), computed with the memory-efficient "skewing" trick for
   full sequences and with a gather for cached single steps;
-- ``"rotary"``: rotary embeddings (keras_hub's ``RotaryEmbedding``) applied to
-  queries and keys;
+- ``"rotary"``: rotary embeddings (the rotation of keras_hub's
+  ``RotaryEmbedding``, computed once for queries and keys) applied to them;
 - ``"absolute"`` (or ``"none"``): plain scaled dot-product attention; absolute
   positions are then added to the token embeddings by the model.
 
@@ -28,7 +28,6 @@ import math
 
 import keras
 from keras import ops
-from keras_hub.layers import RotaryEmbedding
 
 POSITION_ENCODINGS = ("relative", "rotary", "absolute", "none")
 
@@ -200,7 +199,8 @@ class CachedSelfAttention(keras.layers.Layer):
                 initializer=keras.initializers.RandomNormal(stddev=self.key_dim**-0.5),
             )
         elif self.position_encoding == "rotary":
-            self.rotary_embedding = RotaryEmbedding(max_wavelength=self.rotary_max_wavelength, dtype=self.dtype_policy)
+            if self.key_dim % 2:
+                raise ValueError(f"rotary positions need an even key_dim, got {self.key_dim}")
 
     def _relative_logits(self, query, key_length, start_index, full_sequence):
         """Relative logits ``(batch, heads, query_length, key_length)`` for queries starting at ``start_index``."""
@@ -244,12 +244,33 @@ class CachedSelfAttention(keras.layers.Layer):
         kernel = ops.concatenate([ops.cast(layer.kernel, self.compute_dtype) for layer in projections], axis=1)
         bias = ops.concatenate([ops.cast(layer.bias, self.compute_dtype) for layer in projections], axis=0)
         projected = ops.einsum("btd,dhk->bthk", ops.cast(inputs, self.compute_dtype), kernel) + bias
-        if self.position_encoding != "rotary":
-            return ops.split(projected, 3, axis=2)
-        # One rotary call over queries and keys side by side: the angles are computed once.
-        heads = self.num_heads
-        query_key = self.rotary_embedding(projected[:, :, : 2 * heads], start_index=start_index)
-        return query_key[:, :, :heads], query_key[:, :, heads:], projected[:, :, 2 * heads :]
+        query, key, value = ops.split(projected, 3, axis=2)
+        if self.position_encoding == "rotary":
+            query, key = self._rotate(query, key, start_index)
+        return query, key, value
+
+    def _rotate(self, query, key, start_index):
+        """Rotary embeddings on queries and keys, the angles computed once for both.
+
+        The same rotation as keras_hub's ``RotaryEmbedding`` (halves rotated:
+        ``[x1 cos - x2 sin, x2 cos + x1 sin]``), written with half-width angle
+        tables and one concatenation: keras_hub's version interleaves with
+        ``stack``/``reshape`` and recomputes the angles per tensor, which measured
+        about a third of a ``small`` training step on a CPU.
+        """
+        half = self.key_dim // 2
+        positions = ops.arange(ops.shape(query)[1], dtype="float32") + ops.cast(start_index, "float32")
+        exponents = ops.arange(0, self.key_dim, 2, dtype="float32") / float(self.key_dim)
+        inverse_frequencies = 1.0 / ops.power(float(self.rotary_max_wavelength), exponents)
+        angles = ops.expand_dims(ops.expand_dims(positions, 1) * ops.expand_dims(inverse_frequencies, 0), 1)
+        cosine = ops.cast(ops.cos(angles), query.dtype)  # (time, 1, half): broadcasts over batch and heads
+        sine = ops.cast(ops.sin(angles), query.dtype)
+
+        def rotate(features):
+            first, second = features[..., :half], features[..., half:]
+            return ops.concatenate([first * cosine - second * sine, second * cosine + first * sine], axis=-1)
+
+        return rotate(query), rotate(key)
 
     def _fused_attention(self, query, key, value, attention_mask, relative_logits, causal):
         """``keras.ops.dot_product_attention``: flash where the backend and device allow it, exact elsewhere."""
