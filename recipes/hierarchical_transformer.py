@@ -68,6 +68,7 @@ from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke
 from musickit.runs.entry import run_main
 from musickit.training.baseline import compile_for_tokens, train_prompted_baseline
 from musickit.training.contrastive import pretrain_encoder
+from musickit.training.distribution import add_distribution_flags, configure_distribution
 from musickit.training.staging import STAGES, StagedTrainer, save_weights_atomically, set_language_model_stage
 from musickit.training.style_classifier import train_style_classifier
 from musickit.utils.atomic import atomic_path
@@ -110,6 +111,7 @@ def parse_arguments(argv=None):
     add_common_flags(parser, default_output_dir=f"runs/{MODEL_NAME}", default_epochs=EPOCHS_PER_STAGE,
                      default_batch_size=8)  # fmt: skip
     add_sampling_flags(parser)
+    add_distribution_flags(parser)
     parser.set_defaults(data=DATA, temperature=TEMPERATURE_SAMPLING, top_k=TOP_K, num_samples=2)
     model = parser.add_argument_group("model and training")
     model.add_argument("--preset", choices=sorted(DECODER_PRESETS), default=PRESET)
@@ -334,6 +336,7 @@ def print_summary(metrics):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    configure_distribution(args)  # --distribute: --batch-size becomes per device
     sampler_from_args(args)
     keras.utils.set_random_seed(args.seed)
     args.snippet_length = smoke_or(args, 16, args.snippet_length)

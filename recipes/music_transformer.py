@@ -60,6 +60,7 @@ from musickit.representations.remi import REMITokenizer
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.training.callbacks import standard_callbacks
+from musickit.training.distribution import add_distribution_flags, configure_distribution
 from musickit.training.schedules import warmup_cosine_decay
 
 # Data: offline music21 corpora, each a style label (a STYLE token and the style condition).
@@ -114,6 +115,7 @@ def parse_arguments(argv=None):
     add_common_flags(parser, default_output_dir="runs/music_transformer", default_epochs=EPOCHS,
                      default_batch_size=BATCH_SIZE)  # fmt: skip
     add_sampling_flags(parser)
+    add_distribution_flags(parser)
     parser.set_defaults(data=DATA, temperature=TEMPERATURE, top_p=TOP_P, key=KEY, num_samples=NUM_SAMPLES)
     model = parser.add_argument_group("model")
     model.add_argument("--preset", choices=sorted(PRESETS), default=PRESET)
@@ -149,6 +151,7 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    configure_distribution(args)  # --distribute: --batch-size becomes per device
     sampler_from_args(args)  # bad sampling flags fail here, before any work
     keras.utils.set_random_seed(args.seed)
 

@@ -12,6 +12,8 @@ a subclass names its block class and adds what it reads besides tokens
 (condition embeddings, snippet memories).
 """
 
+import warnings
+
 import keras
 from keras import ops
 from keras_hub.layers import PositionEmbedding
@@ -112,6 +114,22 @@ class DecoderLanguageModel(keras.Model):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.padding_id = int(padding_id)
         self.end_id = None if end_id is None else int(end_id)
+
+    def compile(self, *args, jit_compile="auto", **kwargs):
+        """``keras.Model.compile``; on torch, ``jit_compile=True`` is turned off with one warning.
+
+        Keras compiles the torch train step with ``torch.compile`` (dynamo). Through
+        Keras' layer machinery dynamo guards on every layer's ``__call__`` (one code
+        object shared by all layers, each call a different ``self`` type and argument
+        dtype: token ids, then float activations) and on Python-side layer state, so
+        it keeps recompiling (and spends minutes per step on a CPU, issue 12) instead
+        of settling on one graph. Eager torch (what ``"auto"`` picks) is the fast path.
+        """
+        if keras.backend.backend() == "torch" and jit_compile is True:
+            warnings.warn("jit_compile=True on torch makes dynamo recompile musickit's decoders; training eagerly",
+                          stacklevel=2)  # fmt: skip
+            jit_compile = False
+        return super().compile(*args, jit_compile=jit_compile, **kwargs)
 
     # -- layers: a subclass's constructor creates them in its own order ----------------------------
 

@@ -1,0 +1,40 @@
+"""benchmarks/training_throughput.py at its tiniest size, so the throughput_benchmark cannot rot unnoticed."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+BENCHMARK = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "training_throughput.py"
+
+
+@pytest.fixture(scope="module")
+def throughput_benchmark():
+    spec = importlib.util.spec_from_file_location("training_throughput", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_run_reports_every_figure(throughput_benchmark):
+    args = throughput_benchmark.parse_arguments(["--preset", "tiny", "--encodings", "rotary", "--steps", "1", "--rounds", "1",
+                                      "--peak-tflops", "1", "--jit", "off"])  # fmt: skip
+    results = throughput_benchmark.run(args)
+    rows = results["transformer"]
+    assert set(rows) == {"musickit_rotary", "keras_hub"}
+    for row in rows.values():
+        assert row["tokens_per_second"] > 0 and 0 < row["model_flops_utilisation"] < 1
+    assert results["vs_keras_hub_training_ratio"] == pytest.approx(
+        rows["musickit_rotary"]["tokens_per_second"] / rows["keras_hub"]["tokens_per_second"]
+    )
+    assert set(results["lstm_windows_per_second"]) == {"recurrent_dropout_0.2", "recurrent_dropout_0"}
+    table = throughput_benchmark.markdown(results)
+    assert "vs_keras_hub_training_ratio" in table and "| keras_hub |" in table
+
+
+def test_model_flops_count_six_n_plus_attention(throughput_benchmark):
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])  # 16 parameters
+    # 6 x 16 + 12 x layers 2 x length 8 x width 4
+    assert throughput_benchmark.model_flops_per_token(model, num_layers=2, hidden_dim=4, sequence_length=8) == 96 + 768
