@@ -275,7 +275,7 @@ class RunFolder:
 
     def finish(self):
         """Mark the run finished (``--resume`` then has nothing to do) and release the lock."""
-        if self._manifest is not None:
+        if self.manifest() is not None:
             self._manifest["finished"] = True
             self._save_manifest()
         record_writes_below(self.path, None)
