@@ -221,7 +221,7 @@ class RunFolder:
     def _check_resumable(self, info, continue_finished):
         previous = self.read_info()
         for key in MODEL_KEYS:
-            if previous.get(key) != _roundtrip(info.get(key)):
+            if _without_names(previous.get(key)) != _without_names(_roundtrip(info.get(key))):
                 raise UsageError(
                     f"{self.path} holds a run with a different {key.replace('_', ' ')}; "
                     "resume with the same flags, or pass another --output-dir"
@@ -433,6 +433,16 @@ def _plain(value):
 
 def _roundtrip(value):
     return json.loads(json.dumps(value, default=_plain))
+
+
+def _without_names(value):
+    """A config without its layers' ``name`` entries: Keras numbers them per process ("dense_3"), so a
+    resumed run in a process that built other models first would otherwise look like another architecture."""
+    if isinstance(value, dict):
+        return {key: _without_names(item) for key, item in value.items() if key != "name"}
+    if isinstance(value, list):
+        return [_without_names(item) for item in value]
+    return value
 
 
 def _finite(value):
