@@ -341,7 +341,8 @@ SAFE_PICKLE_GLOBALS = frozenset(
                   "bytes", "bytearray", "bool")]
     + [(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
        for name in ("_reconstruct", "scalar")]
-    + [("numpy", "ndarray"), ("numpy", "dtype"), ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor")]
+    + [("numpy", "ndarray"), ("numpy", "dtype"), ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
+       ("_codecs", "encode")]  # protocol-2 pickles store an array's bytes as encode(text, "latin1")
 )  # fmt: skip
 
 

@@ -235,3 +235,18 @@ class _Representation:
     def save(self, path):
         with atomic_path(path) as temporary, open(temporary, "w") as handle:
             handle.write("{}")
+
+
+def test_an_unsafe_or_damaged_model_is_one_line(tmp_path):
+    run = RunFolder(tmp_path / "run")
+    run.write_json(run.info_path, {"model": "test"})
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda values: values * 2)])
+    model.save(run.model_path)  # a Lambda layer holds code: Keras' safe mode refuses it
+    with pytest.raises(UsageError) as error:
+        run.load("test")
+    assert "could not be loaded" in one_line(error)
+    with open(run.model_path, "wb") as handle:
+        handle.write(b"PK\x03\x04 torn")
+    with pytest.raises(UsageError) as error:
+        run.load("test")
+    assert "damaged" in one_line(error)
