@@ -17,6 +17,7 @@ Example:
 
 import math
 import os
+import sys
 
 from musickit.errors import UsageError
 
@@ -71,13 +72,28 @@ def add_sampling_flags(parser):
     group.add_argument("--num-samples", type=int, default=3, help="pieces to generate (default: %(default)s)")
 
 
+def one_line_errors(parser):
+    """Make ``parser`` answer a flag error in one line (``PROG: error: ...; --help lists the flags``), exit 2.
+
+    argparse prints its whole usage block above the error; a student then has to find the one line that
+    matters. Returns ``parser``.
+    """
+
+    def error(message):
+        print(f"{parser.prog}: error: {message} (--help lists the flags)", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = error
+    return parser
+
+
 def parse_flags(parser, argv=None, smoke_sets=SMOKE_SETS):
     """``parser.parse_args(argv)``, then :func:`check_flags`: every bad value is one line before any work.
 
     ``smoke_sets`` names the flags the recipe's ``--smoke`` replaces; giving
     one of them with ``--smoke`` is refused rather than silently ignored.
     """
-    args = parser.parse_args(argv)
+    args = one_line_errors(parser).parse_args(argv)
     if getattr(args, "output_dir", "") is None and getattr(args, "musickit_default_output_dir", None):
         suffix = "-smoke" if getattr(args, "smoke", False) else ""
         args.output_dir = args.musickit_default_output_dir + suffix

@@ -27,7 +27,8 @@ SMALLEST = {
                       "--lengths", "16", "--uncached-steps", "2", "--skip-memory"],
     "generation_transformer.py": ["--preset", "tiny", "--lengths", "8", "--uncached-steps", "1", "--skip-memory"],
     "muspy_agreement.py": ["--max-files", "3", "--random-pieces", "2"],
-    "hierarchical.py": ["--quick"],
+    "hierarchical.py": ["--quick", "--hidden-dim", "16", "--num-layers", "1", "--num-heads", "2", "--snippet-length",
+                        "16", "--sequence-length", "64", "--batch-size", "4"],
 }  # fmt: skip
 RUNNER = """
 import json, runpy, sys, traceback
