@@ -7,7 +7,8 @@ Description: Pre-train a snippet encoder contrastively and a decoder as a langua
 Run time: about 17 minutes on a 2-core CPU with the defaults (16 min 52 s measured from a fresh clone,
   sharing the machine with other work for most of it; a third of it trains the decoder-only baseline,
   which `--no-baseline` skips).
-  `--smoke` takes one to seven minutes on a 2-core CPU (6 min 37 s measured on a shared one). On a GPU use `--preset base --epochs 10 --max-files 400 --snippet-length 256
+  `--smoke` takes one to seven minutes on a 2-core CPU (6 min 37 s measured on a shared one).
+  On a GPU use `--preset base --epochs 10 --max-files 400 --snippet-length 256
   --sequence-length 1024`.
 
 Run it with no arguments (the whole pipeline):
