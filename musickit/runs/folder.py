@@ -34,7 +34,7 @@ CALLBACK_OUTPUTS = {
     "backup/": ("*.h5", "*.json"),
 }
 # Flags that may differ between a run and its --resume: they change nothing that was trained.
-UNCOMPARED_FLAGS = frozenset({"resume", "overwrite", "soundfont", "command"})
+UNCOMPARED_FLAGS = frozenset({"resume", "overwrite", "soundfont", "command", "output_dir"})  # a moved run still resumes
 # run.json keys compared first, with the message the tests and users know.
 MODEL_KEYS = ("model", "model_config", "representation")
 
