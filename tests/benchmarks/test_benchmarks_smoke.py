@@ -53,6 +53,7 @@ def test_results_md_names_only_benchmarks_this_test_runs():
     assert named - {"generation_piano_roll.py"} <= set(SMALLEST), named - set(SMALLEST)
 
 
+@pytest.mark.slow  # minutes, not the ~60 s aimed at: seven scripts, each compiling its models (see the report)
 @pytest.mark.skipif(not os.path.isfile(DUMMY_JSB), reason="the dummy JSB file is missing")
 def test_every_benchmark_runs_at_its_smallest_size(tmp_path):
     environment = {**os.environ, "PYTHONPATH": ROOT, "MUSICKIT_PROGRESS": "0", "CI": "1"}
