@@ -184,6 +184,8 @@ def run(args):
     """Run the benchmark; ``args`` has ``preset``, ``lengths``, ``uncached_steps``, ``memory_preset``,
     ``memory_lengths`` and ``skip_memory``. Returns one dict of results."""
     keras = _keras()
+    if getattr(args, "quick", False):
+        args.lengths, args.memory_lengths = [256, 512], [256, 512, 1024]
     lengths = tuple(args.lengths)
     rows = cached_vs_uncached(args.preset, lengths, args.uncached_steps)
     comparison_length = 1024 if 1024 in lengths else lengths[-1]
@@ -225,8 +227,8 @@ def markdown(results):
     return "\n".join(lines)
 
 
-def parse_arguments(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser):
+    """This benchmark's flags (``benchmarks/generation.py`` adds them to its own parser)."""
     parser.add_argument("--preset", default="small", help="model size for the speed runs (default: %(default)s)")
     parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS), help="generated tokens")
     parser.add_argument("--uncached-steps", type=int, default=8, help="steps timed for the uncached loop")
@@ -234,12 +236,18 @@ def parse_arguments(argv=None):
     parser.add_argument("--memory-lengths", type=int, nargs="+", default=list(MEMORY_LENGTHS))
     parser.add_argument("--skip-memory", action="store_true", help="leave out the memory-versus-length runs")
     parser.add_argument("--quick", action="store_true", help="256 and 512 tokens, memory up to 1024: a fast look")
+
+
+def print_table(results):
+    print(markdown(results))
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--memory-probe", type=int, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.lengths, args.memory_lengths = [256, 512], [256, 512, 1024]
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

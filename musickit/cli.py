@@ -18,6 +18,7 @@ import sys
 
 from musickit import __version__
 from musickit.errors import MusickitError
+from musickit.runs.flags import one_line_errors
 
 
 def _command_modules():
@@ -30,11 +31,11 @@ def _command_modules():
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="musickit", description="Music generation with Keras 3.")
+    parser = one_line_errors(argparse.ArgumentParser(prog="musickit", description="Music generation with Keras 3."))
     parser.add_argument("--version", action="version", version=f"musickit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
-        subparser = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        subparser = one_line_errors(subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP))
         module.add_arguments(subparser)
         subparser.set_defaults(handler=module.run)
     return parser

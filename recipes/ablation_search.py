@@ -34,28 +34,38 @@ workers (Keras Tuner's gRPC service).
 import argparse
 import json
 import os
-import shutil
 import sys
 
-import keras
-import keras_tuner
-
-from musickit.data.sources import DEFAULT_SOURCE
+import musickit  # noqa: F401  (first: it quiets TensorFlow's start-up logs)
 from musickit.errors import UsageError
-from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke_or
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
-from musickit.tuning import distributed
-from musickit.tuning.hypermodels import MusicTransformerHyperModel, PianoRollLSTMHyperModel
-from musickit.tuning.results import markdown_table, write_results
-from musickit.tuning.studies import (
-    HIERARCHICAL_TRANSFORMER,
-    MUSIC_TRANSFORMER,
-    PIANO_ROLL_LSTM,
-    STUDIES,
-    get_study,
-    study_table,
-)
-from musickit.tuning.tuners import TUNERS, make_tuner
+from musickit.utils.atomic import remove_partial_files
+
+DEFAULT_SOURCE = "bach"  # musickit.data.sources.DEFAULT_SOURCE
+
+# Keras, Keras Tuner and the models load in import_libraries(), after the flags are checked, so --help and a bad
+# flag answer at once instead of after 10 s of imports.
+keras = keras_tuner = None
+
+
+def import_libraries():
+    """Import the heavy modules this recipe uses into its namespace (once)."""
+    global keras, keras_tuner, distributed, MusicTransformerHyperModel, PianoRollLSTMHyperModel, markdown_table
+    global write_results, HIERARCHICAL_TRANSFORMER, MUSIC_TRANSFORMER, PIANO_ROLL_LSTM, get_study, study_table
+    global make_tuner, FAMILIES
+    import keras
+    import keras_tuner
+
+    from musickit.tuning import distributed
+    from musickit.tuning.hypermodels import MusicTransformerHyperModel, PianoRollLSTMHyperModel
+    from musickit.tuning.results import markdown_table, write_results
+    from musickit.tuning.studies import HIERARCHICAL_TRANSFORMER, MUSIC_TRANSFORMER, PIANO_ROLL_LSTM, get_study, study_table
+    from musickit.tuning.tuners import make_tuner
+
+    FAMILIES = {PIANO_ROLL_LSTM: piano_roll_study, MUSIC_TRANSFORMER: transformer_study,
+                HIERARCHICAL_TRANSFORMER: hierarchical_study}  # fmt: skip
+
 
 # Search.
 TUNER = "grid"
@@ -63,6 +73,8 @@ EPOCHS = 10  # per trial; 30+ for conclusions you would publish
 OBJECTIVE = "nll"  # validation NLL; or a musickit metric such as pitch_class_histogram_distance
 MAX_CONSECUTIVE_FAILURES = 3  # then the study stops: something is wrong with all of them
 DEFAULT_ORACLE_ADDRESS = "127.0.0.1:8000"
+TUNER_NAMES = ("bayesian", "grid", "hyperband", "random")  # musickit.tuning.tuners.TUNERS, named for a fast --help
+ROLES = ("chief", "worker")  # musickit.tuning.distributed.ROLES
 
 # Piano-roll LSTM studies: the recipe's data settings.
 STEPS_PER_QUARTER = 4
@@ -91,16 +103,17 @@ LANGUAGE_MODEL_EPOCHS = 2
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description="Run a Keras Tuner ablation study.")
     study = parser.add_argument_group("study")
-    study.add_argument("--study", help="the study to run: " + ", ".join(STUDIES))
-    study.add_argument("--list", action="store_true", help="print the studies with their grids and status")
-    study.add_argument("--tuner", choices=sorted(TUNERS), default=TUNER, help="default: %(default)s")
+    study.add_argument("--study", help="the study to run (--list shows them)")
+    study.add_argument("--list", action="store_true", help="print the studies with their grids and availability")
+    study.add_argument("--tuner", choices=TUNER_NAMES, default=TUNER, help="default: %(default)s")
     study.add_argument("--max-trials", type=int, default=None, help="default: the size of the study's grid")
-    study.add_argument("--executions-per-trial", type=int, default=1, help="trainings per trial, averaged")
+    study.add_argument("--executions-per-trial", type=int, default=1,
+                       help="trainings per trial, averaged (default: %(default)s)")  # fmt: skip
     study.add_argument("--objective", default=OBJECTIVE,
                        help="nll (validation NLL, the default) or a musickit metric of generated samples, e.g. "
                             "pitch_class_histogram_distance or polyphony_gap (piano-roll studies)")  # fmt: skip
-    study.add_argument("--max-consecutive-failures", type=int, default=MAX_CONSECUTIVE_FAILURES)
-    study.add_argument("--overwrite", action="store_true", help="delete the study folder and start over")
+    study.add_argument("--max-consecutive-failures", type=int, default=MAX_CONSECUTIVE_FAILURES,
+                       help="default: %(default)s")  # fmt: skip
     hardware = parser.add_argument_group("hardware")
     hardware.add_argument("--mixed-precision", nargs="?", const="float16", choices=("float16", "bfloat16"),
                           help="mixed precision: float16 on GPUs, bfloat16 on TPUs and recent CPUs")  # fmt: skip
@@ -108,15 +121,25 @@ def parse_arguments(argv=None):
                           help="XLA compilation (auto: Keras decides per backend)")  # fmt: skip
     hardware.add_argument("--preset", default=PRESET, help="Music Transformer size for its studies")
     cluster = parser.add_argument_group("distributed (or set KERASTUNER_TUNER_ID/_ORACLE_IP/_ORACLE_PORT)")
-    cluster.add_argument("--distributed", choices=distributed.ROLES, help="chief runs the oracle, workers train")
+    cluster.add_argument("--distributed", choices=ROLES, help="chief runs the oracle, workers train")
     cluster.add_argument("--oracle-address", default=DEFAULT_ORACLE_ADDRESS,
                          help="HOST:PORT the chief listens on, workers connect to (default: %(default)s)")  # fmt: skip
     cluster.add_argument("--worker-id", default=None, help="unique per worker (default: the host name)")
     add_common_flags(parser, default_output_dir=None, default_epochs=None, default_batch_size=None)
+    parser.set_defaults(musickit_default_output_dir=None)
+    for action in parser._actions:  # this recipe's own defaults, said in the help
+        if action.dest == "output_dir":
+            action.help = "study folder (default: runs/ablation/STUDY; runs/ablation-smoke/STUDY with --smoke)"
+        elif action.dest in ("epochs", "batch_size"):
+            action.help = f"{action.dest.replace('_', ' ')} per trial (default: the study family's own; 1 epoch with --smoke)"
+        elif action.dest == "resume":
+            action.help = "accepted for symmetry: a study always continues where it stopped"
+        elif action.dest == "overwrite":
+            action.help = "delete this study's own files (a folder that is not a study is never touched) and start over"
     add_sampling_flags(parser)
     # No --data means each family's own default (resolved in main: DEFAULT_SOURCE, or HIERARCHICAL_DATA).
     parser.set_defaults(data=None)
-    args = parser.parse_args(argv)
+    args = parse_flags(parser, argv, smoke_sets=())
     if not args.list and not args.study:
         raise UsageError("pass --study NAME (or --list to see the studies)")
     for flag in ("epochs", "batch_size", "max_trials", "executions_per_trial", "max_consecutive_failures"):
@@ -134,21 +157,54 @@ def study_settings(args, study):
             "mixed_precision": args.mixed_precision}  # fmt: skip
 
 
+STUDY_FILES = ("study.json", "results.csv", "results.md", "results.png")
+
+
 def prepare_folder(folder, settings, overwrite, role):
-    """Create the study folder; refuse to continue a study run with other settings."""
+    """Create and lock the study folder; refuse to continue a study run with other settings.
+
+    ``overwrite`` deletes only what a study writes (``study.json``, ``results.*`` and the tuners' project
+    folders), and only in a folder that holds a study; a folder with other files is never touched.
+    """
     path = os.path.join(folder, "study.json")
-    if overwrite and role != "worker" and os.path.isdir(folder):
-        shutil.rmtree(folder)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"--output-dir {folder} is a file; pass a folder")
+    is_study = os.path.isfile(path)
+    if os.path.isdir(folder) and not is_study and any(name != ".musickit.lock" for name in os.listdir(folder)):
+        raise UsageError(f"--output-dir {folder} is not empty and holds no study (no study.json); "
+                         "pass a new or empty folder")  # fmt: skip
     os.makedirs(folder, exist_ok=True)
-    if os.path.isfile(path):
-        with open(path) as handle:
-            previous = json.load(handle)
+    if role != "worker":  # workers share the chief's folder (on one machine) by design
+        RunFolder(folder).lock()  # a second study in this folder is refused in one line
+    remove_partial_files(folder)
+    if overwrite and role != "worker" and is_study:
+        remove_study_files(folder)
+        is_study = False
+    if is_study:
+        try:
+            with open(path) as handle:
+                previous = json.load(handle)
+        except (OSError, ValueError) as error:
+            raise UsageError(f"{path} is damaged ({error}); pass --overwrite to start the study over") from None
         changed = sorted(name for name in settings if previous.get(name) != settings[name])
         if changed:
             raise UsageError(f"{folder} holds a study run with other {', '.join(changed)}; rerun the same command "
                              "to continue it, add --overwrite to start over, or pass another --output-dir")  # fmt: skip
         return
     RunFolder(folder).write_json(path, settings)
+
+
+def remove_study_files(folder):
+    """Delete a study's own files: ``study.json``, ``results.*`` and Keras Tuner's project folders."""
+    import shutil
+
+    for name in STUDY_FILES:
+        if os.path.isfile(os.path.join(folder, name)):
+            os.remove(os.path.join(folder, name))
+    for tuner in TUNER_NAMES:
+        project = os.path.join(folder, tuner)
+        if os.path.isfile(os.path.join(project, "oracle.json")) or os.path.isfile(os.path.join(project, "tuner0.json")):
+            shutil.rmtree(project)
 
 
 # ## Data and hypermodels, per model family
@@ -301,9 +357,7 @@ def hierarchical_study(args, load_data):
     return hypermodel, (corpus.train,), {"validation_data": corpus.valid}, []
 
 
-FAMILIES = {PIANO_ROLL_LSTM: piano_roll_study, MUSIC_TRANSFORMER: transformer_study,
-            HIERARCHICAL_TRANSFORMER: hierarchical_study}  # fmt: skip
-FAMILY_DATA = {HIERARCHICAL_TRANSFORMER: HIERARCHICAL_DATA}  # default --data per family, else DEFAULT_SOURCE
+FAMILY_DATA = {"hierarchical_transformer": HIERARCHICAL_DATA}  # default --data per family, else DEFAULT_SOURCE
 
 
 def objective_for(name, family=None):
@@ -322,6 +376,7 @@ def objective_for(name, family=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    import_libraries()
     if args.list:
         print(study_table())
         return None
@@ -341,7 +396,7 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
 
     # ## Study folder: Keras Tuner's project lives in FOLDER/TUNER and is reloaded when it exists
-    folder = args.output_dir or os.path.join("runs", "ablation", study.name)
+    folder = args.output_dir or os.path.join("runs", "ablation-smoke" if args.smoke else "ablation", study.name)
     prepare_folder(folder, study_settings(args, study), args.overwrite, role)
     epochs = args.epochs or smoke_or(args, 1, EPOCHS)  # --smoke trains one epoch unless told otherwise
     space = study.hyperparameters(smoke=args.smoke)

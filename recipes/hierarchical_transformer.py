@@ -7,7 +7,8 @@ Description: Pre-train a snippet encoder contrastively and a decoder as a langua
 Run time: about 17 minutes on a 2-core CPU with the defaults (16 min 52 s measured from a fresh clone,
   sharing the machine with other work for most of it; a third of it trains the decoder-only baseline,
   which `--no-baseline` skips).
-  `--smoke` takes about a minute. On a GPU use `--preset base --epochs 10 --max-files 400 --snippet-length 256
+  `--smoke` takes one to seven minutes on a 2-core CPU (6 min 37 s measured on a shared one).
+  On a GPU use `--preset base --epochs 10 --max-files 400 --snippet-length 256
   --sequence-length 1024`.
 
 Run it with no arguments (the whole pipeline):
@@ -46,32 +47,53 @@ import json
 import os
 import sys
 
-import keras
-import numpy as np
-
-from musickit.data.curriculum import curriculum_pairs, curriculum_phases
-from musickit.data.form_corpus import build_form_corpus
+import musickit  # noqa: F401  (first: it quiets TensorFlow's start-up logs)
 from musickit.data.form_synthesis import FORMS, form_letters
 from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
-from musickit.data.pipelines import section_snippet_pairs, token_windows
-from musickit.data.sections import section_snippets
 from musickit.errors import UsageError
-from musickit.generation.transformer_run import processors_from_args, sampler_from_args, write_samples
-from musickit.metrics.generated_forms import judge_generated_pieces
-from musickit.metrics.likelihood import dataset_token_nll
-from musickit.models.hierarchical import DECODER_PRESETS, HierarchicalTransformer
-from musickit.models.hierarchical_generation import generate_in_form
-from musickit.models.parameter_matching import count_parameters
-from musickit.music.midi_io import read_midi
-from musickit.representations.remi import REMITokenizer
-from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke_or
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
-from musickit.training.baseline import compile_for_tokens, train_prompted_baseline
-from musickit.training.contrastive import pretrain_encoder
+from musickit.runs.folder import load_model_file
 from musickit.training.distribution import add_distribution_flags, configure_distribution
-from musickit.training.staging import STAGES, StagedTrainer, save_weights_atomically, set_language_model_stage
-from musickit.training.style_classifier import train_style_classifier
-from musickit.utils.atomic import atomic_path
+
+# Keras, TensorFlow and the models load in import_libraries(), after the flags are checked, so --help and a
+# bad flag answer at once instead of after 10 s of imports.
+keras = np = None
+
+
+def import_libraries():
+    """Import the heavy modules this recipe uses into its namespace (once)."""
+    global keras, np, curriculum_pairs, curriculum_phases, build_form_corpus, section_snippet_pairs, token_windows
+    global section_snippets, processors_from_args, sampler_from_args, write_samples, judge_generated_pieces
+    global dataset_token_nll, DECODER_PRESETS, HierarchicalTransformer, generate_in_form, count_parameters
+    global read_midi, REMITokenizer, compile_for_tokens, train_prompted_baseline, pretrain_encoder, STAGES
+    global StagedTrainer, save_weights_atomically, set_language_model_stage, train_style_classifier, atomic_path
+    import keras
+    import numpy as np
+
+    from musickit.data.curriculum import curriculum_pairs, curriculum_phases
+    from musickit.data.form_corpus import build_form_corpus
+    from musickit.data.pipelines import section_snippet_pairs, token_windows
+    from musickit.data.sections import section_snippets
+    from musickit.generation.transformer_run import processors_from_args, sampler_from_args, write_samples
+    from musickit.metrics.generated_forms import judge_generated_pieces
+    from musickit.metrics.likelihood import dataset_token_nll
+    from musickit.models.hierarchical import DECODER_PRESETS, HierarchicalTransformer
+    from musickit.models.hierarchical_generation import generate_in_form
+    from musickit.models.parameter_matching import count_parameters
+    from musickit.music.midi_io import read_midi
+    from musickit.representations.remi import REMITokenizer
+    from musickit.training.baseline import compile_for_tokens, train_prompted_baseline
+    from musickit.training.contrastive import pretrain_encoder
+    from musickit.training.staging import (
+        STAGES,
+        StagedTrainer,
+        save_weights_atomically,
+        set_language_model_stage,
+    )
+    from musickit.training.style_classifier import train_style_classifier
+    from musickit.utils.atomic import atomic_path
+
 
 MODEL_NAME = "hierarchical_transformer"
 # Data.
@@ -83,6 +105,7 @@ SNIPPET_LENGTH = 64  # tokens per section snippet (a bar or two of chorale); 256
 SEQUENCE_LENGTH = 256  # decoder window; 1024-4096 on a GPU
 CURRICULUM = "none"  # or "length", "form", "length,form"
 # Model.
+PRESETS = ("base", "paper", "small", "tiny")  # musickit.models.hierarchical.DECODER_PRESETS, named here for a fast --help
 PRESET = "small"
 NUM_MEMORY_VECTORS = 4
 ADAPTER_DIM = 32
@@ -92,6 +115,7 @@ TEMPERATURE = 0.1
 LANGUAGE_MODEL_EPOCHS = 2  # 20 for good results
 # Staged training.
 STAGE_LIST = "A,B,C"
+STAGE_NAMES = ("A", "B", "C", "E")  # musickit.training.staging.STAGES
 EPOCHS_PER_STAGE = 1  # 10 for good results
 LEARNING_RATE = 1e-3
 SCHEDULE = "warmup_cosine"
@@ -114,19 +138,20 @@ def parse_arguments(argv=None):
     add_distribution_flags(parser)
     parser.set_defaults(data=DATA, temperature=TEMPERATURE_SAMPLING, top_k=TOP_K, num_samples=2)
     model = parser.add_argument_group("model and training")
-    model.add_argument("--preset", choices=sorted(DECODER_PRESETS), default=PRESET)
-    model.add_argument("--snippet-length", type=int, default=SNIPPET_LENGTH)
-    model.add_argument("--sequence-length", type=int, default=SEQUENCE_LENGTH)
-    model.add_argument("--stages", default=STAGE_LIST, help="A,B,C (staged) or E (end to end)")
-    model.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
-    model.add_argument("--schedule", default=SCHEDULE, choices=("warmup_cosine", "inverse_sqrt", "constant"))
+    model.add_argument("--preset", choices=PRESETS, default=PRESET, help="default: %(default)s")
+    model.add_argument("--snippet-length", type=int, default=SNIPPET_LENGTH, help="default: %(default)s")
+    model.add_argument("--sequence-length", type=int, default=SEQUENCE_LENGTH, help="default: %(default)s")
+    model.add_argument("--stages", default=STAGE_LIST, help="A,B,C (staged) or E (end to end) (default: %(default)s)")
+    model.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="default: %(default)s")
+    model.add_argument("--schedule", default=SCHEDULE, choices=("warmup_cosine", "inverse_sqrt", "constant"),
+                       help="default: %(default)s")  # fmt: skip
     model.add_argument("--curriculum", default=CURRICULUM,
-                       help="none, length (short windows first), form (AB first, ABCD last) or length,form")  # fmt: skip
-    model.add_argument("--contrastive-temperature", type=float, default=TEMPERATURE)
+                       help="none (the default), length (short windows first), form (AB first, ABCD last) or length,form")  # fmt: skip
+    model.add_argument("--contrastive-temperature", type=float, default=TEMPERATURE, help="default: %(default)s")
     model.add_argument("--no-pretrain", action="store_true", help="train without the pre-training step (ablation)")
     model.add_argument("--no-baseline", action="store_true", help="skip the decoder-only baseline's perplexity")
     generation = parser.add_argument_group("generation")
-    generation.add_argument("--form", default=FORM, help="e.g. AB, ABA, ABAB, ABC, AABA, ABCD")
+    generation.add_argument("--form", default=FORM, help="e.g. AB, ABA, ABAB, ABC, AABA, ABCD (default: %(default)s)")
     generation.add_argument("--snippet", action="append", default=[], metavar="X=FILE.mid",
                             help="the snippet of section X (default: a held-out piece's sections)")  # fmt: skip
     generation.add_argument("--style", default=None, help="style of every piece (default: each trained style in turn)")
@@ -134,18 +159,22 @@ def parse_arguments(argv=None):
                             help="emotion class (default: that of the piece the snippets come from)")  # fmt: skip
     generation.add_argument("--tempo", choices=TEMPO_CLASSES, default=None,
                             help="tempo class (default: that of the piece the snippets come from)")  # fmt: skip
-    generation.add_argument("--tokens-per-section", type=int, default=TOKENS_PER_SECTION)
-    args = parser.parse_args(argv)
+    generation.add_argument("--tokens-per-section", type=int, default=TOKENS_PER_SECTION, help="default: %(default)s")
+    args = parse_flags(parser, argv)
     args.form = args.form.strip().upper()
     form_letters(args.form)  # a bad form fails before any work
     for stage in args.stages.split(","):
-        if stage.strip().upper() not in STAGES:
+        if stage.strip().upper() not in STAGE_NAMES:
             raise UsageError(f"--stages {args.stages!r}: use A, B, C (e.g. A,B,C) or E for end to end")
     curriculum = {part.strip() for part in args.curriculum.split(",")}
     if not curriculum <= {"none", "length", "form"} or ("none" in curriculum and len(curriculum) > 1):
         raise UsageError(f"--curriculum {args.curriculum!r}: use none, length, form or length,form")
-    if args.epochs < 1 or args.batch_size < 1:
-        raise UsageError("--epochs and --batch-size must be at least 1")
+    for item in args.snippet:  # the files' existence now; their notes once the libraries are loaded
+        label, _, path = item.partition("=")
+        if label.strip().upper() not in ("A", "B", "C", "D") or not path:
+            raise UsageError(f"--snippet {item!r}: write it as X=FILE.mid with X one of A, B, C, D")
+        if not os.path.isfile(path):
+            raise UsageError(f"--snippet {item!r}: no such file {path}")
     return args
 
 
@@ -334,16 +363,33 @@ def print_summary(metrics):
               f"(the classifier's own held-out accuracy: {judge:.2f})")  # fmt: skip
 
 
+# Flags that only shape the generated pieces: the steps of one run may differ in them.
+GENERATION_FLAGS = ("form", "snippet", "style", "emotion", "tempo", "tokens_per_section", "temperature", "top_k",
+                    "top_p", "key", "scale", "repetition_penalty", "primer", "num_samples", "smoke")  # fmt: skip
+
+
+def adopt_training_flags(args, run):
+    """The ``generate`` step rebuilds the corpus and the model as the run was trained: take its flags."""
+    saved = run.read_info().get("flags") or {}
+    for name, value in saved.items():
+        if name not in GENERATION_FLAGS and name != "output_dir" and hasattr(args, name):
+            setattr(args, name, value)
+    args.smoke = saved.get("smoke", args.smoke)  # the corpus of a smoke run is the smoke corpus
+
+
 def main(argv=None):
     args = parse_arguments(argv)
+    import_libraries()
     configure_distribution(args)  # --distribute: --batch-size becomes per device
     sampler_from_args(args)
+    run = RunFolder(args.output_dir)
+    if args.command == "generate":
+        adopt_training_flags(args, run)
     keras.utils.set_random_seed(args.seed)
     args.snippet_length = smoke_or(args, 16, args.snippet_length)
     args.sequence_length = smoke_or(args, 64, args.sequence_length)
     tokenizer = REMITokenizer()
     processors_from_args(args, tokenizer, tokenizer.vocabulary_size)  # bad --key/--scale fail early
-    run = RunFolder(args.output_dir)
     corpus = build_form_corpus(args.data, tokenizer, max_files=smoke_or(args, 8, args.max_files or MAX_FILES),
                                forms=smoke_or(args, ("AB", "ABA"), FORMS),
                                pieces_per_form=smoke_or(args, 1, PIECES_PER_FORM), bars_per_section=BARS_PER_SECTION,
@@ -360,8 +406,10 @@ def main(argv=None):
     if os.path.isfile(run.metrics_path) and args.command != "all":
         with open(run.metrics_path) as handle:
             metrics = json.load(handle)
-    continuing = args.resume or args.command in ("train", "generate")
-    resume = run.start(info, resume=continuing) or args.resume
+    # The train and generate steps add to the run the earlier steps made; the whole pipeline starts one.
+    stepwise = args.command in ("train", "generate")
+    resume = run.start(info, resume=args.resume or stepwise, overwrite=args.overwrite, flags=args,
+                       ignore_flags=GENERATION_FLAGS, continue_finished=stepwise) or args.resume  # fmt: skip
     if args.command in ("all", "pretrain") and not args.no_pretrain:
         metrics["pretrain"] = pretrain(model, corpus, args, tokenizer, run)
     if args.command in ("all", "train"):
@@ -374,10 +422,12 @@ def main(argv=None):
         if args.command == "generate":
             if not os.path.isfile(run.model_path):
                 raise UsageError(f"{run.path} has no trained model yet; run the 'train' step first")
-            model = keras.saving.load_model(run.model_path, compile=False)
+            model = load_model_file(run.model_path)
         classifier, metrics["style_classifier"] = style_judge(corpus, args, tokenizer, run, metrics)
         metrics["generation"] = generate(model, corpus, args, tokenizer, run, given_snippets, classifier)
     run.write_json(run.metrics_path, metrics)
+    if args.command in ("all", "generate"):
+        run.finish()
     print_summary(metrics)
     print(f"run folder: {run.path}")
     return metrics

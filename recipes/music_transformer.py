@@ -34,6 +34,7 @@ import os
 import sys
 import time
 
+import musickit  # noqa: F401  (first: it quiets TensorFlow's start-up logs before keras loads it)
 import keras
 import numpy as np
 
@@ -57,7 +58,7 @@ from musickit.losses.sequence import sequence_loss
 from musickit.metrics import compute_metrics_batch
 from musickit.models.music_transformer import PRESETS, MusicTransformer
 from musickit.representations.remi import REMITokenizer
-from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke_or
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.training.callbacks import standard_callbacks
 from musickit.training.distribution import add_distribution_flags, configure_distribution
@@ -127,7 +128,8 @@ def parse_arguments(argv=None):
     model.add_argument("--sequence-length", type=int, default=SEQUENCE_LENGTH)
     model.add_argument("--snippet-length", type=int, default=SNIPPET_LENGTH)
     generation = parser.add_argument_group("generation")
-    generation.add_argument("--style", default=STYLE, help="style of the generated pieces (a corpus name)")
+    generation.add_argument("--style", default=None,
+                            help=f"style of the generated pieces, a corpus name (default: {STYLE} if trained on)")
     generation.add_argument("--form", default=FORM, help="sections the prompt shows, e.g. AB or A")
     generation.add_argument("--new-tokens", type=int, default=NEW_TOKENS, help="tokens to generate per piece")
     generation.add_argument("--max-polyphony", type=int, default=MAX_POLYPHONY, help="most notes at once (0: no cap)")
@@ -141,7 +143,7 @@ def parse_arguments(argv=None):
                             help="let a piece end (EOS) before --new-tokens")
     generation.add_argument("--allow-duplicates", dest="no_duplicates", action="store_false", default=NO_DUPLICATES,
                             help="let a piece strike a pitch that is already sounding")  # fmt: skip
-    args = parser.parse_args(argv)
+    args = parse_flags(parser, argv)  # the shared checks, and the --smoke default folder
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
     if not set(args.form) <= set("ABCD") or not args.form:
@@ -159,7 +161,7 @@ def main(argv=None):
     tokenizer = REMITokenizer(steps_per_quarter=STEPS_PER_QUARTER, num_velocity_bins=NUM_VELOCITY_BINS,
                               use_programs=USE_PROGRAMS)  # fmt: skip
     processors_from_args(args, tokenizer, tokenizer.vocabulary_size)  # bad --key/--scale fail early too
-    sources = smoke_or(args, ["bach"], args.data.split(","))
+    sources = args.data.split(",") if args.data != DATA or not args.smoke else ["bach"]  # smoke: --data if given
     max_files = smoke_or(args, 6, args.max_files or MAX_FILES_PER_SOURCE)
     splits = {name: EncodedSplit() for name in ("train", "valid", "test")}
     for source in sources:
@@ -169,7 +171,9 @@ def main(argv=None):
             split.extend(part)
             split.metadata.extend(part.metadata)
     styles = sorted({item.get("style") for item in splits["train"].metadata if item.get("style")})
-    if args.style not in styles:
+    if args.style is None:  # the default: bach when it is trained on, else the first style (none for a plain folder)
+        args.style = STYLE if STYLE in styles else (styles[0] if styles else None)
+    elif args.style not in styles:
         raise UsageError(f"--style {args.style!r} is not among the training styles {styles}; pick one of them")
     if not len(splits["valid"]):
         raise UsageError(f"--data {args.data}: too few pieces to hold some out for validation; add more files")
@@ -221,7 +225,7 @@ def main(argv=None):
             "data": args.data, "max_files": max_files, "seed": args.seed, "styles": styles, "default_style": args.style, "form": args.form,
             "snippet_length": snippet_length, "sequence_length": sequence_length, "default_prompt": default_prompt,
             "new_tokens": smoke_or(args, 24, args.new_tokens)}  # fmt: skip
-    resuming = run.start(info, resume=args.resume)
+    resuming = run.start(info, resume=args.resume, overwrite=args.overwrite, flags=args)
     save_sampling(run, sampling_settings(args, new_tokens=info["new_tokens"]))
     # The learning rate follows the warmup-cosine schedule: no plateau callback to overwrite it.
     callbacks = standard_callbacks(run, monitor="val_nll", patience=PATIENCE, resume=resuming,
@@ -265,6 +269,7 @@ def main(argv=None):
         "held_out": {name: _mean(values) for name, values in reference.items()},
     }
     run.write_json(run.metrics_path, metrics)
+    run.finish()  # --resume now has nothing to do; rerunning needs --overwrite
     print(f"wrote {len(samples)} samples ({samples[0]['audio']} audio) and metrics to {args.output_dir}")
     return metrics
 

@@ -33,6 +33,7 @@ import argparse
 import os
 import sys
 
+import musickit  # noqa: F401  (first: it quiets TensorFlow's start-up logs before keras loads it)
 import keras
 
 from musickit.data import load_dataset, piano_roll_windows
@@ -53,7 +54,7 @@ from musickit.models.markov_baseline import PerKeyMarkovBaseline
 from musickit.models.piano_roll_lstm import FRAME_HEADS, PianoRollLSTM
 from musickit.music.midi_io import write_midi
 from musickit.representations.piano_roll import PianoRoll
-from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, smoke_or
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.training.callbacks import SampleEveryEpochs, standard_callbacks
 from musickit.training.piano_roll import (
@@ -113,7 +114,7 @@ def parse_arguments(argv=None):
     generation.add_argument("--bars", type=int, default=BARS, help="bars to generate after the primer")
     generation.add_argument("--max-polyphony", type=int, default=0,
                             help=f"most keys at once (default 0: the family's {FAMILY_SAMPLING.max_polyphony}; 88: no limit)")  # fmt: skip
-    args = parser.parse_args(argv)
+    args = parse_flags(parser, argv)  # the shared checks, and the --smoke default folder
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
     return args
@@ -169,7 +170,7 @@ def main(argv=None):
     run = RunFolder(args.output_dir)
     info = {"model": MODEL_NAME, "model_config": model.get_config(), "representation": representation.get_config(),
             "data": args.data, "seed": args.seed, "default_primer_path": "primer.mid"}  # fmt: skip
-    resuming = run.start(info, resume=args.resume)
+    resuming = run.start(info, resume=args.resume, overwrite=args.overwrite, flags=args)
     save_sampling_config(run, config)  # what `musickit generate --run` will sample with
     write_midi(representation.decode(primer, qpm=qpm), run.file("primer.mid"))
 
@@ -215,6 +216,7 @@ def main(argv=None):
     held_out = list(dataset.test or dataset.valid)[: smoke_or(args, 2, None)]
     metrics = {**likelihood, "samples": side_by_side_metrics(generated, held_out, dataset.train, representation, qpm)}
     run.write_json(run.metrics_path, metrics)
+    run.finish()  # --resume now has nothing to do; rerunning needs --overwrite
     print(f"wrote {len(samples)} samples ({samples[0]['audio']} audio) and metrics to {args.output_dir}")
     return metrics
 

@@ -5,8 +5,15 @@ Where the soundfont comes from, first match wins: the ``soundfont`` argument
 variable, Debian's ``fluid-soundfont-gm`` (``/usr/share/sounds/sf2/FluidR3_GM.sf2``).
 FluidSynth is reached through pyfluidsynth (``pip install "musickit[audio]"``)
 or, failing that, the ``fluidsynth`` program. Without either, or without a
-soundfont, a plain additive synth (pretty_midi's) renders the notes and one
-warning line says how to get real instruments.
+soundfont, a plain synth renders the notes (sine tones with short fades, so
+no click at note boundaries) and one warning line per process says how to get
+real instruments.
+
+What gives real instruments: a General MIDI soundfont (on Debian/Ubuntu
+``apt install fluid-soundfont-gm``, or any ``.sf2`` named by ``--soundfont`` or
+``MUSICKIT_SOUNDFONT``) AND FluidSynth: the ``fluidsynth`` program (``apt install
+fluidsynth``), or pyfluidsynth (``pip install "musickit[audio]"``) with the
+FluidSynth library it binds to (``apt install libfluidsynth3``).
 """
 
 import logging
@@ -25,6 +32,8 @@ from musickit.utils.atomic import atomic_path
 logger = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 22050
+FADE_SECONDS = 0.01  # the plain synth's attack and release: long enough to avoid clicks, short enough to stay crisp
+_warned = set()  # the fallback warns once per process and reason, not once per WAV
 SOUNDFONT_CANDIDATES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "/usr/share/sounds/sf2/default-GM.sf2",
@@ -64,15 +73,47 @@ def render(score, path, soundfont=None, sample_rate=DEFAULT_SAMPLE_RATE):
             method = "fluidsynth"
     if audio is None:
         reason = "no soundfont found" if not soundfont_path else "FluidSynth is not installed"
-        logger.warning(
-            "%s; rendering %s with a plain synth (install fluidsynth and fluid-soundfont-gm, "
-            "or set MUSICKIT_SOUNDFONT, for real instruments)",
-            reason,
-            os.path.basename(os.fspath(path)),
-        )
-        audio = to_pretty_midi(score).synthesize(fs=sample_rate)
+        if reason not in _warned:
+            _warned.add(reason)
+            logger.warning(
+                "%s; rendering WAV files with a plain synth (for real instruments install the fluidsynth "
+                "program and fluid-soundfont-gm, or set MUSICKIT_SOUNDFONT to a .sf2 file)",
+                reason,
+            )
+        audio = synthesize(score, sample_rate)
     _write_wav(audio, path, sample_rate)
     return method
+
+
+def synthesize(score, sample_rate=DEFAULT_SAMPLE_RATE, fade_seconds=FADE_SECONDS):
+    """A plain sine-tone rendering of ``score`` (drums left out) with short linear fades at every note's ends.
+
+    Example:
+
+    >>> from musickit.music.score import Note, Score
+    >>> audio = synthesize(Score(notes=[Note(69, 100, 0.0, 0.5)]), sample_rate=8000)
+    >>> len(audio), float(abs(audio[0])) < 1e-6
+    (4000, True)
+    """
+    notes = [note for note in score.notes if not note.is_drum and note.end > note.start]
+    length = int(round(max((note.end for note in notes), default=0.0) * sample_rate))
+    audio = np.zeros(length, dtype="float64")
+    for note in notes:
+        start = int(round(note.start * sample_rate))
+        stop = min(max(int(round(note.end * sample_rate)), start + 1), length)
+        count = stop - start
+        if count <= 0:
+            continue
+        time = np.arange(count) / sample_rate
+        frequency = 440.0 * 2.0 ** ((note.pitch - 69) / 12.0)
+        envelope = np.ones(count)
+        fade = min(int(fade_seconds * sample_rate), count // 2)
+        if fade > 0:
+            ramp = np.linspace(0.0, 1.0, fade, endpoint=False)
+            envelope[:fade] = ramp
+            envelope[count - fade:] = ramp[::-1]
+        audio[start:stop] += np.sin(2 * np.pi * frequency * time) * envelope * (note.velocity / 127.0)
+    return audio.astype("float32")
 
 
 def _render_with_pyfluidsynth(score, soundfont_path, sample_rate):

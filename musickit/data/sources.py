@@ -46,6 +46,7 @@ import numpy as np
 from musickit.errors import DataSourceError, MidiReadError
 from musickit.music.midi_io import read_midi
 from musickit.music.score import Note, Score, TempoChange, TimeSignature
+from musickit.utils.atomic import is_partial_file
 from musickit.utils.progress import progress
 
 logger = logging.getLogger("musickit.data")
@@ -221,7 +222,8 @@ class MidiFolderSource(Source):
         for directory, subdirectories, files in os.walk(self.folder):
             subdirectories.sort()
             for file_name in files:
-                if file_name.lower().endswith(MIDI_SUFFIXES):
+                # A ".x.partial.mid" is a file a killed writer left unfinished: never data.
+                if file_name.lower().endswith(MIDI_SUFFIXES) and not is_partial_file(file_name):
                     path = os.path.join(directory, file_name)
                     entries.append(Entry(os.path.relpath(path, self.folder).replace(os.sep, "/"), path))
         if not entries:
@@ -309,8 +311,10 @@ def load_benchmark_rolls(path, handle=None):
             with open(path, "rb") as handle:
                 return _read_benchmark(path, handle)
         return _read_benchmark(path, handle)
-    except DataSourceError:
-        raise
+    except DataSourceError as error:
+        if str(error).startswith(path):
+            raise
+        raise DataSourceError(f"{path}: {error}") from None
     except Exception as error:  # noqa: BLE001 - any loader failure means "not a benchmark file"
         raise DataSourceError(
             f"{path}: not a readable polyphonic benchmark file ({_first_line(error)}); expected the published "
@@ -324,9 +328,56 @@ def _read_benchmark(path, handle):
 
         splits = _pick_splits(scipy.io.loadmat(handle), path)
         return {split: [np.asarray(roll, dtype=np.uint8) for roll in np.ravel(value)] for split, value in splits.items()}
-    raw = pickle.load(handle, encoding="latin1")  # the original files are Python 2 pickles
+    raw = SafeUnpickler(handle, encoding="latin1").load()  # the original files are Python 2 pickles
     splits = _pick_splits(raw, path)
     return {split: [_pitch_sets_to_roll(sequence) for sequence in value] for split, value in splits.items()}
+
+
+# What the published polyphonic pickles (and numpy-array variants of them) are made of: containers, numbers,
+# strings and numpy arrays. Python 2 pickles name the builtins "__builtin__".
+SAFE_PICKLE_GLOBALS = frozenset(
+    [(module, name) for module in ("builtins", "__builtin__")
+     for name in ("dict", "list", "tuple", "set", "frozenset", "int", "long", "float", "complex", "str", "unicode",
+                  "bytes", "bytearray", "bool")]
+    + [(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+       for name in ("_reconstruct", "scalar")]
+    + [("numpy", "ndarray"), ("numpy", "dtype"), ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
+       ("_codecs", "encode")]  # protocol-2 pickles store an array's bytes as encode(text, "latin1")
+)  # fmt: skip
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """A ``pickle.Unpickler`` that builds only numbers, strings, containers and numpy arrays.
+
+    ``pickle.load`` runs whatever code a file names, so a crafted ``.pkl`` could run a command; this one
+    refuses any other global in one line (a :class:`DataSourceError`) before anything is called.
+
+    Example:
+
+    >>> import io
+    >>> SafeUnpickler(io.BytesIO(pickle.dumps({"train": [[[60, 64]]]}))).load()
+    {'train': [[[60, 64]]]}
+    """
+
+    def find_class(self, module, name):
+        if (module, name) not in SAFE_PICKLE_GLOBALS:
+            raise DataSourceError(f"refused to unpickle {module}.{name}: a polyphonic benchmark file holds only "
+                                  "numbers, lists and arrays, so this file is not one (or was crafted to run code)")  # fmt: skip
+        if (module, name) in (("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor")):
+            return _safe_reconstructor
+        return super().find_class(module, name)
+
+
+_PLAIN_TYPES = (dict, list, tuple, set, frozenset, int, float, complex, str, bytes, bytearray, bool, object)
+
+
+def _safe_reconstructor(cls, base, state):
+    """``copyreg._reconstructor`` limited to plain containers and numbers (it would otherwise call any ``base``)."""
+    if cls not in _PLAIN_TYPES or base not in _PLAIN_TYPES:
+        raise DataSourceError(f"refused to unpickle an object of {getattr(cls, '__qualname__', cls)!s}")
+    import copyreg
+
+    return copyreg._reconstructor(cls, base, state)
 
 
 def _pick_splits(raw, path):

@@ -155,9 +155,9 @@ def generate_from_run(run_dir, output_dir, args):
         primer, qpm = primer_from_file(args.primer, representation)
     else:
         stored = info.get("default_primer_path")
-        if not stored or not os.path.isfile(run.file(stored)):
+        if not stored or not os.path.isfile(run.inside(stored)):
             raise UsageError(f"{run_dir} has no stored primer; pass --primer FILE.mid")
-        primer, qpm = primer_from_file(run.file(stored), representation)
+        primer, qpm = primer_from_file(run.inside(stored), representation)
     rolls = sample_rolls(model, representation, primer, args.bars, args.num_samples, args.seed, config)
     return write_samples(rolls, len(primer), representation, output_dir, qpm, soundfont=args.soundfont)
 

@@ -1,4 +1,8 @@
-"""The flags every recipe shares, spelled once (DESIGN.md, "Recipes").
+"""The flags every recipe shares, spelled once (DESIGN.md, "Recipes"), and their checks.
+
+This module imports nothing heavy (no Keras, no TensorFlow), so a recipe that
+parses its flags with :func:`parse_flags` before its heavy imports answers
+``--help`` and a bad flag at once.
 
 Example:
 
@@ -6,38 +10,146 @@ Example:
 >>> parser = argparse.ArgumentParser()
 >>> add_common_flags(parser, default_output_dir="runs/demo")
 >>> add_sampling_flags(parser)
->>> parser.parse_args(["--smoke", "--top-p", "0.9"]).top_p
-0.9
+>>> args = parse_flags(parser, ["--smoke", "--top-p", "0.9"])
+>>> args.top_p, args.output_dir
+(0.9, 'runs/demo-smoke')
 """
 
-from musickit.data.sources import DEFAULT_SOURCE
+import math
+import os
+import sys
+
+from musickit.errors import UsageError
+
+DEFAULT_SOURCE = "bach"  # the same as musickit.data.sources.DEFAULT_SOURCE, without importing the data stack
+MAX_SEED = 2**32 - 1  # numpy and the backends take 32-bit seeds
+# Upper limits that stop a typo (an extra zero or three) before it fills the memory.
+LIMITS = {"batch_size": 4096, "num_samples": 1000, "top_k": 100_000, "epochs": 100_000, "bars": 1000,
+          "new_tokens": 100_000, "tokens_per_section": 100_000}  # fmt: skip
+# Flags every recipe's --smoke replaces by its own tiny value: given together with --smoke they would be ignored.
+SMOKE_SETS = ("epochs", "max_files")
 
 
 def add_common_flags(parser, default_output_dir, default_epochs=None, default_batch_size=32):
+    """``--data --output-dir --epochs --batch-size --seed --resume --overwrite --smoke --max-files --soundfont``.
+
+    ``--output-dir`` defaults to ``default_output_dir``, or ``default_output_dir-smoke`` under
+    ``--smoke``, so a smoke run never writes over a real run (resolved by :func:`parse_flags`).
+    """
     group = parser.add_argument_group("run")
     group.add_argument("--data", default=DEFAULT_SOURCE,
-                       help="bach (default), essen, ryans, palestrina, a MIDI folder, a .mat/.pkl file or tfds:NAME")
-    group.add_argument("--output-dir", default=default_output_dir, help="run folder (default: %(default)s)")
-    group.add_argument("--epochs", type=int, default=default_epochs, help="training epochs")
+                       help="bach, essen, ryans, palestrina, a MIDI folder, a .mat/.pkl file or tfds:NAME "
+                            "(default: %(default)s)")  # fmt: skip
+    smoke_folder = f"{default_output_dir}-smoke" if default_output_dir else None
+    group.add_argument("--output-dir", default=None,
+                       help=f"run folder (default: {default_output_dir}; {smoke_folder} with --smoke)"
+                       if default_output_dir else "run folder")  # fmt: skip
+    group.add_argument("--epochs", type=int, default=default_epochs, help="training epochs (default: %(default)s)")
     group.add_argument("--batch-size", type=int, default=default_batch_size, help="default: %(default)s")
-    group.add_argument("--seed", type=int, default=0, help="seed for data order, initialisation and sampling")
+    group.add_argument("--seed", type=int, default=0,
+                       help="seed for data order, initialisation and sampling (default: %(default)s)")  # fmt: skip
     group.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")
-    group.add_argument("--smoke", action="store_true", help="tiny model, a few steps: checks the pipeline in seconds")
-    group.add_argument("--max-files", type=int, default=None, help="read at most this many pieces")
-    group.add_argument("--soundfont", default=None, help="a .sf2 soundfont for audio (or MUSICKIT_SOUNDFONT)")  # fmt: skip
+    group.add_argument("--overwrite", action="store_true",
+                       help="replace the run in --output-dir (deletes only the files that run wrote)")  # fmt: skip
+    group.add_argument("--smoke", action="store_true",
+                       help="tiny model, a few steps: checks the pipeline; writes to its own -smoke folder")  # fmt: skip
+    group.add_argument("--max-files", type=int, default=None, help="read at most this many pieces (default: all)")
+    group.add_argument("--soundfont", default=None, help="a .sf2 soundfont for audio (or MUSICKIT_SOUNDFONT)")
+    parser.set_defaults(musickit_default_output_dir=default_output_dir)
 
 
 def add_sampling_flags(parser):
     group = parser.add_argument_group("sampling")
     group.add_argument("--temperature", type=float, default=1.0, help="divides the logits (default: %(default)s)")
-    group.add_argument("--top-k", type=int, default=0, help="keep the k most probable choices (0: off)")
-    group.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1] (1: off)")
-    group.add_argument("--key", default=None, help="restrict pitches to a key, e.g. 'C', 'F# minor'")
+    group.add_argument("--top-k", type=int, default=0, help="keep the k most probable choices (default: 0, off)")
+    group.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1] (default: 1, off)")
+    group.add_argument("--key", default=None, help="restrict pitches to a key, e.g. 'C', 'F# minor' (default: none)")
     group.add_argument("--scale", default=None,
-                       help="major, minor, harmonic_minor, pentatonic, minor_pentatonic or chromatic")  # fmt: skip
-    group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1; 1 turns it off")
+                       help="major, minor, harmonic_minor, pentatonic, minor_pentatonic or chromatic "
+                            "(default: the key's own)")  # fmt: skip
+    group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1 (default: 1, off)")
     group.add_argument("--primer", default=None, help="a MIDI file to continue (default: a held-out piece)")
     group.add_argument("--num-samples", type=int, default=3, help="pieces to generate (default: %(default)s)")
+
+
+def one_line_errors(parser):
+    """Make ``parser`` answer a flag error in one line (``PROG: error: ...; --help lists the flags``), exit 2.
+
+    argparse prints its whole usage block above the error; a student then has to find the one line that
+    matters. Returns ``parser``.
+    """
+
+    def error(message):
+        print(f"{parser.prog}: error: {message} (--help lists the flags)", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = error
+    return parser
+
+
+def parse_flags(parser, argv=None, smoke_sets=SMOKE_SETS):
+    """``parser.parse_args(argv)``, then :func:`check_flags`: every bad value is one line before any work.
+
+    ``smoke_sets`` names the flags the recipe's ``--smoke`` replaces; giving
+    one of them with ``--smoke`` is refused rather than silently ignored.
+    """
+    args = one_line_errors(parser).parse_args(argv)
+    if getattr(args, "output_dir", "") is None and getattr(args, "musickit_default_output_dir", None):
+        suffix = "-smoke" if getattr(args, "smoke", False) else ""
+        args.output_dir = args.musickit_default_output_dir + suffix
+    if hasattr(args, "musickit_default_output_dir"):
+        del args.musickit_default_output_dir
+    if getattr(args, "smoke", False):
+        given = [name for name in smoke_sets if getattr(args, name, None) != parser.get_default(name)]
+        if given:
+            flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+            raise UsageError(f"--smoke sets {flags} itself; leave {flags} out, or drop --smoke for a real run")
+    check_flags(args)
+    return args
+
+
+def check_flags(args):
+    """Refuse impossible values of the shared flags (those ``args`` has) with one :class:`UsageError` line."""
+    values = vars(args)
+
+    def given(name):
+        return values.get(name) is not None
+
+    if given("seed") and not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed {args.seed}: use a whole number from 0 to {MAX_SEED}")
+    for name in ("epochs", "batch_size", "num_samples", "max_files", "bars", "new_tokens", "tokens_per_section"):
+        if given(name) and values[name] < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {values[name]}")
+    for name, limit in LIMITS.items():
+        if given(name) and values[name] > limit:
+            raise UsageError(f"--{name.replace('_', '-')} {values[name]} is more than {limit:,}; "
+                             "is there a typo in the number?")  # fmt: skip
+    if given("top_k") and args.top_k < 0:
+        raise UsageError(f"--top-k {args.top_k}: use 0 (off) or a positive count")
+    if given("temperature") and not (math.isfinite(args.temperature) and args.temperature > 0):
+        raise UsageError(f"--temperature {args.temperature}: use a positive number such as 0.9")
+    if given("top_p") and not (math.isfinite(args.top_p) and 0 < args.top_p <= 1):
+        raise UsageError(f"--top-p {args.top_p}: top_p must be in (0, 1]; 1 turns it off")
+    if given("repetition_penalty") and not (math.isfinite(args.repetition_penalty) and args.repetition_penalty >= 1):
+        raise UsageError(f"--repetition-penalty {args.repetition_penalty}: use a number >= 1 (1 turns it off)")
+    for name in ("learning_rate", "contrastive_temperature"):
+        if given(name) and not (math.isfinite(values[name]) and values[name] > 0):
+            raise UsageError(f"--{name.replace('_', '-')} {values[name]}: use a positive number such as 1e-3")
+    if given("label_smoothing") and not 0 <= args.label_smoothing < 1:
+        raise UsageError(f"--label-smoothing {args.label_smoothing}: use a number in [0, 1)")
+    for name in ("key", "scale", "style", "data"):
+        if name in values and values[name] is not None and not str(values[name]).strip():
+            raise UsageError(f"--{name} is empty; leave the flag out or name a {name}, e.g. "
+                             + {"key": "C or 'F# minor'", "scale": "major", "style": "bach",
+                                "data": "bach"}[name])  # fmt: skip
+    for name in ("primer", "soundfont"):
+        if given(name) and not os.path.isfile(values[name]):
+            raise UsageError(f"--{name} {values[name]}: no such file")
+    if given("output_dir") and os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
+        raise UsageError(f"--output-dir {args.output_dir} is a file; pass a folder")
+    if given("resume") and given("overwrite") and args.resume and args.overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; pass one of them")
+    return args
 
 
 def smoke_or(args, smoke_value, value):

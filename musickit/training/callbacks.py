@@ -2,6 +2,8 @@
 
 import keras
 
+from musickit.runs.callbacks import AtomicBackupAndRestore, KeepFinishedTraining
+
 
 class SampleEveryEpochs(keras.callbacks.Callback):
     """Call ``write_sample(epoch)`` every ``every`` epochs, so progress can be heard while training.
@@ -34,7 +36,7 @@ def standard_callbacks(run, monitor="val_nll", patience=5, resume=False, reduce_
     """
     plateau = [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="min", factor=0.5, patience=max(patience // 2, 1))]
     return [
-        keras.callbacks.BackupAndRestore(run.backup_dir, delete_checkpoint=True),
+        AtomicBackupAndRestore(run.backup_dir, delete_checkpoint=True),
         keras.callbacks.ModelCheckpoint(
             run.file("best.weights.h5"), monitor=monitor, mode="min", save_best_only=True, save_weights_only=True
         ),
@@ -43,4 +45,6 @@ def standard_callbacks(run, monitor="val_nll", patience=5, resume=False, reduce_
         keras.callbacks.CSVLogger(run.history_path, append=resume),
         keras.callbacks.TensorBoard(run.logs_dir, write_graph=False),
         *extra,
+        # Last, so it overrides what BackupAndRestore restored: a resumed run that had finished training.
+        *([KeepFinishedTraining(run.model_path)] if resume and getattr(run, "trained", False) else []),
     ]

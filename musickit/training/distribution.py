@@ -26,7 +26,8 @@ Example:
 True
 """
 
-import keras
+# keras is imported inside the functions: recipes add the flag before their heavy imports, so that --help
+# and a bad flag answer at once.
 
 
 def add_distribution_flags(parser):
@@ -41,6 +42,8 @@ def add_distribution_flags(parser):
 
 def local_device_count():
     """The number of devices Keras' distribution API sees (all local accelerators, else CPU devices)."""
+    import keras
+
     return len(keras.distribution.list_devices())
 
 
@@ -54,6 +57,8 @@ def configure_distribution(args, log=print):
     """
     if not getattr(args, "distribute", False):
         return 1
+    import keras
+
     backend = keras.backend.backend()
     if backend != "jax":
         log(f"--distribute: data parallelism is implemented for the JAX backend only; {backend} trains on one device")

@@ -127,8 +127,8 @@ def get_study(name):
 
 
 def study_table():
-    """A Markdown table of every study with its family, grid and status (what ``--list`` prints)."""
-    lines = ["| study | model | grid | trials | status |", "|---|---|---|---|---|"]
+    """A Markdown table of every study with its family, grid and availability (what ``--list`` prints)."""
+    lines = ["| study | model | grid | trials | availability |", "|---|---|---|---|---|"]
     for study in STUDIES.values():
         grid = "; ".join(f"{name} {list(values)}" for name, values in study.grid.items())
         lines.append(f"| `{study.name}` | {study.family} | {grid} | {study.size()} | {study.status} |")

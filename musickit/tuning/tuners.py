@@ -36,6 +36,7 @@ import keras_tuner
 from keras_tuner.errors import FailedTrialError
 
 from musickit.errors import UsageError
+from musickit.runs.callbacks import AtomicBackupAndRestore
 from musickit.utils.atomic import atomic_path
 
 TUNERS = {
@@ -133,7 +134,7 @@ class SurvivableTrialsMixin:
         # the two repeats that epoch (the log keeps its last line) instead of losing its logs.
         # The backup is kept until the execution is marked finished: a kill in between then
         # restores the last epoch and trains nothing more.
-        backup = keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False)
+        backup = AtomicBackupAndRestore(backup_dir, delete_checkpoint=False)  # a kill mid-write keeps the last one
         callbacks = [FailOnNaN(), *callbacks, EpochLog(log_path), backup]
         try:
             super()._build_and_fit_model(trial, *args, callbacks=callbacks, **kwargs)

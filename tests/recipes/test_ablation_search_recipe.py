@@ -199,3 +199,27 @@ def test_a_musickit_metric_of_samples_can_be_the_objective(recipe, tmp_path):
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
     assert all(0.0 <= row["objective"] <= 2.0 for row in rows)
     assert "val_pitch_class_histogram_distance" in (tmp_path / "study" / "results.md").read_text()
+
+
+def test_overwrite_never_touches_a_folder_that_is_not_a_study(recipe, tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    assert run_main(recipe.main, ["--study", "loss", "--smoke", "--overwrite", "--output-dir", str(folder)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "holds no study" in error and "\n" not in error
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_a_study_folder_in_use_by_another_process_is_refused(recipe, tmp_path, capsys):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (folder / ".musickit.lock").write_text(json.dumps({"pid": other.pid, "host": os.uname().nodename}))
+        assert run_main(recipe.main, ["--study", "loss", "--smoke", "--output-dir", str(folder)]) == 2
+        error = capsys.readouterr().err.strip()
+        assert f"being written by process {other.pid}" in error and "\n" not in error
+    finally:
+        other.kill()
+        other.wait()

@@ -1,0 +1,70 @@
+"""Every benchmark named in benchmarks/RESULTS.md runs as written, at its smallest size.
+
+One subprocess runs each script as ``__main__`` in turn (``runpy``), so the scripts run exactly as from the
+command line while Keras, TensorFlow and the corpus cache load once. The polyphonic benchmark gets the tiny
+dummy JSB file that ships with the TFDS builder (a fresh clone has no ``../shared`` data).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DUMMY_JSB = os.path.join(ROOT, "datasets", "polyphonic_music", "dummy_data", "JSB_Chorales.mat")
+# Script -> the smallest flags it accepts; every one also gets --json, whose last line the test reads.
+SMALLEST = {
+    "data_pipeline.py": ["--num-files", "4", "--window-length", "16", "--batch-size", "4", "--pipeline-seconds",
+                         "0.2", "--training-steps", "1", "--skip-tokenization"],
+    "tokenization.py": ["--num-files", "2", "--repeats", "1"],
+    "polyphonic.py": ["--data", DUMMY_JSB, "--epochs", "1", "--lstm-units", "4", "--num-layers", "1",
+                      "--dense-units", "4", "--head-hidden-units", "4", "--batch-size", "2"],
+    "generation.py": ["--only", "piano_roll", "--only", "transformer", "--frames", "8", "--window", "4",
+                      "--lstm-units", "4", "--num-layers", "1", "--repeats", "1", "--preset", "tiny",
+                      "--lengths", "16", "--uncached-steps", "2", "--skip-memory"],
+    "generation_transformer.py": ["--preset", "tiny", "--lengths", "8", "--uncached-steps", "1", "--skip-memory"],
+    "muspy_agreement.py": ["--max-files", "3", "--random-pieces", "2"],
+    "hierarchical.py": ["--quick", "--hidden-dim", "16", "--num-layers", "1", "--num-heads", "2", "--snippet-length",
+                        "16", "--sequence-length", "64", "--batch-size", "4"],
+}  # fmt: skip
+RUNNER = """
+import json, runpy, sys, traceback
+results = {}
+for script, flags in json.loads(sys.argv[1]).items():
+    sys.argv = [script, *flags, "--json"]
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exit:
+        if exit.code not in (None, 0):
+            print(f"BENCHMARK FAILED {script}: exit {exit.code}", flush=True)
+    except BaseException:
+        print(f"BENCHMARK FAILED {script}: " + traceback.format_exc().replace("\\n", " | "), flush=True)
+    print(f"BENCHMARK DONE {script}", flush=True)
+"""
+
+
+def test_results_md_names_only_benchmarks_this_test_runs():
+    with open(os.path.join(ROOT, "benchmarks", "RESULTS.md")) as handle:
+        named = set(re.findall(r"benchmarks/(\w+\.py)", handle.read()))
+    # generation_piano_roll.py is the piano-roll part of generation.py, run through it.
+    assert named - {"generation_piano_roll.py"} <= set(SMALLEST), named - set(SMALLEST)
+
+
+@pytest.mark.slow  # minutes, not the ~60 s aimed at: seven scripts, each compiling its models (see the report)
+@pytest.mark.skipif(not os.path.isfile(DUMMY_JSB), reason="the dummy JSB file is missing")
+def test_every_benchmark_runs_at_its_smallest_size(tmp_path):
+    environment = {**os.environ, "PYTHONPATH": ROOT, "MUSICKIT_PROGRESS": "0", "CI": "1"}
+    completed = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(SMALLEST)], cwd=os.path.join(ROOT, "benchmarks"),
+                               env=environment, capture_output=True, text=True, timeout=1800)  # fmt: skip
+    output = completed.stdout
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    failures = [line for line in output.splitlines() if line.startswith("BENCHMARK FAILED")]
+    assert not failures, "\n".join(failures)[:3000]
+    # Each script printed its JSON object as the line before its DONE marker.
+    lines = output.splitlines()
+    for script in SMALLEST:
+        done = lines.index(f"BENCHMARK DONE {script}")
+        assert isinstance(json.loads(lines[done - 1]), dict), (script, lines[done - 1][:200])

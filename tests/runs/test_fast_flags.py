@@ -1,0 +1,78 @@
+"""--help and a bad flag are answered before Keras or TensorFlow load (the hierarchical and ablation recipes,
+and the ``musickit`` command), in one line on stderr with exit code 2."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PROBE = """
+import runpy, sys
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+heavy = sorted(name for name in ("keras", "tensorflow", "jax", "torch") if name in sys.modules)
+print("HEAVY", ",".join(heavy) or "none", "EXIT", code)
+"""
+
+
+def probe(script, *argv):
+    completed = subprocess.run([sys.executable, "-c", PROBE, os.path.join(ROOT, script), *argv], cwd=ROOT,
+                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})  # fmt: skip
+    return completed.stdout.strip().splitlines()[-1], completed.stderr.strip()
+
+
+@pytest.mark.parametrize("script", ["recipes/hierarchical_transformer.py", "recipes/ablation_search.py",
+                                    "musickit/cli.py"])  # fmt: skip
+def test_help_loads_no_backend(script):
+    last, _ = probe(script, "--help")
+    assert last == "HEAVY none EXIT 0"
+
+
+@pytest.mark.parametrize(
+    "script, argv, message",
+    [
+        ("recipes/hierarchical_transformer.py", ["--seed", "-1"], "--seed -1"),
+        ("recipes/hierarchical_transformer.py", ["--snippet", "A=missing.mid"], "no such file"),
+        ("recipes/hierarchical_transformer.py", ["--smoke", "--max-files", "3"], "--smoke sets --max-files"),
+        ("recipes/ablation_search.py", ["--study", "loss", "--top-k", "-2"], "--top-k -2"),
+        ("recipes/ablation_search.py", ["--study", "loss", "--learning-rate", "1"], "unrecognized arguments"),
+    ],
+)
+def test_a_bad_flag_is_one_line_before_any_import(script, argv, message):
+    last, error = probe(script, *argv)
+    assert last == "HEAVY none EXIT 2"
+    assert len(error.splitlines()) == 1 and message in error, error
+
+
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_names_spelled_for_a_fast_help_match_the_library():
+    from musickit.models.hierarchical import DECODER_PRESETS
+    from musickit.training.staging import STAGES
+    from musickit.tuning import distributed
+    from musickit.tuning.tuners import TUNERS
+
+    hierarchical = _load("recipes/hierarchical_transformer.py", "hierarchical_for_names")
+    ablation = _load("recipes/ablation_search.py", "ablation_for_names")
+    assert tuple(sorted(DECODER_PRESETS)) == hierarchical.PRESETS
+    assert tuple(STAGES) == hierarchical.STAGE_NAMES
+    assert tuple(sorted(TUNERS)) == ablation.TUNER_NAMES
+    assert tuple(distributed.ROLES) == ablation.ROLES
+
+
+@pytest.mark.parametrize("argv", [["generate", "--no-such-flag"], ["info"], ["nonsense"]])
+def test_musickit_flag_errors_are_one_line(argv):
+    last, error = probe("musickit/cli.py", *argv)
+    assert last.endswith("EXIT 2")
+    assert len(error.splitlines()) == 1 and "error:" in error, error
