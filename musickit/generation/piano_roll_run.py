@@ -165,6 +165,23 @@ def generate_from_run(run_dir, output_dir, args):
 SAMPLE_METRICS = ("note_density", "polyphony", "in_scale_ratio", "rhythmic_regularity", "repeated_bar_ratio")
 
 
+def music_quality(rolls, primer_steps, held_out_rolls, training_rolls, representation, qpm=DEFAULT_QPM, seed=0):
+    """The evaluator's comparison of generated rolls (primer included) with held-out pieces, floors and ceiling.
+
+    JSON-safe: see :func:`musickit.metrics.compare_to_corpus`; the primer is
+    cut from the samples and the held-out pieces are cut after the same
+    number of quarters.
+    """
+    from musickit.metrics import compare_to_corpus, json_safe
+
+    def decode(pieces):
+        return [representation.decode(roll, qpm=qpm) for roll in pieces if len(roll)]
+
+    comparison = compare_to_corpus(decode(rolls), decode(held_out_rolls), decode(training_rolls), seed=seed,
+                                   primer_quarters=primer_steps / representation.steps_per_quarter)  # fmt: skip
+    return json_safe(comparison)
+
+
 def side_by_side_metrics(generated_rolls, held_out_rolls, training_rolls, representation, qpm=DEFAULT_QPM):
     """Musical metrics of generated and held-out pieces side by side (means over pieces).
 
