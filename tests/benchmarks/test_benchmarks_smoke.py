@@ -29,6 +29,9 @@ SMALLEST = {
     "muspy_agreement.py": ["--max-files", "3", "--random-pieces", "2"],
     "hierarchical.py": ["--quick", "--hidden-dim", "16", "--num-layers", "1", "--num-heads", "2", "--snippet-length",
                         "16", "--sequence-length", "64", "--batch-size", "4"],
+    "training_throughput.py": ["--preset", "tiny", "--encodings", "rotary", "--steps", "1", "--rounds", "1",
+                               "--peak-tflops", "1", "--jit", "off"],
+    "music_quality.py": ["--baseline", "random", "--pieces", "2", "--bars", "2", "--max-reference-files", "8"],
 }  # fmt: skip
 RUNNER = """
 import json, runpy, sys, traceback
