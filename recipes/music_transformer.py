@@ -34,35 +34,15 @@ import os
 import sys
 import time
 
-import musickit  # noqa: F401  (first: it quiets TensorFlow's start-up logs before keras loads it)
-import keras
 import numpy as np
 
-from musickit.data import load_dataset
-from musickit.data.dataset import EncodedSplit
 from musickit.errors import UsageError
-from musickit.generation.piano_roll_run import SAMPLE_METRICS
-from musickit.generation.prompts import piece_snippets, prompted_dataset, prompted_examples
-from musickit.generation.transformer_run import (
-    MODEL_NAME,
-    generate_pieces,
-    processors_from_args,
-    prompt_from_file,
-    prompt_from_sections,
-    sampler_from_args,
-    sampling_settings,
-    save_sampling,
-    write_samples,
-)
-from musickit.losses.sequence import sequence_loss
-from musickit.metrics import compute_metrics_batch
-from musickit.models.music_transformer import PRESETS, MusicTransformer
-from musickit.representations.remi import REMITokenizer
-from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
+from musickit.runs import add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
-from musickit.training.callbacks import standard_callbacks
 from musickit.training.distribution import add_distribution_flags, configure_distribution
-from musickit.training.schedules import warmup_cosine_decay
+
+# Keras, TensorFlow and the model load inside main(), after the flags are checked: --help and a bad flag
+# answer at once instead of after 10 s of imports.
 
 # Data: offline music21 corpora, each a style label (a STYLE token and the style condition).
 DATA = "bach"  # "bach,essen,ryans" adds folk styles (the CPU budget then buys a third of the Bach training)
@@ -78,6 +58,7 @@ FORM = "AB"  # the sections the prompt shows, in order
 
 # Model.
 PRESET = "small"  # 4 layers x 128 wide; "base" or "paper" on a GPU
+PRESET_NAMES = ("base", "paper", "small", "tiny")  # the model's PRESETS, spelled here for a fast --help
 POSITION_ENCODING = "relative"  # or "rotary", "absolute"
 CONDITIONING = "film"  # or "additive"
 
@@ -119,7 +100,7 @@ def parse_arguments(argv=None):
     add_distribution_flags(parser)
     parser.set_defaults(data=DATA, temperature=TEMPERATURE, top_p=TOP_P, key=KEY, num_samples=NUM_SAMPLES)
     model = parser.add_argument_group("model")
-    model.add_argument("--preset", choices=sorted(PRESETS), default=PRESET)
+    model.add_argument("--preset", choices=PRESET_NAMES, default=PRESET)
     model.add_argument("--position-encoding", choices=("relative", "rotary", "absolute"), default=POSITION_ENCODING)
     model.add_argument("--conditioning", choices=("film", "additive"), default=CONDITIONING)
     model.add_argument("--loss", choices=("cross_entropy", "focal"), default=LOSS)
@@ -153,6 +134,32 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+
+    import keras
+
+    from musickit.data import load_dataset
+    from musickit.data.dataset import EncodedSplit
+    from musickit.generation.piano_roll_run import SAMPLE_METRICS
+    from musickit.generation.prompts import piece_snippets, prompted_dataset, prompted_examples
+    from musickit.generation.transformer_run import (
+        MODEL_NAME,
+        generate_pieces,
+        processors_from_args,
+        prompt_from_file,
+        prompt_from_sections,
+        sampler_from_args,
+        sampling_settings,
+        save_sampling,
+        write_samples,
+    )
+    from musickit.losses.sequence import sequence_loss
+    from musickit.metrics import compute_metrics_batch
+    from musickit.models.music_transformer import MusicTransformer
+    from musickit.representations.remi import REMITokenizer
+    from musickit.runs import RunFolder
+    from musickit.training.callbacks import standard_callbacks
+    from musickit.training.schedules import warmup_cosine_decay
+
     configure_distribution(args)  # --distribute: --batch-size becomes per device
     sampler_from_args(args)  # bad sampling flags fail here, before any work
     keras.utils.set_random_seed(args.seed)

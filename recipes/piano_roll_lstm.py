@@ -33,38 +33,12 @@ import argparse
 import os
 import sys
 
-import musickit  # noqa: F401  (first: it quiets TensorFlow's start-up logs before keras loads it)
-import keras
-
-from musickit.data import load_dataset, piano_roll_windows
 from musickit.errors import UsageError
-from musickit.generation.piano_roll_run import (
-    DEFAULT_QPM,
-    FAMILY_SAMPLING,
-    MODEL_NAME,
-    music_quality,
-    primer_from_file,
-    primer_from_roll,
-    sample_rolls,
-    sampling_config,
-    save_sampling_config,
-    side_by_side_metrics,
-    write_samples,
-)
-from musickit.models.markov_baseline import PerKeyMarkovBaseline
-from musickit.models.piano_roll_lstm import FRAME_HEADS, PianoRollLSTM
-from musickit.music.midi_io import write_midi
-from musickit.representations.piano_roll import PianoRoll
-from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
+from musickit.runs import add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
-from musickit.training.callbacks import SampleEveryEpochs, standard_callbacks
-from musickit.training.piano_roll import (
-    adapt_windows,
-    compile_model,
-    flatten_frames,
-    sequence_negative_log_likelihood,
-)
-from musickit.viz.piano_roll import plot_history
+
+# Keras, TensorFlow and the model load inside main(), after the flags are checked: --help and a bad flag
+# answer at once instead of after 10 s of imports.
 
 # Data: a 16th-note grid over the 88 piano keys, with an onset channel so that a
 # repeated note is two notes and a held one is one (a plain roll cannot tell).
@@ -80,6 +54,7 @@ NUM_LAYERS = 2
 DROPOUT, RECURRENT_DROPOUT, DENSE_DROPOUT = 0.3, 0.2, 0.4
 DENSE_UNITS = 256
 HEAD = "autoregressive"  # "independent" is the classic model
+HEADS = ("independent", "autoregressive")  # the model's FRAME_HEADS, spelled here for a fast --help
 
 # Training.
 EPOCHS = 8  # 40 for good results
@@ -100,7 +75,7 @@ def parse_arguments(argv=None):
                      default_batch_size=BATCH_SIZE)  # fmt: skip
     add_sampling_flags(parser)
     model = parser.add_argument_group("model")
-    model.add_argument("--head", choices=FRAME_HEADS, default=HEAD)
+    model.add_argument("--head", choices=HEADS, default=HEAD)
     model.add_argument("--lstm-units", type=int, default=LSTM_UNITS)
     model.add_argument("--num-layers", type=int, default=NUM_LAYERS)
     model.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
@@ -114,7 +89,7 @@ def parse_arguments(argv=None):
     generation = parser.add_argument_group("generation")
     generation.add_argument("--bars", type=int, default=BARS, help="bars to generate after the primer")
     generation.add_argument("--max-polyphony", type=int, default=0,
-                            help=f"most keys at once (default 0: the family's {FAMILY_SAMPLING.max_polyphony}; 88: no limit)")  # fmt: skip
+                            help="most keys at once (default 0: the family's cap; 88: no limit)")  # fmt: skip
     args = parse_flags(parser, argv)  # the shared checks, and the --smoke default folder
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
@@ -123,6 +98,37 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+
+    import keras
+
+    from musickit.data import load_dataset, piano_roll_windows
+    from musickit.generation.piano_roll_run import (
+        DEFAULT_QPM,
+        FAMILY_SAMPLING,
+        MODEL_NAME,
+        music_quality,
+        primer_from_file,
+        primer_from_roll,
+        sample_rolls,
+        sampling_config,
+        save_sampling_config,
+        side_by_side_metrics,
+        write_samples,
+    )
+    from musickit.models.markov_baseline import PerKeyMarkovBaseline
+    from musickit.models.piano_roll_lstm import PianoRollLSTM
+    from musickit.music.midi_io import write_midi
+    from musickit.representations.piano_roll import PianoRoll
+    from musickit.runs import RunFolder
+    from musickit.training.callbacks import SampleEveryEpochs, standard_callbacks
+    from musickit.training.piano_roll import (
+        adapt_windows,
+        compile_model,
+        flatten_frames,
+        sequence_negative_log_likelihood,
+    )
+    from musickit.viz.piano_roll import plot_history
+
     config = sampling_config(args, FAMILY_SAMPLING)  # bad sampling flags fail here, before any work
     keras.utils.set_random_seed(args.seed)
 

@@ -1,5 +1,5 @@
-"""--help and a bad flag are answered before Keras or TensorFlow load (the hierarchical and ablation recipes,
-and the ``musickit`` command), in one line on stderr with exit code 2."""
+"""--help and a bad flag are answered before Keras or TensorFlow load (every recipe and the ``musickit``
+command), in one line on stderr with exit code 2."""
 
 import importlib.util
 import os
@@ -28,6 +28,7 @@ def probe(script, *argv):
 
 
 @pytest.mark.parametrize("script", ["recipes/hierarchical_transformer.py", "recipes/ablation_search.py",
+                                    "recipes/piano_roll_lstm.py", "recipes/music_transformer.py",
                                     "musickit/cli.py"])  # fmt: skip
 def test_help_loads_no_backend(script):
     last, _ = probe(script, "--help")
@@ -42,6 +43,10 @@ def test_help_loads_no_backend(script):
         ("recipes/hierarchical_transformer.py", ["--smoke", "--max-files", "3"], "--smoke sets --max-files"),
         ("recipes/ablation_search.py", ["--study", "loss", "--top-k", "-2"], "--top-k -2"),
         ("recipes/ablation_search.py", ["--study", "loss", "--learning-rate", "1"], "unrecognized arguments"),
+        ("recipes/piano_roll_lstm.py", ["--temperature", "-1"], "--temperature -1"),
+        ("recipes/piano_roll_lstm.py", ["--head", "nade"], "invalid choice"),
+        ("recipes/music_transformer.py", ["--form", "XY"], "--form 'XY'"),
+        ("recipes/music_transformer.py", ["--preset", "huge"], "invalid choice"),
     ],
 )
 def test_a_bad_flag_is_one_line_before_any_import(script, argv, message):
@@ -59,6 +64,8 @@ def _load(path, name):
 
 def test_names_spelled_for_a_fast_help_match_the_library():
     from musickit.models.hierarchical import DECODER_PRESETS
+    from musickit.models.music_transformer import PRESETS
+    from musickit.models.piano_roll_lstm import FRAME_HEADS
     from musickit.training.staging import STAGES
     from musickit.tuning import distributed
     from musickit.tuning.tuners import TUNERS
@@ -69,6 +76,8 @@ def test_names_spelled_for_a_fast_help_match_the_library():
     assert tuple(STAGES) == hierarchical.STAGE_NAMES
     assert tuple(sorted(TUNERS)) == ablation.TUNER_NAMES
     assert tuple(distributed.ROLES) == ablation.ROLES
+    assert tuple(FRAME_HEADS) == _load("recipes/piano_roll_lstm.py", "lstm_for_names").HEADS
+    assert tuple(sorted(PRESETS)) == _load("recipes/music_transformer.py", "transformer_for_names").PRESET_NAMES
 
 
 @pytest.mark.parametrize("argv", [["generate", "--no-such-flag"], ["info"], ["nonsense"]])
