@@ -50,6 +50,9 @@ def run(args):
     info = RunFolder(args.run).read_info()
     module_name = GENERATORS.get(info.get("model"))
     if module_name is None:
+        if info.get("model") == "hierarchical_transformer":  # its pieces need a form and snippets: the recipe asks
+            raise UsageError(f"{args.run} holds a hierarchical transformer: generate with "
+                             f"`python recipes/hierarchical_transformer.py generate --output-dir {args.run}`")  # fmt: skip
         raise UsageError(f"{args.run} was made by {info.get('model')!r}, which musickit generate does not know")
     if info.get("model") not in READS_SAVED_SAMPLING:
         for name, default in UNSET_DEFAULTS.items():
