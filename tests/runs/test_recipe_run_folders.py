@@ -26,7 +26,9 @@ def test_killed_during_sample_writing_then_resumed_then_protected(recipe, tmp_pa
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(recipe, "write_samples", killed)
+    from musickit.generation import piano_roll_run  # the recipe imports its parts when main() runs
+
+    monkeypatch.setattr(piano_roll_run, "write_samples", killed)
     assert run_main(recipe.main, argv) == 130
     monkeypatch.undo()
     history = (output / "history.csv").read_text()
