@@ -1,4 +1,8 @@
-"""Data: sources, an on-disk cache, splits by piece and ``tf.data`` pipelines.
+"""Data: sources, an on-disk cache, one split policy (by content group) and ``tf.data`` pipelines.
+
+One string names a source (:mod:`musickit.data.sources`); :func:`load_dataset`
+turns it into encoded, cached splits and :func:`load_pieces` into parsed,
+split pieces, both with :func:`piece_splits`.
 
 Example:
 
@@ -15,8 +19,9 @@ from musickit.data.curriculum import CurriculumPhase, curriculum_pairs, curricul
 from musickit.data.dataset import EncodedDataset, EncodedSplit, load_dataset, section_scores
 from musickit.data.form_corpus import FormCorpus, build_form_corpus
 from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES, emotion_class, tempo_class
+from musickit.data.pieces import PieceSplits, load_pieces
 from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores, roll_to_score
-from musickit.data.splits import assign_splits, content_group
+from musickit.data.splits import assign_splits, content_group, piece_splits
 
 # The tf.data pipelines import TensorFlow (seconds); load them on first use so
 # that `musickit info`, `musickit evaluate` and plain data loading start fast.
@@ -31,7 +36,8 @@ def __getattr__(name):
 
 __all__ = [
     "CurriculumPhase", "DEFAULT_SOURCE", "EMOTION_CLASSES", "EncodedDataset", "EncodedSplit", "FormCorpus",
-    "TEMPO_CLASSES", "assign_splits", "build_form_corpus", "content_group", "curriculum_pairs", "curriculum_phases",
-    "emotion_class", "form_complexity", "load_dataset", "open_source", "piano_roll_windows", "read_scores", "roll_to_score", "section_scores",
+    "PieceSplits", "TEMPO_CLASSES", "assign_splits", "build_form_corpus", "content_group", "curriculum_pairs",
+    "curriculum_phases", "emotion_class", "form_complexity", "load_dataset", "load_pieces", "open_source",
+    "piano_roll_windows", "piece_splits", "read_scores", "roll_to_score", "section_scores",
     "section_snippet_pairs", "token_windows", "window_starts",
 ]  # fmt: skip

@@ -10,21 +10,20 @@ Example:
 
 import dataclasses
 import logging
-import re
 from typing import List
 
 import numpy as np
 
 from musickit.data import cache
 from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores
-from musickit.data.splits import SPLIT_NAMES, assign_splits, content_group
-from musickit.music.score import TempoChange
+from musickit.data.splits import SPLIT_NAMES, content_group, piece_splits
+from musickit.music.sections import section_scores
 
 logger = logging.getLogger("musickit.data")
 
-SECTION_LABELS = ("A", "B", "C", "D")
-# "A", "Section B", "SECTION_C", "part d" ... : the letter is the section label.
-_SECTION_MARKER = re.compile(r"^\s*(?:section|part)?[\s_:-]*([A-D])\s*$", re.IGNORECASE)
+# section_scores lives with the music code (musickit.music.sections); it stays importable from here.
+__all__ = ["EncodedDataset", "EncodedSplit", "load_dataset", "section_scores"]
+
 # Score metadata kept with each encoded piece.
 _KEPT_METADATA = ("name", "style", "title")
 
@@ -80,7 +79,11 @@ class EncodedDataset:
 
 
 def load_dataset(source=DEFAULT_SOURCE, representation=None, seed=0, max_files=None, use_cache=True):
-    """Read ``source``, encode each piece with ``representation``, split 70/15/15 by piece.
+    """Read ``source``, encode each piece with ``representation``, split 70/15/15 by content group.
+
+    The split is :func:`musickit.data.splits.piece_splits`, the policy every
+    dataset shares: a source's published split where it has one, else
+    70/15/15 by content group (every transposition of a piece in one split).
 
     Args:
         source: a data-source string (see :mod:`musickit.data.sources`) or an
@@ -154,17 +157,13 @@ def _parse_and_encode(source, representation):
 
 def _assemble(arrays, info, representation, source, seed, from_cache):
     items = info["items"]
-    if source.has_published_splits:
-        assignment = {item["name"]: item["split"] for item in items}
-        key = "name"
-    else:
-        assignment = assign_splits([item["group"] for item in items], seed=seed)
-        key = "group"
+    published = [item["split"] for item in items] if source.has_published_splits else None
+    places = piece_splits([item["group"] for item in items], published, seed=seed)
     splits = {name: ([], []) for name in SPLIT_NAMES}
-    for item in items:
+    for item, place in zip(items, places):
         metadata = {name: item[name] for name in ("name", "style", "title", "group")}
         metadata["sections"] = [(label, arrays[index]) for label, index in item["sections"]]
-        target = splits[assignment[item[key]]]
+        target = splits[place]
         target[0].append(arrays[item["index"]])
         target[1].append(metadata)
     return EncodedDataset(
@@ -175,70 +174,3 @@ def _assemble(arrays, info, representation, source, seed, from_cache):
         skipped=[tuple(pair) for pair in info["skipped"]],
         from_cache=from_cache,
     )
-
-
-def section_scores(score):
-    """``[(label, sub_score), ...]`` for the sections a score marks, in time order.
-
-    Sections come from markers whose text is a section label (``"A"``,
-    ``"Section B"``, ``"SECTION_C"``), or else from
-    ``score.metadata["sections"]`` as ``[(label, start_seconds), ...]``. A
-    section runs to the next one or to the end. Each sub-score starts at time
-    zero with the tempo that was in force, so it encodes like a piece of its own.
-    A score without marked sections has none (the pair pipeline then treats
-    the whole piece as section A).
-
-    Example:
-
-    >>> from musickit.music.score import Marker, Note, Score
-    >>> score = Score(notes=[Note(60, 90, 0.0, 1.0), Note(62, 90, 1.0, 2.0)],
-    ...               markers=[Marker(0.0, "A"), Marker(1.0, "B")])
-    >>> [(label, [n.pitch for n in part.notes]) for label, part in section_scores(score)]
-    [('A', [60]), ('B', [62])]
-    """
-    starts = []
-    for marker in score.markers:
-        match = _SECTION_MARKER.match(marker.text or "")
-        if match:
-            starts.append((float(marker.time), match.group(1).upper()))
-    if not starts:
-        for label, time in score.metadata.get("sections", []) or []:
-            if str(label).upper() in SECTION_LABELS:
-                starts.append((float(time), str(label).upper()))
-    starts.sort()
-    parts = []
-    for index, (start, label) in enumerate(starts):
-        end = starts[index + 1][0] if index + 1 < len(starts) else score.end_time
-        if end > start:
-            parts.append((label, _slice(score, start, end)))
-    return parts
-
-
-def _slice(score, start, end):
-    """The notes of ``score`` that start in ``[start, end)``, moved to begin at zero and cut at ``end``."""
-    part = score.copy()
-    part.notes = [
-        dataclasses.replace(note, start=note.start - start, end=min(note.end, end) - start)
-        for note in score.notes
-        if start <= note.start < end
-    ]
-    # The quarter grid must not shift: keep the tempo in force at ``start`` and later changes.
-    tempos = sorted(score.tempos, key=lambda tempo: tempo.time)
-    current = [tempo for tempo in tempos if tempo.time <= start]
-    part.tempos = [TempoChange(0.0, current[-1].qpm if current else score.initial_qpm)] + [
-        TempoChange(tempo.time - start, tempo.qpm) for tempo in tempos if start < tempo.time < end
-    ]
-    part.time_signatures = _from(score.time_signatures, start, end)
-    part.key_signatures = _from(score.key_signatures, start, end)
-    part.markers = []
-    part.metadata.pop("pickup_quarters", None)
-    part.metadata.pop("notated_boundaries", None)  # times of the whole piece: stale inside a slice
-    return part
-
-
-def _from(changes, start, end):
-    """The change in force at ``start`` (moved to zero) and the changes inside ``(start, end)``."""
-    changes = sorted(changes, key=lambda change: change.time)
-    before = [change for change in changes if change.time <= start]
-    inside = [dataclasses.replace(c, time=c.time - start) for c in changes if start < c.time < end]
-    return ([dataclasses.replace(before[-1], time=0.0)] if before else []) + inside

@@ -308,7 +308,7 @@ def section_snippet_pairs(
         label. A model reads the ``"<name>_id"`` inputs of the conditions
         it was built with and ignores the others.
     """
-    from musickit.data.dataset import SECTION_LABELS
+    from musickit.music.sections import SECTION_LABELS
     from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
 
     _check_positive(snippet_length=snippet_length, max_sections=max_sections, sequence_length=sequence_length,

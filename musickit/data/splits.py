@@ -14,6 +14,14 @@ Groups are ordered by a seeded hash of their name and cut 70/15/15. Because
 each group's place depends only on its own hash, adding a piece to a folder
 moves at most the pieces next to a boundary, not the whole split.
 
+:func:`piece_splits` is the one policy every dataset uses
+(:func:`musickit.data.dataset.load_dataset`,
+:func:`musickit.data.pieces.load_pieces` and through it
+:func:`musickit.data.form_corpus.build_form_corpus`, the reference splits of
+the evaluator, the ``bach_chorales`` TFDS builder): a piece keeps the split
+its source publishes (benchmark files, TFDS), and every other piece goes where
+its content group goes.
+
 Example:
 
 >>> assignment = assign_splits(["a", "b", "c", "d"], seed=0)
@@ -89,3 +97,37 @@ def assign_splits(groups, seed=0, fractions=DEFAULT_FRACTIONS):
     for index, group in enumerate(ranked):
         assignment[group] = "train" if index < train else "valid" if index < train + valid else "test"
     return assignment
+
+
+def piece_splits(groups, published_splits=None, seed=0, fractions=DEFAULT_FRACTIONS):
+    """The split of each piece: its published split where it has one, else its content group's.
+
+    Args:
+        groups: one content group per piece (:func:`content_group`).
+        published_splits: one published split per piece (``"train"``,
+            ``"valid"`` or ``"validation"``, ``"test"``; ``None`` for a piece
+            whose source publishes none), or ``None`` when no piece has one.
+        seed: the seed of :func:`assign_splits` for the pieces without a
+            published split.
+
+    Returns:
+        A list of ``"train"``, ``"valid"`` or ``"test"``, one per piece.
+
+    Example:
+
+    >>> places = piece_splits(["g1", "g2", "g1", "g3", "g4"], seed=0)
+    >>> places[0] == places[2]  # one content group, one split
+    True
+    >>> piece_splits(["g1", "g2"], published_splits=["test", "validation"])
+    ['test', 'valid']
+    """
+    groups = list(groups)
+    published = [None] * len(groups) if published_splits is None else list(published_splits)
+    if len(published) != len(groups):
+        raise ValueError(f"piece_splits needs one published split per piece ({len(published)} for {len(groups)})")
+    for split in published:
+        if split is not None and {"validation": "valid"}.get(split, split) not in SPLIT_NAMES:
+            raise ValueError(f"unknown published split {split!r}; use train, valid or test")
+    assignment = assign_splits([group for group, split in zip(groups, published) if split is None], seed, fractions)
+    return [assignment[group] if split is None else {"validation": "valid"}.get(split, split)
+            for group, split in zip(groups, published)]

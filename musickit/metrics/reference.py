@@ -151,24 +151,19 @@ def reference_pieces(source="bach", max_files=None, use_cache=True, show_progres
 def reference_splits(source="bach", seed=0, max_files=None, use_cache=True, show_progress=None):
     """``{"train": [Score], "valid": [...], "test": [...]}`` of ``source``, split as ``load_dataset`` splits it.
 
-    Pieces are assigned by :func:`musickit.data.splits.assign_splits` over
-    their content groups with ``seed`` (a source's published split where it
-    has one), so the test split of a run trained with ``--seed S`` on
+    Pieces are assigned by :func:`musickit.data.splits.piece_splits` (the
+    policy ``load_dataset`` uses): by content group with ``seed``, or a
+    source's published split where it has one, so the test split of a run trained with ``--seed S`` on
     ``--data SOURCE`` is ``reference_splits(SOURCE, seed=S)["test"]``. (A
     piece the run's representation could not encode is not in the run's
     dataset; for the music21 corpora and the piano roll there is none.)
     """
-    from musickit.data.splits import SPLIT_NAMES, assign_splits
+    from musickit.data.splits import SPLIT_NAMES, piece_splits
 
     pieces, published = reference_pieces(source, max_files, use_cache, show_progress)
-    if published:
-        assignment = {piece["name"]: piece["split"] or "train" for piece in pieces}
-        place = [assignment[piece["name"]] for piece in pieces]
-    else:
-        assignment = assign_splits([piece["group"] for piece in pieces], seed=seed)
-        place = [assignment[piece["group"]] for piece in pieces]
+    published_splits = [piece["split"] for piece in pieces] if published else None
+    places = piece_splits([piece["group"] for piece in pieces], published_splits, seed=seed)
     splits = {name: [] for name in SPLIT_NAMES}
-    for piece, split in zip(pieces, place):
-        split = {"validation": "valid"}.get(split, split)
-        splits[split if split in splits else "train"].append(piece["score"])
+    for piece, place in zip(pieces, places):
+        splits[place].append(piece["score"])
     return splits

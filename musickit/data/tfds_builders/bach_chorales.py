@@ -1,7 +1,7 @@
 """TFDS builder: the Bach chorales that ship with music21 (no download).
 
 Splits are musickit's own 70/15/15 split by piece with seed 0
-(:func:`musickit.data.splits.assign_splits` over transposition-invariant
+(:func:`musickit.data.splits.piece_splits` over transposition-invariant
 content groups), so ``tfds:bach_chorales`` and the ``bach`` source agree.
 
 Example:
@@ -13,8 +13,8 @@ Example:
 
 import tensorflow_datasets as tfds
 
-from musickit.data.sources import Music21CorpusSource, read_scores
-from musickit.data.splits import assign_splits, content_group
+from musickit.data.sources.corpora import Music21CorpusSource
+from musickit.data.splits import content_group, piece_splits
 from musickit.data.tfds_builders.features import score_features, score_to_example
 
 CITATION = """\
@@ -51,11 +51,10 @@ class BachChorales(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         del dl_manager  # the corpus ships with music21
-        collection = read_scores(corpus_source())
-        assignment = assign_splits([content_group(piece.score) for piece in collection.pieces], seed=0)
+        collection = corpus_source().read_scores()
+        places = piece_splits([content_group(piece.score) for piece in collection.pieces], seed=0)
         pieces = {"train": [], "validation": [], "test": []}
-        for piece in collection.pieces:
-            split = assignment[content_group(piece.score)]
+        for piece, split in zip(collection.pieces, places):
             pieces["validation" if split == "valid" else split].append(piece)
         return {split: self._generate_examples(chosen) for split, chosen in pieces.items()}
 

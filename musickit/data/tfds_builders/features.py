@@ -16,6 +16,7 @@ Example:
 
 import numpy as np
 
+from musickit.data.sources.benchmark_files import roll_to_score
 from musickit.music.score import Note, Score, TempoChange, TimeSignature
 
 _NOTE_FIELDS = {"pitch": np.int32, "velocity": np.int32, "start": np.float64, "end": np.float64,
@@ -65,8 +66,6 @@ def _text(value):
 def example_to_score(example):
     """A :class:`Score` from a NumPy example of any musickit builder (notes or piano roll)."""
     if "piano_roll" in example and "notes" not in example:
-        from musickit.data.sources import roll_to_score
-
         score = roll_to_score(example["piano_roll"])
     else:
         notes = example["notes"]

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from musickit.data.sources import load_benchmark_rolls
+from musickit.data.sources.benchmark_files import load_benchmark_rolls
 
 CITATION = """\
 @inproceedings{boulangerlewandowski2012modeling,
