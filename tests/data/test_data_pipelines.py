@@ -2,12 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from musickit.data.dataset import EncodedSplit, section_scores
+from musickit.data.dataset import EncodedSplit
 from musickit.data.pipelines import piano_roll_windows, section_snippet_pairs, token_windows, window_starts
 from musickit.errors import UsageError
-from musickit.music.score import Marker
-
-from conftest import make_score
 
 
 def as_numpy(dataset):
@@ -120,17 +117,6 @@ def test_token_transposition_moves_only_pitch_tokens_within_their_range():
         shifts.add(shift)
         np.testing.assert_array_equal(ids, [5, 139 + shift, 7, 143 + shift, 5, 186 + shift])
     assert shifts == {-4, -3, -2, -1, 0, 1}
-
-
-def test_section_scores_come_from_markers():
-    score = make_score([(60, 90, 0.0, 1.0), (62, 90, 1.0, 2.0), (64, 90, 2.0, 3.0)])
-    score.markers = [Marker(0.0, "A"), Marker(1.0, "Section B"), Marker(2.0, "verse"), Marker(2.0, "SECTION_A")]
-    parts = section_scores(score)
-    assert [label for label, _ in parts] == ["A", "B", "A"]
-    assert [[(n.pitch, n.start, n.end) for n in part.notes] for _, part in parts] == [
-        [(60, 0.0, 1.0)], [(62, 0.0, 1.0)], [(64, 0.0, 1.0)]
-    ]
-    assert section_scores(make_score([(60, 90, 0.0, 1.0)])) == []
 
 
 def test_section_snippet_pairs_pair_every_window_with_its_pieces_snippets():
