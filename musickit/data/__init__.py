@@ -16,12 +16,13 @@ Example:
 import importlib
 
 from musickit.data.curriculum import CurriculumPhase, curriculum_pairs, curriculum_phases, form_complexity
-from musickit.data.dataset import EncodedDataset, EncodedSplit, load_dataset, section_scores
+from musickit.data.dataset import EncodedDataset, EncodedSplit, load_dataset
 from musickit.data.form_corpus import FormCorpus, build_form_corpus
 from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES, emotion_class, tempo_class
 from musickit.data.pieces import PieceSplits, load_pieces
 from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores, roll_to_score
 from musickit.data.splits import assign_splits, content_group, piece_splits
+from musickit.music.sections import section_scores  # slicing lives with the music code
 
 # The tf.data pipelines import TensorFlow (seconds); load them on first use so
 # that `musickit info`, `musickit evaluate` and plain data loading start fast.
@@ -38,6 +39,6 @@ __all__ = [
     "CurriculumPhase", "DEFAULT_SOURCE", "EMOTION_CLASSES", "EncodedDataset", "EncodedSplit", "FormCorpus",
     "PieceSplits", "TEMPO_CLASSES", "assign_splits", "build_form_corpus", "content_group", "curriculum_pairs",
     "curriculum_phases", "emotion_class", "form_complexity", "load_dataset", "load_pieces", "open_source",
-    "piano_roll_windows", "piece_splits", "read_scores", "roll_to_score", "section_scores",
+    "piano_roll_windows", "piece_splits", "read_scores", "roll_to_score", "section_scores", "tempo_class",
     "section_snippet_pairs", "token_windows", "window_starts",
 ]  # fmt: skip

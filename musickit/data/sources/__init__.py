@@ -38,7 +38,6 @@ from musickit.data.sources.base import (
     ScoreCollection,
     Source,
     first_error_line,
-    logger,
 )
 from musickit.data.sources.benchmark_files import (
     BENCHMARK_LOWEST_PITCH,
