@@ -60,8 +60,9 @@ def maestro():
     records.append(["Composer", "Broken", "train", 2009, "2009/broken.midi", "2009/broken.wav", 1.0])
     with open(os.path.join(folder, "maestro-v3.0.0.csv"), "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["canonical_composer", "canonical_title", "split", "year", "midi_filename",
-                         "audio_filename", "duration"])  # fmt: skip
+        writer.writerow(
+            ["canonical_composer", "canonical_title", "split", "year", "midi_filename", "audio_filename", "duration"]
+        )
         writer.writerows(records)
 
 

@@ -15,6 +15,7 @@ from musickit.music.score import Marker, Note, Score
 
 def strict_json(text):
     """json.loads that refuses NaN and Infinity, as any other JSON reader would."""
+
     def refuse(constant):
         raise ValueError(f"invalid JSON constant {constant}")
 
@@ -41,8 +42,11 @@ def test_table_shows_every_set_and_the_mean_overlap(folders, capsys):
     assert main(["evaluate", str(generated), "--reference", str(reference)]) == 0
     captured = capsys.readouterr()
     assert "4 generated pieces" in captured.out and "held-out pieces of" in captured.out
-    assert re.search(r"^feature\s+generated\s+held-out\s+random floor\s+Markov floor\s+ceiling\s+overlap\s+verdict",
-                     captured.out, re.MULTILINE)  # fmt: skip
+    assert re.search(
+        r"^feature\s+generated\s+held-out\s+random floor\s+Markov floor\s+ceiling\s+overlap\s+verdict",
+        captured.out,
+        re.MULTILINE,
+    )
     assert re.search(r"^semitone_clash_fraction\s+\S+ \(\S+\)\s+\S+\s+\S+ \(\S+\)", captured.out, re.MULTILINE)
     assert re.search(r"^mean overlap\s+\d\.\d\d", captured.out, re.MULTILINE)
     assert "note: drums.mid: drums only" in captured.out
@@ -90,8 +94,10 @@ def test_a_run_folder_gives_the_source_seed_and_primer(folders, tmp_path, capsys
     write_midi(primer, run / "primer.mid")
     for index, piece in enumerate(chorales(3, first_seed=60, bars=6)):
         shifted = [Note(n.pitch, n.velocity, n.start + 4.0, n.end + 4.0) for n in piece.notes]  # after 8 quarters
-        write_midi(Score(notes=primer.notes + shifted, tempos=piece.tempos, time_signatures=piece.time_signatures),
-                   run / "samples" / f"sample_{index}.mid")  # fmt: skip
+        write_midi(
+            Score(notes=primer.notes + shifted, tempos=piece.tempos, time_signatures=piece.time_signatures),
+            run / "samples" / f"sample_{index}.mid",
+        )
     (run / "run.json").write_text(json.dumps({"model": "piano_roll_lstm", "data": str(reference), "seed": 3}))
     assert main(["evaluate", str(run / "samples"), "--json"]) == 0
     result = strict_json(capsys.readouterr().out)
@@ -104,8 +110,10 @@ def test_odd_files_give_numbers_or_nulls_and_header_only_files_a_reason(tmp_path
     _, reference = folders
     odd = tmp_path / "odd"
     write_midi(Score(notes=[Note(60, 90, 1 / 960, 0.5)], markers=[Marker(0.0, "A")]), odd / "off_grid_marker.mid")
-    three_notes = Score(notes=[Note(60, 90, 0.0, 0.5), Note(62, 90, 0.5, 1.0), Note(64, 90, 1.0, 1.5)],
-                        markers=[Marker(0.0, "A"), Marker(0.5, "B"), Marker(1.0, "A")])
+    three_notes = Score(
+        notes=[Note(60, 90, 0.0, 0.5), Note(62, 90, 0.5, 1.0), Note(64, 90, 1.0, 1.5)],
+        markers=[Marker(0.0, "A"), Marker(0.5, "B"), Marker(1.0, "A")],
+    )
     write_midi(three_notes, odd / "three_notes.mid")
     write_midi(Score(markers=[Marker(0.0, "A")]), odd / "markers_only.mid")
     (odd / "header_only.mid").write_bytes(b"MThd" + struct.pack(">IHHH", 6, 1, 0, 480))
@@ -121,8 +129,14 @@ def test_a_tiny_reference_falls_back_to_all_its_pieces_with_a_warning(folders, c
     generated, _ = folders
     assert main(["evaluate", str(generated / "sample_1.mid"), "--max-reference-files", "2", "--json"]) == 0
     captured = capsys.readouterr()
-    assert strict_json(captured.out)["reference"] == {"source": "bach", "split": "all", "seed": 0, "pieces": 2,
-                                                      "training_pieces": 0, "run": None}  # fmt: skip
+    assert strict_json(captured.out)["reference"] == {
+        "source": "bach",
+        "split": "all",
+        "seed": 0,
+        "pieces": 2,
+        "training_pieces": 0,
+        "run": None,
+    }
     assert "comparing with all 2 pieces" in captured.err
 
 

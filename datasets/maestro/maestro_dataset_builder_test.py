@@ -16,5 +16,6 @@ class MaestroTest(tfds.testing.DatasetBuilderTestCase):
     def _mock_out_forbidden_os_functions(self):
         """Allow ``os``: the builder reads local MIDI files through musickit.read_midi, which uses it."""
 
+
 if __name__ == "__main__":
     tfds.testing.test_main()

@@ -15,5 +15,6 @@ class PolyphonicMusicTest(tfds.testing.DatasetBuilderTestCase):
     BUILDER_CONFIG_NAMES_TO_TEST = ["jsb_chorales", "piano_midi"]
     SPLITS = {"train": 3, "validation": 2, "test": 1}
 
+
 if __name__ == "__main__":
     tfds.testing.test_main()

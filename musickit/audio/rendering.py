@@ -44,7 +44,7 @@ SOUNDFONT_CANDIDATES = (
 
 def find_soundfont(soundfont=None):
     """The soundfont path to use, or ``None``; a named one that does not exist is an error."""
-    for candidate, named in ((soundfont, True), (os.environ.get("MUSICKIT_SOUNDFONT"), True)):
+    for candidate in (soundfont, os.environ.get("MUSICKIT_SOUNDFONT")):
         if candidate:
             if not os.path.isfile(candidate):
                 raise UsageError(f"soundfont {candidate} does not exist; pass an existing .sf2 file")
@@ -111,7 +111,7 @@ def synthesize(score, sample_rate=DEFAULT_SAMPLE_RATE, fade_seconds=FADE_SECONDS
         if fade > 0:
             ramp = np.linspace(0.0, 1.0, fade, endpoint=False)
             envelope[:fade] = ramp
-            envelope[count - fade:] = ramp[::-1]
+            envelope[count - fade :] = ramp[::-1]
         audio[start:stop] += np.sin(2 * np.pi * frequency * time) * envelope * (note.velocity / 127.0)
     return audio.astype("float32")
 

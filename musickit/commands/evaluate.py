@@ -44,10 +44,15 @@ def add_arguments(parser):
         help="data source whose held-out pieces are the reference: bach, essen, ryans, palestrina, a MIDI folder, "
         "... (default: the run's data source when SAMPLES is in a run folder, else bach)",
     )
-    parser.add_argument("--split", default="test", choices=SPLITS,
-                        help="which held-out split is the reference (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=None,
-                        help="split seed of the reference (default: the run's --seed, else 0); seeds the floors too")  # fmt: skip
+    parser.add_argument(
+        "--split", default="test", choices=SPLITS, help="which held-out split is the reference (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="split seed of the reference (default: the run's --seed, else 0); seeds the floors too",
+    )
     parser.add_argument(
         "--primer-quarters",
         type=float,
@@ -64,8 +69,9 @@ def add_arguments(parser):
         help="read at most N pieces of the reference source (default: 0, all of them, or the run's --max-files; "
         "the first evaluation against a source parses it, the Bach chorales in about 3 minutes)",
     )
-    parser.add_argument("--metrics", metavar="NAMES",
-                        help="comma-separated MusPy-compatible metrics per file (default: all)")  # fmt: skip
+    parser.add_argument(
+        "--metrics", metavar="NAMES", help="comma-separated MusPy-compatible metrics per file (default: all)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--no-cache", action="store_true", help="parse the reference again instead of the cache")
     parser.add_argument("--report", metavar="DIR", help="write DIR/report.html with pictures next to it")
@@ -183,15 +189,16 @@ def _reference(args, run_info):
     if args.max_reference_files is not None and args.max_reference_files < 0:
         raise UsageError("--max-reference-files must be 0 (all) or a positive number")
     max_files = args.max_reference_files or (run_info or {}).get("max_files") or None
-    splits = reference_splits(source, seed=seed, max_files=max_files,
-                              use_cache=not args.no_cache, show_progress=None)  # fmt: skip
+    splits = reference_splits(source, seed=seed, max_files=max_files, use_cache=not args.no_cache, show_progress=None)
     held_out, training, used = splits[args.split], splits["train"], args.split
     if len(held_out) < 2:
         pieces = splits["train"] + splits["valid"] + splits["test"]
         if len(pieces) < 2:
             raise DataSourceError(f"{source}: {len(pieces)} readable piece(s); a reference needs at least two")
-        _warn(f"{source} has only {len(held_out)} piece(s) in its {args.split} split; comparing with all "
-              f"{len(pieces)} pieces (no held-out guarantee, no ceiling)")  # fmt: skip
+        _warn(
+            f"{source} has only {len(held_out)} piece(s) in its {args.split} split; comparing with all "
+            f"{len(pieces)} pieces (no held-out guarantee, no ceiling)"
+        )
         held_out, training, used = pieces, [], "all"
     return source, seed, held_out, training, used
 
@@ -214,8 +221,9 @@ def run(args):
     else:
         primer_quarters = detect_primer_quarters(scores, primer)
     try:
-        comparison = compare_to_corpus(scores, held_out, training, seed=seed, primer_quarters=primer_quarters,
-                                       representation=representation)  # fmt: skip
+        comparison = compare_to_corpus(
+            scores, held_out, training, seed=seed, primer_quarters=primer_quarters, representation=representation
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
     for note in comparison["notes"]:
@@ -229,11 +237,24 @@ def run(args):
     if args.report:
         from musickit.viz.report import write_report
 
-        report_path = write_report(args.report, muspy, generated_pieces, file_names, f"{source} ({split} split)",
-                                   skipped, corpus_comparison=comparison)  # fmt: skip
+        report_path = write_report(
+            args.report,
+            muspy,
+            generated_pieces,
+            file_names,
+            f"{source} ({split} split)",
+            skipped,
+            corpus_comparison=comparison,
+        )
 
-    reference = {"source": source, "split": split, "seed": seed, "pieces": len(held_out),
-                 "training_pieces": len(training), "run": run_folder}  # fmt: skip
+    reference = {
+        "source": source,
+        "split": split,
+        "seed": seed,
+        "pieces": len(held_out),
+        "training_pieces": len(training),
+        "run": run_folder,
+    }
     if args.json:
         features = comparison["_values"]["generated"]
         result = {
@@ -290,14 +311,31 @@ def comparison_rows(comparison):
         cells.append(comparison["verdict"][name] + flag)
         rows.append(cells)
     mean = comparison["mean_overlap"]
-    rows.append(["mean overlap", _format(mean["generated"], 2), "", _format(mean["random_notes"], 2),
-                 _format(mean["markov"], 2), _format(mean["ceiling"], 2), _format(mean["generated"], 2),
-                 ""])  # fmt: skip
+    rows.append(
+        [
+            "mean overlap",
+            _format(mean["generated"], 2),
+            "",
+            _format(mean["random_notes"], 2),
+            _format(mean["markov"], 2),
+            _format(mean["ceiling"], 2),
+            _format(mean["generated"], 2),
+            "",
+        ]
+    )
     return rows
 
 
-COMPARISON_HEADER = ("feature", "generated", "held-out", "random floor", "Markov floor", "ceiling", "overlap",
-                     "verdict")  # fmt: skip
+COMPARISON_HEADER = (
+    "feature",
+    "generated",
+    "held-out",
+    "random floor",
+    "Markov floor",
+    "ceiling",
+    "overlap",
+    "verdict",
+)
 
 
 def markdown_table(comparison):
@@ -313,8 +351,9 @@ def print_comparison(comparison, generated_count, reference):
         f"{_format(comparison['primer_quarters'], 2)}-quarter primer) vs {reference['pieces']} held-out pieces of "
         f"{reference['source']} ({reference['split']} split, seed {reference['seed']}), cut to the same length"
     )
-    print("cells: mean value (overlap area with held-out, Yang & Lerch; 1 = indistinguishable); "
-          "ceiling = training pieces")  # fmt: skip
+    print(
+        "cells: mean value (overlap area with held-out, Yang & Lerch; 1 = indistinguishable); ceiling = training pieces"
+    )
     print()
     rows = [list(COMPARISON_HEADER)] + comparison_rows(comparison)
     widths = [max(len(row[column]) for row in rows) for column in range(len(COMPARISON_HEADER) - 1)]
@@ -323,8 +362,10 @@ def print_comparison(comparison, generated_count, reference):
         if index == 0:
             print("-" * (sum(widths) + 2 * len(widths) + 7))
     if comparison["left_out_of_mean"]:
-        print(f"* left out of the mean overlap (a floor scores within {0.1} of the ceiling): "
-              f"{', '.join(comparison['left_out_of_mean'])}")  # fmt: skip
+        print(
+            f"* left out of the mean overlap (a floor scores within {0.1} of the ceiling): "
+            f"{', '.join(comparison['left_out_of_mean'])}"
+        )
 
 
 def _print_table(comparison, file_names):

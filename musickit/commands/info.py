@@ -11,14 +11,20 @@ HELP = "Show what musickit reads from a MIDI file (notes, tempo, meter, key)."
 
 def add_arguments(parser):
     parser.add_argument("path", help="a .mid file")
-    parser.add_argument("--steps-per-quarter", type=int, default=4,
-                        help="grid for the step and bar counts (default: %(default)s, sixteenth notes)")
+    parser.add_argument(
+        "--steps-per-quarter",
+        type=int,
+        default=4,
+        help="grid for the step and bar counts (default: %(default)s, sixteenth notes)",
+    )
 
 
 def run(args):
     if not 1 <= args.steps_per_quarter <= MAX_STEPS_PER_QUARTER:
-        raise UsageError(f"--steps-per-quarter {args.steps_per_quarter}: use 1 to {MAX_STEPS_PER_QUARTER} (4 is a "
-                         "sixteenth-note grid)")  # fmt: skip
+        raise UsageError(
+            f"--steps-per-quarter {args.steps_per_quarter}: use 1 to {MAX_STEPS_PER_QUARTER} (4 is a "
+            "sixteenth-note grid)"
+        )
     score = read_midi(args.path)
     quantized = quantize(score, args.steps_per_quarter)
     signatures = ", ".join(f"{s.numerator}/{s.denominator}" for s in score.time_signatures) or "none"

@@ -14,7 +14,14 @@ from musickit.layers.frame_heads import AutoregressiveFrameHead
 from musickit.layers.transformer_block import MusicTransformerBlock
 
 __all__ = [
-    "AutoregressiveFrameHead", "BottleneckAdapter", "CachedSelfAttention", "ConditionEmbedding", "ConditionVocabulary",
-    "CrossAttentionDecoderBlock", "FeatureModulation", "MusicTransformerBlock", "causal_attention_mask",
+    "AutoregressiveFrameHead",
+    "BottleneckAdapter",
+    "CachedSelfAttention",
+    "ConditionEmbedding",
+    "ConditionVocabulary",
+    "CrossAttentionDecoderBlock",
+    "FeatureModulation",
+    "MusicTransformerBlock",
+    "causal_attention_mask",
     "skew_relative_logits",
-]  # fmt: skip
+]

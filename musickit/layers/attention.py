@@ -36,7 +36,7 @@ POSITION_ENCODINGS = ("relative", "rotary", "absolute", "none")
 USE_FUSED_ATTENTION = None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fused_attention_pays():
     """Whether ``keras.ops.dot_product_attention`` is the faster exact path on this backend and device.
 

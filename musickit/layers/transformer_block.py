@@ -9,9 +9,14 @@ from musickit.layers.conditioning import FeatureModulation
 #: wrapping one (:class:`~musickit.layers.cross_attention_block.CrossAttentionDecoderBlock`)
 #: takes too and passes on unchanged, so both store and save them alike.
 DECODER_BLOCK_SETTINGS = (
-    "num_heads", "intermediate_dim", "position_encoding", "max_relative_distance", "conditioning_mode", "dropout",
+    "num_heads",
+    "intermediate_dim",
+    "position_encoding",
+    "max_relative_distance",
+    "conditioning_mode",
+    "dropout",
     "layer_norm_epsilon",
-)  # fmt: skip
+)
 
 
 @keras.saving.register_keras_serializable(package="musickit")
@@ -81,12 +86,18 @@ class MusicTransformerBlock(keras.layers.Layer):
         if hidden_dim % self.num_heads:
             raise ValueError(f"hidden_dim {hidden_dim} is not divisible by num_heads {self.num_heads}")
         policy = self.dtype_policy
-        self.attention_norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=policy, name="attention_norm")
+        self.attention_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="attention_norm"
+        )
         # Without conditioning the block has no modulation weights (they would get no gradient).
         self.attention_modulation = self.feedforward_modulation = None
         if self.conditioning_mode is not None:
-            self.attention_modulation = FeatureModulation(self.conditioning_mode, dtype=policy, name="attention_modulation")
-            self.feedforward_modulation = FeatureModulation(self.conditioning_mode, dtype=policy, name="feedforward_modulation")
+            self.attention_modulation = FeatureModulation(
+                self.conditioning_mode, dtype=policy, name="attention_modulation"
+            )
+            self.feedforward_modulation = FeatureModulation(
+                self.conditioning_mode, dtype=policy, name="feedforward_modulation"
+            )
         self.attention = CachedSelfAttention(
             num_heads=self.num_heads,
             key_dim=hidden_dim // self.num_heads,
@@ -97,7 +108,9 @@ class MusicTransformerBlock(keras.layers.Layer):
             name="self_attention",
         )
         self.attention_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
-        self.feedforward_norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_norm")
+        self.feedforward_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="feedforward_norm"
+        )
         self.feedforward_intermediate = keras.layers.Dense(
             self.intermediate_dim, activation=self.activation, dtype=policy, name="feedforward_intermediate"
         )
@@ -123,7 +136,11 @@ class MusicTransformerBlock(keras.layers.Layer):
     def call(self, inputs, condition=None, attention_mask=None, cache=None, cache_update_index=None, training=None):
         normalized = self._modulate(self.attention_modulation, self.attention_norm(inputs), condition)
         attended = self.attention(
-            normalized, attention_mask=attention_mask, cache=cache, cache_update_index=cache_update_index, training=training
+            normalized,
+            attention_mask=attention_mask,
+            cache=cache,
+            cache_update_index=cache_update_index,
+            training=training,
         )
         if cache is not None:
             attended, cache = attended

@@ -94,5 +94,7 @@ class RetrievalAccuracy(keras.metrics.Mean):
         first = ops.normalize(y_pred[:, 0, :], axis=-1)
         second = ops.normalize(y_pred[:, 1, :], axis=-1)
         best = ops.argmax(ops.matmul(first, ops.transpose(second)), axis=1)
-        correct = ops.cast(ops.equal(ops.cast(best, "int32"), ops.arange(ops.shape(first)[0], dtype="int32")), "float32")
+        correct = ops.cast(
+            ops.equal(ops.cast(best, "int32"), ops.arange(ops.shape(first)[0], dtype="int32")), "float32"
+        )
         return super().update_state(correct, sample_weight=sample_weight)

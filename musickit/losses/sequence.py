@@ -52,7 +52,12 @@ class SequenceCrossEntropy(keras.losses.Loss):
     """
 
     def __init__(
-        self, label_smoothing=0.0, from_logits=True, reduction="mean_with_sample_weight", name="sequence_cross_entropy", **kwargs
+        self,
+        label_smoothing=0.0,
+        from_logits=True,
+        reduction="mean_with_sample_weight",
+        name="sequence_cross_entropy",
+        **kwargs,
     ):
         super().__init__(reduction=reduction, name=name, **kwargs)
         if not 0.0 <= label_smoothing < 1.0:
@@ -97,7 +102,13 @@ class SequenceFocalLoss(keras.losses.Loss):
     """
 
     def __init__(
-        self, gamma=2.0, label_smoothing=0.0, from_logits=True, reduction="mean_with_sample_weight", name="sequence_focal_loss", **kwargs
+        self,
+        gamma=2.0,
+        label_smoothing=0.0,
+        from_logits=True,
+        reduction="mean_with_sample_weight",
+        name="sequence_focal_loss",
+        **kwargs,
     ):
         super().__init__(reduction=reduction, name=name, **kwargs)
         if gamma < 0:

@@ -54,8 +54,13 @@ from musickit.metrics.timeline import note_times
 from musickit.music.score import Marker, Note, Score, TempoChange, TimeSignature
 
 SETS = ("generated", "random_notes", "markov", "ceiling")
-SET_TITLES = {"generated": "generated", "held_out": "held-out", "random_notes": "random floor",
-              "markov": "Markov floor", "ceiling": "ceiling"}  # fmt: skip
+SET_TITLES = {
+    "generated": "generated",
+    "held_out": "held-out",
+    "random_notes": "random floor",
+    "markov": "Markov floor",
+    "ceiling": "ceiling",
+}
 SEPARATION_MARGIN = 0.1
 NEAR = 0.1  # an overlap within this of the ceiling is "near real"; of a floor, "near a floor"
 STEPS_PER_QUARTER = 4
@@ -69,8 +74,10 @@ FEATURES = {
     "semitone_clash_fraction": (lambda s, c: semitone_clash_fraction(s), "time with a minor 2nd/9th sounding"),
     "offbeat_sixteenth_fraction": (lambda s, c: offbeat_sixteenth_fraction(s), "onsets on an off-beat 16th"),
     "onset_metrical_levels": (lambda s, c: onset_metrical_levels(s), "onsets on beat / 8th / 16th / finer"),
-    "usual_voice_fraction": (lambda s, c: voice_count_fraction(s, c["usual_voices"]),
-                             "time with the corpus' usual voice count"),
+    "usual_voice_fraction": (
+        lambda s, c: voice_count_fraction(s, c["usual_voices"]),
+        "time with the corpus' usual voice count",
+    ),
     "voice_count_distribution": (lambda s, c: voice_count_distribution(s), "time with 1..8+ voices"),
     "max_polyphony": (lambda s, c: float(max_polyphony(s)), "most keys at once"),
     "duplicate_note_fraction": (lambda s, c: duplicate_note_fraction(s), "notes repeating a key and onset"),
@@ -79,7 +86,7 @@ FEATURES = {
     "inter_onset_histogram": (lambda s, c: inter_onset_histogram(s), "quarters between onsets"),
     "note_length_histogram": (lambda s, c: note_length_histogram(s), "note lengths in quarters"),
     "in_scale_ratio": (lambda s, c: in_scale_ratio_estimated(s), "notes in the estimated key's scale"),
-}  # fmt: skip
+}
 KEY_DRIFT = "key_drift"  # fifths between primer and continuation keys; only with a primer
 FORM_CONTRAST = "section_contrast"  # only when generated pieces have section markers
 
@@ -91,9 +98,17 @@ def _rebuilt(notes, length, time_signature=(4, 4), markers=()):
     """A Score at :data:`QPM` from ``(pitch, velocity, start_q, end_q[, is_drum])`` rows."""
     seconds = 60.0 / QPM
     return Score(
-        notes=[Note(int(row[0]), int(row[1]), float(row[2]) * seconds, float(row[3]) * seconds,
-                    is_drum=bool(row[4]) if len(row) > 4 else False)
-               for row in notes if row[3] > row[2]],  # fmt: skip
+        notes=[
+            Note(
+                int(row[0]),
+                int(row[1]),
+                float(row[2]) * seconds,
+                float(row[3]) * seconds,
+                is_drum=bool(row[4]) if len(row) > 4 else False,
+            )
+            for row in notes
+            if row[3] > row[2]
+        ],
         tempos=[TempoChange(0.0, QPM)],
         time_signatures=[TimeSignature(0.0, *time_signature)],
         markers=[Marker(float(q) * seconds, text) for q, text in markers if 0 <= q < max(length, 1e-9)],
@@ -368,8 +383,11 @@ def _verdict(name, overlaps, summaries, separates):
         return "not measurable (undefined for the generated or held-out pieces)"
     if separates is False:
         lowest = min(floors.values()) if floors else None
-        where = "below both floors" if lowest is not None and generated < lowest - NEAR else (
-            "near real" if ceiling is not None and generated >= ceiling - NEAR else "between")
+        where = (
+            "below both floors"
+            if lowest is not None and generated < lowest - NEAR
+            else ("near real" if ceiling is not None and generated >= ceiling - NEAR else "between")
+        )
         return f"{where}; floors score like real pieces here, so left out of the mean{values}"
     if ceiling is not None and generated >= ceiling - NEAR:
         return f"near real{values}"

@@ -306,9 +306,13 @@ def key_drift(primer, continuation):
     0
     """
     if not len(_pitched(primer)) or not len(_pitched(continuation)):
-        return {"primer_key": None, "continuation_key": None, "fifths": None, "same_key": None,
-                "reason": "no pitched notes in the primer or the continuation"}  # fmt: skip
+        return {
+            "primer_key": None,
+            "continuation_key": None,
+            "fifths": None,
+            "same_key": None,
+            "reason": "no pitched notes in the primer or the continuation",
+        }
     primer_key, continuation_key = estimate_key_fast(primer), estimate_key_fast(continuation)
     fifths = key_distance(primer_key, continuation_key)
     return {"primer_key": primer_key, "continuation_key": continuation_key, "fifths": fifths, "same_key": fifths == 0}
-

@@ -226,6 +226,7 @@ def snippet_embedding_cosines(encoder, generated, snippets, snippet_length, pad_
 
     cosines = embed([generated[label] for label in labels]) @ embed([snippets[name] for name in names]).T
     own = [cosines[row, names.index(label)] for row, label in enumerate(labels)]
-    others = [cosines[row, column] for row, label in enumerate(labels) for column, name in enumerate(names)
-              if name != label]  # fmt: skip
+    others = [
+        cosines[row, column] for row, label in enumerate(labels) for column, name in enumerate(names) if name != label
+    ]
     return float(np.mean(own)), float(np.mean(others)) if others else float("nan")

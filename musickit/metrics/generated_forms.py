@@ -47,8 +47,13 @@ def judge_generated_pieces(pieces, tokenizer, snippet_length, judge_encoder=None
         similarity = section_similarity(score)
         references = {label: tokenizer.decode([int(token) for token in tokens]) for label, tokens in snippets.items()}
         own, other = snippet_similarity(score, references)
-        row = {"style": style, "sections": [section.label for section in similarity.sections],
-               "form_contrast": similarity.contrast, "snippet_similarity_own": own, "snippet_similarity_other": other}  # fmt: skip
+        row = {
+            "style": style,
+            "sections": [section.label for section in similarity.sections],
+            "form_contrast": similarity.contrast,
+            "snippet_similarity_own": own,
+            "snippet_similarity_other": other,
+        }
         if judge_encoder is not None:
             row["snippet_cosine_own"], row["snippet_cosine_other"] = snippet_embedding_cosines(
                 judge_encoder, generated, snippets, snippet_length, tokenizer.pad_id

@@ -99,14 +99,16 @@ def _score_from_json(document):
     from musickit.music.score import KeySignature, Marker, Note, Score, TempoChange, TimeSignature
 
     return Score(
-        notes=[Note(p, v, s, e, program, bool(drum), instrument) for p, v, s, e, program, drum, instrument in
-               document["notes"]],
+        notes=[
+            Note(p, v, s, e, program, bool(drum), instrument)
+            for p, v, s, e, program, drum, instrument in document["notes"]
+        ],
         tempos=[TempoChange(*row) for row in document["tempos"]],
         time_signatures=[TimeSignature(*row) for row in document["time_signatures"]],
         key_signatures=[KeySignature(*row) for row in document["key_signatures"]],
         markers=[Marker(*row) for row in document["markers"]],
         metadata=dict(document["metadata"]),
-    )  # fmt: skip
+    )
 
 
 def reference_pieces(source="bach", max_files=None, use_cache=True, show_progress=None):
@@ -135,11 +137,15 @@ def reference_pieces(source="bach", max_files=None, use_cache=True, show_progres
         document = {
             "has_published_splits": collection.has_published_splits,
             "pieces": [
-                {"name": piece.name, "group": content_group(piece.score), "split": piece.entry.split,
-                 "score": _score_to_json(piece.score)}
+                {
+                    "name": piece.name,
+                    "group": content_group(piece.score),
+                    "split": piece.entry.split,
+                    "score": _score_to_json(piece.score),
+                }
                 for piece in collection.pieces
             ],
-        }  # fmt: skip
+        }
         if use_cache:
             with atomic_path(path) as temporary:
                 with gzip.open(temporary, "wt", encoding="utf-8") as handle:

@@ -10,9 +10,9 @@ samples every few epochs.
 
 import numpy as np
 
+from musickit.metrics.pitch import estimate_key_silently
 from musickit.metrics.timeline import note_times
 from musickit.metrics.undefined import undefined
-from musickit.metrics.pitch import estimate_key_silently
 from musickit.music.keys import parse_key
 from musickit.music.quantization import quantize
 from musickit.music.score import Note, Score

@@ -9,8 +9,28 @@ from musickit.music.sections import label_sections, section_scores, slice_score
 from musickit.music.transposition import transpose, transposition_range
 
 __all__ = [
-    "KeySignature", "Marker", "Note", "QuantizedNote", "QuantizedScore", "Score", "TempoChange", "TimeSignature",
-    "estimate_key", "from_music21", "from_pretty_midi", "label_sections", "parse_key", "pitch_class_histogram",
-    "quantize", "read_midi", "scale_pitch_classes", "section_scores", "slice_score", "to_pretty_midi", "transpose",
-    "transposition_range", "unquantize", "write_midi",
-]  # fmt: skip
+    "KeySignature",
+    "Marker",
+    "Note",
+    "QuantizedNote",
+    "QuantizedScore",
+    "Score",
+    "TempoChange",
+    "TimeSignature",
+    "estimate_key",
+    "from_music21",
+    "from_pretty_midi",
+    "label_sections",
+    "parse_key",
+    "pitch_class_histogram",
+    "quantize",
+    "read_midi",
+    "scale_pitch_classes",
+    "section_scores",
+    "slice_score",
+    "to_pretty_midi",
+    "transpose",
+    "transposition_range",
+    "unquantize",
+    "write_midi",
+]

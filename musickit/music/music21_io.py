@@ -34,7 +34,9 @@ def from_music21(stream, style=None, qpm=None):
     flat = stream.flatten()
     # Each part repeats the same metronome marks; keep one per offset.
     marks = sorted(
-        {float(mark.offset): float(mark.getQuarterBPM()) for mark in flat.getElementsByClass(tempo.MetronomeMark)}.items()
+        {
+            float(mark.offset): float(mark.getQuarterBPM()) for mark in flat.getElementsByClass(tempo.MetronomeMark)
+        }.items()
     )
     if qpm is not None or not marks:
         marks = [(0.0, float(qpm or DEFAULT_QPM))]

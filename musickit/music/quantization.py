@@ -11,7 +11,6 @@ Rules (applied here, counted in :class:`QuantizedScore.counts`):
 """
 
 import dataclasses
-from typing import List
 
 from musickit.music.score import KeySignature, Marker, Note, Score, TempoChange, TimeSignature
 
@@ -34,7 +33,7 @@ class QuantizedScore:
     Every list holds ``(step, ...)`` items instead of seconds.
     """
 
-    notes: List[QuantizedNote]
+    notes: list[QuantizedNote]
     steps_per_quarter: int
     total_steps: int
     tempos: list = dataclasses.field(default_factory=list)  # (step, qpm)
@@ -107,9 +106,7 @@ def quantize(score, steps_per_quarter=4):
         start, end = to_step(note.start), to_step(note.end)
         if end <= start:
             end, lengthened = start + 1, lengthened + 1
-        notes.append(
-            QuantizedNote(note.pitch, note.velocity, start, end, note.program, note.is_drum, note.instrument)
-        )
+        notes.append(QuantizedNote(note.pitch, note.velocity, start, end, note.program, note.is_drum, note.instrument))
     notes.sort(key=lambda note: (note.start_step, note.pitch, note.end_step))
     total_steps = max((note.end_step for note in notes), default=0)
     return QuantizedScore(
@@ -153,7 +150,15 @@ def unquantize(quantized, qpm=None):
 
     return Score(
         notes=[
-            Note(n.pitch, n.velocity, to_seconds(n.start_step), to_seconds(n.end_step), n.program, n.is_drum, n.instrument)
+            Note(
+                n.pitch,
+                n.velocity,
+                to_seconds(n.start_step),
+                to_seconds(n.end_step),
+                n.program,
+                n.is_drum,
+                n.instrument,
+            )
             for n in quantized.notes
         ],
         tempos=[TempoChange(seconds, value) for _, seconds, value in segments],

@@ -10,7 +10,6 @@ data: I/O lives in :mod:`musickit.music.midi_io` and
 
 import bisect
 import dataclasses
-from typing import List
 
 DEFAULT_QPM = 120.0
 
@@ -78,11 +77,11 @@ class Score:
     2.0
     """
 
-    notes: List[Note] = dataclasses.field(default_factory=list)
-    tempos: List[TempoChange] = dataclasses.field(default_factory=list)
-    time_signatures: List[TimeSignature] = dataclasses.field(default_factory=list)
-    key_signatures: List[KeySignature] = dataclasses.field(default_factory=list)
-    markers: List[Marker] = dataclasses.field(default_factory=list)
+    notes: list[Note] = dataclasses.field(default_factory=list)
+    tempos: list[TempoChange] = dataclasses.field(default_factory=list)
+    time_signatures: list[TimeSignature] = dataclasses.field(default_factory=list)
+    key_signatures: list[KeySignature] = dataclasses.field(default_factory=list)
+    markers: list[Marker] = dataclasses.field(default_factory=list)
     metadata: dict = dataclasses.field(default_factory=dict)
 
     @property

@@ -130,8 +130,13 @@ SET_COLORS = {
     "markov": "#e0a100",
     "ceiling": "#3c9d5d",
 }
-SET_LABELS = {"generated": "generated", "held_out": "held-out", "random_notes": "random floor",
-              "markov": "Markov floor", "ceiling": "ceiling (training)"}  # fmt: skip
+SET_LABELS = {
+    "generated": "generated",
+    "held_out": "held-out",
+    "random_notes": "random floor",
+    "markov": "Markov floor",
+    "ceiling": "ceiling (training)",
+}
 
 
 def plot_feature_sets(name, values_by_set, path, overlaps=None, bin_labels=None):

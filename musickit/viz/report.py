@@ -230,8 +230,17 @@ def _corpus_section(directory, comparison):
         plot_feature_sets(name, values, os.path.join(directory, filename), overlaps, bins.get(name))
         pictures.append(filename)
     mean = comparison["mean_overlap"]
-    rows.append(["<b>mean overlap</b>", _number(mean["generated"], 2), "", _number(mean["random_notes"], 2),
-                 _number(mean["markov"], 2), _number(mean["ceiling"], 2), ""])  # fmt: skip
+    rows.append(
+        [
+            "<b>mean overlap</b>",
+            _number(mean["generated"], 2),
+            "",
+            _number(mean["random_notes"], 2),
+            _number(mean["markov"], 2),
+            _number(mean["ceiling"], 2),
+            "",
+        ]
+    )
     left_out = comparison["left_out_of_mean"]
     return [
         "<h2>Against held-out pieces, floors and ceiling</h2>",

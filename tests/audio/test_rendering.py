@@ -38,7 +38,7 @@ def test_the_fallback_warns_once_per_process_and_fades_every_note(tmp_path, monk
     for boundary in (0, 3999, 4000, 7999):
         assert abs(audio[boundary]) < 0.01, boundary
     fade = int(rendering.FADE_SECONDS * 8000)
-    assert np.abs(audio[fade:4000 - fade]).max() > 0.9  # full loudness between the fades
+    assert np.abs(audio[fade : 4000 - fade]).max() > 0.9  # full loudness between the fades
 
 
 def test_a_named_soundfont_must_exist(tmp_path):

@@ -52,7 +52,9 @@ def test_cached_steps_equal_the_full_sequence(encoding):
     full = _numpy(layer(inputs))
     cache = ops.zeros((2, 2, 8, 2, 4))
     # Prefill three tokens, then one token at a time.
-    outputs, cache = layer(inputs[:, :3], cache=cache, cache_update_index=0, attention_mask=causal_attention_mask(3, 8, 0))
+    outputs, cache = layer(
+        inputs[:, :3], cache=cache, cache_update_index=0, attention_mask=causal_attention_mask(3, 8, 0)
+    )
     steps = [_numpy(outputs)]
     for index in range(3, 7):
         # A tensor index, as in the decoding loop (and one compiled op per shape on JAX).

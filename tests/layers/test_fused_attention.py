@@ -35,7 +35,9 @@ def _rotate(features, positions, max_wavelength=10000):
 
 def reference_attention(layer, inputs, positions, keys_so_far=None):
     """Attention of ``inputs`` at ``positions`` over earlier keys/values plus their own, by hand, in float64."""
-    weights = {weight.path.split("/")[-2] + "/" + weight.name: _numpy(weight).astype("float64") for weight in layer.weights}
+    weights = {
+        weight.path.split("/")[-2] + "/" + weight.name: _numpy(weight).astype("float64") for weight in layer.weights
+    }
 
     def project(name):
         return np.einsum("btd,dhk->bthk", inputs, weights[f"{name}/kernel"]) + weights[f"{name}/bias"]
@@ -60,7 +62,9 @@ def reference_attention(layer, inputs, positions, keys_so_far=None):
     probabilities = np.exp(scores - scores.max(-1, keepdims=True))
     probabilities /= probabilities.sum(-1, keepdims=True)
     attended = np.einsum("bhts,bshk->bthk", probabilities, value)
-    outputs = np.einsum("bthk,hkd->btd", attended, weights["attention_output/kernel"]) + weights["attention_output/bias"]
+    outputs = (
+        np.einsum("bthk,hkd->btd", attended, weights["attention_output/kernel"]) + weights["attention_output/bias"]
+    )
     return outputs, (key, value)
 
 
@@ -73,7 +77,9 @@ def kernel(request, monkeypatch):
 
 def _layer(encoding, dtype="float32"):
     keras.utils.set_random_seed(3)
-    layer = CachedSelfAttention(HEADS, KEY_DIM, position_encoding=encoding, max_relative_distance=MAX_DISTANCE, dtype=dtype)
+    layer = CachedSelfAttention(
+        HEADS, KEY_DIM, position_encoding=encoding, max_relative_distance=MAX_DISTANCE, dtype=dtype
+    )
     layer.build((None, None, HIDDEN))
     return layer
 
@@ -94,13 +100,19 @@ def test_prefill_and_cached_steps_equal_the_reference(encoding, kernel):
     layer, inputs = _layer(encoding), _inputs()
     cache = ops.zeros((2, 2, MAX_DISTANCE, HEADS, KEY_DIM))
     prompt = 3
-    outputs, cache = layer(inputs[:, :prompt].astype("float32"), cache=cache, cache_update_index=0,
-                           attention_mask=causal_attention_mask(prompt, MAX_DISTANCE, 0))  # fmt: skip
+    outputs, cache = layer(
+        inputs[:, :prompt].astype("float32"),
+        cache=cache,
+        cache_update_index=0,
+        attention_mask=causal_attention_mask(prompt, MAX_DISTANCE, 0),
+    )
     expected, keys_so_far = reference_attention(layer, inputs[:, :prompt], np.arange(prompt))
     np.testing.assert_allclose(_numpy(outputs), expected, rtol=1e-4, atol=1e-5)
     for index in range(prompt, LENGTH):
         step_inputs = inputs[:, index : index + 1]
-        output, cache = layer(step_inputs.astype("float32"), cache=cache, cache_update_index=ops.convert_to_tensor(index))
+        output, cache = layer(
+            step_inputs.astype("float32"), cache=cache, cache_update_index=ops.convert_to_tensor(index)
+        )
         expected, keys_so_far = reference_attention(layer, step_inputs, np.array([index]), keys_so_far)
         np.testing.assert_allclose(_numpy(output), expected, rtol=1e-4, atol=1e-5)
     # The cache holds every key and value at its position (the layout call_with_cache relies on).
@@ -135,6 +147,6 @@ def test_weights_keep_the_saved_layout():
     layer = _layer("relative")
     names = sorted(weight.path.split("/", 1)[1] for weight in layer.weights)
     assert names == sorted(
-        ["relative_embeddings"] + [f"{part}/{kind}" for part in ("query", "key", "value", "attention_output")
-                                   for kind in ("kernel", "bias")]  # fmt: skip
+        ["relative_embeddings"]
+        + [f"{part}/{kind}" for part in ("query", "key", "value", "attention_output") for kind in ("kernel", "bias")]
     )

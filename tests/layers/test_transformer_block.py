@@ -29,7 +29,9 @@ def test_block_with_condition_matches_its_cached_steps():
 
 
 def test_block_config_round_trip():
-    block = MusicTransformerBlock(num_heads=4, intermediate_dim=32, position_encoding="rotary", conditioning_mode="additive")
+    block = MusicTransformerBlock(
+        num_heads=4, intermediate_dim=32, position_encoding="rotary", conditioning_mode="additive"
+    )
     config = MusicTransformerBlock.from_config(block.get_config()).get_config()
     assert config["position_encoding"] == "rotary" and config["conditioning_mode"] == "additive"
     assert config["num_heads"] == 4 and config["intermediate_dim"] == 32

@@ -30,7 +30,9 @@ def test_focal_loss_scales_each_token_by_its_difficulty():
     focal = SequenceFocalLoss(gamma=2.0)
     expected = ((0.5**2) * -math.log(0.5) + (0.9**2) * -math.log(0.1)) / 2
     assert float(focal(TARGETS, LOGITS)) == pytest.approx(expected, rel=1e-5)
-    assert float(SequenceFocalLoss(gamma=0.0)(TARGETS, LOGITS)) == pytest.approx(float(SequenceCrossEntropy()(TARGETS, LOGITS)))
+    assert float(SequenceFocalLoss(gamma=0.0)(TARGETS, LOGITS)) == pytest.approx(
+        float(SequenceCrossEntropy()(TARGETS, LOGITS))
+    )
 
 
 def test_configs_round_trip_and_bad_values_are_refused():

@@ -40,9 +40,11 @@ def tiny_model():
 def test_metrics_reach_history(tmp_path):
     generate = Alternating()
     callback = MusicMetricsCallback(
-        generate, metrics=("pitch_class_histogram_distance", "in_scale_ratio"), every_n_epochs=3,
+        generate,
+        metrics=("pitch_class_histogram_distance", "in_scale_ratio"),
+        every_n_epochs=3,
         reference_scores=[c_major_piece(16)],
-    )  # fmt: skip
+    )
     csv_path = tmp_path / "history.csv"
     history = tiny_model().fit(
         np.zeros((4, 3)),

@@ -53,20 +53,30 @@ def test_random_notes_and_markov_score_clearly_below_real_pieces_on_every_report
     random_notes = [RandomNotes(corpus["training"]).sample(32.0, rng) for _ in range(12)]
     markov = [MarkovNotes(corpus["training"]).sample(32.0, rng) for _ in range(12)]
     real = chorales(12, first_seed=200)
-    results = {label: _comparison(pieces, corpus) for label, pieces in
-               (("real", real), ("random", random_notes), ("markov", markov))}  # fmt: skip
+    results = {
+        label: _comparison(pieces, corpus)
+        for label, pieces in (("real", real), ("random", random_notes), ("markov", markov))
+    }
     real_result = results["real"]
     assert real_result["usual_voices"] == 4
     for name in real_result["mean_over"]:
         for noise in ("random", "markov"):
             assert results[noise]["overlap"][name]["generated"] < real_result["overlap"][name]["generated"] - 0.1, (
-                name, noise)  # fmt: skip
+                name,
+                noise,
+            )
         # the floors drawn in the run sit below the ceiling as well
         assert real_result["overlap"][name]["random_notes"] < real_result["overlap"][name]["ceiling"]
         assert real_result["overlap"][name]["markov"] < real_result["overlap"][name]["ceiling"]
     # every feature that sees the failures of issue 17 separates on this corpus
-    for name in ("semitone_clash_fraction", "offbeat_sixteenth_fraction", "usual_voice_fraction", "max_polyphony",
-                 "in_scale_ratio", "inter_onset_histogram"):  # fmt: skip
+    for name in (
+        "semitone_clash_fraction",
+        "offbeat_sixteenth_fraction",
+        "usual_voice_fraction",
+        "max_polyphony",
+        "in_scale_ratio",
+        "inter_onset_histogram",
+    ):
         assert name in real_result["mean_over"]
     # features on which a floor scores like real music are flagged and left out of the mean
     assert "empty_bar_fraction" in real_result["left_out_of_mean"]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import make_score
 
+from musickit.metrics.corpus import piece_features
 from musickit.metrics.features import (
     duplicate_note_fraction,
     empty_bar_fraction,
@@ -23,7 +24,6 @@ from musickit.metrics.features import (
     voice_count_distribution,
     voice_count_fraction,
 )
-from musickit.metrics.corpus import piece_features
 from musickit.music.keys import estimate_key
 from musickit.music.score import Marker, Note, Score
 
@@ -33,15 +33,24 @@ from musickit.music.score import Marker, Note, Score
 def test_semitone_clash_fraction_counts_minor_seconds_and_ninths_over_sounding_time():
     # Quarters 0-2: C alone; 2-3: C with C# (minor 2nd); 3-4: C with Db an octave up (minor 9th);
     # 4-5 silence (not sounding time); 5-6: C with D (a major 2nd, not a clash).
-    score = make_score([(60, 90, 0.0, 2.0), (61, 90, 1.0, 1.5), (73, 90, 1.5, 2.0), (60, 90, 2.5, 3.0),
-                        (62, 90, 2.5, 3.0)])  # fmt: skip
+    score = make_score(
+        [(60, 90, 0.0, 2.0), (61, 90, 1.0, 1.5), (73, 90, 1.5, 2.0), (60, 90, 2.5, 3.0), (62, 90, 2.5, 3.0)]
+    )
     assert semitone_clash_fraction(score) == pytest.approx(2 / 5)
 
 
 def test_voice_counts_and_maximum_polyphony():
     # Quarters 0-1: 1 key; 1-2: 4 keys; 2-3: 2 keys (two tracks on one key count once).
-    score = make_score([(60, 90, 0.0, 1.5), (64, 90, 0.5, 1.0), (67, 90, 0.5, 1.0), (72, 90, 0.5, 1.0),
-                        (60, 90, 1.0, 1.5), (55, 90, 1.0, 1.5)])  # fmt: skip
+    score = make_score(
+        [
+            (60, 90, 0.0, 1.5),
+            (64, 90, 0.5, 1.0),
+            (67, 90, 0.5, 1.0),
+            (72, 90, 0.5, 1.0),
+            (60, 90, 1.0, 1.5),
+            (55, 90, 1.0, 1.5),
+        ]
+    )
     distribution = voice_count_distribution(score, max_voices=4)
     assert distribution.tolist() == pytest.approx([1 / 3, 1 / 3, 0.0, 1 / 3])
     assert voice_count_fraction(score, 4) == pytest.approx(1 / 3)
@@ -66,8 +75,9 @@ def test_duplicates_silence_and_empty_bars():
 
 def test_inter_onset_and_note_length_histograms_in_quarters():
     # Onsets at quarters 0, 0.5, 1, 3 (a chord at 0): intervals 0.5, 0.5, 2.
-    score = make_score([(60, 90, 0.0, 0.25), (64, 90, 0.0, 0.5), (62, 90, 0.25, 0.5), (64, 90, 0.5, 1.5),
-                        (65, 90, 1.5, 3.5)])  # fmt: skip
+    score = make_score(
+        [(60, 90, 0.0, 0.25), (64, 90, 0.0, 0.5), (62, 90, 0.25, 0.5), (64, 90, 0.5, 1.5), (65, 90, 1.5, 3.5)]
+    )
     assert inter_onset_histogram(score).tolist() == pytest.approx([0, 2 / 3, 0, 0, 0, 1 / 3, 0, 0])
     assert mean_inter_onset_interval(score) == pytest.approx(1.0)
     # Lengths 0.5, 1, 0.5, 2, 4 quarters.
@@ -93,11 +103,12 @@ ODD_SCORES = {
     "one note": make_score([(60, 90, 0.0, 0.5)]),
     "markers only": Score(markers=[Marker(0.0, "A"), Marker(1.0, "B")]),
     "off grid with a marker": Score(notes=[Note(60, 90, 1 / 960, 0.5)], markers=[Marker(0.0, "A")]),
-    "three notes, two sections": Score(notes=[Note(60, 90, 0.001, 0.5), Note(62, 90, 0.501, 1.0),
-                                              Note(64, 90, 1.0, 1.5)],
-                                       markers=[Marker(0.0, "A"), Marker(0.5, "B"), Marker(1.0, "A")]),
+    "three notes, two sections": Score(
+        notes=[Note(60, 90, 0.001, 0.5), Note(62, 90, 0.501, 1.0), Note(64, 90, 1.0, 1.5)],
+        markers=[Marker(0.0, "A"), Marker(0.5, "B"), Marker(1.0, "A")],
+    ),
     "drums only": Score(notes=[Note(36, 90, 0.0, 0.1, is_drum=True)]),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", sorted(ODD_SCORES))

@@ -21,9 +21,16 @@ from musickit.music.score import Score, TempoChange, TimeSignature
 muspy = pytest.importorskip("muspy")
 
 SAME_DEFINITION = (
-    "pitch_range", "n_pitches_used", "n_pitch_classes_used", "pitch_entropy", "pitch_class_entropy",
-    "scale_consistency", "polyphony", "polyphony_rate", "drum_pattern_consistency",
-)  # fmt: skip
+    "pitch_range",
+    "n_pitches_used",
+    "n_pitch_classes_used",
+    "pitch_entropy",
+    "pitch_class_entropy",
+    "scale_consistency",
+    "polyphony",
+    "polyphony_rate",
+    "drum_pattern_consistency",
+)
 
 
 def random_piece(seed, numerator=4, drums=True, triplets=False, tempo_change=False):

@@ -27,8 +27,9 @@ def test_baseline_at_its_smallest_size(reference, capsys, kind):
     assert music_quality.main(arguments) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("## Music quality: 2 ")
-    assert any(line.startswith("| feature | generated | held-out | random floor | Markov floor | ceiling |")
-               for line in lines)  # fmt: skip
+    assert any(
+        line.startswith("| feature | generated | held-out | random floor | Markov floor | ceiling |") for line in lines
+    )
     result = json.loads(lines[-1])
     assert set(result["mean_overlap"]) == {"generated", "random_notes", "markov", "ceiling"}
     assert result["comparison"]["length_quarters"] == 8

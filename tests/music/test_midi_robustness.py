@@ -179,6 +179,8 @@ def test_folder_source_loads_every_readable_file_and_counts_the_rest(midi_folder
     assert sorted(piece.name for piece in collection.pieces) == sorted(readable)
     assert sorted(name for name, _ in collection.skipped) == sorted(corrupt)
     assert len(caplog.records) == len(corrupt) + 1
-    assert caplog.records[-1].getMessage().endswith(
-        f"read {len(readable)} of {len(readable) + len(corrupt)} pieces, skipped {len(corrupt)} unreadable"
+    assert (
+        caplog.records[-1]
+        .getMessage()
+        .endswith(f"read {len(readable)} of {len(readable) + len(corrupt)} pieces, skipped {len(corrupt)} unreadable")
     )

@@ -9,7 +9,6 @@ from musickit.music import (
     Marker,
     Score,
     TempoChange,
-    TimeSignature,
     estimate_key,
     parse_key,
     quantize,
@@ -66,8 +65,10 @@ def test_read_midi_errors_name_the_file_and_reason(tmp_path, content, reason):
 
 
 def test_quantize_follows_tempo_and_lengthens_zero_length_notes():
-    score = Score(notes=make_notes([(60, 80, 0.0, 1.0), (62, 80, 1.5, 1.5)]),
-                  tempos=[TempoChange(0.0, 120.0), TempoChange(1.0, 60.0)])  # fmt: skip
+    score = Score(
+        notes=make_notes([(60, 80, 0.0, 1.0), (62, 80, 1.5, 1.5)]),
+        tempos=[TempoChange(0.0, 120.0), TempoChange(1.0, 60.0)],
+    )
     quantized = quantize(score, steps_per_quarter=4)
     # 1 s at 120 qpm = 8 steps; 0.5 s more at 60 qpm = 2 steps.
     assert [(n.start_step, n.end_step) for n in quantized.notes] == [(0, 8), (10, 11)]
@@ -89,8 +90,10 @@ def test_keys_and_scales():
     with pytest.raises(ValueError, match="not a key"):
         parse_key("H")
     assert sorted(scale_pitch_classes("A", "pentatonic")) == [1, 4, 6, 9, 11]
-    c_major_scale = [(p, 80, i * 0.5, i * 0.5 + (1.0 if p in (60, 67) else 0.5)) for i, p in
-                     enumerate([60, 62, 64, 65, 67, 69, 71, 72, 67, 60])]  # fmt: skip
+    c_major_scale = [
+        (p, 80, i * 0.5, i * 0.5 + (1.0 if p in (60, 67) else 0.5))
+        for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72, 67, 60])
+    ]
     assert estimate_key(make_score(c_major_scale)) == "C major"
 
 
