@@ -17,8 +17,8 @@ import numpy as np
 
 from musickit.metrics.undefined import undefined
 from musickit.music.keys import (
-    _MAJOR_PROFILE,
-    _MINOR_PROFILE,
+    MAJOR_PROFILE,
+    MINOR_PROFILE,
     PITCH_CLASS_NAMES,
     SCALES,
     pitch_class_histogram,
@@ -128,7 +128,7 @@ def estimate_key_silently(score):
 
 
 def _standardised_profiles():
-    rows = np.array([np.roll(profile, tonic) for profile in (_MAJOR_PROFILE, _MINOR_PROFILE) for tonic in range(12)])
+    rows = np.array([np.roll(profile, tonic) for profile in (MAJOR_PROFILE, MINOR_PROFILE) for tonic in range(12)])
     return (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
 
 

@@ -37,9 +37,10 @@ SCALES = {
     "chromatic": tuple(range(12)),
 }
 
-# Krumhansl & Kessler (1982) probe-tone profiles.
-_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Krumhansl & Kessler (1982) probe-tone profiles, indexed by pitch class above the tonic;
+# public because the key metrics (musickit.metrics.pitch) correlate against them too.
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
 def parse_key(name):
@@ -114,7 +115,7 @@ def estimate_key(score):
     if not histogram.any():
         return "C major"
     best, best_name = -np.inf, "C major"
-    for mode, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
         for tonic in range(12):
             correlation = np.corrcoef(histogram, np.roll(profile, tonic))[0, 1]
             if correlation > best:
