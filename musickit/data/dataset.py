@@ -18,13 +18,12 @@ import numpy as np
 from musickit.data import cache
 from musickit.data.sources import DEFAULT_SOURCE, open_source, read_scores
 from musickit.data.splits import SPLIT_NAMES, assign_splits, content_group
-from musickit.music.score import TempoChange
+from musickit.music.score import SECTION_LETTERS, TempoChange
 
 logger = logging.getLogger("musickit.data")
 
-SECTION_LABELS = ("A", "B", "C", "D")
 # "A", "Section B", "SECTION_C", "part d" ... : the letter is the section label.
-_SECTION_MARKER = re.compile(r"^\s*(?:section|part)?[\s_:-]*([A-D])\s*$", re.IGNORECASE)
+_SECTION_MARKER = re.compile(rf"^\s*(?:section|part)?[\s_:-]*([{''.join(SECTION_LETTERS)}])\s*$", re.IGNORECASE)
 # Score metadata kept with each encoded piece.
 _KEPT_METADATA = ("name", "style", "title")
 
@@ -203,7 +202,7 @@ def section_scores(score):
             starts.append((float(marker.time), match.group(1).upper()))
     if not starts:
         for label, time in score.metadata.get("sections", []) or []:
-            if str(label).upper() in SECTION_LABELS:
+            if str(label).upper() in SECTION_LETTERS:
                 starts.append((float(time), str(label).upper()))
     starts.sort()
     parts = []

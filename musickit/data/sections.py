@@ -45,9 +45,7 @@ Example:
 import dataclasses
 
 from musickit.music.quantization import quantize
-from musickit.music.score import Marker
-
-SECTION_LETTERS = ("A", "B", "C", "D")
+from musickit.music.score import SECTION_LETTERS, Marker
 STEPS_PER_QUARTER = 4
 
 

@@ -8,13 +8,13 @@ Example:
 
 from musickit.layers.adapters import BottleneckAdapter
 from musickit.layers.attention import CachedSelfAttention, causal_attention_mask, skew_relative_logits
-from musickit.layers.conditioning import ConditionEmbedding, ConditionVocabulary, FeatureModulation
+from musickit.layers.conditioning import ConditionEmbedding, FeatureModulation
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
 from musickit.layers.frame_heads import AutoregressiveFrameHead
 from musickit.layers.transformer_block import MusicTransformerBlock
 
 __all__ = [
-    "AutoregressiveFrameHead", "BottleneckAdapter", "CachedSelfAttention", "ConditionEmbedding", "ConditionVocabulary",
+    "AutoregressiveFrameHead", "BottleneckAdapter", "CachedSelfAttention", "ConditionEmbedding",
     "CrossAttentionDecoderBlock", "FeatureModulation", "MusicTransformerBlock", "causal_attention_mask",
     "skew_relative_logits",
 ]  # fmt: skip

@@ -63,13 +63,10 @@ from musickit.errors import UsageError
 from musickit.music.quantization import QuantizedNote, QuantizedScore, quantize, unquantize
 from musickit.music.score import DEFAULT_QPM, Score
 from musickit.representations.base import Representation
+from musickit.representations.conditions import DEFAULT_STYLES, EMOTION_CLASSES, LEGACY_EMOTION_NAMES, SECTION_LETTERS
 from musickit.representations.velocity_bins import VelocityBins
 
 SPECIAL_TOKENS = ("PAD", "BOS", "EOS", "MASK", "PROMPT_START", "PROMPT_END")
-SECTIONS = ("A", "B", "C", "D")
-DEFAULT_STYLES = ("bach", "essen", "folk", "ryans", "palestrina")
-# The four quadrants of Russell's valence/arousal plane, as used by EMOPIA.
-DEFAULT_EMOTIONS = ("happy", "angry", "sad", "calm")
 # Duple, triple and compound metres up to two whole notes per bar.
 DEFAULT_TIME_SIGNATURES = tuple(
     [f"{numerator}/2" for numerator in range(1, 5)]
@@ -98,7 +95,10 @@ class REMITokenizer(Representation):
             strings; the longest bar sets the number of Position tokens.
         use_programs: write Program tokens (and keep drums); without them
             every note decodes as program 0.
-        styles, emotions: the names behind STYLE_ and EMOTION_ tokens.
+        styles, emotions: the names behind STYLE_ and EMOTION_ tokens (by
+            default :data:`~musickit.representations.conditions.DEFAULT_STYLES`
+            and :data:`~musickit.representations.conditions.EMOTION_CLASSES`;
+            the old emotion name ``"angry"`` is read as ``"tense"``).
 
     Example:
 
@@ -130,7 +130,7 @@ class REMITokenizer(Representation):
         time_signatures=DEFAULT_TIME_SIGNATURES,
         use_programs=True,
         styles=DEFAULT_STYLES,
-        emotions=DEFAULT_EMOTIONS,
+        emotions=EMOTION_CLASSES,
     ):
         if int(steps_per_quarter) != steps_per_quarter or steps_per_quarter < 1:
             raise UsageError(f"steps_per_quarter must be a positive whole number, got {steps_per_quarter!r}")
@@ -152,7 +152,8 @@ class REMITokenizer(Representation):
         self.time_signatures = tuple(_parse_time_signature(text) for text in time_signatures)
         self.use_programs = bool(use_programs)
         self.styles = tuple(str(name) for name in styles)
-        self.emotions = tuple(str(name) for name in emotions)
+        # Tokenizers saved when EMOPIA's Q2 was called "angry" load with its current name; the id is the same.
+        self.emotions = tuple(LEGACY_EMOTION_NAMES.get(str(name), str(name)) for name in emotions)
         self.max_duration_steps = round(max_duration_quarters * self.steps_per_quarter)
         if self.max_duration_steps < 1:
             raise UsageError(f"max_duration_quarters={max_duration_quarters} is shorter than one grid step")
@@ -186,7 +187,7 @@ class REMITokenizer(Representation):
     # Vocabulary.
     def _build_vocabulary(self):
         tokens = list(SPECIAL_TOKENS)
-        tokens += [f"SECTION_{name}" for name in SECTIONS]
+        tokens += [f"SECTION_{name}" for name in SECTION_LETTERS]
         tokens += [f"STYLE_{name}" for name in self.styles]
         tokens += [f"EMOTION_{name}" for name in self.emotions]
         families = {}
@@ -287,7 +288,7 @@ class REMITokenizer(Representation):
         return self.token_to_id(f"STYLE_{name}")
 
     def emotion_token_id(self, name):
-        return self.token_to_id(f"EMOTION_{name}")
+        return self.token_to_id(f"EMOTION_{LEGACY_EMOTION_NAMES.get(name, name)}")
 
     def tempo_token_id(self, qpm):
         """Id of the Tempo token nearest to ``qpm``."""
@@ -403,7 +404,7 @@ class REMITokenizer(Representation):
                 signatures.append((step, signature))
         markers = []
         for step, text in sorted(quantized.markers):
-            if text in SECTIONS:
+            if text in SECTION_LETTERS:
                 markers.append((shifted(step), self._ids[f"SECTION_{text}"]))
             else:
                 counts["markers_ignored"] += 1
