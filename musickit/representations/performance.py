@@ -25,7 +25,7 @@ to zero length keeps one step. Drum notes are left out unless
 import numpy as np
 
 from musickit.errors import UsageError
-from musickit.music.score import Note, Score, TempoChange
+from musickit.music.score import DEFAULT_QPM, Note, Score, TempoChange
 from musickit.representations.base import Representation
 from musickit.representations.velocity_bins import VelocityBins
 
@@ -258,4 +258,4 @@ class PerformanceTokenizer(Representation):
             Note(pitch, note_velocity, start * seconds, end * seconds, int(program))
             for start, end, pitch, note_velocity in finished
         ]
-        return Score(notes=notes, tempos=[TempoChange(0.0, 120.0)])
+        return Score(notes=notes, tempos=[TempoChange(0.0, DEFAULT_QPM)])
