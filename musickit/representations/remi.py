@@ -119,6 +119,10 @@ class REMITokenizer(Representation):
     >>> [(n.pitch, n.start, n.end) for n in tokenizer.decode(ids).notes]
     [(60, 0.0, 0.5), (64, 0.5, 1.0)]
 
+    The vocabulary is described id by id in :attr:`grammar` (a
+    :class:`~musickit.representations.grammar.TokenGrammar`: each id's kind and
+    value, the family ranges, which kind may follow which) for logits processors.
+
     References:
         - Huang & Yang, "Pop Music Transformer: Beat-based Modeling and
           Generation of Expressive Pop Piano Compositions", 2020 (REMI).
@@ -420,14 +424,10 @@ class REMITokenizer(Representation):
 
     def _condition_tokens(self, metadata):
         """The leading STYLE_ and EMOTION_ ids for the piece's labels that are in the vocabulary."""
-        ids = []
         style, emotion = metadata.get("style"), metadata.get("emotion")
-        if style is not None and f"STYLE_{style}" in self._ids:
-            ids.append(self._ids[f"STYLE_{style}"])
-        emotion = LEGACY_EMOTION_NAMES.get(emotion, emotion)
-        if emotion is not None and f"EMOTION_{emotion}" in self._ids:
-            ids.append(self._ids[f"EMOTION_{emotion}"])
-        return ids
+        names = [f"STYLE_{style}" if style is not None else None,
+                 f"EMOTION_{LEGACY_EMOTION_NAMES.get(str(emotion), emotion)}" if emotion is not None else None]
+        return [self._ids[name] for name in names if name in self._ids]
 
     def _bar_tokens(self, bars, signatures, markers, notes, tempos, counts):
         """Every bar: its sections, ``Bar``, a TimeSignature where the metre changes, then its positions."""

@@ -60,9 +60,10 @@ class RemiGrammarMask(LogitsProcessor):
       a later ``Position``, a ``Bar`` or another token.
 
     Args:
-        token_kinds: list, one kind per id: ``"bar"``, ``"time_signature"``,
-            ``"position"``, ``"tempo"``, ``"program"``, a note kind from
-            ``note_order``, or ``"other"``.
+        token_kinds: list, one kind per id (``tokenizer.grammar.kinds``):
+            ``"bar"``, ``"time_signature"``, ``"position"``, ``"tempo"``,
+            ``"program"``, a note kind from ``note_order``; any other kind
+            (``"special"``, ``"section"``, ...) counts as ``"other"``.
         token_values: list, one integer per id: the step of position tokens
             and the bar length in steps of time-signature tokens.
         note_order: the note tokens in the order the tokenizer writes them.
