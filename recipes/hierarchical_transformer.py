@@ -49,8 +49,8 @@ import sys
 
 import musickit  # noqa: F401  (first: it quiets TensorFlow's start-up logs)
 from musickit.data.form_synthesis import FORMS, form_letters
-from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
 from musickit.errors import UsageError
+from musickit.representations.conditions import EMOTION_CLASSES, SECTION_LETTERS, TEMPO_CLASSES, class_id
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.runs.folder import load_model_file
@@ -171,7 +171,7 @@ def parse_arguments(argv=None):
         raise UsageError(f"--curriculum {args.curriculum!r}: use none, length, form or length,form")
     for item in args.snippet:  # the files' existence now; their notes once the libraries are loaded
         label, _, path = item.partition("=")
-        if label.strip().upper() not in ("A", "B", "C", "D") or not path:
+        if label.strip().upper() not in SECTION_LETTERS or not path:
             raise UsageError(f"--snippet {item!r}: write it as X=FILE.mid with X one of A, B, C, D")
         if not os.path.isfile(path):
             raise UsageError(f"--snippet {item!r}: no such file {path}")
@@ -306,7 +306,7 @@ def snippets_from_flags(args, tokenizer):
     for item in args.snippet:
         label, _, path = item.partition("=")
         label = label.strip().upper()
-        if label not in "ABCD" or not label or not path:
+        if label not in SECTION_LETTERS or not path:
             raise UsageError(f"--snippet {item!r}: write it as X=FILE.mid with X one of A, B, C, D")
         snippets[label] = tokenizer.encode(read_midi(path))[: args.snippet_length]
     return snippets
@@ -338,9 +338,8 @@ def generate(model, corpus, args, tokenizer, run, given, classifier=None):
         snippets = {**(section_snippets(piece, tokenizer, args.snippet_length) if missing else {}), **given}
         emotion = args.emotion or piece.metadata.get("emotion")
         tempo = args.tempo or piece.metadata.get("tempo")
-        conditions = {"style": styles.index(style),
-                      "emotion": EMOTION_CLASSES.index(emotion) if emotion in EMOTION_CLASSES else -1,
-                      "tempo": TEMPO_CLASSES.index(tempo) if tempo in TEMPO_CLASSES else -1}  # fmt: skip
+        conditions = {"style": styles.index(style), "emotion": class_id(emotion, EMOTION_CLASSES),
+                      "tempo": class_id(tempo, TEMPO_CLASSES)}  # fmt: skip
         ids = generate_in_form(model, tokenizer, args.form, snippets, smoke_or(args, 32, args.tokens_per_section),
                                style=style, conditions=conditions, sampler=sampler, processors=processors,
                                seed=args.seed + number)  # fmt: skip

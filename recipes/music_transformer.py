@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 from musickit.errors import UsageError
+from musickit.representations.conditions import SECTION_LETTERS
 from musickit.runs import add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.training.distribution import add_distribution_flags, configure_distribution
@@ -127,7 +128,7 @@ def parse_arguments(argv=None):
     args = parse_flags(parser, argv)  # the shared checks, and the --smoke default folder
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
-    if not set(args.form) <= set("ABCD") or not args.form:
+    if not set(args.form) <= set(SECTION_LETTERS) or not args.form:
         raise UsageError(f"--form {args.form!r}: use section letters A to D, e.g. AB")
     return args
 
@@ -202,7 +203,7 @@ def main(argv=None):
         preset,
         vocabulary_size=tokenizer.vocabulary_size,
         position_encoding=args.position_encoding,
-        condition_sizes={"style": len(styles) + 1},  # the last class stands for "unknown style"
+        condition_sizes={"style": len(styles)},  # an unknown style is id -1: no style conditioning
         conditioning_mode=args.conditioning,
         padding_id=tokenizer.pad_id,
         end_id=tokenizer.eos_id,

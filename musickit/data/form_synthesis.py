@@ -41,7 +41,7 @@ import numpy as np
 
 from musickit.errors import UsageError
 from musickit.music.quantization import QuantizedNote, QuantizedScore, quantize, unquantize
-from musickit.music.score import Marker
+from musickit.music.score import SECTION_LETTERS, Marker
 
 FORMS = ("AB", "ABA", "ABAB", "ABC", "AABA", "ABCD")
 STEPS_PER_QUARTER = 4
@@ -71,13 +71,13 @@ def form_letters(form):
     ['A', 'B']
     """
     form = str(form).strip().upper()
-    if not form or any(letter not in "ABCD" for letter in form):
+    if not form or any(letter not in SECTION_LETTERS for letter in form):
         raise UsageError(f"form {form!r} must be made of the section letters A, B, C, D, e.g. ABA or AABA")
     letters = []
     for letter in form:
         if letter not in letters:
             letters.append(letter)
-    if letters != list("ABCD"[: len(letters)]):
+    if letters != list(SECTION_LETTERS[: len(letters)]):
         raise UsageError(f"form {form!r} must introduce its sections in order (A first, then B, ...)")
     return letters
 

@@ -25,31 +25,31 @@ Example:
 
 from musickit.errors import UsageError
 from musickit.music.keys import estimate_key, parse_key
+from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, emotion_name
 
-TEMPO_CLASSES = ("slow", "moderate", "fast")
+# TEMPO_CLASSES and EMOTION_CLASSES are defined once, in musickit.representations.conditions.
+
 # Quarter notes per minute. Below Andante (76) is slow (Adagio, Largo); above
 # Moderato's upper bound (120) is fast (Allegro and up). The MIDI default of
 # 120 is therefore "moderate".
 SLOW_BELOW_QPM = 76.0
 FAST_ABOVE_QPM = 120.0
 
-# EMOPIA's quadrants Q1..Q4 in order: valence (positive/negative) x arousal (high/low).
-EMOTION_CLASSES = ("happy", "tense", "sad", "calm")
-_QUADRANTS = {("positive", "high"): "happy", ("negative", "high"): "tense",
-              ("negative", "low"): "sad", ("positive", "low"): "calm"}  # fmt: skip
+# EMOPIA's quadrants Q1..Q4 in order (EMOTION_CLASSES): valence (positive/negative) x arousal (high/low).
+_QUADRANTS = dict(zip([("positive", "high"), ("negative", "high"), ("negative", "low"), ("positive", "low")],
+                      EMOTION_CLASSES))
 # Distinct note onsets per second at or above which a piece counts as high arousal:
 # steady eighth notes at 90 qpm (3 a second) or quarters at 180 qpm.
 HIGH_AROUSAL_ONSETS_PER_SECOND = 3.0
 
 
 def _explicit(score, key, classes):
-    """``score.metadata[key]`` when it is set: one of ``classes`` (EMOPIA's ``Q1``..``Q4`` too for emotion)."""
+    """``score.metadata[key]`` when it is set: one of ``classes`` (for emotion also EMOPIA's ``Q1``..``Q4``
+    and the old name ``angry``)."""
     value = score.metadata.get(key)
     if value is None or value == "":
         return None
-    name = str(value).strip().lower()
-    if key == "emotion" and name in ("q1", "q2", "q3", "q4"):
-        return EMOTION_CLASSES[int(name[1]) - 1]
+    name = emotion_name(value) if key == "emotion" else str(value).strip().lower()
     if name not in classes:
         piece = score.metadata.get("name") or "a piece"
         raise UsageError(f"{key} label {value!r} of {piece} is not one of {', '.join(classes)}; fix or drop it")

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from musickit.data.augmentation import transpose_piano_rolls, transpose_token_windows
 from musickit.errors import UsageError
+from musickit.representations.conditions import class_ids
 
 AUTOTUNE = tf.data.AUTOTUNE
 DEFAULT_TRANSPOSE = 2
@@ -258,9 +259,9 @@ def token_windows(
 
 
 def _label_ids(metadata, key, classes):
-    """``(pieces,)`` int32: the index in ``classes`` of each piece's ``metadata[key]``, -1 when absent or unknown."""
-    position = {label: index for index, label in enumerate(classes)}
-    return np.array([position.get(item.get(key), -1) for item in metadata], dtype=np.int32)
+    """``(pieces,)`` int32: the index in ``classes`` of each piece's ``metadata[key]``, ``UNKNOWN_ID`` (-1) when
+    absent or unknown (the convention of :mod:`musickit.representations.conditions`)."""
+    return class_ids([item.get(key) for item in metadata], classes)
 
 
 def section_snippet_pairs(
@@ -295,8 +296,8 @@ def section_snippet_pairs(
         styles, emotions, tempos: the classes each label is an index into.
             ``styles`` defaults to the sorted styles of the split, so pass
             the same list for every split; ``emotions`` and ``tempos``
-            default to :data:`musickit.data.labels.EMOTION_CLASSES` and
-            :data:`~musickit.data.labels.TEMPO_CLASSES`.
+            default to :data:`musickit.representations.conditions.EMOTION_CLASSES`
+            and :data:`~musickit.representations.conditions.TEMPO_CLASSES`.
 
     Returns:
         ``({"snippet_ids": (B, S, Ls), "snippet_mask": (B, S), "section_ids": (B, S),
@@ -308,8 +309,7 @@ def section_snippet_pairs(
         label. A model reads the ``"<name>_id"`` inputs of the conditions
         it was built with and ignores the others.
     """
-    from musickit.music.sections import SECTION_LABELS
-    from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
+    from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, section_id
 
     _check_positive(snippet_length=snippet_length, max_sections=max_sections, sequence_length=sequence_length,
                     batch_size=batch_size)  # fmt: skip
@@ -335,7 +335,7 @@ def section_snippet_pairs(
             tokens = np.asarray(tokens, dtype=np.int32).reshape(-1)[:snippet_length]
             snippet_ids[piece, slot, : len(tokens)] = tokens
             snippet_mask[piece, slot] = True
-            section_ids[piece, slot] = SECTION_LABELS.index(label)
+            section_ids[piece, slot] = section_id(label)
 
     # Targets: each piece windowed on its own (padded at its end), as in token_windows(pack=False).
     span = sequence_length + 1

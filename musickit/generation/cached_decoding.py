@@ -27,6 +27,7 @@ from keras_hub.samplers import BeamSampler
 from musickit.errors import UsageError
 from musickit.generation.processors import FORBIDDEN_LOGIT, combined_allowed_tokens
 from musickit.generation.samplers import resolve_sampler
+from musickit.representations.conditions import UNKNOWN_ID
 
 
 def _as_rows(prompt_ids, padding_side, padding_id):
@@ -99,15 +100,15 @@ def prompt_rows(prompt_ids, max_length, model, padding_side="right"):
     return rows
 
 
-def condition_ids(conditions, condition_sizes, batch_size, allow_unknown=False):
+def condition_ids(conditions, condition_sizes, batch_size, allow_unknown=True):
     """Checked class ids ``{name: (batch_size,) int32 array}`` from ``{"style": 2, ...}`` (a scalar or one per row).
 
     Args:
         conditions: optional dict from condition name to a class id or one id per row.
         condition_sizes: the model's dict from condition name to its number of classes.
         batch_size: int, the number of prompts.
-        allow_unknown: bool, accept ``-1`` ("unknown", no conditioning for that
-            row) for models trained with unlabelled rows.
+        allow_unknown: bool, accept ``UNKNOWN_ID`` (-1: no conditioning for
+            that row), the convention of :mod:`musickit.representations.conditions`.
 
     Example:
 
@@ -115,7 +116,7 @@ def condition_ids(conditions, condition_sizes, batch_size, allow_unknown=False):
     {'style': [1, 1]}
     """
     checked = {}
-    lowest = -1 if allow_unknown else 0
+    lowest = UNKNOWN_ID if allow_unknown else 0
     for name, value in (conditions or {}).items():
         if name not in condition_sizes:
             raise UsageError(f"unknown condition {name!r}; this model knows {sorted(condition_sizes) or 'none'}")

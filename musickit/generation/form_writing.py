@@ -24,6 +24,7 @@ Example:
 """
 
 from musickit.data.form_synthesis import form_letters
+from musickit.music.score import SECTION_LETTERS
 
 
 def write_in_form(continue_piece, tokenizer, form, tokens_per_section, max_tokens, style=None, end_id=None):
@@ -40,7 +41,7 @@ def write_in_form(continue_piece, tokenizer, form, tokens_per_section, max_token
     """
     form = str(form).strip().upper()
     form_letters(form)
-    stops = tuple(tokenizer.section_token_id(letter) for letter in "ABCD") + ((end_id,) if end_id is not None else ())
+    stops = tuple(tokenizer.section_token_id(letter) for letter in SECTION_LETTERS) + ((end_id,) if end_id is not None else ())
     ids = [tokenizer.style_token_id(style)] if style and style in getattr(tokenizer, "styles", ()) else []
     for letter in form:
         if len(ids) + 2 > max_tokens:

@@ -15,6 +15,7 @@ from musickit.audio.rendering import render
 from musickit.errors import UsageError
 from musickit.generation.piano_roll_sampling import FrameSamplingConfig, PianoRollSampler
 from musickit.music.midi_io import read_midi, write_midi
+from musickit.music.score import DEFAULT_QPM  # the one default tempo (was 100 here); recipes import it from here
 from musickit.runs.flags import add_sampling_flags
 from musickit.runs.folder import RunFolder
 from musickit.viz.piano_roll import plot_piano_roll
@@ -22,7 +23,6 @@ from musickit.viz.piano_roll import plot_piano_roll
 logger = logging.getLogger(__name__)
 
 MODEL_NAME = "piano_roll_lstm"
-DEFAULT_QPM = 100.0
 DEFAULT_PRIMER_BARS = 2
 SAMPLING_FILE = "sampling.json"
 

@@ -24,6 +24,7 @@ Example:
 import numpy as np
 
 from musickit.errors import UsageError
+from musickit.representations.conditions import class_id
 
 DEFAULT_SNIPPET_LENGTH = 256
 
@@ -41,7 +42,8 @@ def build_prompt(snippets, tokenizer, snippet_length=DEFAULT_SNIPPET_LENGTH):
 
 
 def piece_snippets(sequence, metadata, form="AB"):
-    """The ``[(label, ids), ...]`` of a piece for the section labels in ``form`` that it has.
+    """The ``[(label, ids), ...]`` of a piece for the section labels in ``form`` (letters of
+    :data:`~musickit.representations.conditions.SECTION_LETTERS`) that it has.
 
     Uses ``metadata["sections"]`` (as :func:`musickit.data.dataset.load_dataset`
     stores them); a piece without sections offers its own opening as ``A``.
@@ -72,7 +74,9 @@ def prompted_examples(split, tokenizer, sequence_length, snippet_length=DEFAULT_
         snippet_length: int, tokens per snippet.
         form: the section labels to put in the prompt, in order.
         styles: list of style names; a piece's ``metadata["style"]`` becomes
-            its index, ``len(styles)`` when unknown.
+            its index, ``UNKNOWN_ID`` (-1, no style conditioning) when it is
+            missing or not in the list
+            (:mod:`musickit.representations.conditions`).
 
     Returns:
         A dict of NumPy arrays: ``token_ids``, ``targets`` (int32,
@@ -97,7 +101,7 @@ def prompted_examples(split, tokenizer, sequence_length, snippet_length=DEFAULT_
             rows.append(prompt + piece[start : start + room].tolist())
             prompt_lengths.append(len(prompt))
             style = item.get("style") if item else None
-            styles_of_rows.append(styles.index(style) if style in styles else len(styles))
+            styles_of_rows.append(class_id(style, styles))
     if not rows:
         raise UsageError("no pieces to build prompted sequences from; is the split empty?")
     padded = np.full((len(rows), span), int(tokenizer.pad_id), "int32")

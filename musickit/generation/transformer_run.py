@@ -27,6 +27,7 @@ from musickit.music.keys import estimate_key
 from musickit.music.midi_io import read_midi, write_midi
 from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for load_model)
 from musickit.music.quantization import quantize, unquantize
+from musickit.representations.conditions import class_id
 from musickit.representations.piano_roll import PianoRoll
 from musickit.runs.folder import RunFolder
 from musickit.viz.piano_roll import plot_piano_roll
@@ -163,7 +164,7 @@ def generate_pieces(model, tokenizer, prompt, num_samples, new_tokens, args, sty
     """Continue ``prompt`` (plus the style prefix) ``num_samples`` times; return each piece's ids.
 
     ``styles`` is the run's list of style names, whose index is the model's
-    style condition (``len(styles)`` stands for unknown).
+    style condition (``UNKNOWN_ID``, -1, when ``style`` is ``None``: no style conditioning).
     """
     sampler = sampler_from_args(args)
     processors = processors_from_args(args, tokenizer, model.vocabulary_size, prompt=prompt)
@@ -176,7 +177,7 @@ def generate_pieces(model, tokenizer, prompt, num_samples, new_tokens, args, sty
     if "style" in model.condition_sizes:
         if style is not None and style not in styles:
             raise UsageError(f"unknown style {style!r}; this run knows {', '.join(styles) or 'none'}")
-        conditions = {"style": list(styles).index(style) if style is not None else len(styles)}
+        conditions = {"style": class_id(style, styles)}
     outputs = model.generate([start] * num_samples, max_length=max_length, sampler=sampler, processors=processors,
                              conditions=conditions)  # fmt: skip
     # The piece is what follows PROMPT_END (its style token included).

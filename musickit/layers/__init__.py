@@ -8,7 +8,7 @@ Example:
 
 from musickit.layers.adapters import BottleneckAdapter
 from musickit.layers.attention import CachedSelfAttention, causal_attention_mask, skew_relative_logits
-from musickit.layers.conditioning import ConditionEmbedding, ConditionVocabulary, FeatureModulation
+from musickit.layers.conditioning import ConditionEmbedding, FeatureModulation
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
 from musickit.layers.frame_heads import AutoregressiveFrameHead
 from musickit.layers.transformer_block import MusicTransformerBlock
@@ -18,7 +18,6 @@ __all__ = [
     "BottleneckAdapter",
     "CachedSelfAttention",
     "ConditionEmbedding",
-    "ConditionVocabulary",
     "CrossAttentionDecoderBlock",
     "FeatureModulation",
     "MusicTransformerBlock",

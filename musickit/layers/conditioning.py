@@ -1,4 +1,4 @@
-"""Conditioning on style, emotion and tempo: embeddings, per-block injection, or prefix tokens.
+"""Conditioning on style, emotion and tempo: embeddings and per-block injection.
 
 A condition can reach a decoder in two ways, and musickit offers both so they
 can be compared in an ablation:
@@ -6,13 +6,18 @@ can be compared in an ablation:
 - as a vector: :class:`ConditionEmbedding` sums one learned embedding per
   label, and :class:`FeatureModulation` injects it into every block, either
   additively or as FiLM (a per-feature scale and shift);
-- as tokens: :class:`ConditionVocabulary` reserves one token per label after
-  the tokenizer's vocabulary, so ``<style=bach> <tempo=fast>`` can prefix a
-  sequence and the model learns the condition like any other context.
+- as tokens: the tokenizer's own ``STYLE_<name>`` and ``EMOTION_<name>``
+  tokens (:class:`~musickit.representations.remi.REMITokenizer`) prefix a
+  piece, and the model learns the condition like any other context.
+
+The classes and the meaning of "unknown" (id ``-1``: no conditioning) are
+defined once in :mod:`musickit.representations.conditions`.
 """
 
 import keras
 from keras import ops
+
+from musickit.representations.conditions import UNKNOWN_ID
 
 MODULATION_MODES = ("film", "additive")
 
@@ -29,8 +34,9 @@ class ConditionEmbedding(keras.layers.Layer):
 
     Call arguments:
         conditions: dict from condition name to an integer ``(batch,)`` tensor
-            of class ids. A name left out contributes nothing, so a model
-            trained with conditioning can still generate unconditioned.
+            of class ids. A name left out contributes nothing, and so does a
+            row whose id is ``UNKNOWN_ID`` (-1), so a model trained with
+            conditioning can still generate unconditioned.
 
     Returns:
         A ``(batch, hidden_dim)`` tensor, or ``None`` when no condition is given.
@@ -42,6 +48,9 @@ class ConditionEmbedding(keras.layers.Layer):
     >>> vector = embedding({"style": np.array([1, 2]), "tempo": np.array([0, 0])})
     >>> tuple(vector.shape)
     (2, 8)
+    >>> unknown = embedding({"style": np.array([-1]), "tempo": np.array([-1])})
+    >>> float(keras.ops.max(keras.ops.abs(unknown)))
+    0.0
     """
 
     def __init__(self, condition_sizes, hidden_dim, **kwargs):
@@ -58,10 +67,16 @@ class ConditionEmbedding(keras.layers.Layer):
             embedding.build((None,))
 
     def call(self, conditions):
-        vectors = [self.embeddings[name](conditions[name]) for name in sorted(conditions) if name in self.embeddings]
         unknown = sorted(set(conditions) - set(self.embeddings))
         if unknown:
             raise ValueError(f"unknown conditions {unknown}; this layer knows {sorted(self.embeddings)}")
+        vectors = []
+        for name in sorted(conditions):
+            ids = ops.cast(conditions[name], "int32")
+            known = ops.cast(ops.expand_dims(ids != UNKNOWN_ID, -1), self.compute_dtype)
+            # Clipped as well as masked, so that an unknown row looks up a real row and multiplies it by zero.
+            ids = ops.clip(ids, 0, self.condition_sizes[name] - 1)
+            vectors.append(self.embeddings[name](ids) * known)
         if not vectors:
             return None
         return ops.sum(ops.stack(vectors, axis=0), axis=0)
@@ -134,58 +149,3 @@ class FeatureModulation(keras.layers.Layer):
         config.update({"mode": self.mode})
         return config
 
-
-class ConditionVocabulary:
-    """Prefix tokens for conditions, numbered after a tokenizer's vocabulary.
-
-    Args:
-        base_vocabulary_size: int, the tokenizer's vocabulary size; condition
-            tokens take the ids from there on.
-        labels: dict from condition name to its list of label names, e.g.
-            ``{"style": ["bach", "essen"], "tempo": ["slow", "fast"]}``.
-
-    Example:
-
-    >>> vocabulary = ConditionVocabulary(100, {"style": ["bach", "essen"], "tempo": ["slow", "fast"]})
-    >>> vocabulary.vocabulary_size
-    104
-    >>> vocabulary.prefix(style="essen", tempo="slow")
-    [101, 102]
-    >>> vocabulary.token_name(103)
-    'tempo=fast'
-    """
-
-    def __init__(self, base_vocabulary_size, labels):
-        self.base_vocabulary_size = int(base_vocabulary_size)
-        self.labels = {name: list(values) for name, values in labels.items()}
-        self._ids = {}
-        next_id = self.base_vocabulary_size
-        for name in sorted(self.labels):
-            for value in self.labels[name]:
-                self._ids[(name, value)] = next_id
-                next_id += 1
-        self.vocabulary_size = next_id
-
-    def prefix(self, **conditions):
-        """Token ids for the given conditions, in sorted condition-name order."""
-        tokens = []
-        for name in sorted(conditions):
-            key = (name, conditions[name])
-            if key not in self._ids:
-                known = self.labels.get(name)
-                raise ValueError(f"unknown condition {name}={conditions[name]!r}; known values: {known}")
-            tokens.append(self._ids[key])
-        return tokens
-
-    def token_name(self, token_id):
-        for (name, value), identifier in self._ids.items():
-            if identifier == token_id:
-                return f"{name}={value}"
-        raise ValueError(f"{token_id} is not a condition token")
-
-    def get_config(self):
-        return {"base_vocabulary_size": self.base_vocabulary_size, "labels": self.labels}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -22,8 +22,7 @@ from keras_hub.layers import PositionEmbedding, TransformerEncoder
 from musickit.errors import UsageError
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
 from musickit.models.decoder_base import DECODER_PRESETS, DecoderLanguageModel
-
-SECTION_LABELS = ("A", "B", "C", "D")
+from musickit.representations.conditions import SECTION_LETTERS
 
 ENCODER_PRESETS = {
     "tiny": {"num_layers": 1, "num_heads": 2, "hidden_dim": 32, "intermediate_dim": 64},
@@ -412,14 +411,14 @@ class HierarchicalTransformer(DecoderLanguageModel):
         snippet_mask = np.zeros((batch_size, self.max_sections), bool)
         section_ids = np.zeros((batch_size, self.max_sections), "int32")
         for slot, label in enumerate(sorted(snippets)):
-            if label not in SECTION_LABELS[: self.max_sections] or slot >= self.max_sections:
-                raise UsageError(f"snippet label {label!r} is not one of {SECTION_LABELS[: self.max_sections]}")
+            if label not in SECTION_LETTERS[: self.max_sections] or slot >= self.max_sections:
+                raise UsageError(f"snippet label {label!r} is not one of {SECTION_LETTERS[: self.max_sections]}")
             ids = np.asarray(snippets[label], "int64").reshape(-1)[:length]
             if ((ids < 0) | (ids >= self.vocabulary_size)).any():
                 raise UsageError(f"snippet {label} holds ids outside 0..{self.vocabulary_size - 1}")
             snippet_ids[:, slot, : len(ids)] = ids
             snippet_mask[:, slot] = len(ids) > 0
-            section_ids[:, slot] = SECTION_LABELS.index(label)
+            section_ids[:, slot] = SECTION_LETTERS.index(label)
         return {"snippet_ids": snippet_ids, "snippet_mask": snippet_mask, "section_ids": section_ids}
 
     def generate(self, prompt_ids, max_length, snippets=None, conditions=None, sampler="greedy", processors=(),

@@ -12,7 +12,7 @@ Rules (applied here, counted in :class:`QuantizedScore.counts`):
 
 import dataclasses
 
-from musickit.music.score import KeySignature, Marker, Note, Score, TempoChange, TimeSignature
+from musickit.music.score import DEFAULT_QPM, KeySignature, Marker, Note, Score, TempoChange, TimeSignature
 
 
 @dataclasses.dataclass
@@ -126,9 +126,9 @@ def unquantize(quantized, qpm=None):
     """Turn a :class:`QuantizedScore` back into a :class:`Score` in seconds.
 
     With ``qpm`` the whole piece gets that tempo; otherwise the quantized
-    tempo map is used (120 qpm when it has none).
+    tempo map is used (``DEFAULT_QPM``, 120, when it has none).
     """
-    tempo_steps = [(0, qpm)] if qpm else (sorted(quantized.tempos) or [(0, 120.0)])
+    tempo_steps = [(0, qpm)] if qpm else (sorted(quantized.tempos) or [(0, DEFAULT_QPM)])
     if tempo_steps[0][0] > 0:  # the first tempo also holds before it, so nothing lands before time 0
         tempo_steps = [(0, tempo_steps[0][1])] + tempo_steps
     # Cumulative seconds at each tempo change: (step, seconds, qpm).

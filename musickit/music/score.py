@@ -11,7 +11,12 @@ data: I/O lives in :mod:`musickit.music.midi_io` and
 import bisect
 import dataclasses
 
+#: The tempo of a piece that states none, in quarter notes per minute (the MIDI default): the one default
+#: tempo of musickit, used when reading, tokenizing and writing pieces without a tempo.
 DEFAULT_QPM = 120.0
+#: The section letters a piece's form is written in, in order (markers "A" .. "D"); a section's id is its
+#: index. musickit.representations.conditions re-exports them with the other condition classes.
+SECTION_LETTERS = ("A", "B", "C", "D")
 
 
 @dataclasses.dataclass
@@ -58,7 +63,7 @@ class KeySignature:
 
 @dataclasses.dataclass
 class Marker:
-    """A text marker, e.g. a section label ``"A"`` written as a MIDI marker event."""
+    """A text marker, e.g. a section label ``"A"`` (one of :data:`SECTION_LETTERS`) written as a MIDI marker event."""
 
     time: float
     text: str

@@ -50,16 +50,14 @@ import dataclasses
 import re
 
 from musickit.music.quantization import quantize
-from musickit.music.score import Marker, TempoChange
+from musickit.music.score import SECTION_LETTERS, Marker, TempoChange
 
-SECTION_LETTERS = ("A", "B", "C", "D")
-SECTION_LABELS = SECTION_LETTERS  # the name musickit.data.dataset used for the same letters
 STEPS_PER_QUARTER = 4
 # "A", "Section B", "SECTION_C", "part d" ... : the letter is the section label.
-SECTION_MARKER = re.compile(r"^\s*(?:section|part)?[\s_:-]*([A-D])\s*$", re.IGNORECASE)
+SECTION_MARKER = re.compile(rf"^\s*(?:section|part)?[\s_:-]*([{''.join(SECTION_LETTERS)}])\s*$", re.IGNORECASE)
 
 __all__ = [
-    "SECTION_LABELS", "SECTION_LETTERS", "SECTION_MARKER", "bar_signatures", "find_repeat", "label_sections",
+    "SECTION_LETTERS", "SECTION_MARKER", "bar_signatures", "find_repeat", "label_sections",
     "section_scores", "slice_score",
 ]
 
@@ -90,7 +88,7 @@ def section_scores(score):
             starts.append((float(marker.time), match.group(1).upper()))
     if not starts:
         for label, time in score.metadata.get("sections", []) or []:
-            if str(label).upper() in SECTION_LABELS:
+            if str(label).upper() in SECTION_LETTERS:
                 starts.append((float(time), str(label).upper()))
     starts.sort()
     parts = []

@@ -25,8 +25,9 @@ to zero length keeps one step. Drum notes are left out unless
 import numpy as np
 
 from musickit.errors import UsageError
-from musickit.music.score import Note, Score, TempoChange
+from musickit.music.score import DEFAULT_QPM, Note, Score, TempoChange
 from musickit.representations.base import Representation
+from musickit.representations.grammar import TokenGrammar
 from musickit.representations.velocity_bins import VelocityBins
 
 NUM_PITCHES = 128
@@ -94,6 +95,7 @@ class PerformanceTokenizer(Representation):
         self._velocity_bins = VelocityBins(self.num_velocity_bins)
         self._tokens = self._build_tokens()
         self._ids = {token: index for index, token in enumerate(self._tokens)}
+        self.grammar = self._build_grammar()
 
     def get_config(self):
         return {
@@ -112,6 +114,19 @@ class PerformanceTokenizer(Representation):
         if self.special_tokens:
             tokens += list(SPECIAL_TOKENS)
         return tokens
+
+    def _build_grammar(self):
+        """Every id's kind and value: pitch (NOTE_ON), note_off, time_shift (steps), velocity (bin), other."""
+        parts = [("pitch", range(NUM_PITCHES)), ("note_off", range(NUM_PITCHES)),
+                 ("time_shift", range(1, self.num_time_shifts + 1)), ("velocity", range(self.num_velocity_bins)),
+                 ("other", [-1] * (self.vocabulary_size - self.special_offset))]
+        kinds, values, ranges = [], [], {}
+        for kind, kind_values in parts:
+            ranges[kind] = (len(kinds), len(kinds) + len(kind_values))
+            kinds += [kind] * len(kind_values)
+            values += kind_values
+        # Events may come in any order: no ``follows`` table, no bars.
+        return TokenGrammar(kinds, values, ranges)
 
     # Vocabulary.
     @property
@@ -258,4 +273,4 @@ class PerformanceTokenizer(Representation):
             Note(pitch, note_velocity, start * seconds, end * seconds, int(program))
             for start, end, pitch, note_velocity in finished
         ]
-        return Score(notes=notes, tempos=[TempoChange(0.0, 120.0)])
+        return Score(notes=notes, tempos=[TempoChange(0.0, DEFAULT_QPM)])

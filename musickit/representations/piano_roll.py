@@ -27,7 +27,7 @@ import numpy as np
 
 from musickit.errors import UsageError
 from musickit.music.quantization import QuantizedScore, quantize
-from musickit.music.score import Note, Score, TempoChange
+from musickit.music.score import DEFAULT_QPM, Note, Score, TempoChange
 from musickit.representations.base import Representation
 
 SUSTAIN, ONSET = 0, 1
@@ -146,7 +146,7 @@ class PianoRoll(Representation):
             roll[starts, columns, ONSET] = values
         return roll, counts
 
-    def decode(self, roll, qpm=120.0, velocity=90, program=0):
+    def decode(self, roll, qpm=DEFAULT_QPM, velocity=90, program=0):
         """Notes from a roll, played at ``qpm`` with one ``program``.
 
         A key counts as on where its (sustain) value is above zero. A note

@@ -60,16 +60,16 @@ import bisect
 import numpy as np
 
 from musickit.errors import UsageError
-from musickit.music.quantization import QuantizedNote, QuantizedScore, quantize, unquantize
-from musickit.music.score import DEFAULT_QPM, Score
+from musickit.music.quantization import unquantize
+from musickit.music.score import DEFAULT_QPM
+from musickit.representations import remi_timeline as timeline
 from musickit.representations.base import Representation
+from musickit.representations.conditions import DEFAULT_STYLES, EMOTION_CLASSES, LEGACY_EMOTION_NAMES, SECTION_LETTERS
+from musickit.representations.grammar import TokenGrammar, remi_follows
+from musickit.representations.remi_decoding import read_remi
 from musickit.representations.velocity_bins import VelocityBins
 
 SPECIAL_TOKENS = ("PAD", "BOS", "EOS", "MASK", "PROMPT_START", "PROMPT_END")
-SECTIONS = ("A", "B", "C", "D")
-DEFAULT_STYLES = ("bach", "essen", "folk", "ryans", "palestrina")
-# The four quadrants of Russell's valence/arousal plane, as used by EMOPIA.
-DEFAULT_EMOTIONS = ("happy", "angry", "sad", "calm")
 # Duple, triple and compound metres up to two whole notes per bar.
 DEFAULT_TIME_SIGNATURES = tuple(
     [f"{numerator}/2" for numerator in range(1, 5)]
@@ -77,8 +77,14 @@ DEFAULT_TIME_SIGNATURES = tuple(
     + [f"{numerator}/8" for numerator in range(1, 13)]
 )
 DRUMS = "drums"
-# Token families, in vocabulary order after the special tokens.
+# Token families, in vocabulary order after the special tokens, and their kinds in the grammar.
 FAMILIES = ("Bar", "Position", "Pitch", "Velocity", "Duration", "Tempo", "TimeSignature", "Program")
+FAMILY_KINDS = dict(zip(FAMILIES, ("bar", "position", "pitch", "velocity", "duration", "tempo", "time_signature",
+                                   "program")))
+# The leading tokens: the family of each (token_type()) and its kind in the grammar.
+LEADING_FAMILIES = (("SPECIAL", "special"), ("SECTION", "section"), ("STYLE", "style"), ("EMOTION", "emotion"))
+ENCODE_COUNTS = ("notes", "drum_notes_excluded", "out_of_range_notes_dropped", "lengthened_zero_length_notes",
+                 "long_notes_shortened", "markers_ignored", "short_bars_renamed", "short_bars_unmatched")
 
 
 class REMITokenizer(Representation):
@@ -98,7 +104,10 @@ class REMITokenizer(Representation):
             strings; the longest bar sets the number of Position tokens.
         use_programs: write Program tokens (and keep drums); without them
             every note decodes as program 0.
-        styles, emotions: the names behind STYLE_ and EMOTION_ tokens.
+        styles, emotions: the names behind STYLE_ and EMOTION_ tokens (by
+            default :data:`~musickit.representations.conditions.DEFAULT_STYLES`
+            and :data:`~musickit.representations.conditions.EMOTION_CLASSES`;
+            the old emotion name ``"angry"`` is read as ``"tense"``).
 
     Example:
 
@@ -109,6 +118,10 @@ class REMITokenizer(Representation):
     ['Bar', 'TimeSignature_4/4', 'Position_0', 'Tempo_120', 'Program_0', 'Pitch_60', 'Velocity_22', 'Duration_4']
     >>> [(n.pitch, n.start, n.end) for n in tokenizer.decode(ids).notes]
     [(60, 0.0, 0.5), (64, 0.5, 1.0)]
+
+    The vocabulary is described id by id in :attr:`grammar` (a
+    :class:`~musickit.representations.grammar.TokenGrammar`: each id's kind and
+    value, the family ranges, which kind may follow which) for logits processors.
 
     References:
         - Huang & Yang, "Pop Music Transformer: Beat-based Modeling and
@@ -130,7 +143,7 @@ class REMITokenizer(Representation):
         time_signatures=DEFAULT_TIME_SIGNATURES,
         use_programs=True,
         styles=DEFAULT_STYLES,
-        emotions=DEFAULT_EMOTIONS,
+        emotions=EMOTION_CLASSES,
     ):
         if int(steps_per_quarter) != steps_per_quarter or steps_per_quarter < 1:
             raise UsageError(f"steps_per_quarter must be a positive whole number, got {steps_per_quarter!r}")
@@ -149,10 +162,11 @@ class REMITokenizer(Representation):
         self.min_qpm = float(min_qpm)
         self.max_qpm = float(max_qpm)
         self.num_tempo_bins = int(num_tempo_bins)
-        self.time_signatures = tuple(_parse_time_signature(text) for text in time_signatures)
+        self.time_signatures = tuple(timeline.parse_time_signature(text) for text in time_signatures)
         self.use_programs = bool(use_programs)
         self.styles = tuple(str(name) for name in styles)
-        self.emotions = tuple(str(name) for name in emotions)
+        # Tokenizers saved when EMOPIA's Q2 was called "angry" load with its current name; the id is the same.
+        self.emotions = tuple(LEGACY_EMOTION_NAMES.get(str(name), str(name)) for name in emotions)
         self.max_duration_steps = round(max_duration_quarters * self.steps_per_quarter)
         if self.max_duration_steps < 1:
             raise UsageError(f"max_duration_quarters={max_duration_quarters} is shorter than one grid step")
@@ -161,7 +175,7 @@ class REMITokenizer(Representation):
 
         self.tempo_values = np.linspace(self.min_qpm, self.max_qpm, self.num_tempo_bins)
         self.velocity_bins = VelocityBins(self.num_velocity_bins)
-        self.num_positions = max(self._bar_steps(*signature) for signature in self.time_signatures)
+        self.num_positions = max(self.bar_steps(*signature) for signature in self.time_signatures)
         self._build_vocabulary()
 
     def get_config(self):
@@ -180,58 +194,66 @@ class REMITokenizer(Representation):
             "emotions": list(self.emotions),
         }
 
-    def _bar_steps(self, numerator, denominator):
+    def bar_steps(self, numerator, denominator):
+        """The length in grid steps of a bar in ``numerator/denominator`` (at least one step)."""
         return max(1, round(numerator * 4 / denominator * self.steps_per_quarter))
 
     # Vocabulary.
     def _build_vocabulary(self):
-        tokens = list(SPECIAL_TOKENS)
-        tokens += [f"SECTION_{name}" for name in SECTIONS]
-        tokens += [f"STYLE_{name}" for name in self.styles]
-        tokens += [f"EMOTION_{name}" for name in self.emotions]
-        families = {}
-
-        def add(family, names):
-            families[family] = (len(tokens), len(tokens) + len(names))
-            tokens.extend(names)
-
-        add("Bar", ["Bar"])
-        add("Position", [f"Position_{position}" for position in range(self.num_positions)])
-        add("Pitch", [f"Pitch_{pitch}" for pitch in range(self.lowest_pitch, self.highest_pitch + 1)])
-        add("Velocity", [f"Velocity_{index}" for index in range(self.num_velocity_bins)])
-        add("Duration", [f"Duration_{steps}" for steps in range(1, self.max_duration_steps + 1)])
-        add("Tempo", [f"Tempo_{value:g}" for value in self.tempo_values])
-        add("TimeSignature", [f"TimeSignature_{n}/{d}" for n, d in self.time_signatures])
-        if self.use_programs:
-            add("Program", [f"Program_{program}" for program in range(128)] + [f"Program_{DRUMS}"])
+        leading = (SPECIAL_TOKENS, [f"SECTION_{name}" for name in SECTION_LETTERS],
+                   [f"STYLE_{name}" for name in self.styles], [f"EMOTION_{name}" for name in self.emotions])
+        values = {
+            "Bar": [-1],
+            "Position": range(self.num_positions),
+            "Pitch": range(self.lowest_pitch, self.highest_pitch + 1),
+            "Velocity": range(self.num_velocity_bins),
+            "Duration": range(1, self.max_duration_steps + 1),
+            "Tempo": range(self.num_tempo_bins),
+            "TimeSignature": [self.bar_steps(*signature) for signature in self.time_signatures],
+            "Program": range(129) if self.use_programs else [],
+        }
+        names = {family: [f"{family}_{value}" for value in values[family]] for family in FAMILIES}
+        names.update(Bar=["Bar"], Tempo=[f"Tempo_{value:g}" for value in self.tempo_values],
+                     TimeSignature=[f"TimeSignature_{n}/{d}" for n, d in self.time_signatures],
+                     Program=[f"Program_{program}" for program in range(128)] + [f"Program_{DRUMS}"])
+        tokens, types, kinds, token_values, families, ranges = [], [], [], [], {}, {}
+        for (family, kind), names_of_family in zip(LEADING_FAMILIES, leading):
+            ranges[kind] = (len(tokens), len(tokens) + len(names_of_family))
+            tokens += names_of_family
+            types += list(SPECIAL_TOKENS) if family == "SPECIAL" else [family] * len(names_of_family)
+            kinds += [kind] * len(names_of_family)
+            token_values += range(len(names_of_family))
+        for family in FAMILIES:
+            if family == "Program" and not self.use_programs:
+                continue
+            families[family] = ranges[FAMILY_KINDS[family]] = (len(tokens), len(tokens) + len(names[family]))
+            tokens += names[family]
+            types += [family] * len(names[family])
+            kinds += [FAMILY_KINDS[family]] * len(names[family])
+            token_values += values[family]
         self._tokens = tokens
         self._ids = {token: index for index, token in enumerate(tokens)}
         if len(self._ids) != len(tokens):
             raise UsageError("styles, emotions and time_signatures must not repeat a name")
         self._families = families
+        self._type_of_id = types
         self.vocabulary_size = len(tokens)
-        # Offsets used on every encode/decode, kept as plain ints.
+        self.grammar = TokenGrammar(kinds, token_values, ranges, follows=remi_follows(self.note_order),
+                                    note_order=self.note_order, default_bar_steps=self.bar_steps(4, 4))
+        # Offsets used on every encode, kept as plain ints.
         self.bar_id = families["Bar"][0]
         self._position_offset = families["Position"][0]
         self._pitch_offset = families["Pitch"][0] - self.lowest_pitch
         self._velocity_offset = families["Velocity"][0]
         self._duration_offset = families["Duration"][0] - 1
         self._tempo_offset = families["Tempo"][0]
-        self._time_signature_ids = {signature: self._ids[f"TimeSignature_{signature[0]}/{signature[1]}"]
-                                    for signature in self.time_signatures}  # fmt: skip
+        self._time_signature_ids = {signature: families["TimeSignature"][0] + index
+                                    for index, signature in enumerate(self.time_signatures)}
         self._program_offset = families["Program"][0] if self.use_programs else None
         # Bar length in steps -> a signature of that length, preferring quarter-note beats.
         self._signature_for_length = {}
         for signature in sorted(self.time_signatures, key=lambda signature: (signature[1] != 4, signature[1])):
-            self._signature_for_length.setdefault(self._bar_steps(*signature), signature)
-        # id -> family name, for token_type() and for decoding without string work.
-        self._type_of_id = list(tokens)
-        for index, token in enumerate(tokens):
-            for prefix in ("SECTION", "STYLE", "EMOTION"):
-                if token.startswith(prefix + "_"):
-                    self._type_of_id[index] = prefix
-        for family, (start, stop) in families.items():
-            self._type_of_id[start:stop] = [family] * (stop - start)
+            self._signature_for_length.setdefault(self.bar_steps(*signature), signature)
 
     @property
     def note_order(self):
@@ -242,7 +264,7 @@ class REMITokenizer(Representation):
     @property
     def token_ranges(self):
         """``{family: (first id, last id + 1)}`` for Bar, Position, Pitch, Velocity, Duration, Tempo,
-        TimeSignature and Program (when used): the id ranges a grammar mask needs."""
+        TimeSignature and Program (when used). :attr:`grammar` describes every id."""
         return dict(self._families)
 
     def token_ids(self, family):
@@ -264,6 +286,8 @@ class REMITokenizer(Representation):
 
     def token_to_id(self, token):
         """The id of a token name such as ``"Position_4"`` or ``"STYLE_bach"``."""
+        if token not in self._ids and token.startswith("EMOTION_"):
+            token = "EMOTION_" + LEGACY_EMOTION_NAMES.get(token[len("EMOTION_") :], token[len("EMOTION_") :])
         if token not in self._ids:
             raise UsageError(f"unknown REMI token {token!r}; names look like Pitch_60, Position_0 or STYLE_bach")
         return self._ids[token]
@@ -274,10 +298,7 @@ class REMITokenizer(Representation):
 
     def token_pitches(self):
         """An int32 array over the vocabulary: the MIDI pitch of Pitch tokens, -1 elsewhere."""
-        pitches = np.full(self.vocabulary_size, -1, dtype=np.int32)
-        pitch_ids = self.token_ids("Pitch")
-        pitches[pitch_ids.start : pitch_ids.stop] = np.arange(self.lowest_pitch, self.highest_pitch + 1)
-        return pitches
+        return self.grammar.pitches()
 
     def section_token_id(self, name):
         """Id of ``SECTION_<name>``, for ``name`` in ``"A"`` .. ``"D"``."""
@@ -327,7 +348,7 @@ class REMITokenizer(Representation):
     def _tempo_bin(self, qpm):
         return int(np.abs(self.tempo_values - qpm).argmin())
 
-    # Encoding.
+    # Encoding: the piece's timed events (remi_timeline), then bar by bar.
     def encode(self, score):
         """Token ids (int32) of a :class:`Score` (or a :class:`QuantizedScore` on this grid)."""
         return self.encode_with_counts(score)[0]
@@ -342,253 +363,137 @@ class REMITokenizer(Representation):
         >>> counts["out_of_range_notes_dropped"]
         1
         """
-        quantized = self._quantize(score)
-        counts = {
-            "notes": len(quantized.notes),
-            "drum_notes_excluded": 0,
-            "out_of_range_notes_dropped": 0,
-            "lengthened_zero_length_notes": int(quantized.counts.get("lengthened_zero_length_notes", 0)),
-            "long_notes_shortened": 0,
-            "markers_ignored": 0,
-            "short_bars_renamed": 0,
-            "short_bars_unmatched": 0,
-        }
-        notes = quantized.notes
+        quantized = timeline.quantized_on_grid(score, self.steps_per_quarter)
+        counts = dict.fromkeys(ENCODE_COUNTS, 0)
+        counts["notes"] = len(quantized.notes)
+        counts["lengthened_zero_length_notes"] = int(quantized.counts.get("lengthened_zero_length_notes", 0))
+        offset = timeline.pickup_offset(quantized)
+        notes = self._note_events(self._notes_to_write(quantized.notes, counts), offset, counts)
+        tempos = self._tempo_events(quantized, offset)
+        signatures = timeline.signature_changes(quantized, offset)
+        markers = self._marker_events(quantized, offset, counts)
+        horizon = max([notes[-1][0] if notes else 0, tempos[-1][0]] + [step for step, _ in signatures]
+                      + [step for step, _ in markers]) + 1
+        bars = timeline.bar_starts(self.steps_per_quarter, horizon, signatures)
+        ids = self._condition_tokens(score.metadata)
+        ids += self._bar_tokens(bars, signatures, markers, notes, tempos, counts)
+        return np.asarray(ids, dtype=np.int32), counts
+
+    def _notes_to_write(self, notes, counts):
+        """The notes this vocabulary can write: drums only with programs, pitches inside the range."""
         if not self.use_programs:
             counts["drum_notes_excluded"] = sum(note.is_drum for note in notes)
             notes = [note for note in notes if not note.is_drum]
         kept = [note for note in notes if self.lowest_pitch <= note.pitch <= self.highest_pitch]
         counts["out_of_range_notes_dropped"] = len(notes) - len(kept)
-        offset = _pickup_offset(quantized)
+        return kept
 
-        # One row per note: start, program key (drums last), pitch, duration, velocity.
-        table = np.array(
-            [
-                (note.start_step, 128 if note.is_drum else note.program, note.pitch, note.end_step - note.start_step,
-                 note.velocity)
-                for note in kept
-            ],
-            dtype=np.int64,
-        ).reshape(-1, 5)  # fmt: skip
-        table = table[np.lexsort(table.T[::-1])]
-        starts = table[:, 0] + offset
-        durations = table[:, 3]
-        counts["long_notes_shortened"] = int((durations > self.max_duration_steps).sum())
-        note_starts = starts.tolist()
-        pitch_ids = (table[:, 2] + self._pitch_offset).tolist()
-        velocity_ids = None
+    def _note_events(self, notes, offset, counts):
+        """``[(start step, program id or None, note ids)]`` in writing order; long notes are shortened."""
+        table = timeline.note_table(notes, offset)
+        lengths = table[:, timeline.LENGTH]
+        counts["long_notes_shortened"] = int((lengths > self.max_duration_steps).sum())
+        columns = [table[:, timeline.PITCH] + self._pitch_offset]
         if self.num_velocity_bins:
-            velocity_ids = (self.velocity_bins.bins_of(table[:, 4]) + self._velocity_offset).tolist()
-        duration_ids = (np.clip(durations, 1, self.max_duration_steps) + self._duration_offset).tolist()
-        program_ids = (table[:, 1] + self._program_offset).tolist() if self.use_programs else None
+            columns.append(self.velocity_bins.bins_of(table[:, timeline.VELOCITY]) + self._velocity_offset)
+        columns.append(np.clip(lengths, 1, self.max_duration_steps) + self._duration_offset)
+        note_ids = np.stack(columns, axis=1).tolist() if len(table) else []
+        programs = (table[:, timeline.PROGRAM] + self._program_offset).tolist() if self.use_programs else None
+        return [(start, programs[number] if programs else None, note_ids[number])
+                for number, start in enumerate(table[:, timeline.START].tolist())]
 
-        def shifted(step):
-            # Tempo, metre and sections given at the very start still hold from step 0, before the pickup.
-            return step + offset if step > 0 else step
-
-        tempos = _last_per_step((shifted(step), value) for step, value in quantized.tempos) or [(0, DEFAULT_QPM)]
-        if tempos[0][0] > 0:
-            tempos.insert(0, (0, tempos[0][1]))
-        tempo_steps, tempo_ids, previous_bin = [], [], None
-        for step, qpm in tempos:
+    def _tempo_events(self, quantized, offset):
+        """``[(step, Tempo id)]`` from step 0, leaving out changes that round to the tempo bin in force."""
+        events, previous_bin = [], None
+        for step, qpm in timeline.tempo_changes(quantized, offset, DEFAULT_QPM):
             tempo_bin = self._tempo_bin(qpm)
-            if tempo_bin != previous_bin:  # a change that rounds to the same bin says nothing
-                tempo_steps.append(step)
-                tempo_ids.append(self._tempo_offset + tempo_bin)
+            if tempo_bin != previous_bin:
+                events.append((step, self._tempo_offset + tempo_bin))
                 previous_bin = tempo_bin
-        signatures = []
-        for step, signature in _last_per_step((shifted(step), (n, d)) for step, n, d in quantized.time_signatures):
-            # A repeated signature (common in files with one per part) must not start a bar where it falls.
-            if not signatures or signatures[-1][1] != signature:
-                signatures.append((step, signature))
-        markers = []
+        return events
+
+    def _marker_events(self, quantized, offset, counts):
+        """``[(step, SECTION id)]`` for the section markers; other markers are counted and ignored."""
+        events = []
         for step, text in sorted(quantized.markers):
-            if text in SECTIONS:
-                markers.append((shifted(step), self._ids[f"SECTION_{text}"]))
+            if text in SECTION_LETTERS:
+                events.append((timeline.shifted(step, offset), self._ids[f"SECTION_{text}"]))
             else:
                 counts["markers_ignored"] += 1
+        return events
 
-        # Bars as QuantizedScore lays them out, over every step that carries an event.
-        horizon = max([note_starts[-1] if note_starts else 0, tempo_steps[-1]]
-                      + [step for step, _ in signatures] + [step for step, _ in markers]) + 1  # fmt: skip
-        layout = QuantizedScore(
-            [], self.steps_per_quarter, horizon,
-            time_signatures=[(step, n, d) for step, (n, d) in signatures],
-            metadata={},
-        )  # fmt: skip
-        bar_starts = layout.bar_starts()
-        signature_steps = [step for step, _ in signatures]
+    def _condition_tokens(self, metadata):
+        """The leading STYLE_ and EMOTION_ ids for the piece's labels that are in the vocabulary."""
+        style, emotion = metadata.get("style"), metadata.get("emotion")
+        names = [f"STYLE_{style}" if style is not None else None,
+                 f"EMOTION_{LEGACY_EMOTION_NAMES.get(str(emotion), emotion)}" if emotion is not None else None]
+        return [self._ids[name] for name in names if name in self._ids]
 
-        ids = []
-        style, emotion = score.metadata.get("style"), score.metadata.get("emotion")
-        if style is not None and f"STYLE_{style}" in self._ids:
-            ids.append(self._ids[f"STYLE_{style}"])
-        if emotion is not None and f"EMOTION_{emotion}" in self._ids:
-            ids.append(self._ids[f"EMOTION_{emotion}"])
-        note_count, tempo_count, marker_count = len(note_starts), len(tempo_steps), len(markers)
-        note_index = tempo_index = marker_index = 0
-        previous_signature, infinity = None, float("inf")
-        for bar_number, bar_start in enumerate(bar_starts):
-            bar_end = bar_starts[bar_number + 1] if bar_number + 1 < len(bar_starts) else infinity
-            while marker_index < marker_count and markers[marker_index][0] < bar_end:
-                ids.append(markers[marker_index][1])
-                marker_index += 1
+    def _bar_tokens(self, bars, signatures, markers, notes, tempos, counts):
+        """Every bar: its sections, ``Bar``, a TimeSignature where the metre changes, then its positions."""
+        ids, previous_signature = [], None
+        signature_steps = [step for step, _ in signatures]  # bisect: a Python list search, bar by bar
+        ends = bars[1:] + [float("inf")]
+        marker_cuts = np.searchsorted([step for step, _ in markers], ends).tolist()
+        note_cuts = np.searchsorted([step for step, _, _ in notes], ends).tolist()
+        tempo_cuts = np.searchsorted([step for step, _ in tempos], ends).tolist()
+        marker_from = note_from = tempo_from = 0
+        for number, (bar_start, bar_end) in enumerate(zip(bars, ends)):
+            ids += [token for _, token in markers[marker_from : marker_cuts[number]]]
             ids.append(self.bar_id)
-            signature_index = bisect.bisect_right(signature_steps, bar_start) - 1
-            signature = signatures[signature_index][1] if signature_index >= 0 else (4, 4)
-            if bar_end - bar_start < self._bar_steps(*signature):
-                # A signature change cut this bar short: name the bar by its real length so decoding
-                # keeps every later note in place.
-                renamed = self._signature_for_length.get(bar_end - bar_start)
-                if renamed:
-                    signature = renamed
-                    counts["short_bars_renamed"] += 1
-                else:
-                    counts["short_bars_unmatched"] += 1
+            signature = self._bar_signature(bar_start, bar_end, signatures, signature_steps, counts)
             if signature != previous_signature:
                 if signature not in self._time_signature_ids:
                     raise UsageError(
-                        f"time signature {signature[0]}/{signature[1]} (bar {bar_number + 1}) is not in this "
+                        f"time signature {signature[0]}/{signature[1]} (bar {number + 1}) is not in this "
                         f"tokenizer's vocabulary; add it with REMITokenizer(time_signatures=[...])"
                     )
                 ids.append(self._time_signature_ids[signature])
                 previous_signature = signature
-            while True:
-                next_note = note_starts[note_index] if note_index < note_count else infinity
-                next_tempo = tempo_steps[tempo_index] if tempo_index < tempo_count else infinity
-                step = min(next_note, next_tempo)
-                if step >= bar_end:
-                    break
-                ids.append(self._position_offset + step - bar_start)
-                if next_tempo == step:
-                    ids.append(tempo_ids[tempo_index])
-                    tempo_index += 1
-                program = None
-                while note_index < note_count and note_starts[note_index] == step:
-                    if program_ids is not None and program_ids[note_index] != program:
-                        program = program_ids[note_index]
-                        ids.append(program)
-                    if velocity_ids is None:
-                        ids += (pitch_ids[note_index], duration_ids[note_index])
-                    else:
-                        ids += (pitch_ids[note_index], velocity_ids[note_index], duration_ids[note_index])
-                    note_index += 1
-        return np.asarray(ids, dtype=np.int32), counts
+            ids += self._position_tokens(bar_start, notes[note_from : note_cuts[number]],
+                                         tempos[tempo_from : tempo_cuts[number]])
+            marker_from, note_from, tempo_from = marker_cuts[number], note_cuts[number], tempo_cuts[number]
+        return ids
 
-    def _quantize(self, score):
-        if isinstance(score, QuantizedScore):
-            if score.steps_per_quarter != self.steps_per_quarter:
-                raise UsageError(
-                    f"score is quantized to {score.steps_per_quarter} steps per quarter but this tokenizer uses "
-                    f"{self.steps_per_quarter}; quantize the Score again or pass the Score itself"
-                )
-            return score
-        if not isinstance(score, Score):
-            raise UsageError(f"REMITokenizer.encode expects a musickit Score, got {type(score).__name__}")
-        return quantize(score, self.steps_per_quarter)
+    def _bar_signature(self, bar_start, bar_end, signatures, signature_steps, counts):
+        """The signature a bar is written with: the one in force, or, for a bar a signature change cut short,
+        one of its real length, so decoding keeps every later note in place."""
+        index = bisect.bisect_right(signature_steps, bar_start) - 1
+        signature = signatures[index][1] if index >= 0 else (4, 4)
+        if bar_end - bar_start < self.bar_steps(*signature):
+            renamed = self._signature_for_length.get(bar_end - bar_start)
+            if renamed:
+                counts["short_bars_renamed"] += 1
+                return renamed
+            counts["short_bars_unmatched"] += 1
+        return signature
+
+    def _position_tokens(self, bar_start, notes, tempos):
+        """One bar's ``Position [Tempo] ([Program] note ids)*`` for every step with a tempo or note onsets;
+        a Program token opens a position and marks each change of program there."""
+        ids, tempo_at = [], dict(tempos)
+        steps = sorted(tempo_at.keys() | {step for step, _, _ in notes})
+        number = 0
+        for step in steps:
+            ids.append(self._position_offset + step - bar_start)
+            if step in tempo_at:
+                ids.append(tempo_at[step])
+            program = None
+            while number < len(notes) and notes[number][0] == step:
+                _, note_program, note_ids = notes[number]
+                if note_program is not None and note_program != program:
+                    program = note_program
+                    ids.append(program)
+                ids += note_ids
+                number += 1
+        return ids
 
     # Decoding.
     def decode(self, ids, velocity=90):
-        """A :class:`Score` from token ids (see the module docstring for what is skipped).
-
-        Model output need not be perfectly formed: a Pitch without a Velocity
-        gets ``velocity``, one without a Duration lasts one step, and a
-        Position before any Bar counts from the start of the piece.
-        """
+        """A :class:`Score` from token ids; tolerant of model mistakes (see
+        :func:`~musickit.representations.remi_decoding.read_remi`)."""
         return unquantize(self.decode_quantized(ids, velocity=velocity))
 
     def decode_quantized(self, ids, velocity=90):
         """Like :meth:`decode`, but return the :class:`QuantizedScore` (times in grid steps)."""
-        ids = np.asarray(ids).reshape(-1).tolist()
-        types = self._type_of_id
-        eos_id = self.eos_id
-        bar_start, bar_steps, started = 0, self._bar_steps(4, 4), False
-        step, program, is_drum = 0, 0, False
-        notes, tempos, signatures, markers, metadata = [], [], [], [], {}
-        pending = None  # [pitch, velocity, start, program, is_drum] of a note awaiting its Duration
-
-        def finish(duration):
-            pitch, note_velocity, start, note_program, note_is_drum = pending
-            notes.append(QuantizedNote(pitch, note_velocity, start, start + duration, note_program, note_is_drum))
-
-        for index in ids:
-            if not 0 <= index < self.vocabulary_size:
-                raise UsageError(f"token id {index} is outside this vocabulary of {self.vocabulary_size} ids")
-            kind = types[index]
-            if kind == "Duration":
-                if pending is not None:
-                    finish(index - self._duration_offset)
-                    pending = None
-                continue
-            if kind == "Velocity":
-                if pending is not None:
-                    pending[1] = self.velocity_bins.velocity_of(index - self._velocity_offset)
-                continue
-            if pending is not None:
-                finish(1)
-                pending = None
-            if kind == "Pitch":
-                pending = [index - self._pitch_offset, int(velocity), step, program, is_drum]
-            elif kind == "Position":
-                step = bar_start + index - self._position_offset
-            elif kind == "Program":
-                program, is_drum = index - self._program_offset, False
-                if program == 128:
-                    program, is_drum = 0, True
-            elif kind == "Bar":
-                if started:
-                    bar_start += bar_steps
-                started, step = True, bar_start
-            elif kind == "TimeSignature":
-                numerator, denominator = self.time_signatures[index - self._families["TimeSignature"][0]]
-                signatures.append((bar_start, numerator, denominator))
-                bar_steps = self._bar_steps(numerator, denominator)
-            elif kind == "Tempo":
-                tempos.append((step, float(self.tempo_values[index - self._tempo_offset])))
-            elif kind == "SECTION":
-                # The section begins with the Bar that follows its token.
-                markers.append((bar_start + bar_steps if started else 0, self._tokens[index][len("SECTION_") :]))
-            elif kind == "STYLE":
-                metadata["style"] = self._tokens[index][len("STYLE_") :]
-            elif kind == "EMOTION":
-                metadata["emotion"] = self._tokens[index][len("EMOTION_") :]
-            elif index == eos_id:
-                break
-        if pending is not None:
-            finish(1)
-        notes.sort(key=lambda note: (note.start_step, note.pitch, note.end_step))
-        total_steps = max((note.end_step for note in notes), default=0)
-        return QuantizedScore(
-            notes=notes,
-            steps_per_quarter=self.steps_per_quarter,
-            total_steps=total_steps,
-            tempos=_last_per_step(tempos),
-            time_signatures=[(step, n, d) for step, (n, d) in _last_per_step((s, (n, d)) for s, n, d in signatures)],
-            markers=markers,
-            metadata=metadata,
-        )
-
-
-def _parse_time_signature(text):
-    try:
-        numerator, denominator = (int(part) for part in str(text).split("/"))
-    except ValueError:
-        raise UsageError(f"time signature {text!r} should look like '3/4'") from None
-    if numerator < 1 or denominator < 1:
-        raise UsageError(f"time signature {text!r} needs positive numbers")
-    return numerator, denominator
-
-
-def _pickup_offset(quantized):
-    """Steps to delay a piece so that its pickup ends a full first bar (0 without a pickup)."""
-    pickup_steps = round(quantized.metadata.get("pickup_quarters", 0) * quantized.steps_per_quarter)
-    first_bar = quantized.steps_per_bar_at(0)
-    return first_bar - pickup_steps if 0 < pickup_steps < first_bar else 0
-
-
-def _last_per_step(items):
-    """Sorted ``(step, value)`` pairs with one entry per step (the last one given wins)."""
-    merged = {}
-    for step, value in items:
-        merged[step] = value
-    return sorted(merged.items())
+        return read_remi(self, ids, velocity=velocity)

@@ -24,6 +24,7 @@ from musickit.data.pipelines import token_windows
 from musickit.generation.prompts import prompted_dataset, prompted_examples
 from musickit.losses.sequence import SequenceCrossEntropy
 from musickit.models.parameter_matching import matched_music_transformer
+from musickit.music.score import SECTION_LETTERS
 from musickit.training.staging import learning_rate_schedule
 
 
@@ -53,7 +54,7 @@ def train_prompted_baseline(corpus, tokenizer, target_parameters, hidden_dim, nu
     """
     length = sequence_length + prompt_room(snippet_length)
     model = matched_music_transformer(target_parameters, tokenizer.vocabulary_size, hidden_dim, num_heads,
-                                      max_sequence_length=length, condition_sizes={"style": len(corpus.styles) + 1},
+                                      max_sequence_length=length, condition_sizes={"style": len(corpus.styles)},
                                       padding_id=tokenizer.pad_id, end_id=tokenizer.eos_id)  # fmt: skip
     model.build()
     if pretrain_steps:
@@ -63,7 +64,7 @@ def train_prompted_baseline(corpus, tokenizer, target_parameters, hidden_dim, nu
         windows = windows.map(lambda inputs, targets, weights: ({"token_ids": inputs["token_ids"]}, targets, weights))
         compile_for_tokens(model, learning_rate, pretrain_steps, jit_compile)
         model.fit(windows, epochs=1, steps_per_epoch=pretrain_steps, verbose=verbose)
-    train, valid = (prompted_examples(split, tokenizer, length, snippet_length, "ABCD", corpus.styles)
+    train, valid = (prompted_examples(split, tokenizer, length, snippet_length, "".join(SECTION_LETTERS), corpus.styles)
                     for split in (corpus.train, corpus.valid))  # fmt: skip
     compile_for_tokens(model, learning_rate, steps, jit_compile)
     model.fit(prompted_dataset(train, batch_size, seed=seed).repeat(), epochs=1, steps_per_epoch=steps,

@@ -40,6 +40,20 @@ def test_greedy_with_cache_equals_full_recompute(model):
     assert model.generate(padded, max_length=16, sampler="greedy", padding_side="left", conditions=styles) == cached
 
 
+def test_an_unknown_condition_gives_that_row_no_conditioning(model):
+    # UNKNOWN_ID (-1) rows get a zero condition vector; the fresh FiLM biases are zero, so such a row is
+    # generated exactly as without conditions, while the labelled row keeps its style.
+    plain = model.generate(PROMPTS, max_length=16, sampler="greedy")
+    styled = model.generate(PROMPTS, max_length=16, sampler="greedy", conditions={"style": 1})
+    assert plain[2] != styled[2]  # style 1 changes the third row
+    unknown_last = model.generate(PROMPTS, max_length=16, sampler="greedy", conditions={"style": [1, 1, -1]})
+    assert unknown_last == styled[:2] + plain[2:]
+    unknown_first = model.generate(PROMPTS, max_length=16, sampler="greedy", conditions={"style": [-1, -1, 1]})
+    assert unknown_first == plain[:2] + styled[2:]
+    with pytest.raises(UsageError, match="outside"):
+        model.generate(PROMPTS, max_length=16, conditions={"style": -2})
+
+
 class OnlyTokenAfter(LogitsProcessor):
     """Allows only ``token`` once ``index`` reaches ``start``: a deterministic end for the test."""
 

@@ -71,9 +71,13 @@ def test_vocabulary_structure_reads_remi_families():
     assert kinds[tokenizer.token_to_id("Pitch_60")] == "pitch" and values[tokenizer.token_to_id("Pitch_60")] == 60
     assert kinds[tokenizer.token_to_id("Position_3")] == "position" and values[tokenizer.token_to_id("Position_3")] == 3
     assert kinds[tokenizer.token_to_id("TimeSignature_3/4")] == "time_signature"
-    assert kinds[tokenizer.eos_id] == "other" and kinds[tokenizer.token_to_id("STYLE_bach")] == "other"
+    assert kinds[tokenizer.eos_id] == "special" and kinds[tokenizer.token_to_id("STYLE_bach")] == "style"
     grammar = RemiGrammarMask.from_tokenizer(tokenizer)
     assert grammar.token_values[tokenizer.token_to_id("TimeSignature_3/4")] == 12
+    # Ids past the tokenizer's vocabulary (a model's condition tokens) are "other"; the grammar mask treats
+    # every kind outside the bar grammar (specials, sections, styles) as "other" too.
+    kinds, values = vocabulary_structure(tokenizer, tokenizer.vocabulary_size + 2)
+    assert kinds[-2:] == ["other", "other"] and values[-2:] == [-1, -1]
 
 
 def _check_remi_stream(names):
@@ -220,3 +224,24 @@ def test_soft_key_lowers_out_of_key_pitches_without_forbidding_them():
     assert logits[0, 3] == FORBIDDEN_LOGIT  # the range stays a hard limit
     with pytest.raises(UsageError, match="penalty"):
         KeyScaleMask([-1, 60], penalty=-1.0)
+
+
+def test_processors_read_the_grammar_not_token_names():
+    class Unnamed:
+        """A tokenizer whose names cannot be read: the processors must not need them."""
+
+        grammar = COMPACT.grammar
+        vocabulary_size = COMPACT.vocabulary_size
+        prompt_end_id = COMPACT.prompt_end_id
+
+        def id_to_token(self, index):
+            raise AssertionError("a processor read a token name")
+
+    grammar = RemiGrammarMask.from_tokenizer(Unnamed())
+    assert grammar.get_config() == RemiGrammarMask.from_tokenizer(COMPACT).get_config()
+    rules = RemiNoteRules.from_tokenizer(Unnamed(), max_polyphony=2)
+    assert rules.get_config() == RemiNoteRules.from_tokenizer(COMPACT, max_polyphony=2).get_config()
+    key = KeyScaleMask.from_tokenizer(Unnamed(), key="C")
+    assert key.token_pitches == COMPACT.token_pitches().tolist()
+    with pytest.raises(UsageError, match="describes no grammar"):
+        KeyScaleMask.from_tokenizer(object(), key="C")

@@ -47,6 +47,6 @@ def test_padding_is_not_weighted_and_a_too_long_prompt_is_refused():
     examples = prompted_examples(split, Tokens(), sequence_length=8, snippet_length=4, styles=["bach"])
     # 4 6 10 5 | 10 2 then padding: targets 6 10 5 10 2 0 0 0; the piece is "10 EOS" (targets 3 and 4).
     np.testing.assert_array_equal(examples["sample_weight"][0], [0, 0, 0, 1, 1, 0, 0, 0])
-    assert examples["style"].tolist() == [1]  # unknown style -> len(styles)
+    assert examples["style"].tolist() == [-1]  # unknown style -> UNKNOWN_ID, no style conditioning
     with pytest.raises(UsageError, match="lower snippet_length"):
         prompted_examples(split, Tokens(), sequence_length=3, snippet_length=4)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from musickit.layers.conditioning import ConditionEmbedding, ConditionVocabulary, FeatureModulation
+from musickit.layers.conditioning import ConditionEmbedding, FeatureModulation
 
 
 def test_condition_embedding_sums_one_vector_per_condition():
@@ -38,14 +38,15 @@ def test_modulation_starts_as_identity_and_then_follows_the_condition(mode):
     np.testing.assert_allclose(ops.convert_to_numpy(layer(features, None)), features)
 
 
-def test_condition_vocabulary_prefix_tokens():
-    vocabulary = ConditionVocabulary(50, {"style": ["bach", "essen"], "emotion": ["calm"]})
-    assert vocabulary.vocabulary_size == 53
-    assert vocabulary.prefix(style="bach", emotion="calm") == [50, 51]
-    assert vocabulary.token_name(52) == "style=essen"
-    assert ConditionVocabulary.from_config(vocabulary.get_config()).prefix(style="essen") == [52]
-    with pytest.raises(ValueError, match="known values"):
-        vocabulary.prefix(style="mozart")
+def test_unknown_condition_id_contributes_nothing():
+    # UNKNOWN_ID (-1) is "no label": that row gets no vector from that condition, the others theirs.
+    embedding = ConditionEmbedding({"style": 2, "tempo": 3}, hidden_dim=4)
+    both = ops.convert_to_numpy(embedding({"style": np.array([1, -1]), "tempo": np.array([2, 2])}))
+    tempo_only = ops.convert_to_numpy(embedding({"tempo": np.array([2, 2])}))
+    style_only = ops.convert_to_numpy(embedding({"style": np.array([1, 1])}))
+    np.testing.assert_allclose(both[1], tempo_only[1], rtol=1e-6)
+    np.testing.assert_allclose(both[0], tempo_only[0] + style_only[0], rtol=1e-5)
+    assert np.abs(style_only[0]).max() > 0
 
 
 def test_serialization_keeps_arguments():
