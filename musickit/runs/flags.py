@@ -155,3 +155,19 @@ def check_flags(args):
 def smoke_or(args, smoke_value, value):
     """``smoke_value`` under ``--smoke``, else ``value``: keeps smoke settings next to the real ones."""
     return smoke_value if args.smoke else value
+
+
+def config_changes_from_flags(args, defaults, names):
+    """``{name: value}`` of the flags in ``names`` whose value is set (not ``None``) and differs from ``defaults``.
+
+    A recipe's flags default to its family's ``cpu`` preset; what the user
+    changed is laid over the preset it runs (``smoke`` under ``--smoke``), so
+    ``--smoke --head independent`` is a tiny independent-head run.
+
+    >>> import argparse, types
+    >>> config_changes_from_flags(argparse.Namespace(units=8, head="a"), types.SimpleNamespace(units=8, head="b"),
+    ...                           ("units", "head"))
+    {'head': 'a'}
+    """
+    values = {name: getattr(args, name) for name in names}
+    return {name: value for name, value in values.items() if value is not None and value != getattr(defaults, name)}

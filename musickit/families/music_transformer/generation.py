@@ -1,18 +1,17 @@
-"""Generation for Music Transformer runs: flags to sampler and processors, prompts, sample files.
+"""Generating from a Music Transformer: prompts, sampling under the REMI rules, sample files, ``musickit generate``.
 
 Shared by ``recipes/music_transformer.py`` (samples at the end of training)
 and ``musickit generate --run RUN_DIR`` (more samples later from the saved
-run folder), so both turn the same flags into the same pieces. The recipe
-saves its sampling configuration (:data:`SAMPLING_SETTINGS`) as
-``sampling.json`` in the run folder; ``musickit generate`` starts from it and
-changes only what its own flags set.
+run folder). The recipe saves its
+:class:`~musickit.generation.sampling_config.SamplingConfig` as the run's
+``sampling.json``; ``musickit generate`` starts from it and changes only what
+its own flags set.
 
 Example::
 
     musickit generate --run runs/music_transformer --style essen --top-p 0.95 --key "G major"
 """
 
-import argparse
 import os
 
 import numpy as np
@@ -20,121 +19,24 @@ import numpy as np
 from musickit.audio.rendering import render
 from musickit.data.dataset import section_scores
 from musickit.errors import UsageError
-from musickit.generation.processors import ForbiddenTokens, KeyScaleMask, RemiGrammarMask, RemiNoteRules, RepetitionPenalty
+from musickit.families.music_transformer.config import LEGACY_SAMPLING, MODEL_NAME, MusicTransformerConfig
 from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
-from musickit.generation.samplers import sampler_from_flags
-from musickit.music.keys import estimate_key
+from musickit.generation.sampling_config import SamplingConfig
+from musickit.generation.token_sampling import token_processors
+from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for loading model.keras)
 from musickit.music.midi_io import read_midi, write_midi
-from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for load_model)
 from musickit.music.quantization import quantize, unquantize
 from musickit.representations.piano_roll import PianoRoll
 from musickit.runs.folder import RunFolder
 from musickit.viz.piano_roll import plot_piano_roll
 
-MODEL_NAME = "music_transformer"
-DEFAULT_FORM = "AB"
-REPETITION_WINDOW = 64  # tokens: about two bars of four-part chorale
-SAMPLING_FILE = "sampling.json"
-#: Every setting that decides how a run samples, with the value a run without ``sampling.json`` gets
-#: (what ``musickit generate`` used before runs saved their own): ``max_polyphony`` 0 and
-#: ``max_rest_steps`` -1 mean no limit.
-SAMPLING_SETTINGS = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "repetition_penalty": 1.0, "key": None,
-                     "scale": None, "max_polyphony": 0, "no_duplicates": False, "max_rest_steps": -1,
-                     "ascending_pitches": False, "full_length": False, "key_penalty": None, "new_tokens": 512}  # fmt: skip
+DEFAULT_FORM = MusicTransformerConfig.form
 
 
-def sampler_from_args(args):
-    """The sampler the shared flags ask for (``--top-k 0`` and ``--top-p 1`` mean off)."""
-    top_k = getattr(args, "top_k", 0) or None
-    top_p = getattr(args, "top_p", 1.0)
-    top_p = None if top_p is None or top_p == 1.0 else top_p
-    return sampler_from_flags(temperature=getattr(args, "temperature", 1.0), top_k=top_k, top_p=top_p,
-                              seed=getattr(args, "seed", None))  # fmt: skip
-
-
-def sampling_settings(args, new_tokens=None):
-    """The sampling configuration the flags in ``args`` describe (missing ones at :data:`SAMPLING_SETTINGS`).
-
-    Example:
-
-    >>> import types
-    >>> sampling_settings(types.SimpleNamespace(temperature=0.9, top_p=0.95), new_tokens=768)["top_p"]
-    0.95
-    """
-    settings = {name: getattr(args, name, default) for name, default in SAMPLING_SETTINGS.items()}
-    settings = {name: SAMPLING_SETTINGS[name] if value is None else value for name, value in settings.items()}
-    if new_tokens is not None:
-        settings["new_tokens"] = int(new_tokens)
-    return settings
-
-
-def save_sampling(run, settings):
-    """Write ``settings`` (from :func:`sampling_settings`) as the run folder's ``sampling.json``."""
-    run.write_json(run.file(SAMPLING_FILE), dict(settings))
-
-
-def load_sampling(run):
-    """A run's sampling configuration: its ``sampling.json``, or the defaults for runs made before it existed."""
-    import json
-
-    settings = dict(SAMPLING_SETTINGS)
-    path = run.file(SAMPLING_FILE)
-    if os.path.isfile(path):
-        with open(path) as handle:
-            saved = json.load(handle)
-        settings.update({name: value for name, value in saved.items() if name in SAMPLING_SETTINGS})
-    else:
-        settings["new_tokens"] = run.read_info().get("new_tokens", settings["new_tokens"])
-    return settings
-
-
-def prompt_key(tokenizer, prompt):
-    """``(key, scale)`` for ``--key auto``: the Krumhansl-Schmuckler key of the prompt's notes; a minor key
-    keeps its raised seventh (harmonic minor), which the chorales use at every cadence."""
-    key = estimate_key(tokenizer.decode(np.asarray(prompt, "int64")))
-    return key, "harmonic_minor" if key.endswith("minor") else "major"
-
-
-def processors_from_args(args, tokenizer, vocabulary_size, prompt=None):
-    """Logits processors for the flags: the REMI grammar always; note rules (``max_polyphony``,
-    ``no_duplicates``, ``max_rest_steps``, ``ascending_pitches``), no early end (``full_length``), a
-    key/scale mask and a repetition penalty on request. ``--key auto`` takes the key of ``prompt``
-    (:func:`prompt_key`)."""
-    processors = []
-    if hasattr(tokenizer, "token_ids") and "Position" in getattr(tokenizer, "token_ranges", {}):
-        reset = [tokenizer.prompt_end_id] if hasattr(tokenizer, "prompt_end_id") else []
-        if reset:
-            # The decoder skips these inside a piece, so the rules below would lose track of it after one.
-            processors.append(ForbiddenTokens([tokenizer.pad_id, tokenizer.bos_id, tokenizer.mask_id,
-                                               tokenizer.prompt_start_id, tokenizer.prompt_end_id]))  # fmt: skip
-        processors.append(RemiGrammarMask.from_tokenizer(tokenizer, vocabulary_size=vocabulary_size,
-                                                         reset_token_ids=reset))  # fmt: skip
-        max_polyphony = getattr(args, "max_polyphony", 0) or None
-        max_rest_steps = getattr(args, "max_rest_steps", -1)
-        max_rest_steps = None if max_rest_steps is None or max_rest_steps < 0 else max_rest_steps
-        no_duplicates = bool(getattr(args, "no_duplicates", False))
-        ascending_pitches = bool(getattr(args, "ascending_pitches", False))
-        if max_polyphony or no_duplicates or ascending_pitches or max_rest_steps is not None:
-            processors.append(RemiNoteRules.from_tokenizer(tokenizer, vocabulary_size=vocabulary_size,
-                                                           max_polyphony=max_polyphony, no_duplicates=no_duplicates,
-                                                           max_rest_steps=max_rest_steps,
-                                                           ascending_pitches=ascending_pitches))  # fmt: skip
-        if getattr(args, "full_length", False):
-            # Training chunks end with EOS anywhere after the prompt, so the model ends early; ask for every token.
-            processors.append(ForbiddenTokens([tokenizer.eos_id]))
-    key, scale = getattr(args, "key", None), getattr(args, "scale", None)
-    if key == "auto":
-        key, auto_scale = prompt_key(tokenizer, prompt) if prompt is not None else ("C", None)
-        scale = scale or auto_scale
-    if key or scale:
-        processors.append(KeyScaleMask.from_tokenizer(tokenizer, key=key or "C", scale=scale,
-                                                      vocabulary_size=vocabulary_size,
-                                                      penalty=getattr(args, "key_penalty", None) or None))  # fmt: skip
-    penalty = getattr(args, "repetition_penalty", 1.0) or 1.0
-    if penalty != 1.0:
-        pitch_ids = list(tokenizer.token_ids("Pitch")) if hasattr(tokenizer, "token_ids") else None
-        processors.append(RepetitionPenalty(penalty, window=REPETITION_WINDOW, penalized_tokens=pitch_ids))
-    return processors
+def run_sampling(run):
+    """A run's sampling configuration: its ``sampling.json``, or what runs made before it sampled with."""
+    legacy = LEGACY_SAMPLING.replace(new_tokens=int(run.read_info().get("new_tokens", LEGACY_SAMPLING.new_tokens)))
+    return SamplingConfig.load(run, base=LEGACY_SAMPLING) or legacy
 
 
 def prompt_from_sections(sections, tokenizer, form=DEFAULT_FORM, snippet_length=DEFAULT_SNIPPET_LENGTH):
@@ -159,16 +61,18 @@ def piece_prefix(tokenizer, style=None):
     return []
 
 
-def generate_pieces(model, tokenizer, prompt, num_samples, new_tokens, args, style=None, styles=()):
-    """Continue ``prompt`` (plus the style prefix) ``num_samples`` times; return each piece's ids.
+def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, style=None, styles=()):
+    """Continue ``prompt`` (plus the style prefix) ``num_samples`` times with ``config``; return each piece's ids.
 
-    ``styles`` is the run's list of style names, whose index is the model's
-    style condition (``len(styles)`` stands for unknown).
+    ``config`` is a :class:`~musickit.generation.sampling_config.SamplingConfig`
+    (``new_tokens`` tokens a piece). ``styles`` is the run's list of style
+    names, whose index is the model's style condition (``len(styles)`` stands
+    for unknown).
     """
-    sampler = sampler_from_args(args)
-    processors = processors_from_args(args, tokenizer, model.vocabulary_size, prompt=prompt)
+    sampler = config.token_sampler(seed)
+    processors = token_processors(config, tokenizer, model.vocabulary_size, prompt=prompt)
     start = list(prompt) + piece_prefix(tokenizer, style)
-    max_length = min(len(start) + int(new_tokens), model.max_sequence_length)
+    max_length = min(len(start) + int(config.new_tokens), model.max_sequence_length)
     if len(start) >= max_length:
         raise UsageError(f"the prompt has {len(start)} tokens, leaving no room in the model's "
                          f"{model.max_sequence_length}; use a shorter snippet length or fewer sections")  # fmt: skip
@@ -212,26 +116,23 @@ def write_samples(pieces, tokenizer, samples_dir, prefix="sample", soundfont=Non
     return written
 
 
-def generate_from_run(run_dir, output_dir, args):
-    """``musickit generate`` for a Music Transformer run: load, prompt, sample, write; return the files written."""
+def generate_from_run(run_dir, output_dir, request):
+    """``musickit generate`` for a Music Transformer run: load, prompt, sample, write; return the files written.
+
+    ``request`` is a :class:`~musickit.families.request.GenerationRequest`;
+    its ``sampling_changes`` are laid over the run's own sampling configuration.
+    """
     run = RunFolder(run_dir)
-    # The run's own sampling configuration, with what the flags set on top (unset flags are None).
-    settings = load_sampling(run)
-    settings.update({name: getattr(args, name) for name in SAMPLING_SETTINGS if getattr(args, name, None) is not None})
-    if getattr(args, "max_length", None) is not None:
-        settings["new_tokens"] = args.max_length
-    args = argparse.Namespace(**{**vars(args), **settings})
-    sampler_from_args(args)  # bad sampling flags fail before loading anything
+    config = run_sampling(run).replace(**request.sampling_changes)  # bad settings fail before loading anything
     info, model, tokenizer = run.load(MODEL_NAME)
     form = info.get("form", DEFAULT_FORM)
     snippet_length = info.get("snippet_length", DEFAULT_SNIPPET_LENGTH)
-    if getattr(args, "primer", None):
-        prompt = prompt_from_file(args.primer, tokenizer, form, snippet_length)
+    if request.primer:
+        prompt = prompt_from_file(request.primer, tokenizer, form, snippet_length)
     elif info.get("default_prompt"):
         prompt = info["default_prompt"]
     else:
         raise UsageError(f"{run_dir} has no stored prompt; pass --primer FILE.mid")
-    pieces = generate_pieces(model, tokenizer, prompt, args.num_samples, settings["new_tokens"], args,
-                             style=getattr(args, "style", None) or info.get("default_style"),
-                             styles=info.get("styles", []))  # fmt: skip
-    return write_samples(pieces, tokenizer, output_dir, soundfont=getattr(args, "soundfont", None))
+    pieces = generate_pieces(model, tokenizer, prompt, request.num_samples, config, seed=request.seed,
+                             style=request.style or info.get("default_style"), styles=info.get("styles", []))  # fmt: skip
+    return write_samples(pieces, tokenizer, output_dir, soundfont=request.soundfont)
