@@ -23,7 +23,7 @@ import keras
 from musickit.data.sources import load_benchmark_rolls
 from musickit.models.markov_baseline import PerKeyMarkovBaseline
 from musickit.models.piano_roll_lstm import FRAME_HEADS, PianoRollLSTM
-from musickit.training.piano_roll import compile_model, sequence_dataset, sequence_negative_log_likelihood
+from musickit.families.piano_roll_lstm.training import compile_model, sequence_dataset, sequence_negative_log_likelihood
 
 PUBLISHED_JSB = [
     ("uniform Bernoulli(0.5)", 61.00),

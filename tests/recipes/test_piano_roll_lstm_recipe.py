@@ -48,7 +48,7 @@ def test_smoke_run_writes_the_whole_run_folder(smoke_run):
     assert set(saved["samples"]) == {"generated", "held_out"}
     assert not [name for name in os.listdir(output) if ".partial" in name]
     # One sampling configuration: the family's, saved for `musickit generate --run`.
-    from musickit.generation.piano_roll_run import FAMILY_SAMPLING
+    from musickit.families.piano_roll_lstm import FAMILY_SAMPLING
 
     assert json.loads((output / "sampling.json").read_text()) == FAMILY_SAMPLING.to_dict()
 

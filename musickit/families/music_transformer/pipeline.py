@@ -100,8 +100,6 @@ def build_model(config, data, compile=True):
     schedule over the run's steps, the configured loss, and ``nll`` (plain
     cross-entropy per piece token) and ``accuracy`` metrics.
     """
-    import keras
-
     from musickit.losses.sequence import sequence_loss
     from musickit.models.music_transformer import MusicTransformer
     from musickit.training.schedules import warmup_cosine_decay
@@ -123,13 +121,28 @@ def build_model(config, data, compile=True):
     if compile:
         schedule = warmup_cosine_decay(config.learning_rate, config.epochs * steps_per_epoch(config, data),
                                        config.warmup_fraction)  # fmt: skip
-        model.compile(
-            optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay, clipnorm=config.clipnorm),
-            loss=sequence_loss(config.loss, label_smoothing=config.label_smoothing),
-            # The training loss may be smoothed or focal; "nll" is the plain cross-entropy per piece token.
-            weighted_metrics=[keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="nll"),
-                              keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        )  # fmt: skip
+        compile_model(model, config, schedule, sequence_loss(config.loss, label_smoothing=config.label_smoothing))
+    return model
+
+
+def compile_model(model, config, learning_rate, loss, accuracy=True, jit_compile="auto"):
+    """Compile ``model`` with AdamW (``config``'s weight decay and clipnorm) at ``learning_rate`` (or a schedule).
+
+    Whatever ``loss`` is (smoothed, focal), the metric ``nll`` is the plain
+    cross-entropy per piece token, so runs and tuner trials compare on one
+    scale; ``accuracy`` adds token accuracy.
+    """
+    import keras
+
+    metrics = [keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="nll")]
+    if accuracy:
+        metrics.append(keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, clipnorm=config.clipnorm),
+        loss=loss,
+        weighted_metrics=metrics,
+        jit_compile=jit_compile,
+    )
     return model
 
 
