@@ -13,6 +13,7 @@ Example:
 import dataclasses
 
 from musickit.errors import UsageError
+from musickit.families.configuration import FamilyConfig
 from musickit.generation.sampling_config import SamplingConfig
 
 MODEL_NAME = "music_transformer"
@@ -38,7 +39,7 @@ FAMILY_SAMPLING = SamplingConfig(temperature=0.7, top_p=0.95, key="auto", key_pe
 
 
 @dataclasses.dataclass(frozen=True)
-class MusicTransformerConfig:
+class MusicTransformerConfig(FamilyConfig):
     """Every setting of a Music Transformer run; the defaults are the ``cpu`` preset (the recipe's).
 
     Data: offline music21 corpora (``data``, comma-separated; each a style),
@@ -92,17 +93,6 @@ class MusicTransformerConfig:
     held_out_pieces: int = 20
     sampling: SamplingConfig = FAMILY_SAMPLING
 
-    @classmethod
-    def preset(cls, name, **changes):
-        """The ``smoke``, ``cpu`` or ``gpu`` configuration, with ``changes`` on top."""
-        if name not in PRESETS:
-            raise UsageError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        return cls(**{**PRESETS[name], **changes}).validate()
-
-    def replace(self, **changes):
-        """A copy with ``changes``, validated."""
-        return dataclasses.replace(self, **changes).validate()
-
     def validate(self):
         for name, allowed in (("model_preset", MODEL_PRESETS), ("position_encoding", POSITION_ENCODINGS),
                               ("conditioning", CONDITIONING_MODES), ("loss", LOSSES)):  # fmt: skip
@@ -111,24 +101,13 @@ class MusicTransformerConfig:
                 raise UsageError(f"{flag} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if not self.form or not set(self.form) <= set(SECTION_LETTERS):
             raise UsageError(f"--form {self.form!r}: use section letters A to D, e.g. AB")
-        for name in ("epochs", "batch_size", "sequence_length", "snippet_length", "num_samples"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        self.check_at_least_one(("epochs", "batch_size", "sequence_length", "snippet_length", "num_samples"))
         if not 0 <= self.label_smoothing < 1:
             raise UsageError(f"--label-smoothing {self.label_smoothing}: use a number in [0, 1)")
         if not self.learning_rate > 0:
             raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}")
         self.sampling.validate()
         return self
-
-    def to_dict(self):
-        return {**dataclasses.asdict(self), "sampling": self.sampling.to_dict()}
-
-    @classmethod
-    def from_dict(cls, values):
-        values = dict(values)
-        values["sampling"] = SamplingConfig.from_dict(values.get("sampling", {}), base=FAMILY_SAMPLING)
-        return cls(**values).validate()
 
 
 PRESETS = {
@@ -141,3 +120,4 @@ PRESETS = {
     # a GPU run: the base model, long enough to converge
     "gpu": dict(model_preset="base", epochs=50),
 }
+MusicTransformerConfig.PRESETS, MusicTransformerConfig.SAMPLING = PRESETS, FAMILY_SAMPLING

@@ -15,6 +15,7 @@ Example:
 import dataclasses
 
 from musickit.errors import UsageError
+from musickit.families.configuration import FamilyConfig
 from musickit.generation.sampling_config import SamplingConfig
 
 MODEL_NAME = "piano_roll_lstm"
@@ -28,7 +29,7 @@ FAMILY_SAMPLING = SamplingConfig(temperature=0.9, top_p=0.95, key="primer", key_
 
 
 @dataclasses.dataclass(frozen=True)
-class PianoRollLSTMConfig:
+class PianoRollLSTMConfig(FamilyConfig):
     """Every setting of a piano-roll LSTM run; the defaults are the ``cpu`` preset (the recipe's).
 
     Data: a 16th-note grid over the 88 piano keys (``steps_per_quarter``),
@@ -85,17 +86,6 @@ class PianoRollLSTMConfig:
     qpm: float = 100.0  # tempo of rolls decoded without a primer file's own
     sampling: SamplingConfig = FAMILY_SAMPLING
 
-    @classmethod
-    def preset(cls, name, **changes):
-        """The ``smoke``, ``cpu`` or ``gpu`` configuration, with ``changes`` on top."""
-        if name not in PRESETS:
-            raise UsageError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        return cls(**{**PRESETS[name], **changes}).validate()
-
-    def replace(self, **changes):
-        """A copy with ``changes``, validated."""
-        return dataclasses.replace(self, **changes).validate()
-
     @property
     def frame_channels(self):
         return 2 if self.onsets else 1
@@ -114,22 +104,11 @@ class PianoRollLSTMConfig:
             raise UsageError(f"--head must be one of {', '.join(FRAME_HEADS)}, got {self.head!r}")
         if self.steps_per_quarter not in (2, 4):
             raise UsageError(f"--steps-per-quarter must be 2 or 4, got {self.steps_per_quarter}")
-        for name in ("epochs", "batch_size", "lstm_units", "num_layers", "window_bars", "bars", "num_samples"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        self.check_at_least_one(("epochs", "batch_size", "lstm_units", "num_layers", "window_bars", "bars", "num_samples"))
         if not self.learning_rate > 0:
             raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}")
         self.sampling.validate()
         return self
-
-    def to_dict(self):
-        return {**dataclasses.asdict(self), "sampling": self.sampling.to_dict()}
-
-    @classmethod
-    def from_dict(cls, values):
-        values = dict(values)
-        values["sampling"] = SamplingConfig.from_dict(values.get("sampling", {}), base=FAMILY_SAMPLING)
-        return cls(**values).validate()
 
 
 PRESETS = {
@@ -141,3 +120,4 @@ PRESETS = {
     # the reference configuration (2 x 512), long enough to converge
     "gpu": dict(lstm_units=512, epochs=60),
 }
+PianoRollLSTMConfig.PRESETS, PianoRollLSTMConfig.SAMPLING = PRESETS, FAMILY_SAMPLING
