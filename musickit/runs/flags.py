@@ -61,13 +61,14 @@ def add_common_flags(parser, default_output_dir, default_epochs=None, default_ba
 def add_sampling_flags(parser):
     group = parser.add_argument_group("sampling")
     group.add_argument("--temperature", type=float, default=1.0, help="divides the logits (default: %(default)s)")
-    group.add_argument("--top-k", type=int, default=0, help="keep the k most probable choices (default: 0, off)")
-    group.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1] (default: 1, off)")
-    group.add_argument("--key", default=None, help="restrict pitches to a key, e.g. 'C', 'F# minor' (default: none)")
+    group.add_argument("--top-k", type=int, default=0, help="keep the k most probable choices; 0 is off (default: %(default)s)")
+    group.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1]; 1 is off (default: %(default)s)")
+    group.add_argument("--key", default=None, help="restrict pitches to a key, e.g. 'C', 'F# minor', or auto/primer: the "
+                       "prompt's (default: %(default)s)")
     group.add_argument("--scale", default=None,
                        help="major, minor, harmonic_minor, pentatonic, minor_pentatonic or chromatic "
                             "(default: the key's own)")  # fmt: skip
-    group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1 (default: 1, off)")
+    group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1; 1 is off (default: %(default)s)")
     group.add_argument("--primer", default=None, help="a MIDI file to continue (default: a held-out piece)")
     group.add_argument("--num-samples", type=int, default=3, help="pieces to generate (default: %(default)s)")
 
