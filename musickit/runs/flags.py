@@ -20,12 +20,14 @@ import os
 import sys
 
 from musickit.errors import UsageError
+from musickit.generation.sampling_config import SamplingConfig
 
 DEFAULT_SOURCE = "bach"  # the same as musickit.data.sources.DEFAULT_SOURCE, without importing the data stack
 MAX_SEED = 2**32 - 1  # numpy and the backends take 32-bit seeds
 # Upper limits that stop a typo (an extra zero or three) before it fills the memory.
 LIMITS = {"batch_size": 4096, "num_samples": 1000, "top_k": 100_000, "epochs": 100_000, "bars": 1000,
           "new_tokens": 100_000, "tokens_per_section": 100_000}  # fmt: skip
+SAMPLER_NUMBERS = ("temperature", "top_k", "top_p", "repetition_penalty")
 # Flags every recipe's --smoke replaces by its own tiny value: given together with --smoke they would be ignored.
 SMOKE_SETS = ("epochs", "max_files")
 
@@ -125,14 +127,8 @@ def check_flags(args):
         if given(name) and values[name] > limit:
             raise UsageError(f"--{name.replace('_', '-')} {values[name]} is more than {limit:,}; "
                              "is there a typo in the number?")  # fmt: skip
-    if given("top_k") and args.top_k < 0:
-        raise UsageError(f"--top-k {args.top_k}: use 0 (off) or a positive count")
-    if given("temperature") and not (math.isfinite(args.temperature) and args.temperature > 0):
-        raise UsageError(f"--temperature {args.temperature}: use a positive number such as 0.9")
-    if given("top_p") and not (math.isfinite(args.top_p) and 0 < args.top_p <= 1):
-        raise UsageError(f"--top-p {args.top_p}: top_p must be in (0, 1]; 1 turns it off")
-    if given("repetition_penalty") and not (math.isfinite(args.repetition_penalty) and args.repetition_penalty >= 1):
-        raise UsageError(f"--repetition-penalty {args.repetition_penalty}: use a number >= 1 (1 turns it off)")
+    # The sampler's numbers are checked by SamplingConfig, the one place that validates sampling settings.
+    SamplingConfig(**{name: values[name] for name in SAMPLER_NUMBERS if given(name)}).validate()
     for name in ("learning_rate", "contrastive_temperature"):
         if given(name) and not (math.isfinite(values[name]) and values[name] > 0):
             raise UsageError(f"--{name.replace('_', '-')} {values[name]}: use a positive number such as 1e-3")
