@@ -69,6 +69,7 @@ class PianoRollLSTMConfig(FamilyConfig):
     dense_units: int = 256
     dense_dropout: float = 0.4
     head_hidden_units: int = 256
+    frame_skip: bool = True  # the head also sees the current frame, next to the LSTM summary
     # Training.
     epochs: int = 8  # 40 for good results
     batch_size: int = 32

@@ -90,6 +90,7 @@ def build_model(config, compile=True):
         dense_dropout=config.dense_dropout,
         head=config.head,
         head_hidden_units=config.head_hidden_units,
+        frame_skip=config.frame_skip,
         frame_channels=config.frame_channels,
         metre_period=config.steps_per_bar if config.metre else 0,
     )
