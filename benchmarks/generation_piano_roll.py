@@ -15,7 +15,7 @@ import time
 import numpy as np
 from keras import ops
 
-from musickit.generation.piano_roll_sampling import PianoRollSampler, _compile, sample_independent_frame
+from musickit.generation.piano_roll_sampling import PianoRollSampler, compile_loop, sample_independent_frame
 from musickit.models import PianoRollLSTM
 
 
@@ -33,7 +33,7 @@ def _windowed_generate(model, primer, frames, window, seed):
     def next_logits(context_frames):
         return model(context_frames, training=False)[:, -1]
 
-    compiled = _compile(next_logits)
+    compiled = compile_loop(next_logits)
     random = np.random.default_rng(seed)
     roll = list(primer)
     for _ in range(frames):

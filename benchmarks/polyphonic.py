@@ -22,8 +22,13 @@ import keras
 
 from musickit.data.sources import load_benchmark_rolls
 from musickit.models.markov_baseline import PerKeyMarkovBaseline
-from musickit.models.piano_roll_lstm import FRAME_HEADS, PianoRollLSTM
-from musickit.training.piano_roll import compile_model, sequence_dataset, sequence_negative_log_likelihood
+from musickit.families.piano_roll_lstm.config import FRAME_HEADS, PianoRollLSTMConfig
+from musickit.families.piano_roll_lstm.pipeline import build_model
+from musickit.families.piano_roll_lstm.training import compile_model, sequence_dataset, sequence_negative_log_likelihood
+
+# The family's model and optimizer settings; the benchmark protocol differs only in its data (whole pieces on a
+# quarter-note grid, no onset channel, no metre), batch size, epochs and transposition.
+FAMILY = PianoRollLSTMConfig()
 
 PUBLISHED_JSB = [
     ("uniform Bernoulli(0.5)", 61.00),
@@ -44,16 +49,16 @@ def parse_arguments(argv=None):
     parser.add_argument("--head", choices=FRAME_HEADS, default="independent")
     parser.add_argument("--epochs", type=int, default=150, help="upper bound; early stopping ends sooner")
     parser.add_argument("--patience", type=int, default=15, help="epochs without validation gain before stopping")
-    parser.add_argument("--lstm-units", type=int, default=256)
-    parser.add_argument("--num-layers", type=int, default=2)
-    parser.add_argument("--dropout", type=float, default=0.3)
-    parser.add_argument("--recurrent-dropout", type=float, default=0.2)
-    parser.add_argument("--dense-units", type=int, default=256)
-    parser.add_argument("--dense-dropout", type=float, default=0.4)
-    parser.add_argument("--head-hidden-units", type=int, default=256)
+    parser.add_argument("--lstm-units", type=int, default=FAMILY.lstm_units)
+    parser.add_argument("--num-layers", type=int, default=FAMILY.num_layers)
+    parser.add_argument("--dropout", type=float, default=FAMILY.dropout)
+    parser.add_argument("--recurrent-dropout", type=float, default=FAMILY.recurrent_dropout)
+    parser.add_argument("--dense-units", type=int, default=FAMILY.dense_units)
+    parser.add_argument("--dense-dropout", type=float, default=FAMILY.dense_dropout)
+    parser.add_argument("--head-hidden-units", type=int, default=FAMILY.head_hidden_units)
     parser.add_argument("--no-frame-skip", dest="frame_skip", action="store_false",
                         help="give the head only the LSTM summary, not the current frame too")
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--learning-rate", type=float, default=FAMILY.learning_rate)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--transpose", type=int, default=0, help="random transposition range in semitones")
     parser.add_argument("--seed", type=int, default=0)
@@ -68,18 +73,12 @@ def main(argv=None):
     dataset_name = os.path.splitext(os.path.basename(args.data))[0]
     markov = PerKeyMarkovBaseline().fit(splits["train"])
 
-    model = PianoRollLSTM(
-        lstm_units=args.lstm_units,
-        num_layers=args.num_layers,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-        dense_units=args.dense_units,
-        dense_dropout=args.dense_dropout,
-        head=args.head,
-        head_hidden_units=args.head_hidden_units,
-        frame_skip=args.frame_skip,
-    )
-    compile_model(model, learning_rate=args.learning_rate, positive_weight=1.0)
+    config = FAMILY.replace(onsets=False, metre=False, lstm_units=args.lstm_units, num_layers=args.num_layers,
+                            dropout=args.dropout, recurrent_dropout=args.recurrent_dropout, dense_units=args.dense_units,
+                            dense_dropout=args.dense_dropout, head=args.head, head_hidden_units=args.head_hidden_units,
+                            frame_skip=args.frame_skip)  # fmt: skip
+    model = build_model(config, compile=False)
+    compile_model(model, learning_rate=args.learning_rate, positive_weight=1.0)  # the exact NLL, as published
     train = sequence_dataset(splits["train"], args.head, args.batch_size, args.transpose, seed=args.seed)
     valid = sequence_dataset(splits["valid"], args.head, 64, shuffle=False)
     with tempfile.TemporaryDirectory() as scratch:

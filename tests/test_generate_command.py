@@ -22,4 +22,6 @@ def test_a_hierarchical_run_points_to_its_recipe(tmp_path, capsys):
 def test_an_unknown_family_is_named(tmp_path, capsys):
     run = write_run(tmp_path / "other", "something_else")
     assert main(["generate", "--run", run]) == 2
-    assert "'something_else', which musickit generate does not know" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "'something_else', which musickit generate does not know (it knows " in error
+    assert "music_transformer" in error and "piano_roll_lstm" in error and len(error.strip().splitlines()) == 1

@@ -3,20 +3,21 @@
 The LSTM state is carried from step to step, so each new frame costs one
 LSTM step, never a re-run of the whole window. The per-step function is
 compiled once per backend (the only backend-specific code here, in
-:func:`_compile`).
+:func:`compile_loop`).
 
 How the controls act on a frame (the model gives each of the 88 keys a
 probability of sounding):
 
-* ``temperature`` divides every key's logit before anything else.
-* ``key`` / ``scale``: keys whose pitch class is outside the scale have
-  ``out_of_key_bias`` added to their logit (the default, ``-1e9``, is a hard
-  mask; ``-2`` makes them about 7 times rarer). ``key="primer"`` estimates the
+* ``key`` / ``scale``: keys whose pitch class is outside the scale lose
+  ``key_penalty`` from their logit (the default, ``None``, is a hard mask;
+  ``2`` makes them about 7 times rarer). ``key="primer"`` estimates the
   key from the primer (Krumhansl-Schmuckler); a minor key then also allows
   the raised 6th and 7th, as tonal music does.
 * ``repetition_penalty``: a key that has sounded for the last
   ``repetition_window`` frames has its logit lowered by ``log(penalty)``, a key
   held for fewer frames proportionally less; it breaks drones and stuck notes.
+* ``temperature`` then divides every key's logit, once (:meth:`SamplingConfig.temper`),
+  after the biases above and before the rules below.
 * ``top_k`` (independent head): only the ``k`` most probable keys of the
   frame may sound. Autoregressive head: at most ``k`` keys sound, drawn from
   low to high.
@@ -33,7 +34,6 @@ keys for the controls above. Models with a metre input are told the grid
 position of every frame; the primer's first frame is at step 0 (a bar line).
 """
 
-import dataclasses
 import math
 
 import keras
@@ -41,100 +41,19 @@ import numpy as np
 from keras import ops
 
 from musickit.errors import UsageError
-from musickit.music.keys import SCALES, estimate_key, parse_key, scale_pitch_classes
-
-MASKED_LOGIT = -1e9
-PRIMER_KEY = "primer"
+from musickit.generation.sampling_config import SamplingConfig
+from musickit.music.keys import estimate_key
 
 
-@dataclasses.dataclass
-class FrameSamplingConfig:
-    """Sampling controls; :meth:`validate` turns impossible values into one-line errors.
-
-    >>> FrameSamplingConfig(top_p=1.5).validate()
-    Traceback (most recent call last):
-    ...
-    musickit.errors.UsageError: --top-p must be in (0, 1], got 1.5
-    """
-
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    key: str = None
-    scale: str = None
-    repetition_penalty: float = 1.0
-    repetition_window: int = 16
-    max_polyphony: int = 0
-    out_of_key_bias: float = MASKED_LOGIT
-
-    @classmethod
-    def from_dict(cls, values):
-        """A config from :meth:`to_dict` output (unknown names are a one-line error)."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise UsageError(f"unknown sampling settings {unknown}; this musickit knows {sorted(names)}")
-        return cls(**values).validate()
-
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    def validate(self):
-        if not self.temperature > 0:
-            raise UsageError(f"--temperature must be > 0, got {self.temperature}")
-        if self.top_k < 0:
-            raise UsageError(f"--top-k must be >= 0 (0 turns it off), got {self.top_k}")
-        if not 0 < self.top_p <= 1:
-            raise UsageError(f"--top-p must be in (0, 1], got {self.top_p}")
-        if self.repetition_penalty < 1:
-            raise UsageError(f"--repetition-penalty must be >= 1 (1 turns it off), got {self.repetition_penalty}")
-        if self.scale is not None and self.scale not in SCALES:
-            raise UsageError(f"--scale must be one of {', '.join(SCALES)}, got {self.scale!r}")
-        if self.out_of_key_bias > 0:
-            raise UsageError(f"out_of_key_bias must be <= 0 (a penalty), got {self.out_of_key_bias}")
-        if self.key == PRIMER_KEY:
-            pass
-        elif self.scale is not None or self.key is not None:
-            try:
-                scale_pitch_classes(self.key or "C", self.scale)
-            except ValueError as error:
-                raise UsageError(f"--key: {error}") from None
-        if self.max_polyphony < 0:
-            raise UsageError(f"--max-polyphony must be >= 0 (0 turns it off), got {self.max_polyphony}")
-        return self
-
-    def key_mask_bias(self, num_pitches, lowest_pitch, primer_key=None):
-        """``(num_pitches,)`` logit bias: 0 for keys in the scale, ``out_of_key_bias`` outside.
-
-        ``primer_key`` is the key estimated from the primer, used when ``key`` is ``"primer"``.
-
-        >>> bias = FrameSamplingConfig(key="primer", out_of_key_bias=-2.0).key_mask_bias(12, 60, "A minor")
-        >>> [pitch for pitch in range(12) if bias[pitch] == 0]  # A minor with raised 6th and 7th
-        [0, 2, 4, 5, 6, 7, 8, 9, 11]
-        """
-        if self.key is None and self.scale is None:
-            return np.zeros(num_pitches, "float32")
-        if self.key == PRIMER_KEY:
-            key = primer_key or "C major"
-            tonic, mode = parse_key(key)
-            allowed = scale_pitch_classes(key, self.scale)
-            if mode == "minor" and self.scale is None:
-                allowed |= {(tonic + 9) % 12, (tonic + 11) % 12}  # melodic minor's raised 6th and 7th
-        else:
-            allowed = scale_pitch_classes(self.key or "C", self.scale or ("major" if self.key is None else None))
-        pitch_classes = (np.arange(num_pitches) + lowest_pitch) % 12
-        return np.where(np.isin(pitch_classes, sorted(allowed)), 0.0, self.out_of_key_bias).astype("float32")
-
-
-def sample_independent_frame(logits, uniform_noise, temperature=1.0, top_k=0, top_p=1.0, max_keys=0):
-    """Sample a ``(batch, keys)`` frame of independent Bernoullis with the controls above.
+def sample_independent_frame(logits, uniform_noise, top_k=0, top_p=1.0, max_keys=0):
+    """Sample a ``(batch, keys)`` frame of independent Bernoullis from tempered ``logits`` with the rules above.
 
     >>> import numpy as np
     >>> logits = np.array([[4.0, 3.0, -4.0]], "float32")
     >>> np.asarray(sample_independent_frame(logits, np.full((1, 3), 0.5, "float32"), top_k=1))
     array([[1., 0., 0.]], dtype=float32)
     """
-    probability = ops.sigmoid(ops.convert_to_tensor(logits, "float32") / temperature)
+    probability = ops.sigmoid(ops.convert_to_tensor(logits, "float32"))
     keys = probability.shape[-1]
     if top_k and top_k < keys:
         probability = probability * _largest_mask(probability, top_k)
@@ -161,7 +80,7 @@ class PianoRollSampler:
 
     Args:
         model: a ``PianoRollLSTM``.
-        config: a :class:`FrameSamplingConfig`.
+        config: a :class:`~musickit.generation.sampling_config.SamplingConfig`.
         lowest_pitch: MIDI pitch of key 0 (21 for an 88-key roll), for the key mask.
 
     Example:
@@ -175,12 +94,12 @@ class PianoRollSampler:
 
     def __init__(self, model, config=None, lowest_pitch=21):
         self.model = model
-        self.config = (config or FrameSamplingConfig()).validate()
+        self.config = (config or SamplingConfig()).validate()
         self.lowest_pitch = lowest_pitch
         if not model.built:  # weights must exist before the step is traced
             model(model.dummy_inputs())
-        self._prime = _compile(self._prime_loop)
-        self._generate = _compile(self._generation_loop)
+        self._prime = compile_loop(self._prime_loop)
+        self._generate = compile_loop(self._generation_loop)
 
     def _step_function(self, frame, states, held, uniform_noise, key_bias, position):
         """One frame: advance the LSTM on ``frame`` (flat bits), sample the next one (at ``position``)."""
@@ -193,10 +112,10 @@ class PianoRollSampler:
             penalty = ops.reshape(ops.stack([penalty, ops.zeros_like(penalty)], axis=-1), ops.shape(key_bias))
         bias = key_bias - penalty + self.model.step_logit_bias(frame, position)
         if self.model.head == "independent":
-            logits = self.model.frame_head(context) + bias
+            logits = config.temper(self.model.frame_head(context) + bias)
             if channels == 1:
                 next_frame = sample_independent_frame(
-                    logits, uniform_noise, config.temperature, config.top_k, config.top_p, config.max_polyphony
+                    logits, uniform_noise, config.top_k, config.top_p, config.max_polyphony
                 )
             else:
                 next_frame = _sample_independent_pairs(logits, uniform_noise, _sustain(frame), config)
@@ -206,7 +125,7 @@ class PianoRollSampler:
                 context,
                 uniform_noise,
                 logit_bias=bias,
-                temperature=config.temperature,
+                process_logit=config.temper,
                 top_p=config.top_p,
                 max_keys=min(limits) if limits else None,
                 channels=channels,
@@ -258,7 +177,7 @@ class PianoRollSampler:
         if primer.ndim != len(expected) + 1 or len(primer) < 1 or primer.shape[1:] != expected:
             shape = ", ".join(map(str, expected))
             raise UsageError(f"the primer must be (steps >= 1, {shape}) frames for this model, got {primer.shape}")
-        primer_key = self.primer_key(primer) if self.config.key == PRIMER_KEY else None
+        primer_key = self.primer_key(primer) if self.config.key_from_prompt else None
         sustain = primer[..., 0] if channels == 2 else primer
         primer = primer.reshape(len(primer), -1)
         bits = primer.shape[1]
@@ -291,14 +210,12 @@ def _sustain(frame):
 
 
 def _sample_independent_pairs(logits, uniform_noise, previous_sustain, config):
-    """Independent-head sampling of (sustain, onset) pairs; the controls act on the sustain bits."""
+    """Independent-head sampling of (sustain, onset) pairs from tempered logits; the controls act on sustain bits."""
     batch = ops.shape(logits)[0]
     logits = ops.reshape(logits, (batch, -1, 2))
     noise = ops.reshape(ops.convert_to_tensor(uniform_noise), (batch, -1, 2))
-    sustain = sample_independent_frame(
-        logits[..., 0], noise[..., 0], config.temperature, config.top_k, config.top_p, config.max_polyphony
-    )
-    restrike = ops.cast(noise[..., 1] < ops.sigmoid(logits[..., 1] / config.temperature), sustain.dtype)
+    sustain = sample_independent_frame(logits[..., 0], noise[..., 0], config.top_k, config.top_p, config.max_polyphony)
+    restrike = ops.cast(noise[..., 1] < ops.sigmoid(logits[..., 1]), sustain.dtype)
     onset = sustain * ops.maximum(1.0 - ops.cast(previous_sustain, sustain.dtype), restrike)
     return ops.reshape(ops.stack([sustain, onset], axis=-1), (batch, -1))
 
@@ -311,7 +228,7 @@ def _held_lengths(rolls):
     return held
 
 
-def _compile(function):
+def compile_loop(function):
     """Compile a sampling loop for the current backend (weights are read at trace time).
 
     Backend-specific on purpose: JAX and TensorFlow trace the loop once per

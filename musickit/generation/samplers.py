@@ -4,29 +4,30 @@ keras_hub's samplers already own the compiled ``ops.while_loop`` and the
 greedy, random, top-k, top-p and beam rules, so musickit reuses them and adds
 only what they leave out: one place that turns the shared recipe flags
 (``--temperature --top-k --top-p``) into a sampler and rejects impossible
-values with a readable error before any decoding starts.
+values with a readable error before any decoding starts (the checks of
+:class:`~musickit.generation.sampling_config.SamplingConfig`, the only ones).
 """
 
 from keras_hub.samplers import BeamSampler, GreedySampler, RandomSampler, Sampler, TopKSampler, TopPSampler
 
 from musickit.errors import UsageError
+from musickit.generation.sampling_config import SamplingConfig
 
 SAMPLER_NAMES = ("greedy", "temperature", "top_k", "top_p", "beam")
 
 
 def _check_temperature(temperature):
-    if not temperature > 0:
-        raise UsageError(f"temperature must be > 0, got {temperature}; use sampler='greedy' for deterministic output")
+    SamplingConfig(temperature=temperature).validate()  # the one set of checks
 
 
 def _check_top_p(top_p):
-    if not 0.0 < top_p <= 1.0:
-        raise UsageError(f"top_p must be in (0, 1], got {top_p}; 0.9 keeps the tokens holding 90% of the probability")
+    SamplingConfig(top_p=top_p).validate()
 
 
 def _check_top_k(top_k):
-    if int(top_k) != top_k or top_k < 1:
-        raise UsageError(f"top_k must be a positive integer, got {top_k}")
+    SamplingConfig(top_k=top_k).validate()
+    if top_k < 1:
+        raise UsageError(f"--top-k must be at least 1 for a top-k sampler, got {top_k}")
 
 
 def get_sampler(name="top_k", temperature=1.0, top_k=None, top_p=None, num_beams=4, seed=None):
@@ -50,7 +51,7 @@ def get_sampler(name="top_k", temperature=1.0, top_k=None, top_p=None, num_beams
     >>> get_sampler("top_p", top_p=1.5)
     Traceback (most recent call last):
     ...
-    musickit.errors.UsageError: top_p must be in (0, 1], got 1.5; 0.9 keeps the tokens holding 90% of the probability
+    musickit.errors.UsageError: --top-p must be in (0, 1], got 1.5
     """
     _check_temperature(temperature)
     if top_k is not None:

@@ -100,7 +100,7 @@ class AutoregressiveFrameHead(keras.layers.Layer):
         context,
         uniform_noise,
         logit_bias=None,
-        temperature=1.0,
+        process_logit=None,
         top_p=1.0,
         max_keys=None,
         channels=1,
@@ -114,9 +114,11 @@ class AutoregressiveFrameHead(keras.layers.Layer):
                 key sounds when its noise is below its probability, so the
                 same noise gives the same frame.
             logit_bias: ``(batch, num_pitches)`` added to each key's logit
-                before the temperature (key masks use a large negative value,
-                the repetition penalty ``-log(penalty)``).
-            temperature: logits are divided by it.
+                (key masks use a large negative value, the repetition penalty
+                ``-log(penalty)``).
+            process_logit: optional function applied to each key's ``(batch,)``
+                logit after ``logit_bias``, before the sigmoid: the sampler's
+                temperature (:meth:`musickit.generation.sampling_config.SamplingConfig.temper`).
             top_p: nucleus sampling on each key's two outcomes (sound or not):
                 when the likelier outcome has probability ``>= top_p`` it is
                 taken without sampling. ``1.0`` samples every key.
@@ -159,7 +161,9 @@ class AutoregressiveFrameHead(keras.layers.Layer):
                 + ops.sum(frame * ops.take(direct_kernel, key, axis=1), axis=-1)
                 + ops.take(context_logits, key, axis=1)
             )
-            probability = ops.sigmoid(logit / temperature)
+            if process_logit is not None:
+                logit = process_logit(logit)
+            probability = ops.sigmoid(logit)
             noise = ops.take(uniform_noise, key, axis=1)
             likelier_is_sure = ops.maximum(probability, 1.0 - probability) >= top_p
             sampled = ops.where(likelier_is_sure, probability >= 0.5, noise < probability)

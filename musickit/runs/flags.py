@@ -20,12 +20,14 @@ import os
 import sys
 
 from musickit.errors import UsageError
+from musickit.generation.sampling_config import SamplingConfig
 
 DEFAULT_SOURCE = "bach"  # the same as musickit.data.sources.DEFAULT_SOURCE, without importing the data stack
 MAX_SEED = 2**32 - 1  # numpy and the backends take 32-bit seeds
 # Upper limits that stop a typo (an extra zero or three) before it fills the memory.
 LIMITS = {"batch_size": 4096, "num_samples": 1000, "top_k": 100_000, "epochs": 100_000, "bars": 1000,
           "new_tokens": 100_000, "tokens_per_section": 100_000}  # fmt: skip
+SAMPLER_NUMBERS = ("temperature", "top_k", "top_p", "repetition_penalty")
 # Flags every recipe's --smoke replaces by its own tiny value: given together with --smoke they would be ignored.
 SMOKE_SETS = ("epochs", "max_files")
 
@@ -61,13 +63,14 @@ def add_common_flags(parser, default_output_dir, default_epochs=None, default_ba
 def add_sampling_flags(parser):
     group = parser.add_argument_group("sampling")
     group.add_argument("--temperature", type=float, default=1.0, help="divides the logits (default: %(default)s)")
-    group.add_argument("--top-k", type=int, default=0, help="keep the k most probable choices (default: 0, off)")
-    group.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1] (default: 1, off)")
-    group.add_argument("--key", default=None, help="restrict pitches to a key, e.g. 'C', 'F# minor' (default: none)")
+    group.add_argument("--top-k", type=int, default=0, help="keep the k most probable choices; 0 is off (default: %(default)s)")
+    group.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1]; 1 is off (default: %(default)s)")
+    group.add_argument("--key", default=None, help="restrict pitches to a key, e.g. 'C', 'F# minor', or auto/primer: the "
+                       "prompt's (default: %(default)s)")
     group.add_argument("--scale", default=None,
                        help="major, minor, harmonic_minor, pentatonic, minor_pentatonic or chromatic "
                             "(default: the key's own)")  # fmt: skip
-    group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1 (default: 1, off)")
+    group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1; 1 is off (default: %(default)s)")
     group.add_argument("--primer", default=None, help="a MIDI file to continue (default: a held-out piece)")
     group.add_argument("--num-samples", type=int, default=3, help="pieces to generate (default: %(default)s)")
 
@@ -124,14 +127,8 @@ def check_flags(args):
         if given(name) and values[name] > limit:
             raise UsageError(f"--{name.replace('_', '-')} {values[name]} is more than {limit:,}; "
                              "is there a typo in the number?")  # fmt: skip
-    if given("top_k") and args.top_k < 0:
-        raise UsageError(f"--top-k {args.top_k}: use 0 (off) or a positive count")
-    if given("temperature") and not (math.isfinite(args.temperature) and args.temperature > 0):
-        raise UsageError(f"--temperature {args.temperature}: use a positive number such as 0.9")
-    if given("top_p") and not (math.isfinite(args.top_p) and 0 < args.top_p <= 1):
-        raise UsageError(f"--top-p {args.top_p}: top_p must be in (0, 1]; 1 turns it off")
-    if given("repetition_penalty") and not (math.isfinite(args.repetition_penalty) and args.repetition_penalty >= 1):
-        raise UsageError(f"--repetition-penalty {args.repetition_penalty}: use a number >= 1 (1 turns it off)")
+    # The sampler's numbers are checked by SamplingConfig, the one place that validates sampling settings.
+    SamplingConfig(**{name: values[name] for name in SAMPLER_NUMBERS if given(name)}).validate()
     for name in ("learning_rate", "contrastive_temperature"):
         if given(name) and not (math.isfinite(values[name]) and values[name] > 0):
             raise UsageError(f"--{name.replace('_', '-')} {values[name]}: use a positive number such as 1e-3")
@@ -155,3 +152,19 @@ def check_flags(args):
 def smoke_or(args, smoke_value, value):
     """``smoke_value`` under ``--smoke``, else ``value``: keeps smoke settings next to the real ones."""
     return smoke_value if args.smoke else value
+
+
+def config_changes_from_flags(args, defaults, names):
+    """``{name: value}`` of the flags in ``names`` whose value is set (not ``None``) and differs from ``defaults``.
+
+    A recipe's flags default to its family's ``cpu`` preset; what the user
+    changed is laid over the preset it runs (``smoke`` under ``--smoke``), so
+    ``--smoke --head independent`` is a tiny independent-head run.
+
+    >>> import argparse, types
+    >>> config_changes_from_flags(argparse.Namespace(units=8, head="a"), types.SimpleNamespace(units=8, head="b"),
+    ...                           ("units", "head"))
+    {'head': 'a'}
+    """
+    values = {name: getattr(args, name) for name in names}
+    return {name: value for name, value in values.items() if value is not None and value != getattr(defaults, name)}

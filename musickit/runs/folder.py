@@ -321,7 +321,10 @@ class RunFolder:
             self._save_manifest()
 
     def load(self, expected_model):
-        """Load ``(info, model, representation)``; refuse a run of another model family."""
+        """Load ``(info, model, representation)``; refuse a run of another model family.
+
+        The caller (the family) has imported its model class, so Keras knows it.
+        """
         info = self.read_info()
         if info.get("model") != expected_model:
             raise UsageError(f"{self.path} is a {info.get('model')} run, not a {expected_model} run")
@@ -339,11 +342,13 @@ class RunFolder:
 
 
 def load_model_file(path):
-    """``keras.saving.load_model`` with musickit's layers registered; a damaged or unsafe file is one line."""
-    import keras  # here, not at the top: `musickit --help` should not wait for a backend
+    """``keras.saving.load_model``; a damaged or unsafe file is one line.
 
-    import musickit.layers  # noqa: F401  (registers the serializable classes before loading)
-    import musickit.models  # noqa: F401
+    The model's classes must be registered first: the family that loads a
+    run imports its own model module (which registers it and its layers), so
+    this module imports no model and stays below the families.
+    """
+    import keras  # here, not at the top: `musickit --help` should not wait for a backend
 
     try:
         return keras.saving.load_model(path, compile=False)

@@ -27,17 +27,20 @@ import keras_tuner
 import numpy as np
 
 from musickit.data import piano_roll_windows
+from musickit.families.music_transformer.config import MusicTransformerConfig
+from musickit.families.music_transformer.pipeline import compile_model as compile_transformer
+from musickit.families.piano_roll_lstm.training import adapt_windows, compile_model
 from musickit.losses.sequence import sequence_loss
 from musickit.models.music_transformer import PRESETS, MusicTransformer
 from musickit.models.piano_roll_lstm import FRAME_HEADS, PianoRollLSTM
-from musickit.training.piano_roll import adapt_windows, compile_model
 from musickit.training.schedules import warmup_cosine_decay
 
 # The defaults of the training helpers the hypermodels call, read from their signatures so
 # that "default" here can never drift from "default" there.
 PIANO_ROLL_LEARNING_RATE = inspect.signature(compile_model).parameters["learning_rate"].default
 PIANO_ROLL_POSITIVE_WEIGHT = inspect.signature(compile_model).parameters["positive_weight"].default
-TRANSFORMER_LEARNING_RATE = 1e-3  # the Music Transformer recipe's peak learning rate
+TRANSFORMER = MusicTransformerConfig()  # the family's training settings: learning rate, warmup, weight decay
+TRANSFORMER_LEARNING_RATE = TRANSFORMER.learning_rate
 DEFAULT_BATCH_SIZE = 32
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)
 LOSSES = ("cross_entropy", "label_smoothing", "focal")
@@ -68,7 +71,8 @@ class PianoRollLSTMHyperModel(keras_tuner.HyperModel):
     independent head; the autoregressive head trains on the exact NLL),
     ``learning_rate`` and ``batch_size``.
 
-    The model is compiled with :func:`musickit.training.piano_roll.compile_model`,
+    The model is compiled with the family's
+    :func:`musickit.families.piano_roll_lstm.training.compile_model`,
     so the logs carry ``nll`` and ``val_nll`` (nats per frame), the default
     objective.
 
@@ -225,7 +229,7 @@ class MusicTransformerHyperModel(keras_tuner.HyperModel):
     def _loss(self, hp):
         name = hp.Choice("loss", LOSSES, default="cross_entropy")
         with hp.conditional_scope("loss", ["label_smoothing"]):
-            label_smoothing = hp.Float("label_smoothing", 0.02, 0.3, sampling="log", default=0.1)
+            label_smoothing = hp.Float("label_smoothing", 0.02, 0.3, sampling="log", default=TRANSFORMER.label_smoothing)
         with hp.conditional_scope("loss", ["focal"]):
             focal_gamma = hp.Float("focal_gamma", 0.5, 5.0, step=0.5, default=2.0)
         if name == "focal":
@@ -236,7 +240,7 @@ class MusicTransformerHyperModel(keras_tuner.HyperModel):
         peak = hp.Float("learning_rate", 1e-5, 1e-2, sampling="log", default=TRANSFORMER_LEARNING_RATE)
         schedule = hp.Choice("lr_schedule", LEARNING_RATE_SCHEDULES, default="warmup_cosine")
         with hp.conditional_scope("lr_schedule", ["warmup_cosine"]):
-            warmup_fraction = hp.Float("warmup_fraction", 0.0, 0.2, step=0.05, default=0.05)
+            warmup_fraction = hp.Float("warmup_fraction", 0.0, 0.2, step=0.05, default=TRANSFORMER.warmup_fraction)
         if schedule == "warmup_cosine":
             return warmup_cosine_decay(peak, total_steps, warmup_fraction)
         if schedule == "step":
@@ -275,14 +279,9 @@ class MusicTransformerHyperModel(keras_tuner.HyperModel):
         model({"token_ids": np.zeros((1, 4), "int32"), **conditions})
         batch_size = hp.Choice("batch_size", _batch_sizes_with(self.batch_size), default=self.batch_size)
         total_steps = self.epochs * self._steps_per_epoch(batch_size)
-        model.compile(
-            optimizer=keras.optimizers.AdamW(self._learning_rate(hp, total_steps), weight_decay=0.01, clipnorm=1.0),
-            loss=self._loss(hp),
-            # The plain cross-entropy on piece tokens: one scale for every loss variant.
-            weighted_metrics=[keras.metrics.SparseCategoricalCrossentropy(name="nll", from_logits=True)],
-            jit_compile=self.jit_compile,
-        )
-        return model
+        # The family's optimizer and "nll" metric (the plain cross-entropy on piece tokens: one scale for every loss).
+        return compile_transformer(model, TRANSFORMER, self._learning_rate(hp, total_steps), self._loss(hp),
+                                   accuracy=False, jit_compile=self.jit_compile)  # fmt: skip
 
     def fit(self, hp, model, train_examples, validation_data=None, **fit_kwargs):
         from musickit.generation.prompts import prompted_dataset

@@ -90,8 +90,8 @@ def test_beam_search_returns_one_sequence_per_prompt(model):
         ({"prompt_ids": [[1, 2]], "max_length": 30}, "exceeds the model's max_sequence_length 24"),
         ({"prompt_ids": [[1, 40, 2]], "max_length": 10}, "token id 40 at position 1, outside the vocabulary"),
         ({"prompt_ids": [[]], "max_length": 10}, "is empty"),
-        ({"prompt_ids": [[1, 2]], "max_length": 10, "sampler": "top_p", "top_p": 0.0}, r"top_p must be in \(0, 1\]"),
-        ({"prompt_ids": [[1, 2]], "max_length": 10, "sampler": "top_p", "top_p": 1.2}, r"top_p must be in \(0, 1\]"),
+        ({"prompt_ids": [[1, 2]], "max_length": 10, "sampler": "top_p", "top_p": 0.0}, r"top[-_]p must be in \(0, 1\]"),
+        ({"prompt_ids": [[1, 2]], "max_length": 10, "sampler": "top_p", "top_p": 1.2}, r"top[-_]p must be in \(0, 1\]"),
         ({"prompt_ids": [[1, 2]], "max_length": 10, "sampler": "nucleus"}, "unknown sampler"),
         ({"prompt_ids": [[1, 2]], "max_length": 10, "conditions": {"mood": 0}}, "unknown condition"),
         (

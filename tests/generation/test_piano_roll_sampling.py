@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from musickit.errors import UsageError
-from musickit.generation.piano_roll_sampling import FrameSamplingConfig, PianoRollSampler, sample_independent_frame
+from musickit.generation.piano_roll_sampling import PianoRollSampler, sample_independent_frame
+from musickit.generation.sampling_config import SamplingConfig
 from musickit.models import PianoRollLSTM
 
 
@@ -19,15 +20,15 @@ def test_top_k_top_p_and_polyphony_by_hand():
 
 
 def test_config_rejects_impossible_values():
-    for config, flag in [(FrameSamplingConfig(top_p=1.5), "--top-p"), (FrameSamplingConfig(temperature=0), "--temperature"),
-                         (FrameSamplingConfig(key="H"), "--key"), (FrameSamplingConfig(scale="blues"), "--scale"),
-                         (FrameSamplingConfig(repetition_penalty=0.5), "--repetition-penalty")]:  # fmt: skip
+    for config, flag in [(SamplingConfig(top_p=1.5), "--top-p"), (SamplingConfig(temperature=0), "--temperature"),
+                         (SamplingConfig(key="H"), "--key"), (SamplingConfig(scale="blues"), "--scale"),
+                         (SamplingConfig(repetition_penalty=0.5), "--repetition-penalty")]:  # fmt: skip
         with pytest.raises(UsageError, match=flag):
             config.validate()
 
 
 def test_key_mask_allows_only_scale_pitches():
-    bias = FrameSamplingConfig(key="C", scale="major").key_mask_bias(88, 21)
+    bias = SamplingConfig(key="C", scale="major").key_mask_bias(88, 21)
     allowed = {(index + 21) % 12 for index in np.nonzero(bias == 0)[0]}
     assert allowed == {0, 2, 4, 5, 7, 9, 11}
 
@@ -35,7 +36,7 @@ def test_key_mask_allows_only_scale_pitches():
 @pytest.mark.parametrize("head", ["independent", "autoregressive"])
 def test_generation_is_reproducible_and_obeys_controls(head):
     model = PianoRollLSTM(lstm_units=8, num_layers=1, dense_units=8, head=head, head_hidden_units=8)
-    config = FrameSamplingConfig(key="D", scale="pentatonic", max_polyphony=3)
+    config = SamplingConfig(key="D", scale="pentatonic", max_polyphony=3)
     sampler = PianoRollSampler(model, config)
     primer = np.zeros((4, 88), "float32")
     primer[:, 41] = 1  # D4 held
@@ -56,7 +57,7 @@ def test_repetition_penalty_shortens_held_notes():
     bias.assign(np.full(88, -20.0, "float32") + 40.0 * (np.arange(88) == 39))  # only C4, almost surely
     primer = np.zeros((1, 88), "float32")
     held = PianoRollSampler(model).generate(primer, 32, seed=0)[0, 1:, 39]
-    broken = PianoRollSampler(model, FrameSamplingConfig(repetition_penalty=1e12)).generate(primer, 32, seed=0)[0, 1:, 39]
+    broken = PianoRollSampler(model, SamplingConfig(repetition_penalty=1e12)).generate(primer, 32, seed=0)[0, 1:, 39]
     assert held.sum() == 32 and broken.sum() < 32
 
 
@@ -64,7 +65,7 @@ def test_repetition_penalty_shortens_held_notes():
 def test_onset_metre_generation_gives_consistent_rolls(head):
     model = PianoRollLSTM(lstm_units=8, num_layers=1, dense_units=8, head=head, head_hidden_units=8,
                           frame_channels=2, metre_period=16)  # fmt: skip
-    sampler = PianoRollSampler(model, FrameSamplingConfig(max_polyphony=3, temperature=2.0))
+    sampler = PianoRollSampler(model, SamplingConfig(max_polyphony=3, temperature=2.0))
     primer = np.zeros((4, 88, 2), "float32")
     primer[:, 39, 0] = 1
     primer[0, 39, 1] = 1
@@ -81,7 +82,7 @@ def test_onset_metre_generation_gives_consistent_rolls(head):
 
 
 def test_key_from_the_primer_with_a_soft_penalty():
-    config = FrameSamplingConfig(key="primer", out_of_key_bias=-2.0).validate()
+    config = SamplingConfig(key="primer", key_penalty=2.0).validate()
     model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0, frame_channels=2)
     primer = np.zeros((16, 88, 2), "float32")
     for step, pitch in enumerate([57, 60, 64, 69, 64, 60, 57, 56] * 2):  # A minor arpeggio, G# leading tone
@@ -91,25 +92,18 @@ def test_key_from_the_primer_with_a_soft_penalty():
     bias = config.key_mask_bias(88, 21, "A minor")
     assert {(index + 21) % 12 for index in np.nonzero(bias == 0)[0]} == {9, 11, 0, 2, 4, 5, 7, 6, 8}
     assert set(np.unique(bias)) == {0.0, -2.0}
-    with pytest.raises(UsageError, match="out_of_key_bias"):
-        FrameSamplingConfig(out_of_key_bias=1.0).validate()
+    with pytest.raises(UsageError, match="--key-penalty"):
+        SamplingConfig(key_penalty=-1.0).validate()
 
 
-def test_sampling_config_round_trip_and_flags_over_a_saved_base(tmp_path):
-    import argparse
-
-    from musickit.generation.piano_roll_run import FAMILY_SAMPLING, load_sampling_config, sampling_config
-    from musickit.generation.piano_roll_run import save_sampling_config
-    from musickit.runs import RunFolder
-
-    run = RunFolder(str(tmp_path))
-    assert load_sampling_config(run) is None  # a run from before sampling.json
-    save_sampling_config(run, FAMILY_SAMPLING)
-    assert load_sampling_config(run) == FAMILY_SAMPLING
-    flags = dict(temperature=1.0, top_k=0, top_p=1.0, key=None, scale=None, repetition_penalty=1.0, max_polyphony=0)
-    assert sampling_config(argparse.Namespace(**flags), FAMILY_SAMPLING) == FAMILY_SAMPLING
-    changed = sampling_config(argparse.Namespace(**{**flags, "temperature": 0.5, "key": "C"}), FAMILY_SAMPLING)
-    assert (changed.temperature, changed.key, changed.max_polyphony) == (0.5, "C", FAMILY_SAMPLING.max_polyphony)
-    assert sampling_config(argparse.Namespace(**flags)) == FrameSamplingConfig()  # no base: the flags alone
-    with pytest.raises(UsageError, match="unknown sampling settings"):
-        FrameSamplingConfig.from_dict({"temperature": 1.0, "warmth": 3})
+def test_temperature_is_applied_once_by_the_sampler():
+    """A sampler at temperature 2 gives the frames a sampler at 1 gives for logits halved by hand."""
+    model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0)
+    model(np.zeros((1, 1, 88), "float32"))
+    kernel, bias = model.frame_head.weights[0], model.frame_head.weights[1]
+    primer = (np.random.default_rng(0).random((4, 88)) < 0.1).astype("float32")
+    hot = PianoRollSampler(model, SamplingConfig(temperature=2.0)).generate(primer, 8, num_samples=2, seed=1)
+    kernel.assign(np.asarray(kernel) / 2.0)
+    bias.assign(np.asarray(bias) / 2.0)
+    halved = PianoRollSampler(model, SamplingConfig(temperature=1.0)).generate(primer, 8, num_samples=2, seed=1)
+    np.testing.assert_array_equal(hot, halved)

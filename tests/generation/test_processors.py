@@ -17,7 +17,7 @@ from musickit.generation.processors import (
     combined_allowed_tokens,
     vocabulary_structure,
 )
-from musickit.generation.transformer_run import decode_piece
+from musickit.families.music_transformer.generation import decode_piece
 from musickit.models.music_transformer import MusicTransformer
 from musickit.music.midi_io import write_midi
 from musickit.representations.remi import REMITokenizer

@@ -39,7 +39,7 @@ def test_smoke_run_writes_the_run_folder_and_generates_again(tmp_path):
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["--top-p", "0"], "top_p"), (["--style", "mozart"], "--style"), (["--form", "XY"], "--form"), (["--key", "H"], "key")],
+    [(["--top-p", "0"], "--top-p"), (["--style", "mozart"], "--style"), (["--form", "XY"], "--form"), (["--key", "H"], "key")],
 )
 def test_bad_flags_fail_before_training(tmp_path, flags, message):
     with pytest.raises(UsageError, match=message):

@@ -48,7 +48,7 @@ def test_smoke_run_writes_the_whole_run_folder(smoke_run):
     assert set(saved["samples"]) == {"generated", "held_out"}
     assert not [name for name in os.listdir(output) if ".partial" in name]
     # One sampling configuration: the family's, saved for `musickit generate --run`.
-    from musickit.generation.piano_roll_run import FAMILY_SAMPLING
+    from musickit.families.piano_roll_lstm import FAMILY_SAMPLING
 
     assert json.loads((output / "sampling.json").read_text()) == FAMILY_SAMPLING.to_dict()
 
@@ -68,8 +68,12 @@ def test_generate_command_reproduces_with_a_seed(smoke_run, tmp_path):
 
 def test_resume_refuses_a_run_of_another_config(recipe, smoke_run, capsys):
     output, _ = smoke_run
-    assert run_main(recipe.main, ["--smoke", "--output-dir", str(output), "--resume", "--lstm-units", "16"]) == 2
-    assert "--lstm-units 256, not 16" in capsys.readouterr().err  # the saved flags are compared, one line
+    same = ["--smoke", "--output-dir", str(output), "--num-samples", "2", "--seed", "3", "--resume"]
+    assert run_main(recipe.main, [*same, "--transpose", "1"]) == 2
+    assert "--transpose 2, not 1" in capsys.readouterr().err  # the saved flags are compared, one line
+    # A model flag given with --smoke now sizes the smoke model (it was ignored before): the model differs.
+    assert run_main(recipe.main, [*same, "--lstm-units", "16"]) == 2
+    assert "different model config" in capsys.readouterr().err
 
 
 def _bad_inputs(tmp_path):

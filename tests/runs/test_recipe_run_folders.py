@@ -26,9 +26,9 @@ def test_killed_during_sample_writing_then_resumed_then_protected(recipe, tmp_pa
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    from musickit.generation import piano_roll_run  # the recipe imports its parts when main() runs
+    from musickit.families.piano_roll_lstm import pipeline  # the family step the recipe calls to write samples
 
-    monkeypatch.setattr(piano_roll_run, "write_samples", killed)
+    monkeypatch.setattr(pipeline, "write_samples", killed)
     assert run_main(recipe.main, argv) == 130
     monkeypatch.undo()
     history = (output / "history.csv").read_text()

@@ -9,7 +9,7 @@ import pytest
 from musickit.models import PianoRollLSTM
 from musickit.runs.folder import RunFolder
 from musickit.training.callbacks import standard_callbacks
-from musickit.training.piano_roll import compile_model, sequence_negative_log_likelihood
+from musickit.families.piano_roll_lstm.training import compile_model, sequence_negative_log_likelihood
 
 
 class InterruptAfter(keras.callbacks.Callback):

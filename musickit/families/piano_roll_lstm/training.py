@@ -1,4 +1,4 @@
-"""Training helpers for :class:`~musickit.models.PianoRollLSTM`, shared by the recipe,
+"""Training helpers for :class:`~musickit.models.PianoRollLSTM`, shared by the family pipeline,
 the polyphonic benchmark and the tuner.
 
 Two ways to feed the model: windows from :func:`musickit.data.piano_roll_windows`

@@ -1,0 +1,123 @@
+"""The Music Transformer family's configuration: one dataclass of defaults, with smoke, cpu and gpu presets.
+
+No Keras here: a recipe builds its configuration (and its flags' defaults)
+before parsing flags, so ``--help`` answers at once.
+
+Example:
+
+>>> config = MusicTransformerConfig.preset("smoke")
+>>> config.model_preset, config.sequence_length, config.sampling.new_tokens
+('tiny', 96, 24)
+"""
+
+import dataclasses
+
+from musickit.errors import UsageError
+from musickit.families.configuration import FamilyConfig
+from musickit.generation.sampling_config import SamplingConfig
+from musickit.music.score import SECTION_LETTERS
+
+MODEL_NAME = "music_transformer"
+MODEL_PRESETS = ("base", "paper", "small", "tiny")  # the model's PRESETS, spelled here without Keras
+POSITION_ENCODINGS = ("relative", "rotary", "absolute")
+CONDITIONING_MODES = ("film", "additive")
+LOSSES = ("cross_entropy", "focal")
+DEFAULT_STYLE = "bach"
+SAMPLE_METRICS = ("note_density", "polyphony", "in_scale_ratio", "rhythmic_regularity", "repeated_bar_ratio")
+
+#: What a run made before ``sampling.json`` existed samples with (what ``musickit generate`` used then):
+#: nothing but the grammar, up to run.json's ``new_tokens`` (else 512) tokens.
+LEGACY_SAMPLING = SamplingConfig(repetition_window=64, new_tokens=512)
+# The family's sampling (saved as the run's sampling.json): a cool temperature (0.9 gives 23% semitone
+# clashes at the CPU training budget; the chorales have 7%), nucleus 0.95, the prompt's key as a soft
+# mask (chorales are 94% diatonic), and the chorales' note rules: four voices at most, no pitch struck
+# twice, the notes of a position lowest first, no silent step, and no end before the last token (training
+# chunks end anywhere, so the model ends too early).
+FAMILY_SAMPLING = SamplingConfig(temperature=0.7, top_p=0.95, key="auto", key_penalty=1.2, max_polyphony=4,
+                                 no_duplicates=True, max_rest_steps=0, ascending_pitches=True, full_length=True,
+                                 repetition_window=64, new_tokens=360)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class MusicTransformerConfig(FamilyConfig):
+    """Every setting of a Music Transformer run; the defaults are the ``cpu`` preset (the recipe's).
+
+    Data: offline music21 corpora (``data``, comma-separated; each a style),
+    at most ``max_files_per_source`` pieces each, as compact REMI+ tokens
+    (no velocity or program tokens: a note is ``Pitch Duration``), in
+    prompted sequences of ``sequence_length`` tokens whose prompt shows the
+    sections in ``form``, ``snippet_length`` tokens each.
+
+    Model: a ``model_preset`` decoder (``small``: 4 layers x 128 wide) with
+    ``position_encoding`` attention and the style injected by ``conditioning``.
+
+    Training: AdamW with a warmup-cosine schedule peaking at
+    ``learning_rate``; ``loss`` with ``label_smoothing``; early stopping on
+    validation NLL after ``patience`` epochs. ``steps_per_epoch``,
+    ``validation_steps`` and ``evaluation_steps`` cap the batches (``None``: all).
+
+    Generation: ``num_samples`` pieces in ``style`` (if trained on), sampled
+    with ``sampling`` (saved as the run's ``sampling.json``); ``held_out_pieces``
+    real pieces are measured beside them.
+    """
+
+    # Data.
+    data: str = "bach"  # "bach,essen,ryans" adds folk styles
+    max_files_per_source: int = 150
+    steps_per_quarter: int = 4
+    num_velocity_bins: int = 0
+    use_programs: bool = False
+    sequence_length: int = 512
+    snippet_length: int = 64  # about two bars; 256 in the baseline proposal
+    form: str = "AB"
+    # Model.
+    model_preset: str = "small"
+    position_encoding: str = "relative"
+    conditioning: str = "film"
+    # Training.
+    epochs: int = 4  # 30 or more for good results on a GPU
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    warmup_fraction: float = 0.05
+    weight_decay: float = 0.01
+    clipnorm: float = 1.0
+    loss: str = "cross_entropy"
+    label_smoothing: float = 0.1
+    patience: int = 3
+    steps_per_epoch: int = None
+    validation_steps: int = None
+    evaluation_steps: int = None
+    # Generation.
+    style: str = None  # None: DEFAULT_STYLE when it is trained on, else the first style
+    num_samples: int = 3
+    held_out_pieces: int = 20
+    sampling: SamplingConfig = FAMILY_SAMPLING
+
+    def validate(self):
+        for name, allowed in (("model_preset", MODEL_PRESETS), ("position_encoding", POSITION_ENCODINGS),
+                              ("conditioning", CONDITIONING_MODES), ("loss", LOSSES)):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                flag = "--preset" if name == "model_preset" else f"--{name.replace('_', '-')}"
+                raise UsageError(f"{flag} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if not self.form or not set(self.form) <= set(SECTION_LETTERS):
+            raise UsageError(f"--form {self.form!r}: use section letters A to D, e.g. AB")
+        self.check_at_least_one(("epochs", "batch_size", "sequence_length", "snippet_length", "num_samples"))
+        if not 0 <= self.label_smoothing < 1:
+            raise UsageError(f"--label-smoothing {self.label_smoothing}: use a number in [0, 1)")
+        if not self.learning_rate > 0:
+            raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        self.sampling.validate()
+        return self
+
+
+PRESETS = {
+    # a tiny model and a few steps on a few Bach chorales: checks the pipeline in seconds (what tests use)
+    "smoke": dict(max_files_per_source=6, sequence_length=96, snippet_length=16, model_preset="tiny", epochs=1,
+                  steps_per_epoch=2, validation_steps=1, evaluation_steps=1, num_samples=1, held_out_pieces=2,
+                  sampling=FAMILY_SAMPLING.replace(new_tokens=24)),
+    # the recipe's defaults: about 7 minutes an epoch on 2 CPU cores
+    "cpu": dict(),
+    # a GPU run: the base model, long enough to converge
+    "gpu": dict(model_preset="base", epochs=50),
+}
+MusicTransformerConfig.PRESETS, MusicTransformerConfig.SAMPLING = PRESETS, FAMILY_SAMPLING

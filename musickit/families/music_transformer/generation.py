@@ -1,0 +1,139 @@
+"""Generating from a Music Transformer: prompts, sampling under the REMI rules, sample files, ``musickit generate``.
+
+Shared by ``recipes/music_transformer.py`` (samples at the end of training)
+and ``musickit generate --run RUN_DIR`` (more samples later from the saved
+run folder). The recipe saves its
+:class:`~musickit.generation.sampling_config.SamplingConfig` as the run's
+``sampling.json``; ``musickit generate`` starts from it and changes only what
+its own flags set.
+
+Example::
+
+    musickit generate --run runs/music_transformer --style essen --top-p 0.95 --key "G major"
+"""
+
+import os
+
+import numpy as np
+
+from musickit.audio.rendering import render
+from musickit.music.sections import section_scores
+from musickit.errors import UsageError
+from musickit.families.music_transformer.config import LEGACY_SAMPLING, MODEL_NAME, MusicTransformerConfig
+from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
+from musickit.generation.sampling_config import SamplingConfig
+from musickit.generation.token_sampling import token_processors
+from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for loading model.keras)
+from musickit.music.midi_io import read_midi, write_midi
+from musickit.music.quantization import quantize, unquantize
+from musickit.representations.conditions import class_id
+from musickit.representations.piano_roll import PianoRoll
+from musickit.runs.folder import RunFolder
+from musickit.viz.piano_roll import plot_piano_roll
+
+DEFAULT_FORM = MusicTransformerConfig.form
+
+
+def run_sampling(run):
+    """A run's sampling configuration: its ``sampling.json``, or what runs made before it sampled with."""
+    legacy = LEGACY_SAMPLING.replace(new_tokens=int(run.read_info().get("new_tokens", LEGACY_SAMPLING.new_tokens)))
+    return SamplingConfig.load(run, base=LEGACY_SAMPLING) or legacy
+
+
+def prompt_from_sections(sections, tokenizer, form=DEFAULT_FORM, snippet_length=DEFAULT_SNIPPET_LENGTH):
+    """``PROMPT_START SECTION_A ... PROMPT_END`` from ``[(label, ids), ...]``, keeping the labels in ``form``."""
+    chosen = [(label, ids) for label, ids in sections if label in form] or list(sections[:1])
+    return build_prompt(chosen, tokenizer, snippet_length)
+
+
+def prompt_from_file(path, tokenizer, form=DEFAULT_FORM, snippet_length=DEFAULT_SNIPPET_LENGTH):
+    """A prompt from a MIDI file's marked sections (or its opening as section A)."""
+    score = read_midi(path)
+    sections = [(label, tokenizer.encode(part)) for label, part in section_scores(score)]
+    if not sections:
+        sections = [("A", tokenizer.encode(score))]
+    return prompt_from_sections(sections, tokenizer, form, snippet_length)
+
+
+def piece_prefix(tokenizer, style=None):
+    """The tokens a generated piece starts with: its STYLE token when the tokenizer has one for ``style``."""
+    if style and style in getattr(tokenizer, "styles", ()):
+        return [tokenizer.style_token_id(style)]
+    return []
+
+
+def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, style=None, styles=()):
+    """Continue ``prompt`` (plus the style prefix) ``num_samples`` times with ``config``; return each piece's ids.
+
+    ``config`` is a :class:`~musickit.generation.sampling_config.SamplingConfig`
+    (``new_tokens`` tokens a piece). ``styles`` is the run's list of style
+    names, whose index is the model's style condition (``UNKNOWN_ID``, -1, when
+    ``style`` is ``None``: no style conditioning).
+    """
+    sampler = config.token_sampler(seed)
+    processors = token_processors(config, tokenizer, model.vocabulary_size, prompt=prompt)
+    start = list(prompt) + piece_prefix(tokenizer, style)
+    max_length = min(len(start) + int(config.new_tokens), model.max_sequence_length)
+    if len(start) >= max_length:
+        raise UsageError(f"the prompt has {len(start)} tokens, leaving no room in the model's "
+                         f"{model.max_sequence_length}; use a shorter snippet length or fewer sections")  # fmt: skip
+    conditions = None
+    if "style" in model.condition_sizes:
+        if style is not None and style not in styles:
+            raise UsageError(f"unknown style {style!r}; this run knows {', '.join(styles) or 'none'}")
+        conditions = {"style": class_id(style, styles)}
+    outputs = model.generate([start] * num_samples, max_length=max_length, sampler=sampler, processors=processors,
+                             conditions=conditions)  # fmt: skip
+    # The piece is what follows PROMPT_END (its style token included).
+    return [row[len(prompt) :] for row in outputs]
+
+
+def decode_piece(tokenizer, ids):
+    """The :class:`Score` of generated ids, with the first tempo in force from the first step.
+
+    A generated piece may set its first tempo after step 0 (at a later first
+    position); :func:`~musickit.music.quantization.unquantize` holds that
+    tempo from step 0, so nothing lands at a negative time.
+    """
+    return unquantize(tokenizer.decode_quantized(np.asarray(ids, "int64")))
+
+
+def write_samples(pieces, tokenizer, samples_dir, prefix="sample", soundfont=None):
+    """Write each piece as ``PREFIX_N.mid``, ``.png`` and ``.wav``; return what was written."""
+    os.makedirs(samples_dir, exist_ok=True)
+    roll = PianoRoll(steps_per_quarter=tokenizer.steps_per_quarter)
+    written = []
+    for index, ids in enumerate(pieces):
+        name = f"{prefix}_{index + 1}"
+        score = decode_piece(tokenizer, ids)
+        paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}
+        write_midi(score, paths["mid"])
+        quantized = quantize(score, tokenizer.steps_per_quarter)
+        plot_piano_roll(roll.encode(quantized), paths["png"], steps_per_quarter=tokenizer.steps_per_quarter,
+                        bar_starts=quantized.bar_starts(), title=f"{name}: {len(score.notes)} notes")  # fmt: skip
+        method = render(score, paths["wav"], soundfont=soundfont)
+        written.append({"name": name, "midi": paths["mid"], "png": paths["png"], "wav": paths["wav"], "audio": method,
+                        "score": score, "tokens": len(ids)})  # fmt: skip
+    return written
+
+
+def generate_from_run(run_dir, output_dir, request):
+    """``musickit generate`` for a Music Transformer run: load, prompt, sample, write; return the files written.
+
+    ``request`` is a :class:`~musickit.families.request.GenerationRequest`;
+    its ``sampling_changes`` are laid over the run's own sampling configuration.
+    """
+    run = RunFolder(run_dir)
+    config = run_sampling(run).replace(**request.sampling_changes)  # bad settings fail before loading anything
+    info, model, tokenizer = run.load(MODEL_NAME)
+    form = info.get("form", DEFAULT_FORM)
+    snippet_length = info.get("snippet_length", DEFAULT_SNIPPET_LENGTH)
+    if request.primer:
+        prompt = prompt_from_file(request.primer, tokenizer, form, snippet_length)
+    elif info.get("default_prompt"):
+        prompt = info["default_prompt"]
+    else:
+        raise UsageError(f"{run_dir} has no stored prompt; pass --primer FILE.mid")
+    pieces = generate_pieces(model, tokenizer, prompt, request.num_samples, config, seed=request.seed,
+                             style=request.style or info.get("default_style"), styles=info.get("styles", []))  # fmt: skip
+    return write_samples(pieces, tokenizer, output_dir, soundfont=request.soundfont)
