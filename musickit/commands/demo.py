@@ -41,6 +41,7 @@ def streamlit_command(host, port):
             "--server.address", host,
             "--server.port", str(port),
             "--server.fileWatcherType", "none",
+            "--client.toolbarMode", "minimal",  # no "Deploy" button: the page is for this machine
             "--browser.gatherUsageStats", "false"]  # fmt: skip
 
 

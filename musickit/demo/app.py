@@ -43,6 +43,12 @@ def run_folders():
     return given or find_runs("runs")
 
 
+def short_path(path):
+    """``path`` relative to the working folder when it lies inside it (the page's run choice)."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def widget_key(run_path, name):
     return f"{name}@{run_path}"
 
@@ -147,7 +153,7 @@ def show_piece(piece):
             for name, mine, corpus in piece["metrics"]]  # fmt: skip
     numbers.table(rows)
     if piece["corpus_source"]:
-        numbers.caption(f"This piece: the whole written MIDI. Corpus: the mean over the run's held-out pieces, "
+        numbers.caption(f"This piece: the whole MIDI file written (primer included where the family writes it). Corpus: the mean over the run's held-out pieces, "
                         f"from its metrics.json ({piece['corpus_source']}); smoke runs measure only one or two.")  # fmt: skip
     else:
         numbers.caption("The run's metrics.json holds no held-out metrics to compare with.")
@@ -181,7 +187,7 @@ def main():
         st.error("No run folders: pass `musickit demo --run RUN`, or train one into runs/, e.g. "
                  "`python recipes/piano_roll_lstm.py --smoke --output-dir runs/piano_roll_lstm`.")  # fmt: skip
         return
-    run_path = st.sidebar.selectbox("Run", folders, key="run")
+    run_path = st.sidebar.selectbox("Run", folders, key="run", format_func=short_path)
     try:
         summary = read_run(run_path)
         names = controls_for(summary.family)
