@@ -75,8 +75,14 @@ def show_control(summary, name):
     if name in SLIDERS:
         return st.slider(control.label, control.minimum, control.maximum, step=control.step, key=key, help=control.help)
     if name in INTEGERS:
-        return st.number_input(control.label, int(control.minimum), int(control.maximum), step=int(control.step),
-                               key=key, help=control.help)  # fmt: skip
+        return st.number_input(
+            control.label,
+            int(control.minimum),
+            int(control.maximum),
+            step=int(control.step),
+            key=key,
+            help=control.help,
+        )
     if name in ("key", "form"):
         return st.text_input(control.label, key=key, help=control.help)
     if name == "scale":
@@ -93,8 +99,9 @@ def show_control(summary, name):
         form = st.session_state.get(widget_key(summary.path, "form")) or ""
         snippets = {}
         for letter in dict.fromkeys(form.strip().upper()):
-            upload = st.file_uploader(f"Snippet for section {letter} (optional)", type=["mid", "midi"],
-                                      key=f"{key}:{letter}")  # fmt: skip
+            upload = st.file_uploader(
+                f"Snippet for section {letter} (optional)", type=["mid", "midi"], key=f"{key}:{letter}"
+            )
             if upload:
                 snippets[letter] = (upload.name, upload.getvalue())
         return snippets
@@ -149,28 +156,40 @@ def show_piece(piece):
     st.caption(f"Audio rendered with {audio}.")
     picture, numbers = st.columns([3, 2])
     picture.image(piece["png"], caption="piano roll")
-    rows = [{"metric": name, "this piece": mine, "corpus (held-out mean)": corpus}
-            for name, mine, corpus in piece["metrics"]]  # fmt: skip
+    rows = [
+        {"metric": name, "this piece": mine, "corpus (held-out mean)": corpus}
+        for name, mine, corpus in piece["metrics"]
+    ]
     numbers.table(rows)
     if piece["corpus_source"]:
-        numbers.caption(f"This piece: the whole MIDI file written (primer included where the family writes it). Corpus: the mean over the run's held-out pieces, "
-                        f"from its metrics.json ({piece['corpus_source']}); smoke runs measure only one or two.")  # fmt: skip
+        numbers.caption(
+            "This piece: the whole MIDI file written (primer included where the family writes it). "
+            f"Corpus: the mean over the run's held-out pieces, from its metrics.json "
+            f"({piece['corpus_source']}); smoke runs measure only one or two."
+        )
     else:
         numbers.caption("The run's metrics.json holds no held-out metrics to compare with.")
     left, right = st.columns(2)
     with open(piece["midi"], "rb") as handle:
-        left.download_button("Download MIDI", handle.read(), file_name=f"{piece['name']}.mid", mime="audio/midi",
-                             key=f"midi:{piece['midi']}")  # fmt: skip
+        left.download_button(
+            "Download MIDI",
+            handle.read(),
+            file_name=f"{piece['name']}.mid",
+            mime="audio/midi",
+            key=f"midi:{piece['midi']}",
+        )
     with open(piece["wav"], "rb") as handle:
-        right.download_button("Download WAV", handle.read(), file_name=f"{piece['name']}.wav", mime="audio/wav",
-                              key=f"wav:{piece['wav']}")  # fmt: skip
+        right.download_button(
+            "Download WAV", handle.read(), file_name=f"{piece['name']}.wav", mime="audio/wav", key=f"wav:{piece['wav']}"
+        )
 
 
 def show_recent(pieces):
-    if len(pieces) < 2:
+    """List ``pieces`` (newest first) by title and settings; they stay while the page is open."""
+    if not pieces:
         return
     st.subheader("Earlier pieces")
-    for piece in pieces[1:]:
+    for piece in pieces:
         settings = ", ".join(f"{name}={value}" for name, value in piece["settings"].items() if name != "snippets")
         st.markdown(f"- **{piece['title']}**: {settings or 'the run as saved'}")
 
@@ -184,8 +203,10 @@ def main():
         state.folder = tempfile.mkdtemp(prefix="musickit-demo-")
     folders = run_folders()
     if not folders:
-        st.error("No run folders: pass `musickit demo --run RUN`, or train one into runs/, e.g. "
-                 "`python recipes/piano_roll_lstm.py --smoke --output-dir runs/piano_roll_lstm`.")  # fmt: skip
+        st.error(
+            "No run folders: pass `musickit demo --run RUN`, or train one into runs/, e.g. "
+            "`python recipes/piano_roll_lstm.py --smoke --output-dir runs/piano_roll_lstm`."
+        )
         return
     run_path = st.sidebar.selectbox("Run", folders, key="run", format_func=short_path)
     try:
@@ -193,23 +214,41 @@ def main():
         names = controls_for(summary.family)
     except MusickitError as error:
         st.error(str(error))
-        show_recent(state.pieces)
+        show_recent(state.pieces)  # what was made from other runs stays listed
         return
-    st.caption(f"{summary.path}: a {summary.family} run" + (f" (styles: {', '.join(summary.styles)})" if summary.styles else ""))
-    run_settings = {name: clamp(name, value) if CONTROLS[name].minimum is not None else value
-                    for name, value in default_settings(names, summary.sampling).items()}  # fmt: skip
-    run_settings = {name: UNSET if value is None and name in ("scale", "style", "emotion", "tempo") else value
-                    for name, value in run_settings.items()}  # fmt: skip
+    st.caption(
+        f"{summary.path}: a {summary.family} run"
+        + (f" (styles: {', '.join(summary.styles)})" if summary.styles else "")
+    )
+    run_settings = {
+        name: clamp(name, value) if CONTROLS[name].minimum is not None else value
+        for name, value in default_settings(names, summary.sampling).items()
+    }
+    run_settings = {
+        name: UNSET if value is None and name in ("scale", "style", "emotion", "tempo") else value
+        for name, value in run_settings.items()
+    }
     if not any(widget_key(run_path, name) in state for name in names):
         set_controls(run_path, names, run_settings)
 
     def use_preset():
         chosen = apply_preset(state[f"preset@{run_path}"], run_settings, names)
-        set_controls(run_path, names, {name: clamp(name, value) if CONTROLS[name].minimum is not None else value
-                                       for name, value in chosen.items()})  # fmt: skip
+        set_controls(
+            run_path,
+            names,
+            {
+                name: clamp(name, value) if CONTROLS[name].minimum is not None else value
+                for name, value in chosen.items()
+            },
+        )
 
-    st.sidebar.selectbox("Preset", tuple(PRESETS), key=f"preset@{run_path}", on_change=use_preset,
-                         help="settings laid over the run's own; 'faithful' is the run as its recipe sampled")  # fmt: skip
+    st.sidebar.selectbox(
+        "Preset",
+        tuple(PRESETS),
+        key=f"preset@{run_path}",
+        on_change=use_preset,
+        help="settings laid over the run's own; 'faithful' is the run as its recipe sampled",
+    )
     with st.sidebar:
         values = {name: show_control(summary, name) for name in names}
     if st.button("Generate", type="primary"):
@@ -222,7 +261,7 @@ def main():
             st.error(f"Generation failed: {type(error).__name__}: {error}")
     if state.pieces:
         show_piece(state.pieces[0])
-        show_recent(state.pieces)
+        show_recent(state.pieces[1:])
 
 
 main()

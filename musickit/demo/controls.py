@@ -19,8 +19,16 @@ from musickit.music.keys import SCALES, parse_key
 
 #: The sampling settings a run may save (sampling.json); equal to the saved value, they are left unset
 #: so the family samples as its recipe did.
-SAMPLING_CONTROLS = ("temperature", "top_k", "top_p", "key", "scale", "repetition_penalty", "max_polyphony",
-                     "max_length")  # fmt: skip
+SAMPLING_CONTROLS = (
+    "temperature",
+    "top_k",
+    "top_p",
+    "key",
+    "scale",
+    "repetition_penalty",
+    "max_polyphony",
+    "max_length",
+)
 
 _SHARED_SAMPLING = ("temperature", "top_k", "top_p", "key", "scale", "repetition_penalty", "max_polyphony")
 
@@ -29,8 +37,18 @@ FAMILY_CONTROLS = {
     "piano_roll_lstm": _SHARED_SAMPLING + ("bars", "primer", "seed"),
     # The transformer's length is in tokens (max_length); it has no bar count.
     "music_transformer": _SHARED_SAMPLING + ("max_length", "style", "primer", "seed"),
-    "hierarchical_transformer": ("form", "snippets", "style", "emotion", "tempo", "temperature", "top_k", "top_p",
-                                 "max_length", "seed"),  # fmt: skip
+    "hierarchical_transformer": (
+        "form",
+        "snippets",
+        "style",
+        "emotion",
+        "tempo",
+        "temperature",
+        "top_k",
+        "top_p",
+        "max_length",
+        "seed",
+    ),
 }
 
 
@@ -72,8 +90,14 @@ SCALE_CHOICES = tuple(SCALES)
 PRESETS = {
     "faithful": {},
     "adventurous": {"temperature": 1.3, "top_k": 0, "top_p": 0.98, "repetition_penalty": 1.1},
-    "calm in C major": {"temperature": 0.8, "key": "C", "scale": "major", "max_polyphony": 3, "emotion": "calm",
-                        "tempo": "slow"},  # fmt: skip
+    "calm in C major": {
+        "temperature": 0.8,
+        "key": "C",
+        "scale": "major",
+        "max_polyphony": 3,
+        "emotion": "calm",
+        "tempo": "slow",
+    },
     "moody in A minor": {"temperature": 0.9, "key": "A minor", "scale": "harmonic_minor", "emotion": "sad"},
     "pentatonic sketch": {"temperature": 0.9, "key": "C", "scale": "pentatonic", "max_polyphony": 2},
     "no loops": {"repetition_penalty": 1.4, "top_p": 0.9},
@@ -84,8 +108,10 @@ PRESETS = {
 def controls_for(family):
     """The control names the page shows for ``family``; an unknown family is a one-line error."""
     if family not in FAMILY_CONTROLS:
-        raise UsageError(f"this run was made by {family!r}, which the demo does not know "
-                         f"(it knows {', '.join(sorted(FAMILY_CONTROLS))})")  # fmt: skip
+        raise UsageError(
+            f"this run was made by {family!r}, which the demo does not know "
+            f"(it knows {', '.join(sorted(FAMILY_CONTROLS))})"
+        )
     return FAMILY_CONTROLS[family]
 
 

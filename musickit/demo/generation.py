@@ -89,8 +89,10 @@ def _call_family(model, run_dir, output_dir, sampling_changes, options):
     module_name = generate_command.GENERATORS.get(model)
     if module_name is None:
         if model == "hierarchical_transformer":
-            raise UsageError(f"generating from a hierarchical run here needs the family registry (issue 11); for now "
-                             f"run `python recipes/hierarchical_transformer.py generate --output-dir {run_dir}`")  # fmt: skip
+            raise UsageError(
+                f"generating from a hierarchical run here needs the family registry (issue 11); for now "
+                f"run `python recipes/hierarchical_transformer.py generate --output-dir {run_dir}`"
+            )
         raise UsageError(f"{run_dir} was made by {model!r}, which the demo cannot generate from")
     args = _flags(generate_command, model, run_dir, output_dir, sampling_changes, options)
     return importlib.import_module(module_name).generate_from_run(run_dir, output_dir, args)

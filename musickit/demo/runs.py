@@ -18,8 +18,14 @@ RUN_FILE = "run.json"
 SAMPLING_FILE = "sampling.json"
 
 #: Metrics the page computes for a new piece when the run's metrics.json names none of its own.
-DEFAULT_PIECE_METRICS = ("note_density", "polyphony", "in_scale_ratio", "pitch_class_entropy", "rhythmic_regularity",
-                         "repeated_bar_ratio")  # fmt: skip
+DEFAULT_PIECE_METRICS = (
+    "note_density",
+    "polyphony",
+    "in_scale_ratio",
+    "pitch_class_entropy",
+    "rhythmic_regularity",
+    "repeated_bar_ratio",
+)
 
 
 def find_runs(root="runs", depth=2):
@@ -95,8 +101,11 @@ def corpus_metrics(metrics):
     for section in ("samples", "generation"):
         held_out = (metrics.get(section) or {}).get("held_out") if isinstance(metrics.get(section), dict) else None
         if isinstance(held_out, dict):
-            numbers = {name: float(value) for name, value in held_out.items()
-                       if isinstance(value, (int, float)) and not isinstance(value, bool) and name != "pieces"}  # fmt: skip
+            numbers = {
+                name: float(value)
+                for name, value in held_out.items()
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and name != "pieces"
+            }
             if numbers:
                 return numbers, f"{section}.held_out"
     return {}, ""

@@ -17,7 +17,7 @@ from musickit.music.midi_io import read_midi
 
 
 def save_midi_upload(folder, filename, data, label):
-    """Write ``data`` as ``folder/uploads/FILENAME`` and return the path; a file with no readable notes is a UsageError."""
+    """Write ``data`` as ``folder/uploads/FILENAME`` and return its path; a file without notes is a UsageError."""
     uploads = os.path.join(folder, "uploads")
     os.makedirs(uploads, exist_ok=True)
     safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(filename)) or "upload.mid"

@@ -82,8 +82,15 @@ def browser():
         pytest.skip("needs chromium and chromedriver (apt-get install -y chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1800",
-                     "--disable-background-networking", "--disable-component-update", "--no-first-run"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1800",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     session = webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver), options=options)
@@ -113,7 +120,9 @@ def test_generate_in_a_real_browser_stays_on_this_machine(server, browser, tmp_p
     )
     urls = requested_urls(browser)
     generate.click()
-    WebDriverWait(browser, GENERATE_SECONDS).until(expected_conditions.presence_of_element_located((By.TAG_NAME, "audio")))
+    WebDriverWait(browser, GENERATE_SECONDS).until(
+        expected_conditions.presence_of_element_located((By.TAG_NAME, "audio"))
+    )
     WebDriverWait(browser, 30).until(expected_conditions.presence_of_element_located((By.TAG_NAME, "img")))
     time.sleep(2)  # let the picture and the table paint before the screenshot
     screenshot = os.environ.get("MUSICKIT_DEMO_SCREENSHOT") or str(tmp_path / "demo.png")
@@ -125,6 +134,10 @@ def test_generate_in_a_real_browser_stays_on_this_machine(server, browser, tmp_p
     assert "Download MIDI" in browser.page_source and "Download WAV" in browser.page_source
     urls += requested_urls(browser)
     assert any(url.startswith(server) for url in urls), "the performance log recorded none of the page's requests"
-    outside = [url for url in urls if urllib.parse.urlsplit(url).scheme not in ("data", "blob", "about", "chrome")
-               and urllib.parse.urlsplit(url).hostname not in LOCAL_HOSTS]  # fmt: skip
+    outside = [
+        url
+        for url in urls
+        if urllib.parse.urlsplit(url).scheme not in ("data", "blob", "about", "chrome")
+        and urllib.parse.urlsplit(url).hostname not in LOCAL_HOSTS
+    ]
     assert not outside, f"the page asked outside this machine: {outside[:5]}"

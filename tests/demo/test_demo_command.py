@@ -39,7 +39,7 @@ def option(command, name):
 def test_defaults_bind_to_this_machine_with_usage_statistics_off(started, tmp_path, capsys):
     run = write_run(tmp_path / "lstm")
     assert cli.main(["demo", "--run", run]) == 0
-    (command, environment), = started
+    ((command, environment),) = started
     assert command[:5] == [sys.executable, "-m", "streamlit", "run", demo.APP]
     assert os.path.isfile(demo.APP)
     assert option(command, "--server.address") == "127.0.0.1"
@@ -53,7 +53,7 @@ def test_defaults_bind_to_this_machine_with_usage_statistics_off(started, tmp_pa
 def test_host_port_and_several_runs_are_passed_on(started, tmp_path):
     first, second = write_run(tmp_path / "a"), write_run(tmp_path / "b", "music_transformer")
     assert cli.main(["demo", "--run", first, "--run", second, "--host", "0.0.0.0", "--port", "9000"]) == 0
-    (command, environment), = started
+    ((command, environment),) = started
     assert (option(command, "--server.address"), option(command, "--server.port")) == ("0.0.0.0", "9000")
     assert environment[demo.RUNS_VARIABLE].split(os.pathsep) == [os.path.abspath(first), os.path.abspath(second)]
 
@@ -87,8 +87,9 @@ def test_bad_arguments_are_one_line(started, tmp_path, monkeypatch, capsys, argu
 
 def test_without_streamlit_it_says_which_extra_to_install(tmp_path, monkeypatch, capsys):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(demo.importlib.util, "find_spec",
-                        lambda name: None if name == "streamlit" else real_find_spec(name))  # fmt: skip
+    monkeypatch.setattr(
+        demo.importlib.util, "find_spec", lambda name: None if name == "streamlit" else real_find_spec(name)
+    )
     assert cli.main(["demo", "--run", write_run(tmp_path / "lstm")]) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "pip install musickit[demo]" in error

@@ -53,8 +53,15 @@ def test_possible_settings_pass():
 
 def test_only_settings_that_differ_from_the_run_are_sent():
     saved = {"temperature": 0.9, "top_p": 0.95, "key": "primer", "new_tokens": 256}
-    settings = {"temperature": 0.9, "top_p": 0.8, "key": "primer", "scale": None, "max_length": 256, "top_k": 5,
-                "seed": 3}  # fmt: skip
+    settings = {
+        "temperature": 0.9,
+        "top_p": 0.8,
+        "key": "primer",
+        "scale": None,
+        "max_length": 256,
+        "top_k": 5,
+        "seed": 3,
+    }
     assert sampling_changes(settings, saved) == {"top_p": 0.8, "top_k": 5}
     assert sampling_changes({"max_length": 128, "key": ""}, saved) == {"max_length": 128}
 

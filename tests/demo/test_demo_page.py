@@ -70,13 +70,34 @@ def test_generate_shows_audio_picture_metrics_and_downloads(smoke_run, monkeypat
     assert [button.label for button in app.get("download_button")] == ["Download MIDI", "Download WAV"]
     rows = app.table[0].value
     saved = json.loads(open(os.path.join(smoke_run, "metrics.json")).read())["samples"]["held_out"]
-    assert rows.set_index("metric").loc["note_density", "corpus (held-out mean)"] == pytest.approx(saved["note_density"])
+    assert rows.set_index("metric").loc["note_density", "corpus (held-out mean)"] == pytest.approx(
+        saved["note_density"]
+    )
     piece = app.session_state["pieces"][0]
     assert piece["wav"].endswith(".wav") and os.path.getsize(piece["wav"]) > 44
 
     # The page's piece is `musickit generate`'s with the same settings: the same family code, the same flags.
-    arguments = ["generate", "--run", smoke_run, "--output-dir", str(tmp_path), "--num-samples", "1", "--seed", "5",
-                 "--bars", "1", "--temperature", "0.8", "--key", "C", "--scale", "major", "--max-polyphony", "3"]
+    arguments = [
+        "generate",
+        "--run",
+        smoke_run,
+        "--output-dir",
+        str(tmp_path),
+        "--num-samples",
+        "1",
+        "--seed",
+        "5",
+        "--bars",
+        "1",
+        "--temperature",
+        "0.8",
+        "--key",
+        "C",
+        "--scale",
+        "major",
+        "--max-polyphony",
+        "3",
+    ]
     assert cli.main(arguments) == 0
     assert midi_messages(piece["midi"]) == midi_messages(tmp_path / "sample_1.mid")
 
@@ -118,12 +139,16 @@ def test_an_unknown_family_shows_the_message_and_other_runs_still_work(smoke_run
 def test_each_family_shows_only_its_controls(monkeypatch, tmp_path):
     hierarchical = write_run(tmp_path / "hierarchical", "hierarchical_transformer")
     app = page(monkeypatch, hierarchical)
-    labels = {item.label for kind in ("slider", "number_input", "text_input", "selectbox") for item in getattr(app, kind)}
+    labels = {
+        item.label for kind in ("slider", "number_input", "text_input", "selectbox") for item in getattr(app, kind)
+    }
     assert {"Form", "Emotion", "Tempo class", "Length in tokens", "Temperature"} <= labels
     assert "Length in bars" not in labels and "Key" not in labels
     assert "Style" not in labels  # this run has no styles
     if hasattr(app, "file_uploader"):
-        assert [upload.label for upload in app.file_uploader] == ["Snippet for section A (optional)",
-                                                                  "Snippet for section B (optional)"]
+        assert [upload.label for upload in app.file_uploader] == [
+            "Snippet for section A (optional)",
+            "Snippet for section B (optional)",
+        ]
     app.button[0].click().run()  # not yet generated here (issue 11's registry): one line says what to do
     assert len(app.error) == 1 and "recipes/hierarchical_transformer.py generate" in app.error[0].value
