@@ -7,6 +7,7 @@ the page then generates one piece from it, and that piece must equal `musickit g
 import importlib.util
 import json
 import os
+import tempfile
 
 import mido
 import pytest
@@ -41,8 +42,9 @@ def write_run(folder, model):
     return str(folder)
 
 
-def page(monkeypatch, *runs):
+def page(monkeypatch, tmp_path, *runs):
     monkeypatch.setenv(RUNS_VARIABLE, os.pathsep.join(runs))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the page's pieces go to the test's folder
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     app.run()
     assert not app.exception
@@ -54,7 +56,7 @@ def midi_messages(path):
 
 
 def test_generate_shows_audio_picture_metrics_and_downloads(smoke_run, monkeypatch, tmp_path):
-    app = page(monkeypatch, smoke_run)
+    app = page(monkeypatch, tmp_path, smoke_run)
     assert [button.label for button in app.button] == ["Generate"]
     assert "Length in bars" in [number.label for number in app.number_input]
     app.selectbox(key=f"preset@{smoke_run}").set_value("calm in C major").run()
@@ -106,8 +108,8 @@ def test_generate_shows_audio_picture_metrics_and_downloads(smoke_run, monkeypat
     assert [item.value for item in app.subheader] == ["Piece #2 from piano_roll_lstm", "Earlier pieces"]
 
 
-def test_a_corrupt_primer_upload_is_one_message_and_the_page_keeps_running(smoke_run, monkeypatch):
-    app = page(monkeypatch, smoke_run)
+def test_a_corrupt_primer_upload_is_one_message_and_the_page_keeps_running(smoke_run, monkeypatch, tmp_path):
+    app = page(monkeypatch, tmp_path, smoke_run)
     if not hasattr(app, "file_uploader"):
         pytest.skip("this Streamlit's AppTest cannot upload files")
     app.file_uploader(key=f"primer@{smoke_run}").set_value(("broken.mid", b"not a midi file", "audio/midi"))
@@ -126,7 +128,7 @@ def test_a_corrupt_primer_upload_is_one_message_and_the_page_keeps_running(smoke
 
 def test_an_unknown_family_shows_the_message_and_other_runs_still_work(smoke_run, monkeypatch, tmp_path):
     other = write_run(tmp_path / "other", "something_else")
-    app = page(monkeypatch, other, smoke_run)
+    app = page(monkeypatch, tmp_path, other, smoke_run)
     assert [error.value for error in app.error] == [
         "this run was made by 'something_else', which the demo does not know "
         "(it knows hierarchical_transformer, music_transformer, piano_roll_lstm)"
@@ -138,7 +140,7 @@ def test_an_unknown_family_shows_the_message_and_other_runs_still_work(smoke_run
 
 def test_each_family_shows_only_its_controls(monkeypatch, tmp_path):
     hierarchical = write_run(tmp_path / "hierarchical", "hierarchical_transformer")
-    app = page(monkeypatch, hierarchical)
+    app = page(monkeypatch, tmp_path, hierarchical)
     labels = {
         item.label for kind in ("slider", "number_input", "text_input", "selectbox") for item in getattr(app, kind)
     }
@@ -152,3 +154,16 @@ def test_each_family_shows_only_its_controls(monkeypatch, tmp_path):
         ]
     app.button[0].click().run()  # not yet generated here (issue 11's registry): one line says what to do
     assert len(app.error) == 1 and "recipes/hierarchical_transformer.py generate" in app.error[0].value
+
+
+def test_a_transformer_run_starts_from_its_saved_sampling_and_offers_its_styles(monkeypatch, tmp_path):
+    run = tmp_path / "transformer"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"model": "music_transformer", "styles": ["bach", "folk"]}))
+    (run / "sampling.json").write_text(json.dumps({"temperature": 0.95, "top_p": 0.9, "new_tokens": 256}))
+    app = page(monkeypatch, tmp_path, str(run))
+    assert app.slider(key=f"temperature@{run}").value == 0.95
+    assert app.slider(key=f"top_p@{run}").value == 0.9
+    assert app.number_input(key=f"max_length@{run}").value == 256
+    assert app.selectbox(key=f"style@{run}").options == ["(the run's own)", "bach", "folk"]
+    assert "Length in bars" not in [number.label for number in app.number_input]
