@@ -16,13 +16,13 @@ import os
 import subprocess
 import sys
 
+from musickit.demo.runs import RUNS_VARIABLE, find_runs
 from musickit.errors import UsageError
 
 NAME = "demo"
 HELP = "A web page to generate, hear, see and download music from run folders (needs musickit[demo])."
 
 APP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo", "app.py")
-RUNS_VARIABLE = "MUSICKIT_DEMO_RUNS"  # read by musickit/demo/app.py
 DEFAULT_RUNS_DIR = "runs"
 
 
@@ -67,8 +67,6 @@ def streamlit_command(host, port):
 
 def run_folders(given, runs_dir=DEFAULT_RUNS_DIR):
     """Absolute paths of the run folders to offer; none at all is a one-line error."""
-    from musickit.demo.runs import find_runs
-
     for path in given:
         if not os.path.isfile(os.path.join(path, "run.json")):
             raise UsageError(f"--run {path} is not a run folder (no run.json); pass a recipe's --output-dir")

@@ -20,13 +20,12 @@ import streamlit as st
 
 from musickit.demo.controls import CONTROLS, PRESETS, SCALE_CHOICES, apply_preset, controls_for, default_settings
 from musickit.demo.generation import generate
-from musickit.demo.runs import find_runs, piece_metrics, read_run
+from musickit.demo.runs import RUNS_VARIABLE, find_runs, piece_metrics, read_run
 from musickit.demo.uploads import save_midi_upload
 from musickit.errors import MusickitError
 
 logger = logging.getLogger("musickit.demo")
 
-RUNS_VARIABLE = "MUSICKIT_DEMO_RUNS"
 UNSET = "(the run's own)"
 SLIDERS = ("temperature", "top_p", "repetition_penalty")
 INTEGERS = ("top_k", "max_polyphony", "bars", "max_length", "seed")

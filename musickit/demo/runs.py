@@ -15,6 +15,8 @@ from musickit.errors import UsageError
 from musickit.runs.folder import RunFolder
 
 RUN_FILE = "run.json"
+#: How ``musickit demo`` hands the run folders to the page (``os.pathsep``-separated paths).
+RUNS_VARIABLE = "MUSICKIT_DEMO_RUNS"
 SAMPLING_FILE = "sampling.json"
 
 #: Metrics the page computes for a new piece when the run's metrics.json names none of its own.

@@ -16,7 +16,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from musickit import cli  # noqa: E402
-from musickit.demo.app import RUNS_VARIABLE  # noqa: E402  (the page module is only run by AppTest)
+from musickit.demo.runs import RUNS_VARIABLE  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 APP = os.path.abspath(os.path.join(ROOT, "musickit", "demo", "app.py"))
