@@ -61,9 +61,10 @@ def smoke_run(tmp_path_factory):
 
 
 @pytest.fixture
-def server(smoke_run):
+def server(smoke_run, tmp_path):
     port = free_port()
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
+    environment["TMPDIR"] = str(tmp_path)  # the page's pieces
     command = [sys.executable, "-m", "musickit.cli", "demo", "--run", smoke_run, "--port", str(port)]
     process = subprocess.Popen(command, env=environment, start_new_session=True)
     try:
