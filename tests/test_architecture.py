@@ -40,7 +40,7 @@ LAYERS = (
     ("musickit.metrics", "musickit.viz"),
     ("musickit.training", "musickit.runs"),
     ("musickit.families",),
-    ("musickit.tuning", "musickit.commands", "musickit.cli"),
+    ("musickit.tuning", "musickit.commands", "musickit.demo", "musickit.cli"),
 )
 
 # Dunder names are the language's, not a module's private parts.

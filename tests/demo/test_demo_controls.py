@@ -1,0 +1,74 @@
+"""The demo's per-family controls, presets, and what it reads from run folders (no model, no Streamlit)."""
+
+import pytest
+
+from musickit.demo.controls import CONTROLS, FAMILY_CONTROLS, PRESETS, apply_preset, check_settings, controls_for
+from musickit.demo.generation import sampling_changes
+from musickit.demo.runs import corpus_metrics
+from musickit.errors import UsageError
+
+
+def test_each_family_has_its_own_controls():
+    assert "bars" in controls_for("piano_roll_lstm") and "max_length" not in controls_for("piano_roll_lstm")
+    assert {"style", "max_length", "primer"} <= set(controls_for("music_transformer"))
+    assert "bars" not in controls_for("music_transformer")  # its length is in tokens
+    assert {"form", "snippets", "emotion", "tempo"} <= set(controls_for("hierarchical_transformer"))
+    assert all(name in CONTROLS for names in FAMILY_CONTROLS.values() for name in names)
+    with pytest.raises(UsageError, match="'new_family', which the demo does not know"):
+        controls_for("new_family")
+
+
+def test_presets_change_only_the_controls_a_family_has():
+    assert len(PRESETS) >= 5 and PRESETS["faithful"] == {}
+    assert all(name in CONTROLS for preset in PRESETS.values() for name in preset)
+    run = {"temperature": 0.9, "top_p": 0.95, "bars": 4}
+    assert apply_preset("faithful", run, controls_for("piano_roll_lstm")) == run
+    calm = apply_preset("calm in C major", run, controls_for("piano_roll_lstm"))
+    assert calm == {"temperature": 0.8, "top_p": 0.95, "bars": 4, "key": "C", "scale": "major", "max_polyphony": 3}
+    assert "emotion" in apply_preset("calm in C major", {}, controls_for("hierarchical_transformer"))
+    with pytest.raises(UsageError, match="unknown preset 'loud'"):
+        apply_preset("loud", run, ())
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"temperature": 0.0}, "Temperature must be above 0, got 0.0"),
+        ({"top_p": 0.0}, r"Top-p must be in \(0, 1\], got 0.0"),
+        ({"bars": 0}, "Length in bars must be between 1 and 32, got 0"),
+        ({"key": "H"}, "Key 'H':"),
+        ({"scale": "lydian"}, "Scale must be one of major"),
+        ({"form": "A-B"}, "Form 'A-B': use section letters"),
+    ],
+)
+def test_impossible_settings_are_one_line(settings, message):
+    with pytest.raises(UsageError, match=message):
+        check_settings(settings)
+
+
+def test_possible_settings_pass():
+    check_settings({"temperature": 1.2, "top_p": 1.0, "key": "F# minor", "scale": "minor", "form": "ABA", "bars": 32})
+    check_settings({"key": "primer", "scale": None, "style": None})
+
+
+def test_only_settings_that_differ_from_the_run_are_sent():
+    saved = {"temperature": 0.9, "top_p": 0.95, "key": "primer", "new_tokens": 256}
+    settings = {
+        "temperature": 0.9,
+        "top_p": 0.8,
+        "key": "primer",
+        "scale": None,
+        "max_length": 256,
+        "top_k": 5,
+        "seed": 3,
+    }
+    assert sampling_changes(settings, saved) == {"top_p": 0.8, "top_k": 5}
+    assert sampling_changes({"max_length": 128, "key": ""}, saved) == {"max_length": 128}
+
+
+def test_corpus_metrics_come_from_either_recipe_layout():
+    lstm = {"samples": {"held_out": {"note_density": 2.0, "pieces": 2, "pitch_class_histogram": [0.5, 0.5]}}}
+    assert corpus_metrics(lstm) == ({"note_density": 2.0}, "samples.held_out")
+    transformer = {"generation": {"held_out": {"polyphony": 3.5, "in_scale_ratio": None}}}
+    assert corpus_metrics(transformer) == ({"polyphony": 3.5}, "generation.held_out")
+    assert corpus_metrics({"valid_nll": 1.0}) == ({}, "")

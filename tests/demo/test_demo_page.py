@@ -1,0 +1,169 @@
+"""The demo page driven in-process with Streamlit's AppTest: generate from a smoke run, every bad input.
+
+One piano-roll smoke run is trained once for the module (recipes/piano_roll_lstm.py --smoke, in-process);
+the page then generates one piece from it, and that piece must equal `musickit generate` with the same flags.
+"""
+
+import importlib.util
+import json
+import os
+import tempfile
+
+import mido
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from musickit import cli  # noqa: E402
+from musickit.demo.runs import RUNS_VARIABLE  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+APP = os.path.abspath(os.path.join(ROOT, "musickit", "demo", "app.py"))
+RECIPE = os.path.join(ROOT, "recipes", "piano_roll_lstm.py")
+TIMEOUT = 300  # seconds for one page run; the first Generate loads Keras and the model
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("piano_roll_lstm_recipe_for_demo", RECIPE)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    output = tmp_path_factory.mktemp("runs") / "piano_roll_lstm"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MUSICKIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "musickit-cache"))
+        recipe.main(["--smoke", "--output-dir", str(output), "--num-samples", "1"])
+    return str(output)
+
+
+def write_run(folder, model):
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps({"model": model}))
+    return str(folder)
+
+
+def page(monkeypatch, tmp_path, *runs):
+    monkeypatch.setenv(RUNS_VARIABLE, os.pathsep.join(runs))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the page's pieces go to the test's folder
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def midi_messages(path):
+    return [str(message) for track in mido.MidiFile(path).tracks for message in track]
+
+
+def test_generate_shows_audio_picture_metrics_and_downloads(smoke_run, monkeypatch, tmp_path):
+    app = page(monkeypatch, tmp_path, smoke_run)
+    assert [button.label for button in app.button] == ["Generate"]
+    assert "Length in bars" in [number.label for number in app.number_input]
+    app.selectbox(key=f"preset@{smoke_run}").set_value("calm in C major").run()
+    assert app.slider(key=f"temperature@{smoke_run}").value == 0.8  # the preset set the controls
+    assert app.text_input(key=f"key@{smoke_run}").value == "C"
+    assert app.selectbox(key=f"scale@{smoke_run}").value == "major"
+    app.number_input(key=f"bars@{smoke_run}").set_value(1)
+    app.number_input(key=f"seed@{smoke_run}").set_value(5)
+    app.button[0].click().run()
+
+    assert not app.exception and not app.error
+    assert len(app.get("audio")) == 1 and len(app.image) == 1
+    assert [button.label for button in app.get("download_button")] == ["Download MIDI", "Download WAV"]
+    rows = app.table[0].value
+    saved = json.loads(open(os.path.join(smoke_run, "metrics.json")).read())["samples"]["held_out"]
+    assert rows.set_index("metric").loc["note_density", "corpus (held-out mean)"] == pytest.approx(
+        saved["note_density"]
+    )
+    piece = app.session_state["pieces"][0]
+    assert piece["wav"].endswith(".wav") and os.path.getsize(piece["wav"]) > 44
+
+    # The page's piece is `musickit generate`'s with the same settings: the same family code, the same flags.
+    arguments = [
+        "generate",
+        "--run",
+        smoke_run,
+        "--output-dir",
+        str(tmp_path),
+        "--num-samples",
+        "1",
+        "--seed",
+        "5",
+        "--bars",
+        "1",
+        "--temperature",
+        "0.8",
+        "--key",
+        "C",
+        "--scale",
+        "major",
+        "--max-polyphony",
+        "3",
+    ]
+    assert cli.main(arguments) == 0
+    assert midi_messages(piece["midi"]) == midi_messages(tmp_path / "sample_1.mid")
+
+    app.button[0].click().run()  # a second piece: the first stays listed
+    assert not app.error
+    assert [item.value for item in app.subheader] == ["Piece #2 from piano_roll_lstm", "Earlier pieces"]
+
+
+def test_a_corrupt_primer_upload_is_one_message_and_the_page_keeps_running(smoke_run, monkeypatch, tmp_path):
+    app = page(monkeypatch, tmp_path, smoke_run)
+    if not hasattr(app, "file_uploader"):
+        pytest.skip("this Streamlit's AppTest cannot upload files")
+    app.file_uploader(key=f"primer@{smoke_run}").set_value(("broken.mid", b"not a midi file", "audio/midi"))
+    app.button[0].click().run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [
+        "Primer 'broken.mid' is not a usable MIDI file: not a MIDI file (no MThd header)"
+    ]
+    assert not app.get("audio")
+    app.file_uploader(key=f"primer@{smoke_run}").set_value(None)
+    app.text_input(key=f"key@{smoke_run}").set_value("H minor")  # an impossible key
+    app.button[0].click().run()
+    assert len(app.error) == 1 and app.error[0].value.startswith("Key 'H minor':")
+    assert [button.label for button in app.button] == ["Generate"]
+
+
+def test_an_unknown_family_shows_the_message_and_other_runs_still_work(smoke_run, monkeypatch, tmp_path):
+    other = write_run(tmp_path / "other", "something_else")
+    app = page(monkeypatch, tmp_path, other, smoke_run)
+    assert [error.value for error in app.error] == [
+        "this run was made by 'something_else', which the demo does not know "
+        "(it knows hierarchical_transformer, music_transformer, piano_roll_lstm)"
+    ]
+    assert not app.button  # no Generate for a run the demo cannot drive
+    app.selectbox(key="run").set_value(smoke_run).run()
+    assert not app.error and [button.label for button in app.button] == ["Generate"]
+
+
+def test_each_family_shows_only_its_controls(monkeypatch, tmp_path):
+    hierarchical = write_run(tmp_path / "hierarchical", "hierarchical_transformer")
+    app = page(monkeypatch, tmp_path, hierarchical)
+    labels = {
+        item.label for kind in ("slider", "number_input", "text_input", "selectbox") for item in getattr(app, kind)
+    }
+    assert {"Form", "Emotion", "Tempo class", "Length in tokens", "Temperature"} <= labels
+    assert "Length in bars" not in labels and "Key" not in labels
+    assert "Style" not in labels  # this run has no styles
+    if hasattr(app, "file_uploader"):
+        assert [upload.label for upload in app.file_uploader] == [
+            "Snippet for section A (optional)",
+            "Snippet for section B (optional)",
+        ]
+    app.button[0].click().run()  # this made-up run folder has no model: one line says so, the page keeps running
+    assert len(app.error) == 1 and not app.exception
+
+
+def test_a_transformer_run_starts_from_its_saved_sampling_and_offers_its_styles(monkeypatch, tmp_path):
+    run = tmp_path / "transformer"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"model": "music_transformer", "styles": ["bach", "folk"]}))
+    (run / "sampling.json").write_text(json.dumps({"temperature": 0.95, "top_p": 0.9, "new_tokens": 256}))
+    app = page(monkeypatch, tmp_path, str(run))
+    assert app.slider(key=f"temperature@{run}").value == 0.95
+    assert app.slider(key=f"top_p@{run}").value == 0.9
+    assert app.number_input(key=f"max_length@{run}").value == 256
+    assert app.selectbox(key=f"style@{run}").options == ["(the run's own)", "bach", "folk"]
+    assert "Length in bars" not in [number.label for number in app.number_input]
