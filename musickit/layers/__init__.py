@@ -11,10 +11,11 @@ from musickit.layers.attention import CachedSelfAttention, causal_attention_mask
 from musickit.layers.conditioning import ConditionEmbedding, ConditionVocabulary, FeatureModulation
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
 from musickit.layers.frame_heads import AutoregressiveFrameHead
+from musickit.layers.snippet_encoder import SnippetEncoder
 from musickit.layers.transformer_block import MusicTransformerBlock
 
 __all__ = [
     "AutoregressiveFrameHead", "BottleneckAdapter", "CachedSelfAttention", "ConditionEmbedding", "ConditionVocabulary",
-    "CrossAttentionDecoderBlock", "FeatureModulation", "MusicTransformerBlock", "causal_attention_mask",
+    "CrossAttentionDecoderBlock", "FeatureModulation", "MusicTransformerBlock", "SnippetEncoder", "causal_attention_mask",
     "skew_relative_logits",
 ]  # fmt: skip
