@@ -207,7 +207,8 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
             # train and so nothing to report: it starts over.
             resume = bool(finished) and finished != expand_stages(config.stages, model.num_layers)
             pretrained = os.path.join(folder, "pretrained.weights.h5")
-            model.build()  # weights to restore a finished stage or the pre-training into
+            if not model.built:
+                model.build()  # weights to restore a finished stage or the pre-training into
             if not resume:
                 if os.path.isfile(pretrained):
                     model.load_weights(pretrained)
