@@ -7,7 +7,9 @@ Description: Pre-train a snippet encoder contrastively and a decoder as a langua
 Run time: about 17 minutes on a 2-core CPU with the defaults (16 min 52 s measured from a fresh clone,
   sharing the machine with other work for most of it; a third of it trains the decoder-only baseline,
   which `--no-baseline` skips).
-  `--smoke` runs every step with the family's `smoke` preset (SMOKE_SECONDS below says how long).
+  `--smoke` runs every step with the family's `smoke` preset (a one-block decoder, a few steps per fit,
+  two held-out batches per evaluation); it is not yet under a minute on a shared 2-core CPU (minutes,
+  most of it compiling; on JAX a second run reuses the first one's compiled programs).
   On a GPU use the family's `gpu` preset: `--preset base --epochs 10 --max-files 400 --snippet-length 256
   --sequence-length 1024 --batch-size 16`.
 

@@ -1,12 +1,7 @@
 """Models that wrap one snippet encoder: the base class, and the style classifier that judges generated music.
 
-Example:
-
->>> import numpy as np
->>> from musickit.layers.snippet_encoder import ENCODER_PRESETS, SnippetEncoder
->>> encoder = SnippetEncoder(50, snippet_length=8, num_styles=3, **ENCODER_PRESETS["tiny"])
->>> tuple(SnippetStyleClassifier(encoder)(np.ones((2, 8), "int32")).shape)
-(2, 3)
+The classifier is its own model (not the generator's encoder), so it grades every generator by the same
+yardstick; :mod:`musickit.training.style_classifier` trains it.
 """
 
 import keras

@@ -38,7 +38,7 @@ class HierarchicalConfig:
     ``adapter_dim``. Pre-training: ``pretrain``, ``contrastive_epochs``, ``contrastive_copies``,
     ``contrastive_temperature``, ``contrastive_batch_size``, ``language_model_epochs``, ``language_model_steps``. Training: ``stages``, ``epochs`` (per
     stage), ``batch_size``, ``learning_rate``, ``schedule``, ``steps_per_epoch`` (``None``: the whole
-    split). Evaluation: ``baseline``, ``style_classifier_epochs``. Generation: ``form``,
+    split). Evaluation: ``validation_steps`` (``None``: every held-out batch), ``baseline``, ``style_classifier_epochs``. Generation: ``form``,
     ``tokens_per_section``, ``temperature``, ``top_k``, ``num_samples``. ``jit_compile``: XLA on or off
     (``"auto"``: Keras decides per backend). ``seed``.
     """
@@ -73,6 +73,7 @@ class HierarchicalConfig:
     schedule: str = "warmup_cosine"
     steps_per_epoch: int = None  # None: the whole training split
     # Evaluation.
+    validation_steps: int = None  # held-out batches per evaluation (stages, perplexities); None: all of them
     baseline: bool = True
     style_classifier_epochs: int = 4
     # Generation.
@@ -126,6 +127,7 @@ PRESETS = {
               "snippet_length": 16, "sequence_length": 64, "contrastive_epochs": 1, "contrastive_copies": 1,
               "language_model_epochs": 1, "language_model_steps": 2, "steps_per_epoch": 2,
               "style_classifier_epochs": 1, "tokens_per_section": 32, "num_samples": 1, "num_layers": 1,
+              "validation_steps": 2,
               # A few steps per fit: compiling them with XLA costs more than running them (measured on JAX too).
               "jit_compile": False},  # fmt: skip
 }

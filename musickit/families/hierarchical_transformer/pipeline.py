@@ -154,6 +154,7 @@ def train_stages(model, train_split, config, tokenizer, checkpoint_dir, styles, 
     ``epochs`` (default ``config.epochs``) is per stage; ``validation_steps`` caps the held-out batches.
     """
     epochs = epochs or config.epochs
+    validation_steps = validation_steps or config.validation_steps
     trainer = StagedTrainer(model, checkpoint_dir, learning_rate=config.learning_rate, schedule=config.schedule,
                             jit_compile=config.jit_compile)  # fmt: skip
     train_data, steps_per_epoch = training_pairs(train_split, config.replace(epochs=epochs), styles, tokenizer)
@@ -171,8 +172,10 @@ def train_stages(model, train_split, config, tokenizer, checkpoint_dir, styles, 
 # ## Evaluation: perplexity side by side with the decoder-only baseline, and the style judge
 
 
-def held_out_perplexity(model, dataset):
-    """``{"parameters", "valid_nll", "valid_perplexity", "valid_tokens"}`` of ``model`` on ``dataset``."""
+def held_out_perplexity(model, dataset, steps=None):
+    """``{"parameters", "valid_nll", "valid_perplexity", "valid_tokens"}`` of ``model`` on ``dataset``'s first ``steps``."""
+    if steps:
+        dataset = dataset.take(steps)
     nll, tokens = dataset_token_nll(model, dataset)
     return {"parameters": count_parameters(model), "valid_nll": nll, "valid_perplexity": float(np.exp(nll)),
             "valid_tokens": tokens}  # fmt: skip
@@ -181,11 +184,11 @@ def held_out_perplexity(model, dataset):
 def perplexities(model, corpus, config, tokenizer, training_steps, pretrain_steps, verbose=2):
     """Held-out perplexity of ``model`` and, with ``config.baseline``, of a matched decoder-only model."""
     valid = snippet_pairs(corpus.valid, config, corpus.styles, tokenizer, shuffle=False)
-    result = {"hierarchical": held_out_perplexity(model, valid)}
+    result = {"hierarchical": held_out_perplexity(model, valid, config.validation_steps)}
     if not config.baseline:
         return result
     baseline, prompted = train_baseline(model, corpus, config, tokenizer, pretrain_steps, training_steps, verbose)
-    result["decoder_only_baseline"] = {**held_out_perplexity(baseline, prompted), "num_layers": baseline.num_layers,
+    result["decoder_only_baseline"] = {**held_out_perplexity(baseline, prompted, config.validation_steps), "num_layers": baseline.num_layers,
                                        "intermediate_dim": baseline.intermediate_dim}  # fmt: skip
     return result
 
