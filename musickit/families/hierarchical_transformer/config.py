@@ -30,15 +30,15 @@ CURRICULA = ("none", "length", "form", "length,form")
 class HierarchicalConfig:
     """Settings of one hierarchical-transformer run; the defaults are the ``cpu`` preset (the recipe's).
 
-    Data: ``data`` (a source string), ``max_files`` (pieces read per style), ``forms`` and
-    ``pieces_per_form`` (synthetic pieces per form and style), ``bars_per_section``,
-    ``snippet_length`` (tokens of each section the encoder reads), ``sequence_length`` (decoder window),
-    ``curriculum``. Model: ``model_preset`` (decoder and encoder size), ``num_layers`` (decoder blocks,
-    default the preset's), ``num_memory_vectors``,
+    Data: ``data`` (a source string), ``max_files`` (pieces read per style), ``forms`` and ``pieces_per_form``
+    (synthetic pieces per form and style), ``bars_per_section``, ``snippet_length`` (tokens of each section the
+    encoder reads), ``sequence_length`` (decoder window), ``curriculum``. Model: ``model_preset`` (decoder and
+    encoder size), ``num_layers`` (decoder blocks, default the preset's), ``num_memory_vectors``,
     ``adapter_dim``. Pre-training: ``pretrain``, ``contrastive_epochs``, ``contrastive_copies``,
-    ``contrastive_temperature``, ``contrastive_batch_size``, ``language_model_epochs``, ``language_model_steps``. Training: ``stages``, ``epochs`` (per
-    stage), ``batch_size``, ``learning_rate``, ``schedule``, ``steps_per_epoch`` (``None``: the whole
-    split). Evaluation: ``validation_steps`` (``None``: every held-out batch), ``baseline``, ``style_classifier_epochs``. Generation: ``form``,
+    ``contrastive_temperature``, ``contrastive_batch_size``, ``language_model_epochs``,
+    ``language_model_steps``. Training: ``stages``, ``epochs`` (per stage), ``batch_size``, ``learning_rate``,
+    ``schedule``, ``steps_per_epoch`` (``None``: the whole split). Evaluation: ``validation_steps`` (``None``:
+    every held-out batch), ``baseline``, ``style_classifier_epochs``. Generation: ``form``,
     ``tokens_per_section``, ``temperature``, ``top_k``, ``num_samples``. ``jit_compile``: XLA on or off
     (``"auto"``: Keras decides per backend). ``seed``.
     """
