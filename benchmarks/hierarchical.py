@@ -41,7 +41,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
 FORMS = ("AB", "ABA", "ABAB", "ABC", "AABA", "ABCD")
 
@@ -74,88 +73,70 @@ def parse_arguments(argv=None):
     return args
 
 
-# ## Data and judges
+# ## Settings, data and judges: the hierarchical family's pipeline
+
+
+def settings(args):
+    """The family's settings for this benchmark's flags (its own sizes; every model trains the same steps)."""
+    from musickit.families.hierarchical_transformer import HierarchicalConfig
+
+    return HierarchicalConfig(
+        data=args.data, max_files=args.max_files, forms=FORMS, pieces_per_form=args.pieces_per_form,
+        snippet_length=args.snippet_length, sequence_length=args.sequence_length, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, contrastive_epochs=args.contrastive_epochs, contrastive_batch_size=32,
+        language_model_epochs=1, language_model_steps=args.pretrain_steps, adapter_dim=16,
+        style_classifier_epochs=2 if args.quick else 6, tokens_per_section=args.tokens_per_section, seed=args.seed,
+    )  # fmt: skip
 
 
 def prepare(args):
-    from musickit.data.form_corpus import build_form_corpus
-    from musickit.representations.remi import REMITokenizer
-    from musickit.training.style_classifier import train_style_classifier
+    from musickit.families.hierarchical_transformer import pipeline
 
-    tokenizer = REMITokenizer()
-    corpus = build_form_corpus(args.data, tokenizer, max_files=args.max_files, forms=FORMS,
-                               pieces_per_form=args.pieces_per_form, seed=args.seed)  # fmt: skip
-    classifier, accuracies = train_style_classifier(
-        corpus.train, corpus.styles, tokenizer.vocabulary_size, args.snippet_length, valid_split=corpus.valid,
-        epochs=2 if args.quick else 6, pad_id=tokenizer.pad_id, seed=args.seed, verbose=0,
-    )  # fmt: skip
+    config = settings(args)
+    tokenizer, corpus = pipeline.build_corpus(config)
+    classifier, accuracies = pipeline.train_style_judge(corpus, config, tokenizer, verbose=0)
     return tokenizer, corpus, classifier, accuracies
-
-
-def pair_data(corpus, args, tokenizer, split, shuffle):
-    from musickit.data.pipelines import section_snippet_pairs
-
-    dataset = section_snippet_pairs(split, styles=corpus.styles, snippet_length=args.snippet_length,
-                                    sequence_length=args.sequence_length, batch_size=args.batch_size,
-                                    tokenizer=tokenizer, shuffle=shuffle, seed=args.seed)  # fmt: skip
-    return dataset.repeat() if shuffle else dataset
-
-
-def window_data(corpus, args, tokenizer):
-    from musickit.data.pipelines import token_windows
-
-    return token_windows(list(corpus.train), sequence_length=args.sequence_length, batch_size=args.batch_size,
-                         tokenizer=tokenizer, seed=args.seed).repeat()  # fmt: skip
 
 
 # ## The models
 
 
 def hierarchical_model(args, tokenizer, styles):
-    from musickit.models.hierarchical import HierarchicalTransformer, SnippetEncoder
+    from musickit.families.hierarchical_transformer import pipeline
 
     width = args.hidden_dim
-    encoder = SnippetEncoder(tokenizer.vocabulary_size, num_layers=args.encoder_layers, num_heads=args.num_heads,
-                             hidden_dim=width, intermediate_dim=4 * width, snippet_length=args.snippet_length,
-                             num_memory_vectors=4, padding_id=tokenizer.pad_id, name="snippet_encoder")  # fmt: skip
-    model = HierarchicalTransformer(
-        tokenizer.vocabulary_size, num_layers=args.num_layers, num_heads=args.num_heads, hidden_dim=width,
-        intermediate_dim=4 * width, max_sequence_length=max(args.sequence_length, 512), encoder=encoder,
-        adapter_dim=16, condition_sizes={"style": len(styles)}, padding_id=tokenizer.pad_id, end_id=tokenizer.eos_id,
-    )  # fmt: skip
-    model.build()
-    return model
+    sizes = {"num_heads": args.num_heads, "hidden_dim": width, "intermediate_dim": 4 * width}
+    return pipeline.build_model(settings(args), tokenizer, styles, conditions=("style",),
+                                decoder={**sizes, "num_layers": args.num_layers,
+                                         "max_sequence_length": max(args.sequence_length, 512)},
+                                encoder={**sizes, "num_layers": args.encoder_layers})  # fmt: skip
 
 
 def pretrained_hierarchical(args, tokenizer, corpus, folder):
     """Language-model pre-training of one hierarchical decoder, then a copy with a contrastive encoder."""
-    from musickit.training.baseline import compile_for_tokens
-    from musickit.training.contrastive import pretrain_encoder
-    from musickit.training.staging import set_language_model_stage
+    from musickit.families.hierarchical_transformer import pipeline
 
+    config = settings(args)
     model = hierarchical_model(args, tokenizer, corpus.styles)
-    set_language_model_stage(model)
-    compile_for_tokens(model, args.learning_rate, args.pretrain_steps)
-    model.fit(window_data(corpus, args, tokenizer), epochs=1,
-              steps_per_epoch=args.pretrain_steps, verbose=0)  # fmt: skip
+    pipeline.pretrain_language_model(model, corpus.train, config, tokenizer, verbose=0)
     plain = os.path.join(folder, "decoder.weights.h5")
     model.save_weights(plain)
-    contrast = pretrain_encoder(model.encoder, corpus.train, tokenizer, args.snippet_length,
-                                epochs=args.contrastive_epochs, seed=args.seed, verbose=0)  # fmt: skip
+    contrast = pipeline.pretrain_contrastive(model, corpus.train, config, tokenizer, verbose=0)
     contrastive = os.path.join(folder, "decoder_contrastive.weights.h5")
     model.save_weights(contrastive)
     return model, {"plain": plain, "contrastive": contrastive}, contrast
 
 
 def train_hierarchical(args, tokenizer, corpus, weights, stages, folder):
-    from musickit.training.staging import StagedTrainer, expand_stages
+    from musickit.families.hierarchical_transformer import pipeline
+    from musickit.training.staging import expand_stages
 
     model = hierarchical_model(args, tokenizer, corpus.styles)
     model.load_weights(weights)
-    sub_stages = len(expand_stages(stages, args.num_layers))
-    trainer = StagedTrainer(model, os.path.join(folder, stages.replace(",", "")), learning_rate=args.learning_rate)
-    trainer.run(pair_data(corpus, args, tokenizer, corpus.train, True), stages, epochs=1,
-                steps_per_epoch=max(args.steps // sub_stages, 1), verbose=0)  # fmt: skip
+    steps = max(args.steps // len(expand_stages(stages, args.num_layers)), 1)
+    config = settings(args).replace(stages=stages, steps_per_epoch=steps)
+    pipeline.train_stages(model, corpus.train, config, tokenizer, os.path.join(folder, stages.replace(",", "")),
+                          corpus.styles, epochs=1, verbose=0)  # fmt: skip
     return model
 
 
@@ -184,9 +165,9 @@ def held_out_choice(corpus, count):
 def write_pieces(model, args, tokenizer, corpus, baseline=False):
     """Generated token ids, and the snippets and style they were asked for, one per held-out piece."""
     from musickit.data.sections import section_snippets
+    from musickit.families.hierarchical_transformer.generation import generate_in_form
     from musickit.generation.form_writing import prompted_continuation, write_in_form
     from musickit.generation.prompts import build_prompt
-    from musickit.models.hierarchical_generation import generate_in_form
 
     written = []
     for number, score in enumerate(held_out_choice(corpus, args.generated_pieces)):
@@ -208,15 +189,12 @@ def write_pieces(model, args, tokenizer, corpus, baseline=False):
 
 def measure(model, valid_data, written, tokenizer, judge_encoder, classifier, corpus, args, began):
     """One table row: parameters, held-out NLL per piece token, form consistency and style accuracy."""
+    from musickit.families.hierarchical_transformer.pipeline import held_out_perplexity
     from musickit.metrics.generated_forms import judge_generated_pieces
-    from musickit.metrics.likelihood import dataset_token_nll
-    from musickit.models.parameter_matching import count_parameters
 
-    nll, tokens = dataset_token_nll(model, valid_data)
     report = judge_generated_pieces(written, tokenizer, args.snippet_length, judge_encoder, classifier, corpus.styles)
     mean = report["mean"]
-    return {"parameters": count_parameters(model), "valid_nll": nll, "valid_perplexity": float(np.exp(nll)),
-            "valid_tokens": tokens, "form_contrast": mean["form_contrast"],
+    return {**held_out_perplexity(model, valid_data), "form_contrast": mean["form_contrast"],
             "snippet_similarity_gap": mean["snippet_similarity_own"] - mean["snippet_similarity_other"],
             "snippet_cosine_gap": mean["snippet_cosine_own"] - mean["snippet_cosine_other"],
             "style_accuracy": report["style_accuracy"], "seconds": time.perf_counter() - began}  # fmt: skip
@@ -225,9 +203,8 @@ def measure(model, valid_data, written, tokenizer, judge_encoder, classifier, co
 def run(args):
     import keras
 
-    from musickit.models.hierarchical import SnippetEncoder
-    from musickit.models.parameter_matching import count_parameters
-    from musickit.training.baseline import train_prompted_baseline
+    from musickit.families.hierarchical_transformer import pipeline
+    from musickit.layers.snippet_encoder import SnippetEncoder
 
     keras.utils.set_random_seed(args.seed)
     started = time.perf_counter()
@@ -243,8 +220,7 @@ def run(args):
         judge_encoder = SnippetEncoder.from_config(pretrained.encoder.get_config())
         judge_encoder.build()
         judge_encoder.set_weights(pretrained.encoder.get_weights())
-        parameters = count_parameters(pretrained)
-        valid_pairs = pair_data(corpus, args, tokenizer, corpus.valid, False)
+        valid_pairs = pipeline.snippet_pairs(corpus.valid, settings(args), corpus.styles, tokenizer, shuffle=False)
         variants = [("hierarchical E", "E", "plain"), ("hierarchical E + contrastive", "E", "contrastive"),
                     ("hierarchical A,B,C", "A,B,C", "plain"), ("hierarchical A,B,C + contrastive", "A,B,C", "contrastive")]  # fmt: skip
         for name, stages, init in variants:
@@ -254,10 +230,8 @@ def run(args):
                                               tokenizer, judge_encoder, classifier, corpus, args, began)  # fmt: skip
             print(f"{name}: {results['models'][name]}", flush=True)
         began = time.perf_counter()
-        baseline, valid_prompted = train_prompted_baseline(
-            corpus, tokenizer, parameters, args.hidden_dim, args.num_heads, args.snippet_length, args.sequence_length,
-            args.pretrain_steps, args.steps, args.batch_size, args.learning_rate, args.seed,
-        )  # fmt: skip
+        baseline, valid_prompted = pipeline.train_baseline(pretrained, corpus, settings(args), tokenizer,
+                                                           args.pretrain_steps, args.steps, verbose=0)  # fmt: skip
         written = write_pieces(baseline, args, tokenizer, corpus, baseline=True)
         results["models"]["decoder-only (prompted)"] = measure(baseline, valid_prompted, written, tokenizer,
                                                                judge_encoder, classifier, corpus, args, began)  # fmt: skip

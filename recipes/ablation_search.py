@@ -90,14 +90,8 @@ PRESET = "small"  # "base" on a GPU
 TRANSFORMER_BATCH_SIZE = 8
 MAX_FILES = 150  # pieces per source
 
-# Hierarchical transformer studies: the hierarchical recipe's data and pipeline settings.
-HIERARCHICAL_DATA = "bach,essen"  # the default --data of these studies: two styles
-HIERARCHICAL_MAX_FILES = 40  # pieces read per style
-PIECES_PER_FORM = 4  # synthetic training pieces per form and style
-HIERARCHICAL_SEQUENCE_LENGTH = 256
-HIERARCHICAL_BATCH_SIZE = 8
-CONTRASTIVE_EPOCHS = 4
-LANGUAGE_MODEL_EPOCHS = 2
+# Hierarchical transformer studies: the family's own presets (cpu, or smoke with --smoke), data included.
+HIERARCHICAL_DATA = "bach,essen"  # musickit.families.hierarchical_transformer.config.HierarchicalConfig.data
 
 
 def parse_arguments(argv=None):
@@ -240,10 +234,11 @@ def piano_roll_study(args, load_data):
 
 def sample_metrics_callback(args, dataset, representation):
     """Score samples of every trial's model with a musickit metric, logged as ``val_<metric>`` (the objective)."""
-    from musickit.generation.piano_roll_run import DEFAULT_QPM, primer_from_roll, sample_rolls, sampling_config
+    from musickit.families.piano_roll_lstm.generation import DEFAULT_QPM, primer_from_roll, sample_rolls
     from musickit.metrics.callbacks import MusicMetricsCallback
+    from musickit.runs.sampling_flags import sampling_config_from_flags
 
-    config = sampling_config(args)
+    config = sampling_config_from_flags(args)
     primer = primer_from_roll(dataset.valid[0], STEPS_PER_QUARTER)
     bars, count = smoke_or(args, 1, 4), smoke_or(args, 2, 8)
 
@@ -278,8 +273,8 @@ def transformer_study(args, load_data):
                 split.metadata.extend(part.metadata)
         if not len(splits["valid"]):
             raise UsageError(f"--data {args.data}: too few pieces to hold some out for validation; add more files")
-    # The pieces' styles (one per corpus), as in the Music Transformer recipe; the last class stands for
-    # "unknown". The chief loads no data: the sources stand in, it only needs the search space.
+    # The pieces' styles (one per corpus), as in the Music Transformer recipe (an unknown style is id -1,
+    # no style conditioning). The chief loads no data: the sources stand in, it only needs the search space.
     styles = sorted({item.get("style") for item in splits["train"].metadata if item.get("style")} or set(sources))
     sequence_length, snippet_length = smoke_or(args, 64, SEQUENCE_LENGTH), smoke_or(args, 8, SNIPPET_LENGTH)
     examples = {
@@ -289,7 +284,7 @@ def transformer_study(args, load_data):
     hypermodel = MusicTransformerHyperModel(
         vocabulary_size=tokenizer.vocabulary_size,
         preset=smoke_or(args, "tiny", args.preset),
-        condition_sizes={"style": len(styles) + 1},
+        condition_sizes={"style": len(styles)},
         padding_id=tokenizer.pad_id,
         end_id=tokenizer.eos_id,
         epochs=args.epochs or smoke_or(args, 1, EPOCHS),
@@ -317,41 +312,32 @@ def check_hierarchical_options(args):
 
 
 def hierarchical_study(args, load_data):
-    from musickit.data.form_corpus import build_form_corpus
-    from musickit.data.form_synthesis import FORMS
+    from musickit.families.hierarchical_transformer import HierarchicalConfig
+    from musickit.families.hierarchical_transformer.pipeline import build_corpus
     from musickit.representations.remi import REMITokenizer
     from musickit.tuning.hierarchical_hypermodel import HierarchicalTransformerHyperModel
 
-    tokenizer = REMITokenizer()
-    corpus = None
+    config = HierarchicalConfig.preset("smoke" if args.smoke else "cpu", data=args.data, max_files=args.max_files,
+                                       batch_size=args.batch_size, seed=args.seed)  # fmt: skip
+    if not args.smoke:
+        config = config.replace(model_preset=args.preset,
+                                jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile])  # fmt: skip
+    tokenizer, corpus = REMITokenizer(), None
     if load_data:
-        corpus = build_form_corpus(args.data, tokenizer, max_files=smoke_or(args, 8, args.max_files or HIERARCHICAL_MAX_FILES),
-                                   forms=smoke_or(args, ("AB", "ABA"), FORMS), pieces_per_form=smoke_or(args, 1, PIECES_PER_FORM),
-                                   seed=args.seed)  # fmt: skip
+        tokenizer, corpus = build_corpus(config, tokenizer)
         print(f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in known forms; "
               f"styles {corpus.styles}")  # fmt: skip
     # The chief loads no data: the sources stand in for the styles, it only needs the search space.
     styles = corpus.styles if corpus else sorted(source.strip() for source in args.data.split(","))
-    # Smoke: a one-block decoder (stages A, B1, C when staged), 16-token snippets, and unless a study tunes them,
-    # end-to-end training without contrastive pre-training: the fewest fits (each one a compile) per trial.
-    smoke_defaults = {"num_layers": 1, "snippet_length": 16, "contrastive_pretraining": False,
-                      "training": "end_to_end"}  # fmt: skip
+    # Smoke: the preset's one-block decoder (stages A, B1, C when staged), and unless a study tunes them, end-to-end
+    # training without contrastive pre-training: the fewest fits (each one a compile) per trial.
+    smoke_defaults = {"num_layers": config.num_layers, "snippet_length": config.snippet_length,
+                      "contrastive_pretraining": False, "training": "end_to_end"}  # fmt: skip
     hypermodel = HierarchicalTransformerHyperModel(
-        tokenizer,
-        styles,
-        preset=smoke_or(args, "tiny", args.preset),
-        sequence_length=smoke_or(args, 64, HIERARCHICAL_SEQUENCE_LENGTH),
-        batch_size=args.batch_size or smoke_or(args, 4, HIERARCHICAL_BATCH_SIZE),
-        contrastive_epochs=smoke_or(args, 1, CONTRASTIVE_EPOCHS),
-        contrastive_copies=smoke_or(args, 1, 4),
-        language_model_epochs=smoke_or(args, 1, LANGUAGE_MODEL_EPOCHS),
-        steps_per_epoch=smoke_or(args, 1, None),
-        validation_steps=smoke_or(args, 1, None),
-        # Smoke runs take one step per stage: compiling them with XLA would cost more than running them.
-        jit_compile=smoke_or(args, False, {"auto": "auto", "on": True, "off": False}[args.jit_compile]),
-        seed=args.seed,
-        defaults=smoke_or(args, smoke_defaults, None),
-    )
+        tokenizer, styles, config=config, validation_steps=smoke_or(args, 1, None),
+        # One step per stage in a smoke trial, the language-model pre-training's included.
+        steps_per_epoch=smoke_or(args, 1, None), defaults=smoke_or(args, smoke_defaults, None),
+    )  # fmt: skip
     if not load_data:
         return hypermodel, (), {}, None
     return hypermodel, (corpus.train,), {"validation_data": corpus.valid}, []

@@ -291,20 +291,12 @@ def musickit_graph():
 
 # --------------------------------------------------------------------------- musickit itself
 
-# These two fail on this branch until the refactors of issue 11 are merged: generation/*_run.py
-# import models, metrics, viz and runs, and representations/base.py imports its own package
-# (lazily, to register the subclasses) while the package imports it. Remove the marks then.
-TODAY = "known violations before the issue 11 refactors merge (generation/*_run.py, representations/base.py)"
-
-
-@pytest.mark.xfail(strict=False, reason=TODAY)
 def test_no_import_cycles(musickit_graph):
     _, edges, _ = musickit_graph
     problems = check_cycles(edges)
     assert not problems, _report("import cycles (break each; ARCHITECTURE.md says where things live)", problems)
 
 
-@pytest.mark.xfail(strict=False, reason=TODAY)
 def test_imports_point_down_the_layers(musickit_graph):
     paths, edges, _ = musickit_graph
     problems = check_layers(edges, paths, LAYERS)

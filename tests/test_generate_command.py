@@ -11,7 +11,7 @@ def write_run(folder, model):
     return str(folder)
 
 
-def test_a_hierarchical_run_points_to_its_recipe(tmp_path, capsys):
+def test_a_hierarchical_run_without_saved_snippets_points_to_its_recipe(tmp_path, capsys):
     run = write_run(tmp_path / "hierarchical", "hierarchical_transformer")
     assert main(["generate", "--run", run]) == 2
     error = capsys.readouterr().err.strip()

@@ -149,7 +149,7 @@ def _read_run(folder):
     representation = None
     if os.path.isfile(os.path.join(folder, "representation.json")):
         try:
-            from musickit.representations.base import load_representation
+            from musickit.representations.loading import load_representation
 
             representation = load_representation(os.path.join(folder, "representation.json"))
         except Exception as error:  # noqa: BLE001 - the comparison still runs, without the round trip

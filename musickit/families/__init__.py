@@ -13,7 +13,7 @@ provides ``generate_from_run(run_dir, output_dir, request)`` with a
 Example:
 
 >>> family_names()[:2]
-['music_transformer', 'piano_roll_lstm']
+['hierarchical_transformer', 'music_transformer']
 >>> get_family("piano_roll_lstm").MODEL_NAME
 'piano_roll_lstm'
 """
@@ -26,6 +26,7 @@ from musickit.errors import UsageError
 FAMILIES = {
     "piano_roll_lstm": "musickit.families.piano_roll_lstm",
     "music_transformer": "musickit.families.music_transformer",
+    "hierarchical_transformer": "musickit.families.hierarchical_transformer",
 }
 
 

@@ -15,6 +15,8 @@ class GenerationRequest:
         seed: same seed, same pieces.
         bars: bars to generate after the primer (frame models).
         style: style label for conditioned token models.
+        form: the sections to write, e.g. ``"ABA"`` (models that write in a form; default: the run's).
+        emotion, tempo: emotion and tempo classes (models conditioned on them; default: the snippets' piece's).
         soundfont: optional ``.sf2`` file for audio.
 
     Example:
@@ -29,4 +31,7 @@ class GenerationRequest:
     seed: int = 0
     bars: int = 8
     style: str = None
+    form: str = None
+    emotion: str = None
+    tempo: str = None
     soundfont: str = None

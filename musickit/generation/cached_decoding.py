@@ -11,7 +11,7 @@ under ``torch.no_grad`` on PyTorch).
 Every model's ``generate`` is built from the public pieces here:
 :func:`prompt_rows` and :func:`condition_ids` check its arguments,
 :func:`generate_rows` runs the loop; :func:`generate` is the Music
-Transformer's, and :mod:`musickit.models.hierarchical_generation` adds the
+Transformer's, and :meth:`musickit.models.hierarchical.HierarchicalTransformer.generate` adds the
 snippets. Every argument is checked before any tensor work, so a prompt that
 is too long, an id outside the vocabulary, processors that allow nothing or a
 top-p outside (0, 1] end in one :class:`~musickit.errors.UsageError`.

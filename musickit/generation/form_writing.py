@@ -9,7 +9,7 @@ marker at the next bar line, so the MIDI carries the form as markers.
 The model is reached through one callable, ``continue_piece(ids, max_length,
 stop_token_ids) -> ids``, so the same loop serves the hierarchical model
 (snippets read through cross-attention, see
-:func:`musickit.models.hierarchical_generation.generate_in_form`) and the
+:func:`musickit.families.hierarchical_transformer.generation.generate_in_form`) and the
 decoder-only baseline (snippets in its prompt, see :func:`prompted_continuation`).
 
 Example:

@@ -10,7 +10,7 @@ below that, samplers and processors read the configuration, never a flag.
 Temperature is applied in one place per sampling path: the sampler divides
 the logits by it, after every bias and processor (:meth:`SamplingConfig.temper`
 for the piano-roll sampler, keras_hub's sampler built by
-:meth:`SamplingConfig.token_sampler` for token models).
+:func:`musickit.generation.token_sampling.token_sampler` for token models).
 
 This module imports no Keras, so a recipe may build its configuration
 before parsing flags.
@@ -167,19 +167,6 @@ class SamplingConfig:
     def temper(self, logits):
         """``logits / temperature``: the one place a frame sampler applies the temperature."""
         return logits / self.temperature
-
-    def token_sampler(self, seed=None):
-        """The keras_hub sampler for token models: top-p if set, else top-k, else plain temperature sampling.
-
-        keras_hub's sampler divides the (processed) logits by ``temperature``.
-
-        >>> type(SamplingConfig(top_p=0.9).token_sampler(seed=0)).__name__
-        'TopPSampler'
-        """
-        from musickit.generation.samplers import sampler_from_flags
-
-        return sampler_from_flags(temperature=self.temperature, top_k=self.top_k or None,
-                                  top_p=None if self.top_p == 1.0 else self.top_p, seed=seed)  # fmt: skip
 
     def key_mask_bias(self, num_pitches, lowest_pitch, primer_key=None):
         """``(num_pitches,)`` logit bias: 0 for pitches in the scale, ``-key_penalty`` (or a hard mask) outside.

@@ -2,7 +2,7 @@
 
 :func:`token_processors` turns a configuration into the logits processors a
 REMI token model samples under (the grammar always; note rules, a key mask
-and a repetition penalty on request); ``config.token_sampler(seed)`` is the
+and a repetition penalty on request); :func:`token_sampler` is the
 keras_hub sampler that then divides the processed logits by the temperature.
 Shared by the Music Transformer and hierarchical transformer families.
 
@@ -18,10 +18,23 @@ Example:
 import numpy as np
 
 from musickit.generation.processors import ForbiddenTokens, KeyScaleMask, RemiGrammarMask, RemiNoteRules, RepetitionPenalty
+from musickit.generation.samplers import sampler_from_flags
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.music.keys import estimate_key
 
-__all__ = ["SamplingConfig", "prompt_key", "token_processors"]
+__all__ = ["SamplingConfig", "prompt_key", "token_processors", "token_sampler"]
+
+
+def token_sampler(config, seed=None):
+    """The keras_hub sampler for ``config``: top-p if set, else top-k, else plain temperature sampling.
+
+    keras_hub's sampler divides the (processed) logits by ``config.temperature``: the one division.
+
+    >>> type(token_sampler(SamplingConfig(top_p=0.9), seed=0)).__name__
+    'TopPSampler'
+    """
+    return sampler_from_flags(temperature=config.temperature, top_k=config.top_k or None,
+                              top_p=None if config.top_p == 1.0 else config.top_p, seed=seed)  # fmt: skip
 
 
 def prompt_key(tokenizer, prompt):

@@ -11,6 +11,7 @@ from musickit.layers.attention import CachedSelfAttention, causal_attention_mask
 from musickit.layers.conditioning import ConditionEmbedding, FeatureModulation
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
 from musickit.layers.frame_heads import AutoregressiveFrameHead
+from musickit.layers.snippet_encoder import SnippetEncoder
 from musickit.layers.transformer_block import MusicTransformerBlock
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "CrossAttentionDecoderBlock",
     "FeatureModulation",
     "MusicTransformerBlock",
+    "SnippetEncoder",
     "causal_attention_mask",
     "skew_relative_logits",
 ]

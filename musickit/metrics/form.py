@@ -201,7 +201,7 @@ def snippet_embedding_cosines(encoder, generated, snippets, snippet_length, pad_
     Args:
         encoder: anything with ``embed(ids)`` mapping ``(n, snippet_length)``
             token ids to ``(n, dim)`` vectors, such as a
-            :class:`~musickit.models.hierarchical.SnippetEncoder`.
+            :class:`~musickit.layers.snippet_encoder.SnippetEncoder`.
         generated: ``{label: ids}``, the opening tokens of each generated
             section (:func:`musickit.data.sections.section_snippets`).
         snippets: ``{label: ids}``, the snippets the piece was written from.

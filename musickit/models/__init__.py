@@ -6,10 +6,12 @@ Example:
 >>> model = PianoRollLSTM(lstm_units=8, num_layers=1, dense_units=8)
 """
 
-from musickit.models.hierarchical import HierarchicalTransformer, SnippetEncoder, SnippetStyleClassifier
+from musickit.layers.snippet_encoder import SnippetEncoder
+from musickit.models.hierarchical import HierarchicalTransformer
 from musickit.models.markov_baseline import PerKeyMarkovBaseline
 from musickit.models.music_transformer import MusicTransformer
 from musickit.models.piano_roll_lstm import PianoRollLSTM
+from musickit.models.snippet_classifier import SnippetStyleClassifier
 
 __all__ = [
     "HierarchicalTransformer", "MusicTransformer", "PerKeyMarkovBaseline", "PianoRollLSTM", "SnippetEncoder",

@@ -1,6 +1,6 @@
 """Hierarchical transformer: a snippet encoder and a decoder that writes a whole piece in a given form.
 
-A :class:`SnippetEncoder` compresses a short excerpt of each section (A, B,
+A :class:`~musickit.layers.snippet_encoder.SnippetEncoder` compresses a short excerpt of each section (A, B,
 C, D) into a few memory vectors. The :class:`HierarchicalTransformer`
 decoder attends to those memories through cross-attention in every block
 (:class:`~musickit.layers.cross_attention_block.CrossAttentionDecoderBlock`)
@@ -17,206 +17,13 @@ decoding loop, and every step only reads them.
 import keras
 import numpy as np
 from keras import ops
-from keras_hub.layers import PositionEmbedding, TransformerEncoder
 
 from musickit.errors import UsageError
+from musickit.generation.cached_decoding import condition_ids, generate_rows, prompt_rows
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
+from musickit.layers.snippet_encoder import ENCODER_PRESETS, SnippetEncoder
 from musickit.models.decoder_base import DECODER_PRESETS, DecoderLanguageModel
 from musickit.representations.conditions import SECTION_LETTERS
-
-ENCODER_PRESETS = {
-    "tiny": {"num_layers": 1, "num_heads": 2, "hidden_dim": 32, "intermediate_dim": 64},
-    "small": {"num_layers": 2, "num_heads": 4, "hidden_dim": 128, "intermediate_dim": 256},
-    "base": {"num_layers": 4, "num_heads": 8, "hidden_dim": 512, "intermediate_dim": 2048},
-    # The proposal's encoder: 6 layers, 8 heads, 1536 wide.
-    "paper": {"num_layers": 6, "num_heads": 8, "hidden_dim": 1536, "intermediate_dim": 6144},
-}
-
-@keras.saving.register_keras_serializable(package="musickit")
-class SnippetEncoder(keras.layers.Layer):
-    """Transformer encoder that turns a token snippet into ``num_memory_vectors`` memory vectors.
-
-    Token and learned position embeddings go through keras_hub
-    ``TransformerEncoder`` blocks (pre-norm); ``num_memory_vectors`` learned
-    queries then attend over the tokens (attention pooling), giving a fixed
-    number of vectors per snippet whatever its length. :meth:`embed` pools
-    them into one vector, used by the contrastive loss and the style head.
-
-    Args:
-        vocabulary_size: int.
-        num_layers, num_heads, hidden_dim, intermediate_dim: encoder size
-            (see ``ENCODER_PRESETS``: ``tiny`` .. ``paper``).
-        snippet_length: int, longest snippet.
-        num_memory_vectors: int, memory vectors per snippet.
-        projection_dim: int, width of the contrastive projection head.
-        num_styles: int, classes of the style classifier head (0: none).
-        dropout: float.
-        padding_id: int, id of padding tokens (masked out).
-        **kwargs: passed to ``keras.layers.Layer``.
-
-    Call arguments:
-        snippet_ids: integer ``(batch, snippet_length)``.
-        training: bool.
-
-    Returns:
-        ``(batch, num_memory_vectors, hidden_dim)`` memories.
-
-    Example:
-
-    >>> import numpy as np
-    >>> encoder = SnippetEncoder(vocabulary_size=50, snippet_length=16, num_memory_vectors=2, **ENCODER_PRESETS["tiny"])
-    >>> tuple(encoder(np.ones((3, 16), "int32")).shape)
-    (3, 2, 32)
-    >>> tuple(encoder.embed(np.ones((3, 16), "int32")).shape)
-    (3, 32)
-    """
-
-    def __init__(
-        self,
-        vocabulary_size,
-        num_layers,
-        num_heads,
-        hidden_dim,
-        intermediate_dim,
-        snippet_length=256,
-        num_memory_vectors=4,
-        projection_dim=None,
-        num_styles=0,
-        dropout=0.1,
-        padding_id=0,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.vocabulary_size = int(vocabulary_size)
-        self.num_layers = int(num_layers)
-        self.num_heads = int(num_heads)
-        self.hidden_dim = int(hidden_dim)
-        self.intermediate_dim = int(intermediate_dim)
-        self.snippet_length = int(snippet_length)
-        self.num_memory_vectors = int(num_memory_vectors)
-        self.projection_dim = int(projection_dim or hidden_dim)
-        self.num_styles = int(num_styles)
-        self.dropout = dropout
-        self.padding_id = int(padding_id)
-        policy = self.dtype_policy
-        self.token_embedding = keras.layers.Embedding(self.vocabulary_size, self.hidden_dim, dtype=policy,
-                                                      name="token_embedding")  # fmt: skip
-        self.position_embedding = PositionEmbedding(self.snippet_length, dtype=policy, name="position_embedding")
-        self.encoder_blocks = [
-            TransformerEncoder(self.intermediate_dim, self.num_heads, dropout=dropout, activation="gelu",
-                               normalize_first=True, dtype=policy, name=f"encoder_block_{index}")
-            for index in range(self.num_layers)
-        ]  # fmt: skip
-        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=policy, name="final_norm")
-        self.pooling = keras.layers.MultiHeadAttention(self.num_heads, self.hidden_dim // self.num_heads, dtype=policy,
-                                                       name="pooling")  # fmt: skip
-        self.projection_head = keras.layers.Dense(self.projection_dim, dtype=policy, name="projection_head")
-        self.style_head = keras.layers.Dense(self.num_styles, dtype=policy, name="style_head") if self.num_styles else None
-
-    def build(self, input_shape=None):
-        sequence = (None, self.snippet_length, self.hidden_dim)
-        self.token_embedding.build((None, self.snippet_length))
-        self.position_embedding.build(sequence)
-        for block in self.encoder_blocks:
-            block.build(sequence)
-        self.final_norm.build(sequence)
-        self.memory_queries = self.add_weight(
-            shape=(self.num_memory_vectors, self.hidden_dim),
-            initializer=keras.initializers.RandomNormal(stddev=0.02),
-            name="memory_queries",
-        )
-        self.pooling.build((None, self.num_memory_vectors, self.hidden_dim), sequence)
-        self.projection_head.build((None, self.hidden_dim))
-        if self.style_head is not None:
-            self.style_head.build((None, self.hidden_dim))
-        self.built = True
-
-    def call(self, snippet_ids, training=None):
-        padding_mask = ops.not_equal(snippet_ids, self.padding_id)
-        hidden = self.token_embedding(snippet_ids)
-        hidden = hidden + self.position_embedding(hidden)
-        for block in self.encoder_blocks:
-            hidden = block(hidden, padding_mask=padding_mask, training=training)
-        hidden = self.final_norm(hidden)
-        batch = ops.shape(hidden)[0]
-        queries = ops.broadcast_to(ops.cast(self.memory_queries, hidden.dtype)[None],
-                                   (batch, self.num_memory_vectors, self.hidden_dim))  # fmt: skip
-        # An all-padding snippet would leave the pooling nothing to attend to: let it see position 0.
-        keys_mask = ops.logical_or(padding_mask, ops.arange(ops.shape(snippet_ids)[1])[None, :] == 0)
-        mask = ops.broadcast_to(keys_mask[:, None, :], (batch, self.num_memory_vectors, ops.shape(snippet_ids)[1]))
-        return self.pooling(queries, hidden, attention_mask=mask, training=training)
-
-    def embed(self, snippet_ids, training=None):
-        """One ``(batch, hidden_dim)`` vector per snippet: the mean of its memories."""
-        return ops.mean(self(snippet_ids, training=training), axis=1)
-
-    def project(self, snippet_ids, training=None):
-        """The contrastive projection ``(batch, projection_dim)`` (not normalised; the loss normalises)."""
-        return self.projection_head(self.embed(snippet_ids, training=training))
-
-    def classify_style(self, snippet_ids, training=None):
-        """Style logits ``(batch, num_styles)`` from the style classifier head."""
-        if self.style_head is None:
-            raise UsageError("this encoder was built with num_styles=0 and has no style classifier head")
-        return ops.cast(self.style_head(self.embed(snippet_ids, training=training)), "float32")
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "vocabulary_size": self.vocabulary_size,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "intermediate_dim": self.intermediate_dim,
-                "snippet_length": self.snippet_length,
-                "num_memory_vectors": self.num_memory_vectors,
-                "projection_dim": self.projection_dim,
-                "num_styles": self.num_styles,
-                "dropout": self.dropout,
-                "padding_id": self.padding_id,
-            }
-        )
-        return config
-
-
-class SnippetEncoderModel(keras.Model):
-    """Base of the models that wrap one :class:`SnippetEncoder` (style classifier, contrastive pre-trainer).
-
-    It stores the encoder and serialises it inside its config, so a subclass
-    only writes ``call``.
-    """
-
-    def __init__(self, encoder, **kwargs):
-        super().__init__(**kwargs)
-        self.encoder = encoder
-
-    def get_config(self):
-        config = super().get_config()
-        config["encoder"] = keras.saving.serialize_keras_object(self.encoder)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
-
-
-@keras.saving.register_keras_serializable(package="musickit")
-class SnippetStyleClassifier(SnippetEncoderModel):
-    """The encoder's style head as a model: snippet ids in, style logits out (for ``fit``/``evaluate``).
-
-    Example:
-
-    >>> import numpy as np
-    >>> encoder = SnippetEncoder(50, snippet_length=8, num_styles=3, **ENCODER_PRESETS["tiny"])
-    >>> tuple(SnippetStyleClassifier(encoder)(np.ones((2, 8), "int32")).shape)
-    (2, 3)
-    """
-
-    def call(self, snippet_ids, training=None):
-        return self.encoder.classify_style(snippet_ids, training=training)
 
 
 @keras.saving.register_keras_serializable(package="musickit")
@@ -423,12 +230,36 @@ class HierarchicalTransformer(DecoderLanguageModel):
 
     def generate(self, prompt_ids, max_length, snippets=None, conditions=None, sampler="greedy", processors=(),
                  seed=None, stop_token_ids="auto", use_cache=True, **sampler_options):  # fmt: skip
-        """Continue prompts token by token, reading the snippet memories; see :mod:`musickit.models.hierarchical_generation`."""
-        from musickit.models.hierarchical_generation import generate
+        """Continue each prompt token by token, reading the memories of ``snippets``.
 
-        return generate(self, prompt_ids, max_length, snippets=snippets, conditions=conditions, sampler=sampler,
-                        processors=processors, seed=seed, stop_token_ids=stop_token_ids, use_cache=use_cache,
-                        **sampler_options)  # fmt: skip
+        Args:
+            prompt_ids: list of id sequences (e.g. ``[STYLE_bach, SECTION_A, Bar]``).
+            max_length: total length, prompt included.
+            snippets: ``{"A": ids, "B": ids, ...}`` shared by all prompts, or a
+                dict of arrays as :meth:`snippet_inputs` returns.
+            conditions: ``{"style": class id, ...}`` (a scalar or one per prompt; -1: unknown).
+            sampler, processors, seed, stop_token_ids, use_cache, **sampler_options:
+                as in :func:`musickit.generation.cached_decoding.generate` (beam
+                search included: the memories follow each row's beams).
+
+        Returns:
+            One list of ids per prompt, up to and including the end token. The
+            memories are encoded once per call (inside the compiled function,
+            by :meth:`generation_context`); every step only reads them.
+        """
+        rows = prompt_rows(prompt_ids, int(max_length), self)
+        if not snippets:
+            raise UsageError("the hierarchical model needs at least one snippet, e.g. snippets={'A': ids}")
+        if "snippet_ids" in snippets:
+            inputs = {name: np.asarray(value) for name, value in snippets.items()}
+            if len(inputs["snippet_ids"]) != len(rows):
+                raise UsageError(f"{len(inputs['snippet_ids'])} snippet rows for {len(rows)} prompts")
+        else:
+            inputs = self.snippet_inputs(snippets, batch_size=len(rows))
+        checked = condition_ids(conditions, self.condition_sizes, len(rows), allow_unknown=True)
+        inputs.update({f"{name}_id": ids for name, ids in checked.items()})
+        return generate_rows(self, rows, max_length, inputs, sampler=sampler, processors=processors, seed=seed,
+                             stop_token_ids=stop_token_ids, use_cache=use_cache, **sampler_options)  # fmt: skip
 
     def get_config(self):
         config = super().get_config()

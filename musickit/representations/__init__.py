@@ -8,7 +8,8 @@ Example:
 PianoRoll(steps_per_quarter=4, lowest_pitch=21, num_pitches=88, onset_channel=True, velocity=False, include_drums=False)
 """
 
-from musickit.representations.base import Representation, load_representation
+from musickit.representations.base import Representation
+from musickit.representations.loading import load_representation
 from musickit.representations.performance import PerformanceTokenizer
 from musickit.representations.piano_roll import PianoRoll
 from musickit.representations.remi import REMITokenizer

@@ -90,32 +90,3 @@ def representation_class(name):
         known = ", ".join(sorted(_REGISTRY)) or "none"
         raise UsageError(f"unknown representation class {name!r}; known: {known}")
     return _REGISTRY[name]
-
-
-def load_representation(path):
-    """Rebuild whichever representation :meth:`Representation.save` wrote to ``path``.
-
-    Example:
-
-    >>> representation = load_representation("run/representation.json")  # doctest: +SKIP
-    >>> type(representation).__name__  # doctest: +SKIP
-    'REMITokenizer'
-    """
-    path = os.fspath(path)
-    # Importing the package registers every built-in representation class.
-    import musickit.representations  # noqa: F401
-
-    if not os.path.isfile(path):
-        raise UsageError(f"{path}: no representation file there; save one with representation.save(path)")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            payload = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(f"{path}: not a representation JSON file ({error})") from None
-    if not isinstance(payload, dict) or "class" not in payload or not isinstance(payload.get("config"), dict):
-        raise UsageError(f'{path}: expected {{"class": ..., "config": {{...}}}} as written by representation.save()')
-    cls = representation_class(payload["class"])
-    try:
-        return cls.from_config(payload["config"])
-    except TypeError as error:
-        raise UsageError(f"{path}: config does not fit {cls.__name__} ({error})") from None

@@ -20,7 +20,7 @@ import os
 import socket
 
 from musickit.errors import UsageError
-from musickit.representations.base import load_representation
+from musickit.representations.loading import load_representation
 from musickit.utils.atomic import atomic_path, record_writes_below, remove_partial_files
 
 MANIFEST_NAME = "manifest.json"

@@ -18,14 +18,12 @@ Example:
 (3.41, 51234)
 """
 
-import keras
-
 from musickit.data.pipelines import token_windows
 from musickit.generation.prompts import prompted_dataset, prompted_examples
 from musickit.losses.sequence import SequenceCrossEntropy
 from musickit.models.parameter_matching import matched_music_transformer
 from musickit.music.score import SECTION_LETTERS
-from musickit.training.staging import learning_rate_schedule
+from musickit.training.optimizers import OptimizerSettings, build_optimizer
 
 
 def prompt_room(snippet_length, max_sections=4):
@@ -35,8 +33,8 @@ def prompt_room(snippet_length, max_sections=4):
 
 def compile_for_tokens(model, learning_rate, steps, jit_compile="auto"):
     """AdamW with warmup-cosine over ``steps`` and the token cross-entropy: what every model of a comparison uses."""
-    schedule = learning_rate_schedule("warmup_cosine", learning_rate, steps)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0),
+    settings = OptimizerSettings(learning_rate, "warmup_cosine", total_steps=steps)
+    model.compile(optimizer=build_optimizer(settings),
                   loss=SequenceCrossEntropy(), weighted_metrics=[], jit_compile=jit_compile)  # fmt: skip
 
 

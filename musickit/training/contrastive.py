@@ -30,7 +30,8 @@ from keras import ops
 
 from musickit.errors import UsageError
 from musickit.losses.contrastive import NTXentLoss, RetrievalAccuracy
-from musickit.models.hierarchical import SnippetEncoderModel
+from musickit.models.snippet_classifier import SnippetEncoderModel
+from musickit.training.optimizers import OptimizerSettings, build_optimizer
 
 
 def augment_snippet(ids, tokenizer, rng, transpose=3, velocity_jitter=2, tempo_jitter=2, note_dropout=0.1):
@@ -108,7 +109,7 @@ def contrastive_dataset(views, batch_size=32, seed=0):
 
 @keras.saving.register_keras_serializable(package="musickit")
 class ContrastivePretrainer(SnippetEncoderModel):
-    """Wraps a :class:`~musickit.models.hierarchical.SnippetEncoder` for NT-Xent training.
+    """Wraps a :class:`~musickit.layers.snippet_encoder.SnippetEncoder` for NT-Xent training.
 
     Call arguments:
         views: integer ``(batch, 2, snippet_length)``.
@@ -118,7 +119,7 @@ class ContrastivePretrainer(SnippetEncoderModel):
 
     Example:
 
-    >>> from musickit.models.hierarchical import ENCODER_PRESETS, SnippetEncoder
+    >>> from musickit.layers.snippet_encoder import ENCODER_PRESETS, SnippetEncoder
     >>> pretrainer = ContrastivePretrainer(SnippetEncoder(50, snippet_length=8, **ENCODER_PRESETS["tiny"]))
     >>> pretrainer.compile_for_contrast(temperature=0.2)
     >>> tuple(pretrainer(np.ones((4, 2, 8), "int32")).shape)
@@ -132,7 +133,7 @@ class ContrastivePretrainer(SnippetEncoderModel):
 
     def compile_for_contrast(self, temperature=0.1, learning_rate=1e-3, **kwargs):
         """Compile with :class:`NTXentLoss` at ``temperature`` and :class:`RetrievalAccuracy`."""
-        self.compile(optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=0.01),
+        self.compile(optimizer=build_optimizer(OptimizerSettings(learning_rate, clipnorm=None)),
                      loss=NTXentLoss(temperature), metrics=[RetrievalAccuracy()], **kwargs)  # fmt: skip
 
 

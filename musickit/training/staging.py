@@ -30,15 +30,12 @@ Example:
 import json
 import os
 
-import keras
-
 from musickit.errors import UsageError
 from musickit.losses.sequence import SequenceCrossEntropy
-from musickit.training.schedules import InverseSquareRootSchedule, warmup_cosine_decay
+from musickit.training.optimizers import SCHEDULES, OptimizerSettings, build_optimizer
 from musickit.utils.atomic import atomic_path
 
 STAGES = ("A", "B", "C", "E")
-SCHEDULES = ("warmup_cosine", "inverse_sqrt", "constant")
 
 
 def set_stage(model, stage, unfrozen_blocks=None):
@@ -125,17 +122,6 @@ def _apply(model, step):
         set_stage(model, step)
 
 
-def learning_rate_schedule(name, peak_learning_rate, total_steps, warmup_fraction=0.1):
-    """A schedule by name: ``warmup_cosine``, ``inverse_sqrt`` or ``constant``."""
-    if name == "warmup_cosine":
-        return warmup_cosine_decay(peak_learning_rate, max(int(total_steps), 1), warmup_fraction)
-    if name == "inverse_sqrt":
-        return InverseSquareRootSchedule(peak_learning_rate, warmup_steps=max(int(total_steps * warmup_fraction), 1))
-    if name == "constant":
-        return peak_learning_rate
-    raise UsageError(f"unknown learning-rate schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
-
-
 class StagedTrainer:
     """Runs stages one after the other, each resumable.
 
@@ -200,9 +186,8 @@ class StagedTrainer:
                 continue
             _apply(self.model, step)
             per_epoch = steps_per_epoch or _count_batches(train_data)
-            rate = learning_rate_schedule(self.schedule, self._learning_rate(step), per_epoch * epochs)
-            self.model.compile(optimizer=keras.optimizers.AdamW(rate, weight_decay=0.01, clipnorm=1.0),
-                               loss=self.loss, weighted_metrics=[], jit_compile=self.jit_compile)  # fmt: skip
+            settings = OptimizerSettings(self._learning_rate(step), self.schedule, total_steps=per_epoch * epochs)
+            self.model.compile(optimizer=build_optimizer(settings), loss=self.loss, weighted_metrics=[], jit_compile=self.jit_compile)  # fmt: skip
             history = self.model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                      validation_data=validation_data, callbacks=list(callbacks), verbose=verbose)  # fmt: skip
             histories[step] = history.history

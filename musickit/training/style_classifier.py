@@ -1,7 +1,7 @@
 """Train the snippet encoder's style head: the classifier that checks whether generated music keeps its style.
 
-The classifier is a :class:`~musickit.models.hierarchical.SnippetStyleClassifier`
-(a :class:`~musickit.models.hierarchical.SnippetEncoder` with its style head)
+The classifier is a :class:`~musickit.models.snippet_classifier.SnippetStyleClassifier`
+(a :class:`~musickit.layers.snippet_encoder.SnippetEncoder` with its style head)
 trained on windows of real section tokens, one label per corpus style. It is a
 model of its own, not the generator's encoder, so it judges every generator
 (hierarchical or decoder-only) by the same yardstick, and it never sees a
@@ -24,7 +24,9 @@ import keras
 import numpy as np
 
 from musickit.errors import UsageError
-from musickit.models.hierarchical import ENCODER_PRESETS, SnippetEncoder, SnippetStyleClassifier
+from musickit.layers.snippet_encoder import ENCODER_PRESETS, SnippetEncoder
+from musickit.models.snippet_classifier import SnippetStyleClassifier
+from musickit.training.optimizers import OptimizerSettings, build_optimizer
 
 
 def style_snippets(split, styles, snippet_length, pad_id=0, min_tokens=None):
@@ -83,7 +85,7 @@ def train_style_classifier(train_split, styles, vocabulary_size, snippet_length,
                              **ENCODER_PRESETS[preset])  # fmt: skip
     encoder.projection_head.trainable = False  # the contrastive head is not on the classifier's path
     classifier = SnippetStyleClassifier(encoder, name="style_classifier")
-    classifier.compile(optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=0.01),
+    classifier.compile(optimizer=build_optimizer(OptimizerSettings(learning_rate, clipnorm=None)),
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                        jit_compile=jit_compile)  # fmt: skip

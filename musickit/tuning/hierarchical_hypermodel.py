@@ -5,17 +5,16 @@ sizes default to a preset, ``small`` being the hierarchical recipe's CPU
 size) and the pipeline switches the ablation studies tune:
 ``snippet_length``, ``training`` (``"staged"`` A,B,C or ``"end_to_end"``) and
 ``contrastive_pretraining``. ``fit(hp, model, train_split,
-validation_data=valid_split)`` then runs the recipe's pipeline with the
-library's own functions:
+validation_data=valid_split)`` then runs the family's pipeline
+(:mod:`musickit.families.hierarchical_transformer.pipeline`, the recipe's):
 
-1. optional NT-Xent pre-training of the encoder
-   (:func:`musickit.training.contrastive.pretrain_encoder`);
-2. the decoder as a language model on plain token windows
-   (:func:`musickit.training.staging.set_language_model_stage`,
-   :func:`musickit.data.pipelines.token_windows`);
-3. :class:`musickit.training.staging.StagedTrainer` on snippet/target pairs
-   (:func:`musickit.data.pipelines.section_snippet_pairs`), built inside
-   ``fit`` because the snippet length is a hyperparameter.
+1. optional NT-Xent pre-training of the encoder, then the decoder as a
+   language model on plain token windows (``pipeline.pretrain``);
+2. staged training on snippet/target pairs (``pipeline.train_stages``),
+   built inside ``fit`` because the snippet length is a hyperparameter.
+
+Its settings are a :class:`~musickit.families.hierarchical_transformer.config.HierarchicalConfig`
+(the recipe's ``cpu`` preset unless ``config`` is given); hyperparameters replace its values per trial.
 
 The objective is ``val_loss``: the token cross-entropy of held-out pieces in
 nats (the trainer's loss weighs piece tokens only). End-to-end training gets
@@ -41,24 +40,16 @@ import keras_tuner
 import numpy as np
 from keras_tuner.errors import FailedTrialError
 
-from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
-from musickit.data.pipelines import section_snippet_pairs, token_windows
 from musickit.errors import UsageError
+from musickit.families.hierarchical_transformer import pipeline
+from musickit.families.hierarchical_transformer.config import HierarchicalConfig
+from musickit.layers.snippet_encoder import ENCODER_PRESETS
 from musickit.models.decoder_base import DECODER_PRESETS
-from musickit.models.hierarchical import ENCODER_PRESETS, HierarchicalTransformer, SnippetEncoder
-from musickit.training.baseline import compile_for_tokens
-from musickit.training.contrastive import pretrain_encoder
-from musickit.training.staging import StagedTrainer, expand_stages, save_weights_atomically, set_language_model_stage
+from musickit.training.staging import StagedTrainer, expand_stages, save_weights_atomically
 
 TRAININGS = {"staged": "A,B,C", "end_to_end": "E"}
 SNIPPET_LENGTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
-# The hierarchical recipe's settings (recipes/hierarchical_transformer.py), the defaults here.
-SNIPPET_LENGTH = 64
-SEQUENCE_LENGTH = 256
-NUM_MEMORY_VECTORS = 4
-ADAPTER_DIM = 32
-LEARNING_RATE = 1e-3
-TEMPERATURE = 0.1
+RECIPE = HierarchicalConfig.preset("cpu")  # the hierarchical recipe's settings, the defaults here
 
 
 class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
@@ -88,6 +79,9 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
         validation_steps: optional cap on validation batches.
         jit_compile: ``"auto"``, ``True`` or ``False`` (XLA).
         seed: data order and augmentation seed.
+        config: a :class:`~musickit.families.hierarchical_transformer.config.HierarchicalConfig`
+            whose data, pre-training and training settings the trials use (default: the recipe's
+            ``cpu`` preset); the arguments above that are given replace its values.
         defaults: optional ``{hyperparameter: value}`` replacing the preset's
             and recipe's defaults, e.g. tiny sizes for a smoke run.
 
@@ -103,40 +97,41 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
         self,
         tokenizer,
         styles,
-        preset="small",
+        preset=None,
         encoder_preset=None,
-        sequence_length=SEQUENCE_LENGTH,
-        batch_size=8,
-        contrastive_epochs=4,
-        contrastive_copies=4,
-        language_model_epochs=2,
+        sequence_length=None,
+        batch_size=None,
+        contrastive_epochs=None,
+        contrastive_copies=None,
+        language_model_epochs=None,
         steps_per_epoch=None,
         validation_steps=None,
-        jit_compile="auto",
-        seed=0,
+        jit_compile=None,
+        seed=None,
         defaults=None,
+        config=None,
         name="hierarchical_transformer",
     ):
         super().__init__(name=name)
+        config = (config or RECIPE).replace(**{key: value for key, value in {
+            "model_preset": preset, "sequence_length": sequence_length, "batch_size": batch_size,
+            "contrastive_epochs": contrastive_epochs, "contrastive_copies": contrastive_copies,
+            "language_model_epochs": language_model_epochs, "steps_per_epoch": steps_per_epoch,
+            "language_model_steps": steps_per_epoch, "jit_compile": jit_compile, "seed": seed}.items()
+            if value is not None})  # fmt: skip
+        preset = config.model_preset
         encoder_preset = encoder_preset or preset
-        if preset not in DECODER_PRESETS or encoder_preset not in ENCODER_PRESETS:
+        if encoder_preset not in ENCODER_PRESETS:
             raise UsageError(f"unknown preset {preset!r}/{encoder_preset!r}; choose one of {sorted(DECODER_PRESETS)}")
-        if sequence_length > DECODER_PRESETS[preset]["max_sequence_length"]:
-            raise UsageError(f"sequence_length {sequence_length} is longer than the {preset} decoder's "
+        if config.sequence_length > DECODER_PRESETS[preset]["max_sequence_length"]:
+            raise UsageError(f"sequence_length {config.sequence_length} is longer than the {preset} decoder's "
                              f"{DECODER_PRESETS[preset]['max_sequence_length']} positions; use a larger preset")  # fmt: skip
+        self.config = config
         self.tokenizer = tokenizer
         self.styles = list(styles)
         self.preset = preset
         self.encoder_preset = encoder_preset
-        self.sequence_length = int(sequence_length)
-        self.batch_size = int(batch_size)
-        self.contrastive_epochs = int(contrastive_epochs)
-        self.contrastive_copies = int(contrastive_copies)
-        self.language_model_epochs = int(language_model_epochs)
-        self.steps_per_epoch = steps_per_epoch
         self.validation_steps = validation_steps
-        self.jit_compile = jit_compile
-        self.seed = seed
         self.defaults = dict(defaults or {})
 
     def _default(self, name, value):
@@ -146,94 +141,89 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
         decoder = {**DECODER_PRESETS[self.preset], **self.defaults}
         encoder = ENCODER_PRESETS[self.encoder_preset]
         default = self._default
+        recipe = self.config
         num_heads = hp.Choice("num_heads", sorted({1, 2, 4, 8, 16, 24, decoder["num_heads"]}),
                               default=decoder["num_heads"])  # fmt: skip
         hidden_dim = hp.Int("hidden_dim", 32, 2048, step=32, default=decoder["hidden_dim"])
         encoder_heads = hp.Choice("encoder_heads", sorted({1, 2, 4, 8, 16, default("encoder_heads", encoder["num_heads"])}),
                                   default=default("encoder_heads", encoder["num_heads"]))  # fmt: skip
         encoder_dim = hp.Int("encoder_dim", 32, 2048, step=32, default=default("encoder_dim", encoder["hidden_dim"]))
-        snippet_length = hp.Choice("snippet_length", sorted({*SNIPPET_LENGTHS, default("snippet_length", SNIPPET_LENGTH)}),
-                                   default=default("snippet_length", SNIPPET_LENGTH))  # fmt: skip
-        num_memory_vectors = hp.Int("num_memory_vectors", 1, 16, default=default("num_memory_vectors", NUM_MEMORY_VECTORS))
+        snippet_length = hp.Choice("snippet_length", sorted({*SNIPPET_LENGTHS, default("snippet_length", recipe.snippet_length)}),
+                                   default=default("snippet_length", recipe.snippet_length))  # fmt: skip
+        num_memory_vectors = hp.Int("num_memory_vectors", 1, 16,
+                                    default=default("num_memory_vectors", recipe.num_memory_vectors))  # fmt: skip
         dropout = hp.Float("dropout", 0.0, 0.3, step=0.05, default=default("dropout", 0.1))
-        snippet_encoder = SnippetEncoder(
-            self.tokenizer.vocabulary_size,
-            num_layers=hp.Int("encoder_layers", 1, 12, default=default("encoder_layers", encoder["num_layers"])),
-            num_heads=encoder_heads,
+        encoder_sizes = {
+            "num_layers": hp.Int("encoder_layers", 1, 12, default=default("encoder_layers", encoder["num_layers"])),
+            "num_heads": encoder_heads,
             # Heads split the width: round it to a multiple of the head count.
-            hidden_dim=max(encoder_heads, encoder_dim // encoder_heads * encoder_heads),
-            intermediate_dim=hp.Int("encoder_intermediate_dim", 64, 8192, step=64,
-                                    default=default("encoder_intermediate_dim", encoder["intermediate_dim"])),
-            snippet_length=snippet_length,
-            num_memory_vectors=num_memory_vectors,
-            dropout=dropout,
-            padding_id=self.tokenizer.pad_id,
-            name="snippet_encoder",
-        )  # fmt: skip
-        model = HierarchicalTransformer(
-            vocabulary_size=self.tokenizer.vocabulary_size,
-            num_layers=hp.Int("num_layers", 1, 24, default=decoder["num_layers"]),
-            num_heads=num_heads,
-            hidden_dim=max(num_heads, hidden_dim // num_heads * num_heads),
-            intermediate_dim=hp.Int("intermediate_dim", 64, 8192, step=64, default=decoder["intermediate_dim"]),
-            max_sequence_length=DECODER_PRESETS[self.preset]["max_sequence_length"],
-            encoder=snippet_encoder,
-            adapter_dim=hp.Int("adapter_dim", 4, 256, step=4, default=default("adapter_dim", ADAPTER_DIM)),
-            # The recipe's conditions: every batch of section_snippet_pairs carries all three labels.
-            condition_sizes={"style": len(self.styles), "emotion": len(EMOTION_CLASSES), "tempo": len(TEMPO_CLASSES)},
-            dropout=dropout,
-            padding_id=self.tokenizer.pad_id,
-            end_id=self.tokenizer.eos_id,
-        )  # fmt: skip
+            "hidden_dim": max(encoder_heads, encoder_dim // encoder_heads * encoder_heads),
+            "intermediate_dim": hp.Int("encoder_intermediate_dim", 64, 8192, step=64,
+                                       default=default("encoder_intermediate_dim", encoder["intermediate_dim"])),
+        }  # fmt: skip
+        decoder_sizes = {
+            "num_layers": hp.Int("num_layers", 1, 24, default=decoder["num_layers"]),
+            "num_heads": num_heads,
+            "hidden_dim": max(num_heads, hidden_dim // num_heads * num_heads),
+            "intermediate_dim": hp.Int("intermediate_dim", 64, 8192, step=64, default=decoder["intermediate_dim"]),
+        }  # fmt: skip
+        adapter_dim = hp.Int("adapter_dim", 4, 256, step=4, default=default("adapter_dim", recipe.adapter_dim))
+        config = recipe.replace(snippet_length=snippet_length, num_memory_vectors=num_memory_vectors,
+                                adapter_dim=adapter_dim, num_layers=None)  # fmt: skip
+        # The recipe's conditions: every batch of section_snippet_pairs carries all three labels.
+        model = pipeline.build_model(config, self.tokenizer, self.styles, decoder=decoder_sizes, encoder=encoder_sizes,
+                                     dropout=dropout)  # fmt: skip
         # The pipeline's switches, declared here so that the space is complete after build().
         hp.Choice("training", tuple(TRAININGS), default=default("training", "staged"))
-        hp.Float("learning_rate", 1e-5, 1e-2, sampling="log", default=default("learning_rate", LEARNING_RATE))
+        hp.Float("learning_rate", 1e-5, 1e-2, sampling="log", default=default("learning_rate", recipe.learning_rate))
         hp.Boolean("contrastive_pretraining", default=default("contrastive_pretraining", True))
         with hp.conditional_scope("contrastive_pretraining", [True]):
-            hp.Float("temperature", 0.02, 1.0, sampling="log", default=default("temperature", TEMPERATURE))
+            hp.Float("temperature", 0.02, 1.0, sampling="log",
+                     default=default("temperature", recipe.contrastive_temperature))  # fmt: skip
         return model
+
+    def trial_config(self, hp, model):
+        """The recipe's settings with this trial's hyperparameters (snippet length, learning rate, stages, ...)."""
+        changes = {"snippet_length": hp.get("snippet_length"), "learning_rate": hp.get("learning_rate"),
+                   "stages": TRAININGS[hp.get("training")], "num_layers": model.num_layers}  # fmt: skip
+        if hp.get("contrastive_pretraining"):
+            changes["contrastive_temperature"] = hp.get("temperature")
+        else:
+            changes["contrastive_epochs"] = 0
+        return self.config.replace(**changes)
 
     def fit(self, hp, model, train_split, validation_data=None, epochs=1, callbacks=(), verbose="auto", **unused):
         """Pre-train, then train in stages; returns a ``History`` over the stages' epochs, numbered on."""
         if validation_data is None or not len(validation_data):
             raise UsageError("the hierarchical hypermodel needs validation_data: held-out pieces for val_loss")
-        snippet_length = hp.get("snippet_length")
-        learning_rate = hp.get("learning_rate")
-        stages = TRAININGS[hp.get("training")]
+        config = self.trial_config(hp, model)
         # End to end gets as many epochs as the staged schedule has steps: both arms train equally long.
-        stage_epochs = epochs * (len(expand_stages(TRAININGS["staged"], model.num_layers)) if stages == "E" else 1)
+        stage_epochs = epochs * (len(expand_stages(TRAININGS["staged"], model.num_layers)) if config.stages == "E" else 1)
         callbacks = list(callbacks or [])
         folder, temporary = _checkpoint_folder(callbacks)
         try:
-            trainer = StagedTrainer(model, os.path.join(folder, "stages"), learning_rate=learning_rate,
-                                    jit_compile=self.jit_compile)  # fmt: skip
-            finished = trainer.finished()
+            finished = StagedTrainer(model, os.path.join(folder, "stages")).finished()
             # A trial killed after its last stage (before the tuner marked it finished) has nothing left to
             # train and so nothing to report: it starts over.
-            resume = bool(finished) and finished != expand_stages(stages, model.num_layers)
+            resume = bool(finished) and finished != expand_stages(config.stages, model.num_layers)
             pretrained = os.path.join(folder, "pretrained.weights.h5")
-            model.build()  # weights to restore a finished stage or the pre-training into
+            if not model.built:
+                model.build()  # weights to restore a finished stage or the pre-training into
             if not resume:
                 if os.path.isfile(pretrained):
                     model.load_weights(pretrained)
                 else:
-                    self._pretrain(hp, model, train_split, snippet_length, learning_rate, verbose)
+                    self._pretrain(model, train_split, config, verbose)
                     save_weights_atomically(model, pretrained)  # the stages' own checkpoints take over from here
-            pairs = dict(styles=self.styles, snippet_length=snippet_length, max_sections=model.max_sections,
-                         sequence_length=self.sequence_length, batch_size=self.batch_size, tokenizer=self.tokenizer,
-                         seed=self.seed)  # fmt: skip
-            train_pairs = section_snippet_pairs(train_split, **pairs)
-            valid_pairs = section_snippet_pairs(validation_data, shuffle=False, **pairs)
-            if self.validation_steps:
-                valid_pairs = valid_pairs.take(self.validation_steps)
             # A BackupAndRestore backup belongs to one fit: restored into the next stage (another compile,
             # other trainable weights) it would skip that stage's epochs. The stage checkpoints replace it.
             # A resumed trial numbers its epochs from where the schedule stands (the finished stages' epochs).
             continued = ContinuedEpochs([callback for callback in callbacks
                                          if not isinstance(callback, keras.callbacks.BackupAndRestore)],
                                         first_epoch=len(finished) * stage_epochs if resume else 0)  # fmt: skip
-            trainer.run(train_pairs, stages, epochs=stage_epochs, steps_per_epoch=self.steps_per_epoch,
-                        validation_data=valid_pairs, resume=resume, callbacks=[continued], verbose=verbose)  # fmt: skip
+            pipeline.train_stages(model, train_split, config, self.tokenizer, os.path.join(folder, "stages"),
+                                  self.styles, valid_split=validation_data, epochs=stage_epochs, resume=resume,
+                                  callbacks=[continued], validation_steps=self.validation_steps, verbose=verbose)  # fmt: skip
         finally:
             if temporary:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -241,29 +231,15 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
         shutil.rmtree(folder, ignore_errors=True)
         return continued.history
 
-    def _pretrain(self, hp, model, train_split, snippet_length, learning_rate, verbose):
-        """The recipe's pre-training: NT-Xent for the encoder (when tuned on), next-token prediction for the decoder."""
-        if hp.get("contrastive_pretraining") and self.contrastive_epochs:
-            contrast = pretrain_encoder(model.encoder, train_split, self.tokenizer, snippet_length,
-                                        epochs=self.contrastive_epochs, copies=self.contrastive_copies,
-                                        temperature=hp.get("temperature"), learning_rate=learning_rate,
-                                        batch_size=max(self.batch_size, 4), seed=self.seed,
-                                        jit_compile=self.jit_compile, verbose=verbose)  # fmt: skip
-            if not np.isfinite(contrast["contrastive_loss"]):
-                raise FailedTrialError(f"contrastive loss became {contrast['contrastive_loss']}; "
-                                       "try a lower learning rate or a higher temperature")  # fmt: skip
-        if not self.language_model_epochs:
-            return
-        windows = token_windows(list(train_split), sequence_length=self.sequence_length, batch_size=self.batch_size,
-                                tokenizer=self.tokenizer, seed=self.seed)  # fmt: skip
-        steps = self.steps_per_epoch or int(windows.cardinality())
-        set_language_model_stage(model)
-        compile_for_tokens(model, learning_rate, steps * self.language_model_epochs, jit_compile=self.jit_compile)
-        history = model.fit(windows, epochs=self.language_model_epochs, steps_per_epoch=self.steps_per_epoch,
-                            verbose=verbose)  # fmt: skip
-        loss = history.history["loss"][-1]
-        if not np.isfinite(loss):
-            raise FailedTrialError(f"language-model pre-training loss became {loss}; try a lower learning rate")
+    def _pretrain(self, model, train_split, config, verbose):
+        """The recipe's pre-training; a loss that is not finite fails the trial (the study goes on)."""
+        metrics = pipeline.pretrain(model, train_split, config, self.tokenizer, verbose=verbose)
+        if not np.isfinite(metrics.get("contrastive_loss", 0.0)):
+            raise FailedTrialError(f"contrastive loss became {metrics['contrastive_loss']}; "
+                                   "try a lower learning rate or a higher temperature")  # fmt: skip
+        if not np.isfinite(metrics.get("language_model_loss", 0.0)):
+            raise FailedTrialError(f"language-model pre-training loss became {metrics['language_model_loss']}; "
+                                   "try a lower learning rate")  # fmt: skip
 
 
 def _checkpoint_folder(callbacks):

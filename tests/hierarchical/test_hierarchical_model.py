@@ -9,7 +9,8 @@ import pytest
 from musickit.errors import UsageError
 from musickit.layers.adapters import BottleneckAdapter
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
-from musickit.models.hierarchical import ENCODER_PRESETS, HierarchicalTransformer, SnippetEncoder
+from musickit.layers.snippet_encoder import ENCODER_PRESETS, SnippetEncoder
+from musickit.models.hierarchical import HierarchicalTransformer
 from musickit.training.staging import StagedTrainer, expand_stages, set_stage, trainable_blocks
 
 VOCABULARY = 48

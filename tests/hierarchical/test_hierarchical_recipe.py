@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import types
 
 import pytest
 
@@ -26,7 +27,7 @@ def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     metrics = _recipe().main(["--smoke", "--no-pretrain", "--stages", "E", "--form", "AABA", "--curriculum",
                               "length,form", "--output-dir", str(run_dir)])  # fmt: skip
     for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv",
-                 "style_classifier.keras"):  # fmt: skip
+                 "style_classifier.keras", "snippets.json"):  # fmt: skip
         assert (run_dir / name).is_file(), name
     sample = read_midi(run_dir / "samples" / "form_AABA_1.mid")
     assert [marker.text for marker in sample.markers] == ["A", "A", "B", "A"]
@@ -46,6 +47,14 @@ def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     assert [marker.text for marker in read_midi(run_dir / "samples" / "form_AB_1.mid").markers] == ["A", "B"]
     assert again["generation"]["pieces"][0]["style"] == "essen"
     assert again["style_classifier"] == metrics["style_classifier"]
+    # `musickit generate --run` through the family: the run's saved snippets, no corpus, no recipe.
+    from musickit.families.hierarchical_transformer import generate_from_run
+
+    request = types.SimpleNamespace(form="ABA", style="bach", seed=3, tokens_per_section=8, temperature=None)
+    written = generate_from_run(str(run_dir), str(tmp_path / "more"), request)
+    assert [marker.text for marker in read_midi(written[0]["midi"]).markers] == ["A", "B", "A"]
+    with pytest.raises(UsageError, match="not among the run's styles"):
+        generate_from_run(str(run_dir), str(tmp_path / "more"), types.SimpleNamespace(style="jazz"))
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from conftest import make_notes, make_score
 
 from musickit.errors import UsageError
 from musickit.music import Score, TempoChange, quantize
-from musickit.representations.base import load_representation
+from musickit.representations.loading import load_representation
 from musickit.representations.piano_roll import PianoRoll
 
 # At 120 qpm and 4 steps per quarter one step is 0.125 s.

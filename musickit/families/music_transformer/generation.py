@@ -22,7 +22,7 @@ from musickit.errors import UsageError
 from musickit.families.music_transformer.config import LEGACY_SAMPLING, MODEL_NAME, MusicTransformerConfig
 from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
 from musickit.generation.sampling_config import SamplingConfig
-from musickit.generation.token_sampling import token_processors
+from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for loading model.keras)
 from musickit.music.midi_io import read_midi, write_midi
 from musickit.music.quantization import quantize, unquantize
@@ -70,7 +70,7 @@ def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, st
     names, whose index is the model's style condition (``UNKNOWN_ID``, -1, when
     ``style`` is ``None``: no style conditioning).
     """
-    sampler = config.token_sampler(seed)
+    sampler = token_sampler(config, seed)
     processors = token_processors(config, tokenizer, model.vocabulary_size, prompt=prompt)
     start = list(prompt) + piece_prefix(tokenizer, style)
     max_length = min(len(start) + int(config.new_tokens), model.max_sequence_length)

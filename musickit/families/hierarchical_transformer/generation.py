@@ -1,0 +1,157 @@
+"""Pieces in a requested form from a hierarchical transformer: section by section, reading every snippet.
+
+:func:`generate_in_form` writes one piece; :func:`write_pieces` writes the recipe's samples (snippets from
+a held-out piece of each style unless given); :func:`default_snippets` is what a run folder keeps in
+``snippets.json`` so that :func:`generate_from_run` (``musickit generate --run RUN``) needs nothing else.
+"""
+
+import dataclasses
+import json
+import os
+
+from musickit.data.form_synthesis import form_letters
+from musickit.data.sections import section_snippets
+from musickit.errors import UsageError
+from musickit.families.hierarchical_transformer.config import MODEL_NAME, HierarchicalConfig
+from musickit.generation.form_writing import write_in_form
+from musickit.families.music_transformer.generation import write_samples  # token pieces -> MIDI, PNG, WAV
+from musickit.generation.token_sampling import token_processors, token_sampler
+from musickit.models.hierarchical import HierarchicalTransformer  # noqa: F401  (registered for load_model)
+from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, class_id
+from musickit.runs.folder import RunFolder
+from musickit.runs.sampling_flags import sampling_config_from_flags
+
+SNIPPETS_FILE = "snippets.json"
+
+
+def generate_in_form(model, tokenizer, form, snippets, tokens_per_section, style=None, conditions=None,
+                     sampler="greedy", processors=(), seed=None, **sampler_options):  # fmt: skip
+    """Write one piece in ``form`` (e.g. ``"ABA"``), section by section; return its token ids.
+
+    The section tokens are placed by :func:`musickit.generation.form_writing.write_in_form`,
+    so the piece follows the requested form exactly; the model writes up to
+    ``tokens_per_section`` tokens of each section, reading every snippet
+    through cross-attention.
+
+    Example:
+
+    >>> from musickit.models.hierarchical import HierarchicalTransformer
+    >>> from musickit.representations.remi import REMITokenizer
+    >>> tokenizer = REMITokenizer()
+    >>> model = HierarchicalTransformer.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size, snippet_length=8)
+    >>> ids = generate_in_form(model, tokenizer, "ABA", {"A": [20, 21], "B": [22]}, tokens_per_section=4)
+    >>> [tokenizer.id_to_token(i) for i in ids if tokenizer.token_type(i) == "SECTION"]
+    ['SECTION_A', 'SECTION_B', 'SECTION_A']
+    """
+    form = str(form).strip().upper()
+    missing = [letter for letter in form_letters(form) if letter not in snippets]
+    if missing:
+        raise UsageError(f"form {form} needs a snippet for section(s) {', '.join(missing)}; pass --snippet X=file.mid")
+
+    def continue_piece(ids, max_length, stop_token_ids):
+        return model.generate([ids], max_length, snippets=snippets, conditions=conditions, sampler=sampler,
+                              processors=processors, seed=seed, stop_token_ids=stop_token_ids, **sampler_options)[0]  # fmt: skip
+
+    return write_in_form(continue_piece, tokenizer, form, tokens_per_section, model.max_sequence_length, style=style,
+                         end_id=model.end_id)  # fmt: skip
+
+
+def source_piece(valid_scores, style, form):
+    """A held-out piece of ``style`` whose sections cover ``form``'s letters (its snippets are the default)."""
+    candidates = [score for score in valid_scores if score.metadata.get("style") == style] or list(valid_scores)
+    covering = [score for score in candidates if set(form) <= set(score.metadata.get("form", ""))]
+    return (covering or candidates)[0]
+
+
+def condition_classes(styles, style, emotion=None, tempo=None):
+    """``{"style": id, "emotion": id, "tempo": id}`` for the model (-1: unknown emotion or tempo)."""
+    return {"style": class_id(style, styles), "emotion": class_id(emotion, EMOTION_CLASSES),
+            "tempo": class_id(tempo, TEMPO_CLASSES)}
+
+
+def default_snippets(valid_scores, styles, tokenizer, snippet_length):
+    """Per style, a held-out piece's section snippets, form, emotion and tempo (``snippets.json``)."""
+    defaults = {}
+    for style in styles:
+        piece = source_piece(valid_scores, style, "")
+        snippets = section_snippets(piece, tokenizer, snippet_length)
+        defaults[style] = {"form": piece.metadata.get("form"), "emotion": piece.metadata.get("emotion"),
+                           "tempo": piece.metadata.get("tempo"),
+                           "snippets": {label: [int(i) for i in ids] for label, ids in snippets.items()}}  # fmt: skip
+    return defaults
+
+
+def write_pieces(model, tokenizer, config, styles, valid_scores=(), given=None, style=None, emotion=None,
+                 tempo=None, sampler="greedy", processors=(), defaults=None):  # fmt: skip
+    """``config.num_samples`` pieces in ``config.form``: a list of ``(ids, snippets, style)``.
+
+    Styles are taken in turn unless ``style`` is given. Sections without a ``given`` snippet read those of a
+    held-out piece of the style (from ``valid_scores``, or from ``defaults``, a :func:`default_snippets`
+    dict); emotion and tempo default to that piece's.
+    """
+    given = dict(given or {})
+    missing = [letter for letter in form_letters(config.form) if letter not in given]
+    written = []
+    for number in range(config.num_samples):
+        piece_style = style or styles[number % len(styles)]
+        if defaults is not None:
+            saved = defaults.get(piece_style) or next(iter(defaults.values()))
+            snippets, metadata = dict(saved["snippets"]) if missing else {}, saved
+        else:
+            piece = source_piece(valid_scores, piece_style, config.form)
+            snippets = section_snippets(piece, tokenizer, config.snippet_length) if missing else {}
+            metadata = piece.metadata
+        snippets.update(given)
+        conditions = condition_classes(styles, piece_style, emotion or metadata.get("emotion"),
+                                       tempo or metadata.get("tempo"))  # fmt: skip
+        ids = generate_in_form(model, tokenizer, config.form, snippets, config.tokens_per_section, style=piece_style,
+                               conditions=conditions, sampler=sampler, processors=processors,
+                               seed=config.seed + number)  # fmt: skip
+        written.append((ids, snippets, piece_style))
+    return written
+
+
+def save_default_snippets(run, valid_scores, styles, tokenizer, snippet_length):
+    """Write ``snippets.json`` into ``run`` (a :class:`~musickit.runs.folder.RunFolder`)."""
+    run.write_json(run.file(SNIPPETS_FILE), default_snippets(valid_scores, styles, tokenizer, snippet_length))
+
+
+def generate_from_run(run_dir, output_dir, request):
+    """``musickit generate --run RUN`` for a hierarchical run: pieces in the run's form, files written.
+
+    ``request`` is a :class:`~musickit.families.request.GenerationRequest`. Its ``sampling_changes`` are laid
+    over the sampling the run's recipe used (its saved flags); ``new_tokens`` (``--max-length``) is split
+    over the sections. ``form``, ``style``, ``emotion`` and ``tempo`` left ``None`` are the run's. The
+    snippets are the run's ``snippets.json`` (a held-out piece of each style, saved at training time).
+
+    Returns:
+        One dict per piece with ``"midi"``, ``"png"``, ``"wav"`` and ``"audio"``.
+    """
+    run = RunFolder(run_dir)
+    info = run.read_info()
+    flags = info.get("flags") or {}
+    path = run.file(SNIPPETS_FILE)
+    if not os.path.isfile(path):
+        raise UsageError(f"{run_dir} has no {SNIPPETS_FILE} (it predates it); generate with `python "
+                         f"recipes/hierarchical_transformer.py generate --output-dir {run_dir}`")  # fmt: skip
+    with open(path) as handle:
+        defaults = json.load(handle)
+    styles = info.get("styles") or sorted(defaults)
+    if request.style is not None and request.style not in styles:
+        raise UsageError(f"--style {request.style!r} is not among the run's styles {styles}")
+    form = str(request.form or flags.get("form") or HierarchicalConfig.form).strip().upper()
+    form_letters(form)  # a bad form fails in one line
+    changes = dict(request.sampling_changes)
+    new_tokens = changes.pop("new_tokens", None)
+    tokens_per_section = (new_tokens // len(form) if new_tokens
+                          else flags.get("tokens_per_section") or HierarchicalConfig.tokens_per_section)  # fmt: skip
+    sampling = dataclasses.replace(sampling_config_from_flags(flags), **changes).validate()  # fails before loading
+    _, model, tokenizer = run.load(MODEL_NAME)
+    config = HierarchicalConfig(form=form, tokens_per_section=int(tokens_per_section), seed=request.seed,
+                                snippet_length=model.encoder.snippet_length, num_samples=request.num_samples)  # fmt: skip
+    written = write_pieces(model, tokenizer, config, styles, style=request.style, emotion=request.emotion,
+                           tempo=request.tempo, sampler=token_sampler(sampling, request.seed),
+                           processors=token_processors(sampling, tokenizer, model.vocabulary_size),
+                           defaults=defaults)  # fmt: skip
+    return write_samples([ids for ids, _, _ in written], tokenizer, output_dir, prefix=f"form_{form}",
+                         soundfont=request.soundfont)  # fmt: skip

@@ -1,0 +1,76 @@
+"""One place for optimizer and learning-rate schedule settings.
+
+Every transformer-style training in musickit uses AdamW with decoupled weight
+decay, gradient clipping by norm, and a schedule chosen by name over the
+run's total steps. :class:`OptimizerSettings` holds those choices and
+:func:`build_optimizer` turns them into a fresh Keras optimizer (a new one per
+compile: a stage that changes the trainable weights needs its own slots).
+
+Example:
+
+>>> optimizer = build_optimizer(OptimizerSettings(1e-3, schedule="warmup_cosine", total_steps=100))
+>>> type(optimizer).__name__, round(float(optimizer.learning_rate), 6)
+('AdamW', 0.0)
+>>> float(build_optimizer(OptimizerSettings(3e-4)).learning_rate) == 3e-4
+True
+"""
+
+import dataclasses
+import math
+
+import keras
+
+from musickit.errors import UsageError
+from musickit.training.schedules import InverseSquareRootSchedule, warmup_cosine_decay
+
+SCHEDULES = ("warmup_cosine", "inverse_sqrt", "constant")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerSettings:
+    """What an optimizer needs to know: peak learning rate, schedule, and AdamW's regularisation.
+
+    Args:
+        learning_rate: the peak learning rate (after warmup).
+        schedule: ``"warmup_cosine"``, ``"inverse_sqrt"`` or ``"constant"``.
+        total_steps: optimizer steps the schedule spans (warmup included).
+        warmup_fraction: share of ``total_steps`` spent warming up.
+        weight_decay: AdamW's decoupled weight decay.
+        clipnorm: clip each gradient to this norm (``None``: no clipping).
+    """
+
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    total_steps: int = 1
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    clipnorm: float | None = 1.0
+
+    def __post_init__(self):
+        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
+                and self.learning_rate > 0):  # fmt: skip
+            raise UsageError(f"the learning rate must be a positive number, got {self.learning_rate}")
+        if self.schedule not in SCHEDULES:
+            raise UsageError(f"unknown learning-rate schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (e.g. another learning rate for one training stage)."""
+        return dataclasses.replace(self, **changes)
+
+
+def learning_rate_schedule(name, peak_learning_rate, total_steps, warmup_fraction=0.1):
+    """A schedule by name: ``warmup_cosine``, ``inverse_sqrt`` or ``constant`` (the plain number)."""
+    if name == "warmup_cosine":
+        return warmup_cosine_decay(peak_learning_rate, max(int(total_steps), 1), warmup_fraction)
+    if name == "inverse_sqrt":
+        return InverseSquareRootSchedule(peak_learning_rate, warmup_steps=max(int(total_steps * warmup_fraction), 1))
+    if name == "constant":
+        return peak_learning_rate
+    raise UsageError(f"unknown learning-rate schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+
+
+def build_optimizer(settings):
+    """A fresh ``keras.optimizers.AdamW`` for :class:`OptimizerSettings` ``settings``."""
+    rate = learning_rate_schedule(settings.schedule, settings.learning_rate, settings.total_steps,
+                                  settings.warmup_fraction)  # fmt: skip
+    return keras.optimizers.AdamW(rate, weight_decay=settings.weight_decay, clipnorm=settings.clipnorm)

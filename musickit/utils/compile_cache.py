@@ -1,0 +1,36 @@
+"""Keep JAX's compiled programs on disk, so a second run does not compile them again.
+
+Small runs (``--smoke``, the tests) spend most of their time compiling, not computing: on JAX with
+``jit_compile=False`` every distinct operation is compiled once per process (about 1,800 of them in the
+hierarchical recipe's smoke run). JAX can keep those programs in a persistent cache; this turns it on,
+under ``MUSICKIT_CACHE_DIR`` (default ``~/.cache/musickit``) in ``jax-compilation/``. Other backends
+have no such cache: the call does nothing there. ``MUSICKIT_COMPILATION_CACHE=0`` turns it off.
+
+Example:
+
+>>> enable_compilation_cache()  # doctest: +SKIP
+'/home/me/.cache/musickit/jax-compilation'
+"""
+
+import os
+
+
+def enable_compilation_cache(path=None):
+    """Turn on JAX's persistent compilation cache (every program, however quick to compile); return its folder.
+
+    Returns ``None`` (and changes nothing) on TensorFlow and PyTorch, or when
+    ``MUSICKIT_COMPILATION_CACHE`` is ``0``.
+    """
+    import keras
+
+    if keras.config.backend() != "jax" or os.environ.get("MUSICKIT_COMPILATION_CACHE", "1") == "0":
+        return None
+    import jax
+
+    root = os.environ.get("MUSICKIT_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "musickit")
+    path = path or os.path.join(root, "jax-compilation")
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    return path
