@@ -65,7 +65,7 @@ class Representation:
     @classmethod
     def load(cls, path):
         """Read a file written by :meth:`save`; it must hold this class (or a subclass)."""
-        representation = load_representation(path)
+        representation = read_representation_file(path)
         if not isinstance(representation, cls):
             raise UsageError(
                 f"{os.fspath(path)} holds a {type(representation).__name__}, not a {cls.__name__}; "
@@ -90,3 +90,26 @@ def representation_class(name):
         known = ", ".join(sorted(_REGISTRY)) or "none"
         raise UsageError(f"unknown representation class {name!r}; known: {known}")
     return _REGISTRY[name]
+
+
+def read_representation_file(path):
+    """The representation a :meth:`Representation.save` file describes, of any class registered so far.
+
+    :func:`musickit.representations.load_representation` is the public way: it registers the built-in
+    classes first. Here, :meth:`Representation.load` on a class finds at least that class registered.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no representation file there; save one with representation.save(path)")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            payload = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path}: not a representation JSON file ({error})") from None
+    if not isinstance(payload, dict) or "class" not in payload or not isinstance(payload.get("config"), dict):
+        raise UsageError(f'{path}: expected {{"class": ..., "config": {{...}}}} as written by representation.save()')
+    cls = representation_class(payload["class"])
+    try:
+        return cls.from_config(payload["config"])
+    except TypeError as error:
+        raise UsageError(f"{path}: config does not fit {cls.__name__} ({error})") from None
