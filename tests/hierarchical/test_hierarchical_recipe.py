@@ -3,7 +3,6 @@
 import importlib.util
 import json
 import os
-import types
 
 import pytest
 
@@ -49,12 +48,14 @@ def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     assert again["style_classifier"] == metrics["style_classifier"]
     # `musickit generate --run` through the family: the run's saved snippets, no corpus, no recipe.
     from musickit.families.hierarchical_transformer import generate_from_run
+    from musickit.families.request import GenerationRequest
 
-    request = types.SimpleNamespace(form="ABA", style="bach", seed=3, tokens_per_section=8, temperature=None)
+    # --max-length 24 over three sections: 8 tokens a section
+    request = GenerationRequest(form="ABA", style="bach", seed=3, num_samples=1, sampling_changes={"new_tokens": 24})
     written = generate_from_run(str(run_dir), str(tmp_path / "more"), request)
     assert [marker.text for marker in read_midi(written[0]["midi"]).markers] == ["A", "B", "A"]
     with pytest.raises(UsageError, match="not among the run's styles"):
-        generate_from_run(str(run_dir), str(tmp_path / "more"), types.SimpleNamespace(style="jazz"))
+        generate_from_run(str(run_dir), str(tmp_path / "more"), GenerationRequest(style="jazz"))
 
 
 @pytest.mark.slow
