@@ -276,7 +276,8 @@ def compile_loop(function):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(function, reduce_retracing=True)
+        # One trace per input shape, not shapes relaxed to None: the steps need the number of keys.
+        return tf.function(function)
     if backend == "torch":
         import torch
 

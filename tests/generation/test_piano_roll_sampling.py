@@ -131,15 +131,19 @@ def test_sample_rolls_compiles_once_per_model_and_config_on_tensorflow(monkeypat
     if keras.backend.backend() != "tensorflow":
         pytest.skip("tf.function tracing; JAX compiles per sampler (weights are constants there), torch runs eagerly")
     traces = _counting_generation_loop(monkeypatch)
-    model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0)
-    representation = PianoRoll(steps_per_quarter=1)
-    primer = np.zeros((2, 88), "float32")
-    config = SamplingConfig(temperature=1.5)
+    model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0, frame_channels=2)  # with onsets
+    representation = PianoRoll(steps_per_quarter=1, onset_channel=True)
+    primer = np.zeros((2, 88, 2), "float32")
+    config = SamplingConfig(temperature=1.5, max_polyphony=2)
     sample_rolls(model, representation, primer, 1, 1, 0, config)
-    sample_rolls(model, representation, primer, 1, 1, 1, SamplingConfig(temperature=1.5))  # an equal config
+    sample_rolls(model, representation, primer, 1, 1, 1, SamplingConfig(temperature=1.5, max_polyphony=2))  # equal
     assert len(traces) == 1
-    sample_rolls(model, representation, primer, 1, 1, 0, SamplingConfig(temperature=0.5))  # another config
+    # Other shapes (the final samples after the per-epoch ones) trace once more, then reuse that trace.
+    assert sample_rolls(model, representation, primer, 2, 3, 0, config).shape == (3, 10, 88, 2)
+    sample_rolls(model, representation, primer, 2, 3, 5, config)
     assert len(traces) == 2
+    sample_rolls(model, representation, primer, 1, 1, 0, SamplingConfig(temperature=0.5))  # another config
+    assert len(traces) == 3
 
 
 def test_a_later_sampler_sees_the_current_weights():
