@@ -35,6 +35,7 @@ position of every frame; the primer's first frame is at step 0 (a bar line).
 """
 
 import math
+import weakref
 
 import keras
 import numpy as np
@@ -98,8 +99,24 @@ class PianoRollSampler:
         self.lowest_pitch = lowest_pitch
         if not model.built:  # weights must exist before the step is traced
             model(model.dummy_inputs())
-        self._prime = compile_loop(self._prime_loop)
-        self._generate = compile_loop(self._generation_loop)
+        self._prime, self._generate = self._compiled_loops()
+
+    def _compiled_loops(self):
+        """``(prime, generate)`` compiled for this model and configuration, shared by every sampler of the pair.
+
+        TensorFlow reads variables when a compiled function runs, so one pair per
+        (model, configuration) serves every later sampler (a recipe's per-epoch
+        samples trace once, not once per call, and never warn of retracing).
+        JAX bakes the weights into a compiled function as constants, so there
+        each sampler compiles its own and sees the current weights.
+        """
+        if keras.backend.backend() != "tensorflow":
+            return compile_loop(self._prime_loop), compile_loop(self._generation_loop)
+        by_config = _COMPILED_LOOPS.setdefault(self.model, {})
+        if self.config not in by_config:
+            loops = _WeakModelLoops(self.model, self.config)  # holds the model weakly: the entry goes with it
+            by_config[self.config] = (compile_loop(loops._prime_loop), compile_loop(loops._generation_loop))
+        return by_config[self.config]
 
     def _step_function(self, frame, states, held, uniform_noise, key_bias, position):
         """One frame: advance the LSTM on ``frame`` (flat bits), sample the next one (at ``position``)."""
@@ -204,6 +221,22 @@ class PianoRollSampler:
         return rolls.reshape(shape)
 
 
+# model -> {SamplingConfig: (prime, generate)} on TensorFlow; an entry goes with its model.
+_COMPILED_LOOPS = weakref.WeakKeyDictionary()
+
+
+class _WeakModelLoops(PianoRollSampler):
+    """The sampling loops of a (model, configuration) pair, holding the model weakly (for ``_COMPILED_LOOPS``)."""
+
+    def __init__(self, model, config):  # no super().__init__: nothing to build or compile here
+        self._model_reference = weakref.ref(model)
+        self.config = config
+
+    @property
+    def model(self):
+        return self._model_reference()
+
+
 def _sustain(frame):
     """The sustain bits of flat ``(batch, 2 * keys)`` (sustain, onset) pairs: ``(batch, keys)``."""
     return ops.reshape(frame, (ops.shape(frame)[0], -1, 2))[..., 0]
@@ -243,7 +276,8 @@ def compile_loop(function):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(function, reduce_retracing=True)
+        # One trace per input shape, not shapes relaxed to None: the steps need the number of keys.
+        return tf.function(function)
     if backend == "torch":
         import torch
 

@@ -15,6 +15,7 @@ Three rules keep a user's work safe:
 import contextlib
 import errno
 import fnmatch
+import hashlib
 import json
 import os
 import socket
@@ -37,6 +38,8 @@ CALLBACK_OUTPUTS = {
 UNCOMPARED_FLAGS = frozenset({"resume", "overwrite", "soundfont", "command", "output_dir"})  # a moved run still resumes
 # run.json keys compared first, with the message the tests and users know.
 MODEL_KEYS = ("model", "model_config", "representation")
+# run.json key of :func:`data_fingerprint`; a run written before it has none and still resumes.
+DATA_FINGERPRINT_KEY = "data_fingerprint"
 
 
 class RunFolder:
@@ -236,13 +239,38 @@ class RunFolder:
                     f"not {_show(flags.get(name))}; rerun with the flags it was made with "
                     "(its run.json lists them), or pass --overwrite to start over"
                 )
+        self._check_same_data(previous.get(DATA_FINGERPRINT_KEY), _roundtrip(info.get(DATA_FINGERPRINT_KEY)))
         for key in sorted(set(previous) | set(info)):
-            if key not in MODEL_KEYS and key != "flags" and previous.get(key) != _roundtrip(info.get(key)):
+            if key in (*MODEL_KEYS, "flags", DATA_FINGERPRINT_KEY):
+                continue
+            if previous.get(key) != _roundtrip(info.get(key)):
                 raise UsageError(f"{self.path} holds a run with a different {key.replace('_', ' ')} (the data or "
                                  "its order changed); resume with the same flags and data, or pass --overwrite")  # fmt: skip
         if self.finished and not continue_finished:
             raise UsageError(f"nothing to resume: {self.path} holds a finished run; generate more with "
                              f"musickit generate --run {self.path}, or pass --overwrite to train again")  # fmt: skip
+
+    def _check_same_data(self, saved, current):
+        """Refuse, in one line, to resume on other data than the run was trained on (see :func:`data_fingerprint`)."""
+        if saved is None or current is None:
+            return  # a run from before fingerprints (or a caller without one) resumes as before
+        if saved == current:
+            return
+        advice = "resume with the data it was trained on, or pass --overwrite to start over"
+        if saved.get("source") != current.get("source"):
+            raise UsageError(f"--resume: {self.path} was trained on data {_show(saved.get('source'))}, "
+                             f"not {_show(current.get('source'))}; {advice}")  # fmt: skip
+        names = sorted(set(saved.get("splits", {})) | set(current.get("splits", {})))
+        saved_splits, current_splits = saved.get("splits", {}), current.get("splits", {})
+        counts = [(name, (saved_splits.get(name) or {}).get("pieces"), (current_splits.get(name) or {}).get("pieces"))
+                  for name in names]  # fmt: skip
+        changed = [f"{name} {before} pieces, now {after}" for name, before, after in counts if before != after]
+        if changed:
+            raise UsageError(f"--resume: {self.path} was trained on other pieces of {_show(current.get('source'))} "
+                             f"({'; '.join(changed)}); {advice}")  # fmt: skip
+        different = [name for name in names if saved_splits.get(name) != current_splits.get(name)]
+        raise UsageError(f"--resume: {self.path} was trained on other pieces of {_show(current.get('source'))} "
+                         f"(the same counts, other piece names in {', '.join(different)}: the data changed); {advice}")
 
     def remove_own_files(self):
         """Delete the files the manifest lists (and the run's own bookkeeping), nothing else."""
@@ -339,6 +367,25 @@ class RunFolder:
             raise UsageError(f"{self.info_path} points outside its run folder ({relative!r}); the run folder "
                              "is damaged or was edited by hand")  # fmt: skip
         return path
+
+
+def data_fingerprint(source, pieces):
+    """What ``--resume`` compares to tell other data apart: the source and each split's piece count and names.
+
+    ``pieces`` maps a split name to the names of its pieces, in order. Only a
+    digest of the names is kept, so ``run.json`` stays small; it is cheap (no
+    file is read). Store it in ``run.json`` under ``"data_fingerprint"`` (the
+    families do) and :meth:`RunFolder.start` refuses to resume on other data.
+
+    >>> data_fingerprint("bach", {"train": ["bwv1", "bwv2"], "valid": ["bwv3"]})["splits"]["train"]["pieces"]
+    2
+    """
+    splits = {}
+    for name, names in pieces.items():
+        names = [str(piece) for piece in names]
+        digest = hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:16]
+        splits[name] = {"pieces": len(names), "names_sha256": digest}
+    return {"source": str(source), "splits": splits}
 
 
 def load_model_file(path):

@@ -26,6 +26,7 @@ Example:
 >>> tuner.search(train_rolls, validation_data=valid_rolls, epochs=10)  # doctest: +SKIP
 """
 
+import functools
 import json
 import math
 import os
@@ -174,6 +175,11 @@ class SurvivableTrialsMixin:
             with open(temporary, "w") as handle:
                 json.dump(values, handle, sort_keys=True)
 
+    def reload(self):
+        super().reload()
+        if isinstance(self.oracle, keras_tuner.oracles.GridSearchOracle) and not self._is_worker():
+            restore_grid_order(self.oracle)
+
     def on_search_begin(self):
         # Save the tuner (and its oracle) before the first trial, so a study killed
         # during that trial reloads it on restart instead of starting a new oracle.
@@ -216,6 +222,27 @@ def make_tuner(kind, hypermodel, objective, directory, project_name, max_trials=
     if kind == "hyperband":
         return _TUNER_CLASSES[kind](max_epochs=max(int(epochs or 1), 2), factor=3, **options)
     return _TUNER_CLASSES[kind](max_trials=max_trials, **options)
+
+
+def restore_grid_order(oracle):
+    """Rebuild what a reloaded ``GridSearchOracle`` lost: its grid order of trials and what to continue from.
+
+    Keras Tuner's grid oracle keeps a linked list of trial ids in grid order,
+    and the trials whose next grid point is still to be made, only in memory;
+    ``oracle.json`` holds neither. Reloaded, the list is empty, so a study killed
+    during its first trial failed with ``KeyError: '0'`` once that trial ended,
+    and one killed between trials stopped as if its grid were done. Here the
+    list is rebuilt from the reloaded trials, sorted by the oracle's own grid
+    comparison, and every ended trial is queued again (one whose next point was
+    already made is skipped, as in the oracle itself).
+    """
+    values = {trial_id: trial.hyperparameters.values for trial_id, trial in oracle.trials.items()}
+    compare = functools.cmp_to_key(lambda first, second: oracle._compare(values[first], values[second]))
+    ordered = type(oracle._ordered_ids)()
+    for trial_id in sorted(values, key=compare):
+        ordered.insert(trial_id)  # appended: the list ends up in grid order
+    oracle._ordered_ids = ordered
+    oracle._populate_next = [trial_id for trial_id in oracle.end_order if trial_id in values]
 
 
 def _backup_is_complete(backup_dir):

@@ -34,6 +34,9 @@ def test_data_model_train_generate_and_generate_again(tmp_path, monkeypatch):
     model = pipeline.build_model(config)
     run = RunFolder(str(tmp_path / "run"))
     assert pipeline.start_run(run, model, data, config, source=source, seed=0) is False
+    fingerprint = run.read_info()["data_fingerprint"]  # what --resume compares
+    assert {name: split["pieces"] for name, split in fingerprint["splits"].items()} == {
+        name: len(data.dataset.split(name)) for name in ("train", "valid", "test")}  # fmt: skip
     pipeline.train(model, data, config, run, verbose=0)
     likelihood = pipeline.evaluate(model, data, config)
     assert set(likelihood) >= {"valid_nll", "markov_valid_nll"} and likelihood["valid_nll"] > 0

@@ -107,3 +107,52 @@ def test_temperature_is_applied_once_by_the_sampler():
     bias.assign(np.asarray(bias) / 2.0)
     halved = PianoRollSampler(model, SamplingConfig(temperature=1.0)).generate(primer, 8, num_samples=2, seed=1)
     np.testing.assert_array_equal(hot, halved)
+
+
+def _counting_generation_loop(monkeypatch):
+    """Patch the sampler's generation loop to count how often it runs as Python (i.e. is traced, when compiled)."""
+    calls = []
+    original = PianoRollSampler._generation_loop
+
+    def counted(self, *args):
+        calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(PianoRollSampler, "_generation_loop", counted)
+    return calls
+
+
+def test_sample_rolls_compiles_once_per_model_and_config_on_tensorflow(monkeypatch):
+    import keras
+
+    from musickit.families.piano_roll_lstm.generation import sample_rolls
+    from musickit.representations.piano_roll import PianoRoll
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tf.function tracing; JAX compiles per sampler (weights are constants there), torch runs eagerly")
+    traces = _counting_generation_loop(monkeypatch)
+    model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0, frame_channels=2)  # with onsets
+    representation = PianoRoll(steps_per_quarter=1, onset_channel=True)
+    primer = np.zeros((2, 88, 2), "float32")
+    config = SamplingConfig(temperature=1.5, max_polyphony=2)
+    sample_rolls(model, representation, primer, 1, 1, 0, config)
+    sample_rolls(model, representation, primer, 1, 1, 1, SamplingConfig(temperature=1.5, max_polyphony=2))  # equal
+    assert len(traces) == 1
+    # Other shapes (the final samples after the per-epoch ones) trace once more, then reuse that trace.
+    assert sample_rolls(model, representation, primer, 2, 3, 0, config).shape == (3, 10, 88, 2)
+    sample_rolls(model, representation, primer, 2, 3, 5, config)
+    assert len(traces) == 2
+    sample_rolls(model, representation, primer, 1, 1, 0, SamplingConfig(temperature=0.5))  # another config
+    assert len(traces) == 3
+
+
+def test_a_later_sampler_sees_the_current_weights():
+    model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0)
+    model(np.zeros((1, 1, 88), "float32"))
+    bias = model.frame_head.weights[1]
+    primer = np.zeros((1, 88), "float32")
+    bias.assign(np.full(88, -30.0, "float32") + 60.0 * (np.arange(88) == 39))  # only key 39 sounds
+    assert PianoRollSampler(model).generate(primer, 4, seed=0)[0, 1:].sum(axis=0)[39] == 4
+    bias.assign(np.full(88, -30.0, "float32") + 60.0 * (np.arange(88) == 50))  # as after more training
+    later = PianoRollSampler(model).generate(primer, 4, seed=0)[0, 1:].sum(axis=0)
+    assert later[50] == 4 and later[39] == 0

@@ -29,6 +29,7 @@ from musickit.music.quantization import quantize, unquantize
 from musickit.representations.conditions import class_id
 from musickit.representations.piano_roll import PianoRoll
 from musickit.runs.folder import RunFolder
+from musickit.utils.progress import progress
 from musickit.viz.piano_roll import plot_piano_roll
 
 DEFAULT_FORM = MusicTransformerConfig.form
@@ -103,7 +104,7 @@ def write_samples(pieces, tokenizer, samples_dir, prefix="sample", soundfont=Non
     os.makedirs(samples_dir, exist_ok=True)
     roll = PianoRoll(steps_per_quarter=tokenizer.steps_per_quarter)
     written = []
-    for index, ids in enumerate(pieces):
+    for index, ids in enumerate(progress(pieces, f"writing samples to {samples_dir}", total=len(pieces))):
         name = f"{prefix}_{index + 1}"
         score = decode_piece(tokenizer, ids)
         paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}

@@ -31,6 +31,7 @@ from musickit.families.music_transformer.generation import (
     prompt_from_sections,
     write_samples,
 )
+from musickit.runs.folder import DATA_FINGERPRINT_KEY, data_fingerprint
 
 
 @dataclasses.dataclass
@@ -157,7 +158,9 @@ def start_run(run, model, data, config, seed, flags=None, resume=False, overwrit
             "data": config.data, "max_files": config.max_files_per_source, "seed": seed, "styles": data.styles,
             "default_style": data.style, "form": config.form, "snippet_length": config.snippet_length,
             "sequence_length": config.sequence_length, "default_prompt": data.default_prompt,
-            "new_tokens": config.sampling.new_tokens}  # fmt: skip
+            "new_tokens": config.sampling.new_tokens,
+            DATA_FINGERPRINT_KEY: data_fingerprint(config.data, {name: [item.get("name") for item in split.metadata]
+                                                        for name, split in data.splits.items()})}  # fmt: skip
     resuming = run.start(info, resume=resume, overwrite=overwrite, flags=flags)
     config.sampling.save(run)  # what `musickit generate --run` will sample with
     return resuming

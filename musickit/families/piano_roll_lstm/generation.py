@@ -17,6 +17,7 @@ from musickit.generation.sampling_config import SamplingConfig
 from musickit.models.piano_roll_lstm import PianoRollLSTM  # noqa: F401  (registered for loading model.keras)
 from musickit.music.midi_io import read_midi, write_midi
 from musickit.runs.folder import RunFolder
+from musickit.utils.progress import progress
 from musickit.viz.piano_roll import plot_piano_roll
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def write_samples(rolls, primer_steps, representation, samples_dir, qpm, prefix=
     os.makedirs(samples_dir, exist_ok=True)
     written = []
     spq = representation.steps_per_quarter
-    for index, roll in enumerate(rolls):
+    for index, roll in enumerate(progress(rolls, f"writing samples to {samples_dir}", total=len(rolls))):
         name = f"{prefix}_{index + 1}"
         score = representation.decode(roll, qpm=qpm)
         paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}

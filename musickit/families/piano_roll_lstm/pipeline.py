@@ -30,6 +30,7 @@ from musickit.families.piano_roll_lstm.training import (
     flatten_frames,
     sequence_negative_log_likelihood,
 )
+from musickit.runs.folder import DATA_FINGERPRINT_KEY, data_fingerprint
 
 
 @dataclasses.dataclass
@@ -100,6 +101,11 @@ def build_model(config, compile=True):
     return model
 
 
+def _piece_names(split):
+    """``{split name: piece names}`` for :func:`~musickit.runs.folder.data_fingerprint` (``split(name)``: a split)."""
+    return {name: [item.get("name") for item in split(name).metadata] for name in ("train", "valid", "test")}
+
+
 def start_run(run, model, data, config, source, seed, flags=None, resume=False, overwrite=False):
     """Open ``run`` (a :class:`~musickit.runs.RunFolder`): ``run.json``, ``sampling.json``, ``primer.mid``.
 
@@ -109,7 +115,8 @@ def start_run(run, model, data, config, source, seed, flags=None, resume=False, 
     from musickit.music.midi_io import write_midi
 
     info = {"model": MODEL_NAME, "model_config": model.get_config(), "representation": data.representation.get_config(),
-            "data": source, "seed": seed, "default_primer_path": "primer.mid"}  # fmt: skip
+            "data": source, "seed": seed, "default_primer_path": "primer.mid",
+            DATA_FINGERPRINT_KEY: data_fingerprint(source, _piece_names(data.dataset.split))}  # fmt: skip
     resuming = run.start(info, resume=resume, overwrite=overwrite, flags=flags)
     config.sampling.save(run)  # what `musickit generate --run` will sample with
     write_midi(data.representation.decode(data.primer, qpm=data.qpm), run.file("primer.mid"))
