@@ -34,7 +34,6 @@ import tempfile
 import time
 
 
-
 def measure_parse(num_files, representation):
     """``(files/s cold, seconds from cache, dataset)`` with a private, empty cache folder."""
     from musickit.data.dataset import load_dataset
@@ -83,8 +82,7 @@ def measure_training(rolls, window_length, batch_size, steps, warmup=2):
     """Windows/s a two-layer 512-unit LSTM consumes with ``train_on_batch``."""
     from musickit.data.pipelines import piano_roll_windows
 
-    dataset = piano_roll_windows(rolls, window_length=window_length, hop=1, batch_size=batch_size,
-                                 drop_remainder=True)  # fmt: skip
+    dataset = piano_roll_windows(rolls, window_length=window_length, hop=1, batch_size=batch_size, drop_remainder=True)
     batches = [(x.numpy(), y.numpy()) for x, y in dataset.repeat().take(steps + warmup)]
     model = lstm_model(window_length)
     for inputs, targets in batches[:warmup]:  # compile and allocate outside the clock
@@ -121,8 +119,10 @@ def markdown_table(results):
             ("**REMI ratio musickit / MidiTok** (target >= 1)", f"**{results['remi_vs_miditok_ratio']:.2f}**"),
         ]
     lines = ["| measurement | value |", "|---|---|"] + [f"| {name} | {value} |" for name, value in rows]
-    lines.append(f"\nbackend {results['backend']}, {results['files']} chorales, {results['train_pieces']} train "
-                 f"pieces, window {results['window_length']}, batch {results['batch_size']}")  # fmt: skip
+    lines.append(
+        f"\nbackend {results['backend']}, {results['files']} chorales, {results['train_pieces']} train "
+        f"pieces, window {results['window_length']}, batch {results['batch_size']}"
+    )
     return "\n".join(lines)
 
 
@@ -146,8 +146,9 @@ def main(argv=None):
 
     parse_rate, cache_seconds, dataset = measure_parse(args.num_files, PianoRoll())
     rolls = list(dataset.train)
-    pipeline_rate, windows_per_epoch = measure_pipeline(rolls, args.window_length, args.batch_size,
-                                                        args.pipeline_seconds)  # fmt: skip
+    pipeline_rate, windows_per_epoch = measure_pipeline(
+        rolls, args.window_length, args.batch_size, args.pipeline_seconds
+    )
     training_rate = measure_training(rolls, args.window_length, args.batch_size, args.training_steps)
     results = {
         "backend": keras.backend.backend(),

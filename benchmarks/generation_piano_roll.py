@@ -56,8 +56,9 @@ def _best_time(function, repeats):
 
 def run(args):
     # Dropout plays no part in generation; without it the model call traces cleanly under jax.jit.
-    model = PianoRollLSTM(lstm_units=args.lstm_units, num_layers=args.num_layers, head="independent",
-                          dropout=0.0, recurrent_dropout=0.0)  # fmt: skip
+    model = PianoRollLSTM(
+        lstm_units=args.lstm_units, num_layers=args.num_layers, head="independent", dropout=0.0, recurrent_dropout=0.0
+    )
     model(np.zeros((1, args.window, 88), "float32"))
     primer = (np.random.default_rng(0).random((args.window, 88)) < 0.05).astype("float32")
     sampler = PianoRollSampler(model)

@@ -52,8 +52,14 @@ def _music_transformer(preset, max_length, position_encoding="relative"):
     from musickit.models.music_transformer import MusicTransformer
 
     _keras().utils.set_random_seed(0)
-    model = MusicTransformer.from_preset(preset, vocabulary_size=VOCABULARY_SIZE, max_sequence_length=max_length,
-                                         position_encoding=position_encoding, dropout=0.0, end_id=None)  # fmt: skip
+    model = MusicTransformer.from_preset(
+        preset,
+        vocabulary_size=VOCABULARY_SIZE,
+        max_sequence_length=max_length,
+        position_encoding=position_encoding,
+        dropout=0.0,
+        end_id=None,
+    )
     model.build()
     return model
 
@@ -74,16 +80,22 @@ def cached_vs_uncached(preset, lengths, uncached_steps):
     for length in lengths:
         model = _music_transformer(preset, length + 1)
         prompt = [[1]]
-        cached_seconds = _timed(lambda: model.generate(prompt, max_length=length + 1, sampler="greedy"))
+        cached_seconds = _timed(lambda: model.generate(prompt, max_length=length + 1, sampler="greedy"))  # noqa: B023 (called at once)
         # The same buffer length, only the last steps left to generate.
         late_prompt = [list(np.arange(length + 1 - uncached_steps) % 300 + 1)]
         uncached_seconds = _timed(
-            lambda: model.generate(late_prompt, max_length=length + 1, sampler="greedy", use_cache=False)
+            lambda: model.generate(late_prompt, max_length=length + 1, sampler="greedy", use_cache=False)  # noqa: B023
         )
         cached_rate = length / cached_seconds
         uncached_rate = uncached_steps / uncached_seconds
-        rows.append({"tokens": length, "cached_tokens_per_second": cached_rate,
-                     "uncached_tokens_per_second": uncached_rate, "ratio": cached_rate / uncached_rate})  # fmt: skip
+        rows.append(
+            {
+                "tokens": length,
+                "cached_tokens_per_second": cached_rate,
+                "uncached_tokens_per_second": uncached_rate,
+                "ratio": cached_rate / uncached_rate,
+            }
+        )
     return rows
 
 
@@ -97,10 +109,14 @@ def versus_keras_hub(preset, length):
     keras = _keras()
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.GPT2Backbone(
-        vocabulary_size=VOCABULARY_SIZE, num_layers=config["num_layers"], num_heads=config["num_heads"],
-        hidden_dim=config["hidden_dim"], intermediate_dim=config["intermediate_dim"], dropout=0.0,
+        vocabulary_size=VOCABULARY_SIZE,
+        num_layers=config["num_layers"],
+        num_heads=config["num_heads"],
+        hidden_dim=config["hidden_dim"],
+        intermediate_dim=config["intermediate_dim"],
+        dropout=0.0,
         max_sequence_length=length + 1,
-    )  # fmt: skip
+    )
     reference = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
     reference.compile(sampler="greedy")
     token_ids = np.zeros((1, length + 1), "int32")
@@ -111,7 +127,9 @@ def versus_keras_hub(preset, length):
     models = {encoding: _music_transformer(preset, length + 1, encoding) for encoding in ("absolute", "relative")}
     runs = {"keras_hub": lambda: reference.generate(inputs, stop_token_ids=None)}
     for encoding, model in models.items():
-        runs[f"musickit_{encoding}"] = lambda model=model: model.generate([[1]], max_length=length + 1, sampler="greedy")
+        runs[f"musickit_{encoding}"] = lambda model=model: model.generate(
+            [[1]], max_length=length + 1, sampler="greedy"
+        )
     # Interleaved rounds, fastest of each: a busy machine slows whichever run it happens to hit,
     # so timing the contenders in turn keeps the ratio fair.
     for function in runs.values():
@@ -123,7 +141,9 @@ def versus_keras_hub(preset, length):
             function()
             best[name] = min(best[name], time.perf_counter() - started)
     results = {f"{name}_tokens_per_second": length / seconds for name, seconds in best.items()}
-    results["vs_keras_hub_ratio"] = results["musickit_absolute_tokens_per_second"] / results["keras_hub_tokens_per_second"]
+    results["vs_keras_hub_ratio"] = (
+        results["musickit_absolute_tokens_per_second"] / results["keras_hub_tokens_per_second"]
+    )
     results["relative_vs_keras_hub_ratio"] = (
         results["musickit_relative_tokens_per_second"] / results["keras_hub_tokens_per_second"]
     )
@@ -205,25 +225,41 @@ def run(args):
 
 
 def markdown(results):
-    lines = [f"backend: {results['backend']}, preset: {results['preset']}", "",
-             "| generated tokens | cached tokens/s | uncached tokens/s | ratio |", "|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"backend: {results['backend']}, preset: {results['preset']}",
+        "",
+        "| generated tokens | cached tokens/s | uncached tokens/s | ratio |",
+        "|---|---|---|---|",
+    ]
     for row in results["cached_vs_uncached"]:
-        lines.append(f"| {row['tokens']} | {row['cached_tokens_per_second']:.1f} | "
-                     f"{row['uncached_tokens_per_second']:.2f} | {row['ratio']:.1f} |")  # fmt: skip
-    lines += ["", f"| at {results['keras_hub_comparison_tokens']} tokens | tokens/s | vs keras_hub GPT-2 |", "|---|---|---|",
-              f"| keras_hub GPT2CausalLM | {results['keras_hub_tokens_per_second']:.1f} | 1.00 |",
-              f"| musickit, absolute positions | {results['musickit_absolute_tokens_per_second']:.1f} | "
-              f"{results['vs_keras_hub_ratio']:.2f} |",
-              f"| musickit, relative positions | {results['musickit_relative_tokens_per_second']:.1f} | "
-              f"{results['relative_vs_keras_hub_ratio']:.2f} |"]  # fmt: skip
+        lines.append(
+            f"| {row['tokens']} | {row['cached_tokens_per_second']:.1f} | "
+            f"{row['uncached_tokens_per_second']:.2f} | {row['ratio']:.1f} |"
+        )
+    lines += [
+        "",
+        f"| at {results['keras_hub_comparison_tokens']} tokens | tokens/s | vs keras_hub GPT-2 |",
+        "|---|---|---|",
+        f"| keras_hub GPT2CausalLM | {results['keras_hub_tokens_per_second']:.1f} | 1.00 |",
+        f"| musickit, absolute positions | {results['musickit_absolute_tokens_per_second']:.1f} | "
+        f"{results['vs_keras_hub_ratio']:.2f} |",
+        f"| musickit, relative positions | {results['musickit_relative_tokens_per_second']:.1f} | "
+        f"{results['relative_vs_keras_hub_ratio']:.2f} |",
+    ]
     if "memory" in results:
-        lines += ["", f"memory ({results['memory_preset']} preset, fresh process per length):", "",
-                  "| generated tokens | peak RSS added (MiB) | KV cache (MiB) | added bytes per extra token | seconds |",
-                  "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"memory ({results['memory_preset']} preset, fresh process per length):",
+            "",
+            "| generated tokens | peak RSS added (MiB) | KV cache (MiB) | added bytes per extra token | seconds |",
+            "|---|---|---|---|---|",
+        ]
         for row in results["memory"]:
             per_token = row.get("added_bytes_per_extra_token")
-            lines.append(f"| {row['tokens']} | {row['peak_added_bytes'] / 2**20:.1f} | {row['cache_bytes'] / 2**20:.2f} | "
-                         f"{'' if per_token is None else f'{per_token:.0f}'} | {row['seconds']:.1f} |")  # fmt: skip
+            lines.append(
+                f"| {row['tokens']} | {row['peak_added_bytes'] / 2**20:.1f} | {row['cache_bytes'] / 2**20:.2f} | "
+                f"{'' if per_token is None else f'{per_token:.0f}'} | {row['seconds']:.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -232,7 +268,9 @@ def add_arguments(parser):
     parser.add_argument("--preset", default="small", help="model size for the speed runs (default: %(default)s)")
     parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS), help="generated tokens")
     parser.add_argument("--uncached-steps", type=int, default=8, help="steps timed for the uncached loop")
-    parser.add_argument("--memory-preset", default="small", help="model size for the memory runs (default: %(default)s)")
+    parser.add_argument(
+        "--memory-preset", default="small", help="model size for the memory runs (default: %(default)s)"
+    )
     parser.add_argument("--memory-lengths", type=int, nargs="+", default=list(MEMORY_LENGTHS))
     parser.add_argument("--skip-memory", action="store_true", help="leave out the memory-versus-length runs")
     parser.add_argument("--quick", action="store_true", help="256 and 512 tokens, memory up to 1024: a fast look")

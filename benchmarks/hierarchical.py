@@ -41,7 +41,6 @@ import sys
 import tempfile
 import time
 
-
 FORMS = ("AB", "ABA", "ABAB", "ABC", "AABA", "ABCD")
 
 
@@ -81,12 +80,23 @@ def settings(args):
     from musickit.families.hierarchical_transformer import HierarchicalConfig
 
     return HierarchicalConfig(
-        data=args.data, max_files=args.max_files, forms=FORMS, pieces_per_form=args.pieces_per_form,
-        snippet_length=args.snippet_length, sequence_length=args.sequence_length, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, contrastive_epochs=args.contrastive_epochs, contrastive_batch_size=32,
-        language_model_epochs=1, language_model_steps=args.pretrain_steps, adapter_dim=16,
-        style_classifier_epochs=2 if args.quick else 6, tokens_per_section=args.tokens_per_section, seed=args.seed,
-    )  # fmt: skip
+        data=args.data,
+        max_files=args.max_files,
+        forms=FORMS,
+        pieces_per_form=args.pieces_per_form,
+        snippet_length=args.snippet_length,
+        sequence_length=args.sequence_length,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        contrastive_epochs=args.contrastive_epochs,
+        contrastive_batch_size=32,
+        language_model_epochs=1,
+        language_model_steps=args.pretrain_steps,
+        adapter_dim=16,
+        style_classifier_epochs=2 if args.quick else 6,
+        tokens_per_section=args.tokens_per_section,
+        seed=args.seed,
+    )
 
 
 def prepare(args):
@@ -106,10 +116,14 @@ def hierarchical_model(args, tokenizer, styles):
 
     width = args.hidden_dim
     sizes = {"num_heads": args.num_heads, "hidden_dim": width, "intermediate_dim": 4 * width}
-    return pipeline.build_model(settings(args), tokenizer, styles, conditions=("style",),
-                                decoder={**sizes, "num_layers": args.num_layers,
-                                         "max_sequence_length": max(args.sequence_length, 512)},
-                                encoder={**sizes, "num_layers": args.encoder_layers})  # fmt: skip
+    return pipeline.build_model(
+        settings(args),
+        tokenizer,
+        styles,
+        conditions=("style",),
+        decoder={**sizes, "num_layers": args.num_layers, "max_sequence_length": max(args.sequence_length, 512)},
+        encoder={**sizes, "num_layers": args.encoder_layers},
+    )
 
 
 def pretrained_hierarchical(args, tokenizer, corpus, folder):
@@ -135,8 +149,16 @@ def train_hierarchical(args, tokenizer, corpus, weights, stages, folder):
     model.load_weights(weights)
     steps = max(args.steps // len(expand_stages(stages, args.num_layers)), 1)
     config = settings(args).replace(stages=stages, steps_per_epoch=steps)
-    pipeline.train_stages(model, corpus.train, config, tokenizer, os.path.join(folder, stages.replace(",", "")),
-                          corpus.styles, epochs=1, verbose=0)  # fmt: skip
+    pipeline.train_stages(
+        model,
+        corpus.train,
+        config,
+        tokenizer,
+        os.path.join(folder, stages.replace(",", "")),
+        corpus.styles,
+        epochs=1,
+        verbose=0,
+    )
     return model
 
 
@@ -149,11 +171,17 @@ def held_out_choice(corpus, count):
     Repeats are what form contrast measures; taking styles in turn keeps style accuracy from being the
     share of one style.
     """
+
     def repeats(score):
         return len(set(score.metadata["form"])) < len(score.metadata["form"])
 
-    queues = [sorted((score for score in corpus.valid_scores if score.metadata["style"] == style),
-                     key=lambda score: not repeats(score)) for style in corpus.styles]  # fmt: skip
+    queues = [
+        sorted(
+            (score for score in corpus.valid_scores if score.metadata["style"] == style),
+            key=lambda score: not repeats(score),
+        )
+        for style in corpus.styles
+    ]
     chosen = []
     while len(chosen) < count and any(queues):
         for queue in queues:
@@ -176,13 +204,29 @@ def write_pieces(model, args, tokenizer, corpus, baseline=False):
         options = {"sampler": "top_k", "top_k": 20, "temperature": 0.9, "seed": args.seed + number}
         if baseline:
             prompt = build_prompt(sorted(snippets.items()), tokenizer, args.snippet_length)
-            continuation = prompted_continuation(model, prompt, conditions={"style": corpus.styles.index(style)},
-                                                 **options)  # fmt: skip
-            ids = write_in_form(continuation, tokenizer, form, args.tokens_per_section,
-                                model.max_sequence_length - len(prompt), style=style, end_id=tokenizer.eos_id)  # fmt: skip
+            continuation = prompted_continuation(
+                model, prompt, conditions={"style": corpus.styles.index(style)}, **options
+            )
+            ids = write_in_form(
+                continuation,
+                tokenizer,
+                form,
+                args.tokens_per_section,
+                model.max_sequence_length - len(prompt),
+                style=style,
+                end_id=tokenizer.eos_id,
+            )
         else:
-            ids = generate_in_form(model, tokenizer, form, snippets, args.tokens_per_section, style=style,
-                                   conditions={"style": corpus.styles.index(style)}, **options)  # fmt: skip
+            ids = generate_in_form(
+                model,
+                tokenizer,
+                form,
+                snippets,
+                args.tokens_per_section,
+                style=style,
+                conditions={"style": corpus.styles.index(style)},
+                **options,
+            )
         written.append((ids, snippets, style))
     return written
 
@@ -194,10 +238,14 @@ def measure(model, valid_data, written, tokenizer, judge_encoder, classifier, co
 
     report = judge_generated_pieces(written, tokenizer, args.snippet_length, judge_encoder, classifier, corpus.styles)
     mean = report["mean"]
-    return {**held_out_perplexity(model, valid_data), "form_contrast": mean["form_contrast"],
-            "snippet_similarity_gap": mean["snippet_similarity_own"] - mean["snippet_similarity_other"],
-            "snippet_cosine_gap": mean["snippet_cosine_own"] - mean["snippet_cosine_other"],
-            "style_accuracy": report["style_accuracy"], "seconds": time.perf_counter() - began}  # fmt: skip
+    return {
+        **held_out_perplexity(model, valid_data),
+        "form_contrast": mean["form_contrast"],
+        "snippet_similarity_gap": mean["snippet_similarity_own"] - mean["snippet_similarity_other"],
+        "snippet_cosine_gap": mean["snippet_cosine_own"] - mean["snippet_cosine_other"],
+        "style_accuracy": report["style_accuracy"],
+        "seconds": time.perf_counter() - began,
+    }
 
 
 def run(args):
@@ -209,10 +257,20 @@ def run(args):
     keras.utils.set_random_seed(args.seed)
     started = time.perf_counter()
     tokenizer, corpus, classifier, classifier_accuracy = prepare(args)
-    print(f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces of {corpus.styles}; style "
-          f"classifier held-out accuracy {classifier_accuracy.get('valid_accuracy', float('nan')):.3f}", flush=True)  # fmt: skip
-    results = {"data": args.data, "seed": args.seed, "steps": args.steps, "pretrain_steps": args.pretrain_steps,
-               "style_classifier": classifier_accuracy, "backend": keras.backend.backend(), "models": {}}  # fmt: skip
+    print(
+        f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces of {corpus.styles}; style "
+        f"classifier held-out accuracy {classifier_accuracy.get('valid_accuracy', float('nan')):.3f}",
+        flush=True,
+    )
+    results = {
+        "data": args.data,
+        "seed": args.seed,
+        "steps": args.steps,
+        "pretrain_steps": args.pretrain_steps,
+        "style_classifier": classifier_accuracy,
+        "backend": keras.backend.backend(),
+        "models": {},
+    }
     with tempfile.TemporaryDirectory() as folder:
         pretrained, weights, contrast = pretrained_hierarchical(args, tokenizer, corpus, folder)
         results["contrastive_pretraining"] = contrast
@@ -221,20 +279,35 @@ def run(args):
         judge_encoder.build()
         judge_encoder.set_weights(pretrained.encoder.get_weights())
         valid_pairs = pipeline.snippet_pairs(corpus.valid, settings(args), corpus.styles, tokenizer, shuffle=False)
-        variants = [("hierarchical E", "E", "plain"), ("hierarchical E + contrastive", "E", "contrastive"),
-                    ("hierarchical A,B,C", "A,B,C", "plain"), ("hierarchical A,B,C + contrastive", "A,B,C", "contrastive")]  # fmt: skip
+        variants = [
+            ("hierarchical E", "E", "plain"),
+            ("hierarchical E + contrastive", "E", "contrastive"),
+            ("hierarchical A,B,C", "A,B,C", "plain"),
+            ("hierarchical A,B,C + contrastive", "A,B,C", "contrastive"),
+        ]
         for name, stages, init in variants:
             began = time.perf_counter()
             model = train_hierarchical(args, tokenizer, corpus, weights[init], stages, os.path.join(folder, init))
-            results["models"][name] = measure(model, valid_pairs, write_pieces(model, args, tokenizer, corpus),
-                                              tokenizer, judge_encoder, classifier, corpus, args, began)  # fmt: skip
+            results["models"][name] = measure(
+                model,
+                valid_pairs,
+                write_pieces(model, args, tokenizer, corpus),
+                tokenizer,
+                judge_encoder,
+                classifier,
+                corpus,
+                args,
+                began,
+            )
             print(f"{name}: {results['models'][name]}", flush=True)
         began = time.perf_counter()
-        baseline, valid_prompted = pipeline.train_baseline(pretrained, corpus, settings(args), tokenizer,
-                                                           args.pretrain_steps, args.steps, verbose=0)  # fmt: skip
+        baseline, valid_prompted = pipeline.train_baseline(
+            pretrained, corpus, settings(args), tokenizer, args.pretrain_steps, args.steps, verbose=0
+        )
         written = write_pieces(baseline, args, tokenizer, corpus, baseline=True)
-        results["models"]["decoder-only (prompted)"] = measure(baseline, valid_prompted, written, tokenizer,
-                                                               judge_encoder, classifier, corpus, args, began)  # fmt: skip
+        results["models"]["decoder-only (prompted)"] = measure(
+            baseline, valid_prompted, written, tokenizer, judge_encoder, classifier, corpus, args, began
+        )
     results["total_seconds"] = time.perf_counter() - started
     return results
 
@@ -246,9 +319,11 @@ def markdown_table(results):
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in results["models"].items():
-        lines.append(f"| {name} | {row['parameters']:,} | {row['valid_nll']:.3f} | {row['valid_perplexity']:.2f} | "
-                     f"{row['form_contrast']:+.3f} | {row['snippet_similarity_gap']:+.3f} | "
-                     f"{row['snippet_cosine_gap']:+.3f} | {row['style_accuracy']:.2f} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {row['parameters']:,} | {row['valid_nll']:.3f} | {row['valid_perplexity']:.2f} | "
+            f"{row['form_contrast']:+.3f} | {row['snippet_similarity_gap']:+.3f} | "
+            f"{row['snippet_cosine_gap']:+.3f} | {row['style_accuracy']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -256,8 +331,10 @@ def main(argv=None):
     args = parse_arguments(argv)
     results = run(args)
     print(markdown_table(results))
-    print(f"style classifier held-out accuracy: {results['style_classifier']}; "
-          f"contrastive pre-training: {results['contrastive_pretraining']}; total {results['total_seconds']:.0f} s")
+    print(
+        f"style classifier held-out accuracy: {results['style_classifier']}; "
+        f"contrastive pre-training: {results['contrastive_pretraining']}; total {results['total_seconds']:.0f} s"
+    )
     if args.json:
         print(json.dumps(results))
 

@@ -76,14 +76,13 @@ def baseline_pieces(kind, source, count, bars, max_files=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    import tempfile
+
+    from musickit.cli import main as musickit_main
     from musickit.commands.evaluate import markdown_table
     from musickit.errors import MusickitError
     from musickit.metrics.evaluation import json_safe
     from musickit.music.midi_io import write_midi
-
-    import tempfile
-
-    from musickit.cli import main as musickit_main
 
     started = time.perf_counter()
     temporary = None
@@ -128,10 +127,12 @@ def main(argv=None):
     print(f"## Music quality: {label}")
     print()
     reference = result["reference"]
-    print(f"{len(result['files'])} pieces ({comparison['length_quarters']:g} quarters after a "
-          f"{comparison['primer_quarters']:g}-quarter primer) vs {reference['pieces']} held-out pieces of "
-          f"{reference['source']} ({reference['split']} split); ceiling: {reference['training_pieces']} training "
-          f"pieces; {seconds:.1f} s")  # fmt: skip
+    print(
+        f"{len(result['files'])} pieces ({comparison['length_quarters']:g} quarters after a "
+        f"{comparison['primer_quarters']:g}-quarter primer) vs {reference['pieces']} held-out pieces of "
+        f"{reference['source']} ({reference['split']} split); ceiling: {reference['training_pieces']} training "
+        f"pieces; {seconds:.1f} s"
+    )
     print()
     print(markdown_table(comparison))
     if comparison["left_out_of_mean"]:
@@ -139,9 +140,20 @@ def main(argv=None):
         left_out = ", ".join(comparison["left_out_of_mean"])
         print(f"\\* left out of the mean (a floor scores like real pieces): {left_out}")
     if args.json:
-        print(json.dumps(json_safe({"samples": label, "reference": reference, "seconds": seconds,
-                                    "mean_overlap": comparison["mean_overlap"], "comparison": comparison}),
-                         allow_nan=False))  # fmt: skip
+        print(
+            json.dumps(
+                json_safe(
+                    {
+                        "samples": label,
+                        "reference": reference,
+                        "seconds": seconds,
+                        "mean_overlap": comparison["mean_overlap"],
+                        "comparison": comparison,
+                    }
+                ),
+                allow_nan=False,
+            )
+        )
     return 0
 
 

@@ -44,9 +44,16 @@ import time
 import numpy as np
 
 SAME_DEFINITION = (
-    "pitch_range", "n_pitches_used", "n_pitch_classes_used", "pitch_entropy", "pitch_class_entropy",
-    "scale_consistency", "polyphony", "polyphony_rate", "drum_pattern_consistency",
-)  # fmt: skip
+    "pitch_range",
+    "n_pitches_used",
+    "n_pitch_classes_used",
+    "pitch_entropy",
+    "pitch_class_entropy",
+    "scale_consistency",
+    "polyphony",
+    "polyphony_rate",
+    "drum_pattern_consistency",
+)
 DIFFERENT_DEFINITION = ("empty_beat_rate", "groove_consistency")
 TOLERANCE = 1e-6
 DEFINITIONS = {"pitch_range": "same, except 0 (MusPy: -127) without pitched notes"}

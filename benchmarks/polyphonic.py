@@ -21,10 +21,10 @@ import time
 import keras
 
 from musickit.data.sources import load_benchmark_rolls
-from musickit.models.markov_baseline import PerKeyMarkovBaseline
 from musickit.families.piano_roll_lstm.config import FRAME_HEADS, PianoRollLSTMConfig
 from musickit.families.piano_roll_lstm.pipeline import build_model
 from musickit.families.piano_roll_lstm.training import compile_model, sequence_dataset, sequence_negative_log_likelihood
+from musickit.models.markov_baseline import PerKeyMarkovBaseline
 
 # The family's model and optimizer settings; the benchmark protocol differs only in its data (whole pieces on a
 # quarter-note grid, no onset channel, no metre), batch size, epochs and transposition.
@@ -56,8 +56,12 @@ def parse_arguments(argv=None):
     parser.add_argument("--dense-units", type=int, default=FAMILY.dense_units)
     parser.add_argument("--dense-dropout", type=float, default=FAMILY.dense_dropout)
     parser.add_argument("--head-hidden-units", type=int, default=FAMILY.head_hidden_units)
-    parser.add_argument("--no-frame-skip", dest="frame_skip", action="store_false",
-                        help="give the head only the LSTM summary, not the current frame too")
+    parser.add_argument(
+        "--no-frame-skip",
+        dest="frame_skip",
+        action="store_false",
+        help="give the head only the LSTM summary, not the current frame too",
+    )
     parser.add_argument("--learning-rate", type=float, default=FAMILY.learning_rate)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--transpose", type=int, default=0, help="random transposition range in semitones")
@@ -73,10 +77,19 @@ def main(argv=None):
     dataset_name = os.path.splitext(os.path.basename(args.data))[0]
     markov = PerKeyMarkovBaseline().fit(splits["train"])
 
-    config = FAMILY.replace(onsets=False, metre=False, lstm_units=args.lstm_units, num_layers=args.num_layers,
-                            dropout=args.dropout, recurrent_dropout=args.recurrent_dropout, dense_units=args.dense_units,
-                            dense_dropout=args.dense_dropout, head=args.head, head_hidden_units=args.head_hidden_units,
-                            frame_skip=args.frame_skip)  # fmt: skip
+    config = FAMILY.replace(
+        onsets=False,
+        metre=False,
+        lstm_units=args.lstm_units,
+        num_layers=args.num_layers,
+        dropout=args.dropout,
+        recurrent_dropout=args.recurrent_dropout,
+        dense_units=args.dense_units,
+        dense_dropout=args.dense_dropout,
+        head=args.head,
+        head_hidden_units=args.head_hidden_units,
+        frame_skip=args.frame_skip,
+    )
     model = build_model(config, compile=False)
     compile_model(model, learning_rate=args.learning_rate, positive_weight=1.0)  # the exact NLL, as published
     train = sequence_dataset(splits["train"], args.head, args.batch_size, args.transpose, seed=args.seed)
@@ -84,13 +97,18 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         best_path = os.path.join(scratch, "best.weights.h5")
         callbacks = [
-            keras.callbacks.ModelCheckpoint(best_path, monitor="val_nll", mode="min", save_best_only=True, save_weights_only=True),
+            keras.callbacks.ModelCheckpoint(
+                best_path, monitor="val_nll", mode="min", save_best_only=True, save_weights_only=True
+            ),
             keras.callbacks.EarlyStopping(monitor="val_nll", mode="min", patience=args.patience),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_nll", mode="min", factor=0.5, patience=max(args.patience // 3, 2)),
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_nll", mode="min", factor=0.5, patience=max(args.patience // 3, 2)
+            ),
         ]
         started = time.time()
-        history = model.fit(train, validation_data=valid, epochs=args.epochs, callbacks=callbacks,
-                            shuffle=False, verbose=2)
+        history = model.fit(
+            train, validation_data=valid, epochs=args.epochs, callbacks=callbacks, shuffle=False, verbose=2
+        )
         seconds = time.time() - started
         model.load_weights(best_path)
     valid_nll = sequence_negative_log_likelihood(model, splits["valid"])
@@ -122,8 +140,10 @@ def print_table(result):
     print("| model | test NLL |\n|---|---|")
     for name, value in sorted(rows, key=lambda row: -row[1]):
         print(f"| {name} | {value:.2f} |")
-    print(f"\nvalid NLL {result['valid_nll']:.3f}, best epoch {result['best_epoch']} of {result['epochs']}, "
-          f"{result['train_seconds']:.0f} s on {result['backend']}")
+    print(
+        f"\nvalid NLL {result['valid_nll']:.3f}, best epoch {result['best_epoch']} of {result['epochs']}, "
+        f"{result['train_seconds']:.0f} s on {result['backend']}"
+    )
 
 
 if __name__ == "__main__":

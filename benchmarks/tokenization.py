@@ -107,7 +107,7 @@ def measure_remi_vs_miditok(midi_paths, repeats=3):
         cases["miditok_remi_file"] = (lambda path: len(miditok_remi.encode(path).ids), midi_paths)
 
     passes = {name: [] for name in cases}
-    for name, (function, items) in cases.items():  # a warm-up pass each (imports, caches)
+    for function, items in cases.values():  # a warm-up pass each (imports, caches)
         _timed(function, items[:2])
     for _ in range(repeats):
         for name, (function, items) in cases.items():

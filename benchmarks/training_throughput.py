@@ -46,17 +46,49 @@ ENCODINGS = ("relative", "rotary", "absolute")
 #: model preset (musickit.models.decoder_base.DECODER_PRESETS), batch x sequence length, LSTM units and batch.
 PRESETS = {
     # For the test: runs in seconds.
-    "tiny": {"model": "tiny", "batch_size": 2, "sequence_length": 32, "lstm_units": 16, "lstm_batch_size": 4,
-             "steps": 2, "rounds": 1, "lstm_frames": 16},
+    "tiny": {
+        "model": "tiny",
+        "batch_size": 2,
+        "sequence_length": 32,
+        "lstm_units": 16,
+        "lstm_batch_size": 4,
+        "steps": 2,
+        "rounds": 1,
+        "lstm_frames": 16,
+    },
     # A CPU: minutes.
-    "small": {"model": "small", "batch_size": 8, "sequence_length": 256, "lstm_units": 128, "lstm_batch_size": 32,
-              "steps": 5, "rounds": 3, "lstm_frames": 64},
+    "small": {
+        "model": "small",
+        "batch_size": 8,
+        "sequence_length": 256,
+        "lstm_units": 128,
+        "lstm_batch_size": 32,
+        "steps": 5,
+        "rounds": 3,
+        "lstm_frames": 64,
+    },
     # One GPU (the issue's shapes).
-    "base": {"model": "base", "batch_size": 16, "sequence_length": 2048, "lstm_units": 512, "lstm_batch_size": 64,
-             "steps": 10, "rounds": 3, "lstm_frames": 64},
-    "paper": {"model": "paper", "batch_size": 8, "sequence_length": 2048, "lstm_units": 512, "lstm_batch_size": 64,
-              "steps": 10, "rounds": 3, "lstm_frames": 64},
-}  # fmt: skip
+    "base": {
+        "model": "base",
+        "batch_size": 16,
+        "sequence_length": 2048,
+        "lstm_units": 512,
+        "lstm_batch_size": 64,
+        "steps": 10,
+        "rounds": 3,
+        "lstm_frames": 64,
+    },
+    "paper": {
+        "model": "paper",
+        "batch_size": 8,
+        "sequence_length": 2048,
+        "lstm_units": 512,
+        "lstm_batch_size": 64,
+        "steps": 10,
+        "rounds": 3,
+        "lstm_frames": 64,
+    },
+}
 
 
 def _keras():
@@ -90,16 +122,26 @@ def transformer_models(preset, sequence_length, jit_compile, encodings=ENCODINGS
     models = {}
     for encoding in encodings:
         keras.utils.set_random_seed(0)
-        model = MusicTransformer.from_preset(preset["model"], VOCABULARY_SIZE, max_sequence_length=sequence_length,
-                                             position_encoding=encoding, dropout=0.0, end_id=None)  # fmt: skip
+        model = MusicTransformer.from_preset(
+            preset["model"],
+            VOCABULARY_SIZE,
+            max_sequence_length=sequence_length,
+            position_encoding=encoding,
+            dropout=0.0,
+            end_id=None,
+        )
         _compile(model, jit_compile)
         models[f"musickit_{encoding}"] = (model, token_ids, targets)
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.GPT2Backbone(
-        vocabulary_size=VOCABULARY_SIZE, num_layers=config["num_layers"], num_heads=config["num_heads"],
-        hidden_dim=config["hidden_dim"], intermediate_dim=config["intermediate_dim"], dropout=0.0,
+        vocabulary_size=VOCABULARY_SIZE,
+        num_layers=config["num_layers"],
+        num_heads=config["num_heads"],
+        hidden_dim=config["hidden_dim"],
+        intermediate_dim=config["intermediate_dim"],
+        dropout=0.0,
         max_sequence_length=sequence_length,
-    )  # fmt: skip
+    )
     reference = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
     _compile(reference, jit_compile)
     inputs = {"token_ids": token_ids, "padding_mask": np.ones_like(token_ids, bool)}
@@ -109,8 +151,9 @@ def transformer_models(preset, sequence_length, jit_compile, encodings=ENCODINGS
 
 def model_flops_per_token(model, num_layers, hidden_dim, sequence_length):
     """Training FLOPs per token, PaLM's count: 6 N + 12 L T d (N without position embeddings)."""
-    parameters = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights
-                     if "position_embedding" not in weight.path)  # fmt: skip
+    parameters = sum(
+        int(np.prod(weight.shape)) for weight in model.trainable_weights if "position_embedding" not in weight.path
+    )
     return 6 * parameters + 12 * num_layers * sequence_length * hidden_dim
 
 
@@ -208,8 +251,11 @@ def lstm_throughput(preset, jit_compile):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the cuDNN warning is the point of this row
             model = PianoRollLSTM(lstm_units=preset["lstm_units"], num_layers=2, recurrent_dropout=recurrent_dropout)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                      jit_compile=jit_compile)  # fmt: skip
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss=keras.losses.BinaryCrossentropy(from_logits=True),
+            jit_compile=jit_compile,
+        )
         runs[f"recurrent_dropout_{recurrent_dropout:g}"] = lambda model=model: model.train_on_batch(rolls, targets)
     seconds = timed_rounds(runs, preset["steps"], preset["rounds"])
     return {name: batch * preset["steps"] / value for name, value in seconds.items()}
@@ -257,8 +303,9 @@ def compare_backends(args, argv):
     per_backend = {}
     for backend in backends:
         command = [sys.executable, os.path.abspath(__file__), *forwarded, "--json"]
-        output = subprocess.run(command, env=os.environ | {"KERAS_BACKEND": backend}, check=True,
-                                capture_output=True, text=True).stdout  # fmt: skip
+        output = subprocess.run(
+            command, env=os.environ | {"KERAS_BACKEND": backend}, check=True, capture_output=True, text=True
+        ).stdout
         per_backend[backend] = json.loads(output[output.index("{") :])
     first = backends[0]
     comparison = {"backends": per_backend}
@@ -279,10 +326,15 @@ def markdown(results):
     if "transformer" in results:
         lines += ["| model | tokens/s | ms/step | model FLOPs utilisation |", "|---|---:|---:|---:|"]
         for name, row in results["transformer"].items():
-            lines.append(f"| {name} | {row['tokens_per_second']:,.0f} | {1000 * row['seconds_per_step']:.1f} | "
-                         f"{100 * row['model_flops_utilisation']:.1f}% |")  # fmt: skip
-        for key in ("vs_keras_hub_training_ratio", "relative_vs_keras_hub_training_ratio",
-                    "absolute_vs_keras_hub_training_ratio"):  # fmt: skip
+            lines.append(
+                f"| {name} | {row['tokens_per_second']:,.0f} | {1000 * row['seconds_per_step']:.1f} | "
+                f"{100 * row['model_flops_utilisation']:.1f}% |"
+            )
+        for key in (
+            "vs_keras_hub_training_ratio",
+            "relative_vs_keras_hub_training_ratio",
+            "absolute_vs_keras_hub_training_ratio",
+        ):
             if key in results:
                 lines.append(f"\n{key}: {results[key]:.2f}")
     if "lstm_windows_per_second" in results:
@@ -297,9 +349,15 @@ def parse_arguments(argv=None):
     parser.add_argument("--steps", type=int, default=0, help="training steps per timed round (default: the preset's)")
     parser.add_argument("--rounds", type=int, default=0, help="timed rounds (default: the preset's)")
     parser.add_argument("--mixed-precision", action="store_true", help="mixed_bfloat16 (what a GPU run uses)")
-    parser.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
-                        help="jit_compile for every model (auto: XLA on JAX, none on torch)")  # fmt: skip
-    parser.add_argument("--peak-tflops", type=float, default=0.0, help="peak TFLOP/s for MFU (default: measure a matmul)")
+    parser.add_argument(
+        "--jit",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="jit_compile for every model (auto: XLA on JAX, none on torch)",
+    )
+    parser.add_argument(
+        "--peak-tflops", type=float, default=0.0, help="peak TFLOP/s for MFU (default: measure a matmul)"
+    )
     parser.add_argument("--encodings", default=",".join(ENCODINGS), help="musickit position encodings to time")
     parser.add_argument("--skip-transformer", action="store_true")
     parser.add_argument("--skip-lstm", action="store_true")

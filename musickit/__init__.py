@@ -19,6 +19,13 @@ from musickit.music import Note, Score, read_midi, write_midi  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "DataSourceError", "MidiReadError", "MusickitError", "Note", "Score", "UsageError", "read_midi", "write_midi",
+    "DataSourceError",
+    "MidiReadError",
+    "MusickitError",
+    "Note",
+    "Score",
+    "UsageError",
+    "read_midi",
+    "write_midi",
     "__version__",
-]  # fmt: skip
+]

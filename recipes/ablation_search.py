@@ -60,11 +60,20 @@ def import_libraries():
     from musickit.tuning import distributed
     from musickit.tuning.hypermodels import MusicTransformerHyperModel, PianoRollLSTMHyperModel
     from musickit.tuning.results import markdown_table, write_results
-    from musickit.tuning.studies import HIERARCHICAL_TRANSFORMER, MUSIC_TRANSFORMER, PIANO_ROLL_LSTM, get_study, study_table
+    from musickit.tuning.studies import (
+        HIERARCHICAL_TRANSFORMER,
+        MUSIC_TRANSFORMER,
+        PIANO_ROLL_LSTM,
+        get_study,
+        study_table,
+    )
     from musickit.tuning.tuners import make_tuner
 
-    FAMILIES = {PIANO_ROLL_LSTM: piano_roll_study, MUSIC_TRANSFORMER: transformer_study,
-                HIERARCHICAL_TRANSFORMER: hierarchical_study}  # fmt: skip
+    FAMILIES = {
+        PIANO_ROLL_LSTM: piano_roll_study,
+        MUSIC_TRANSFORMER: transformer_study,
+        HIERARCHICAL_TRANSFORMER: hierarchical_study,
+    }
 
 
 # Search.
@@ -101,23 +110,40 @@ def parse_arguments(argv=None):
     study.add_argument("--list", action="store_true", help="print the studies with their grids and availability")
     study.add_argument("--tuner", choices=TUNER_NAMES, default=TUNER, help="default: %(default)s")
     study.add_argument("--max-trials", type=int, default=None, help="default: the size of the study's grid")
-    study.add_argument("--executions-per-trial", type=int, default=1,
-                       help="trainings per trial, averaged (default: %(default)s)")  # fmt: skip
-    study.add_argument("--objective", default=OBJECTIVE,
-                       help="nll (validation NLL, the default) or a musickit metric of generated samples, e.g. "
-                            "pitch_class_histogram_distance or polyphony_gap (piano-roll studies)")  # fmt: skip
-    study.add_argument("--max-consecutive-failures", type=int, default=MAX_CONSECUTIVE_FAILURES,
-                       help="default: %(default)s")  # fmt: skip
+    study.add_argument(
+        "--executions-per-trial", type=int, default=1, help="trainings per trial, averaged (default: %(default)s)"
+    )
+    study.add_argument(
+        "--objective",
+        default=OBJECTIVE,
+        help="nll (validation NLL, the default) or a musickit metric of generated samples, e.g. "
+        "pitch_class_histogram_distance or polyphony_gap (piano-roll studies)",
+    )
+    study.add_argument(
+        "--max-consecutive-failures", type=int, default=MAX_CONSECUTIVE_FAILURES, help="default: %(default)s"
+    )
     hardware = parser.add_argument_group("hardware")
-    hardware.add_argument("--mixed-precision", nargs="?", const="float16", choices=("float16", "bfloat16"),
-                          help="mixed precision: float16 on GPUs, bfloat16 on TPUs and recent CPUs")  # fmt: skip
-    hardware.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
-                          help="XLA compilation (auto: Keras decides per backend)")  # fmt: skip
+    hardware.add_argument(
+        "--mixed-precision",
+        nargs="?",
+        const="float16",
+        choices=("float16", "bfloat16"),
+        help="mixed precision: float16 on GPUs, bfloat16 on TPUs and recent CPUs",
+    )
+    hardware.add_argument(
+        "--jit-compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="XLA compilation (auto: Keras decides per backend)",
+    )
     hardware.add_argument("--preset", default=PRESET, help="Music Transformer size for its studies")
     cluster = parser.add_argument_group("distributed (or set KERASTUNER_TUNER_ID/_ORACLE_IP/_ORACLE_PORT)")
     cluster.add_argument("--distributed", choices=ROLES, help="chief runs the oracle, workers train")
-    cluster.add_argument("--oracle-address", default=DEFAULT_ORACLE_ADDRESS,
-                         help="HOST:PORT the chief listens on, workers connect to (default: %(default)s)")  # fmt: skip
+    cluster.add_argument(
+        "--oracle-address",
+        default=DEFAULT_ORACLE_ADDRESS,
+        help="HOST:PORT the chief listens on, workers connect to (default: %(default)s)",
+    )
     cluster.add_argument("--worker-id", default=None, help="unique per worker (default: the host name)")
     add_common_flags(parser, default_output_dir=None, default_epochs=None, default_batch_size=None)
     parser.set_defaults(musickit_default_output_dir=None)
@@ -125,7 +151,9 @@ def parse_arguments(argv=None):
         if action.dest == "output_dir":
             action.help = "study folder (default: runs/ablation/STUDY; runs/ablation-smoke/STUDY with --smoke)"
         elif action.dest in ("epochs", "batch_size"):
-            action.help = f"{action.dest.replace('_', ' ')} per trial (default: the study family's own; 1 epoch with --smoke)"
+            action.help = (
+                f"{action.dest.replace('_', ' ')} per trial (default: the study family's own; 1 epoch with --smoke)"
+            )
         elif action.dest == "resume":
             action.help = "accepted for symmetry: a study always continues where it stopped"
         elif action.dest == "overwrite":
@@ -145,10 +173,19 @@ def parse_arguments(argv=None):
 
 def study_settings(args, study):
     """What must match for a restarted command to continue the same study."""
-    return {"study": study.name, "tuner": args.tuner, "data": args.data, "smoke": args.smoke, "seed": args.seed,
-            "epochs": args.epochs, "batch_size": args.batch_size, "objective": args.objective,
-            "executions_per_trial": args.executions_per_trial, "preset": args.preset,
-            "mixed_precision": args.mixed_precision}  # fmt: skip
+    return {
+        "study": study.name,
+        "tuner": args.tuner,
+        "data": args.data,
+        "smoke": args.smoke,
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "objective": args.objective,
+        "executions_per_trial": args.executions_per_trial,
+        "preset": args.preset,
+        "mixed_precision": args.mixed_precision,
+    }
 
 
 STUDY_FILES = ("study.json", "results.csv", "results.md", "results.png")
@@ -165,8 +202,9 @@ def prepare_folder(folder, settings, overwrite, role):
         raise UsageError(f"--output-dir {folder} is a file; pass a folder")
     is_study = os.path.isfile(path)
     if os.path.isdir(folder) and not is_study and any(name != ".musickit.lock" for name in os.listdir(folder)):
-        raise UsageError(f"--output-dir {folder} is not empty and holds no study (no study.json); "
-                         "pass a new or empty folder")  # fmt: skip
+        raise UsageError(
+            f"--output-dir {folder} is not empty and holds no study (no study.json); pass a new or empty folder"
+        )
     os.makedirs(folder, exist_ok=True)
     if role != "worker":  # workers share the chief's folder (on one machine) by design
         RunFolder(folder).lock()  # a second study in this folder is refused in one line
@@ -182,8 +220,10 @@ def prepare_folder(folder, settings, overwrite, role):
             raise UsageError(f"{path} is damaged ({error}); pass --overwrite to start the study over") from None
         changed = sorted(name for name in settings if previous.get(name) != settings[name])
         if changed:
-            raise UsageError(f"{folder} holds a study run with other {', '.join(changed)}; rerun the same command "
-                             "to continue it, add --overwrite to start over, or pass another --output-dir")  # fmt: skip
+            raise UsageError(
+                f"{folder} holds a study run with other {', '.join(changed)}; rerun the same command "
+                "to continue it, add --overwrite to start over, or pass another --output-dir"
+            )
         return
     RunFolder(folder).write_json(path, settings)
 
@@ -244,7 +284,7 @@ def sample_metrics_callback(args, dataset, representation):
 
     def generate(model):
         rolls = sample_rolls(model, representation, primer, bars, count, args.seed, config)
-        return [representation.decode(roll[len(primer):], qpm=DEFAULT_QPM) for roll in rolls]
+        return [representation.decode(roll[len(primer) :], qpm=DEFAULT_QPM) for roll in rolls]
 
     references = [representation.decode(roll, qpm=DEFAULT_QPM) for roll in list(dataset.train)[:50]]
     metric = args.objective.removesuffix("_gap")
@@ -258,8 +298,10 @@ def transformer_study(args, load_data):
     from musickit.representations.remi import REMITokenizer
 
     if args.objective != OBJECTIVE:
-        raise UsageError("Music Transformer studies use --objective nll; sample metrics as objectives are "
-                         "available for the piano-roll studies")  # fmt: skip
+        raise UsageError(
+            "Music Transformer studies use --objective nll; sample metrics as objectives are "
+            "available for the piano-roll studies"
+        )
     tokenizer = REMITokenizer(steps_per_quarter=STEPS_PER_QUARTER)
     sources = [source.strip() for source in args.data.split(",")]
     splits = {name: EncodedSplit() for name in ("train", "valid")}
@@ -279,8 +321,9 @@ def transformer_study(args, load_data):
     sequence_length, snippet_length = smoke_or(args, 64, SEQUENCE_LENGTH), smoke_or(args, 8, SNIPPET_LENGTH)
     examples = {
         name: prompted_examples(split, tokenizer, sequence_length, snippet_length, FORM, styles)
-        for name, split in splits.items() if load_data
-    }  # fmt: skip
+        for name, split in splits.items()
+        if load_data
+    }
     hypermodel = MusicTransformerHyperModel(
         vocabulary_size=tokenizer.vocabulary_size,
         preset=smoke_or(args, "tiny", args.preset),
@@ -297,16 +340,20 @@ def transformer_study(args, load_data):
     )
     if not load_data:
         return hypermodel, (), {}, None
-    print(f"{len(examples['train']['token_ids'])} training and {len(examples['valid']['token_ids'])} validation "
-          f"sequences from {', '.join(sources)}")  # fmt: skip
+    print(
+        f"{len(examples['train']['token_ids'])} training and {len(examples['valid']['token_ids'])} validation "
+        f"sequences from {', '.join(sources)}"
+    )
     return hypermodel, (examples["train"],), {"validation_data": examples["valid"]}, []
 
 
 def check_hierarchical_options(args):
     """What the hierarchical studies cannot do, refused before the study folder is made."""
     if args.tuner == "hyperband":
-        raise UsageError("the hierarchical studies train in stages, each its own fit; use --tuner grid, random "
-                         "or bayesian (Hyperband's partial trainings do not map onto stages)")  # fmt: skip
+        raise UsageError(
+            "the hierarchical studies train in stages, each its own fit; use --tuner grid, random "
+            "or bayesian (Hyperband's partial trainings do not map onto stages)"
+        )
     if args.objective != OBJECTIVE:
         raise UsageError("hierarchical transformer studies use --objective nll (the held-out token loss)")
 
@@ -317,27 +364,43 @@ def hierarchical_study(args, load_data):
     from musickit.representations.remi import REMITokenizer
     from musickit.tuning.hierarchical_hypermodel import HierarchicalTransformerHyperModel
 
-    config = HierarchicalConfig.preset("smoke" if args.smoke else "cpu", data=args.data, max_files=args.max_files,
-                                       batch_size=args.batch_size, seed=args.seed)  # fmt: skip
+    config = HierarchicalConfig.preset(
+        "smoke" if args.smoke else "cpu",
+        data=args.data,
+        max_files=args.max_files,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
     if not args.smoke:
-        config = config.replace(model_preset=args.preset,
-                                jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile])  # fmt: skip
+        config = config.replace(
+            model_preset=args.preset, jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile]
+        )
     tokenizer, corpus = REMITokenizer(), None
     if load_data:
         tokenizer, corpus = build_corpus(config, tokenizer)
-        print(f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in known forms; "
-              f"styles {corpus.styles}")  # fmt: skip
+        print(
+            f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in known forms; "
+            f"styles {corpus.styles}"
+        )
     # The chief loads no data: the sources stand in for the styles, it only needs the search space.
     styles = corpus.styles if corpus else sorted(source.strip() for source in args.data.split(","))
     # Smoke: the preset's one-block decoder (stages A, B1, C when staged), and unless a study tunes them, end-to-end
     # training without contrastive pre-training: the fewest fits (each one a compile) per trial.
-    smoke_defaults = {"num_layers": config.num_layers, "snippet_length": config.snippet_length,
-                      "contrastive_pretraining": False, "training": "end_to_end"}  # fmt: skip
+    smoke_defaults = {
+        "num_layers": config.num_layers,
+        "snippet_length": config.snippet_length,
+        "contrastive_pretraining": False,
+        "training": "end_to_end",
+    }
     hypermodel = HierarchicalTransformerHyperModel(
-        tokenizer, styles, config=config, validation_steps=smoke_or(args, 1, None),
+        tokenizer,
+        styles,
+        config=config,
+        validation_steps=smoke_or(args, 1, None),
         # One step per stage in a smoke trial, the language-model pre-training's included.
-        steps_per_epoch=smoke_or(args, 1, None), defaults=smoke_or(args, smoke_defaults, None),
-    )  # fmt: skip
+        steps_per_epoch=smoke_or(args, 1, None),
+        defaults=smoke_or(args, smoke_defaults, None),
+    )
     if not load_data:
         return hypermodel, (), {}, None
     return hypermodel, (corpus.train,), {"validation_data": corpus.valid}, []
@@ -391,18 +454,30 @@ def main(argv=None):
 
     # ## Data and hypermodel (the chief only hands out trials: it needs the space, not the data)
     hypermodel, fit_args, fit_kwargs, callbacks = FAMILIES[study.family](args, load_data=role != "chief")
-    tuner = make_tuner(args.tuner, hypermodel, objective, directory=folder, project_name=args.tuner,
-                       max_trials=max_trials, epochs=epochs, hyperparameters=space,
-                       executions_per_trial=args.executions_per_trial,
-                       max_consecutive_failed_trials=args.max_consecutive_failures, seed=args.seed)  # fmt: skip
-    print(f"study {study.name}: {study.description}; {args.tuner} search over {tuned}, "
-          f"{max_trials} trials, objective {objective.name} ({objective.direction})")  # fmt: skip
+    tuner = make_tuner(
+        args.tuner,
+        hypermodel,
+        objective,
+        directory=folder,
+        project_name=args.tuner,
+        max_trials=max_trials,
+        epochs=epochs,
+        hyperparameters=space,
+        executions_per_trial=args.executions_per_trial,
+        max_consecutive_failed_trials=args.max_consecutive_failures,
+        seed=args.seed,
+    )
+    print(
+        f"study {study.name}: {study.description}; {args.tuner} search over {tuned}, "
+        f"{max_trials} trials, objective {objective.name} ({objective.direction})"
+    )
 
     # ## Search
     stopped = None
     try:
-        tuner.search(*fit_args, epochs=epochs, callbacks=callbacks or [],
-                     verbose=2 if os.environ.get("CI") else 1, **fit_kwargs)  # fmt: skip
+        tuner.search(
+            *fit_args, epochs=epochs, callbacks=callbacks or [], verbose=2 if os.environ.get("CI") else 1, **fit_kwargs
+        )
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise

@@ -80,14 +80,15 @@ def import_libraries():
     global write_samples, judge_generated_pieces, load_model_file, atomic_path, enable_compilation_cache
     import keras
 
-    from musickit.families.hierarchical_transformer import generation, pipeline as family
+    from musickit.families.hierarchical_transformer import generation
+    from musickit.families.hierarchical_transformer import pipeline as family
     from musickit.families.music_transformer.generation import write_samples
     from musickit.generation.token_sampling import token_processors, token_sampler
-    from musickit.runs.sampling_flags import sampling_config_from_flags
     from musickit.metrics.generated_forms import judge_generated_pieces
     from musickit.music.midi_io import read_midi
     from musickit.representations.remi import REMITokenizer
     from musickit.runs.folder import load_model_file
+    from musickit.runs.sampling_flags import sampling_config_from_flags
     from musickit.utils.atomic import atomic_path
     from musickit.utils.compile_cache import enable_compilation_cache
 
@@ -96,20 +97,40 @@ def import_libraries():
 PRESET = "cpu"  # "gpu" on a GPU (see the header); --smoke uses "smoke"
 DEFAULTS = HierarchicalConfig.preset(PRESET)
 # Flag -> setting, for the flags that only override the preset (unset: the preset's value).
-SETTINGS_FLAGS = {"data": "data", "max_files": "max_files", "batch_size": "batch_size", "epochs": "epochs",
-                  "seed": "seed", "preset": "model_preset", "snippet_length": "snippet_length",
-                  "sequence_length": "sequence_length", "stages": "stages", "learning_rate": "learning_rate",
-                  "schedule": "schedule", "curriculum": "curriculum", "contrastive_temperature": "contrastive_temperature",
-                  "form": "form", "tokens_per_section": "tokens_per_section", "temperature": "temperature",
-                  "top_k": "top_k", "num_samples": "num_samples"}  # fmt: skip
+SETTINGS_FLAGS = {
+    "data": "data",
+    "max_files": "max_files",
+    "batch_size": "batch_size",
+    "epochs": "epochs",
+    "seed": "seed",
+    "preset": "model_preset",
+    "snippet_length": "snippet_length",
+    "sequence_length": "sequence_length",
+    "stages": "stages",
+    "learning_rate": "learning_rate",
+    "schedule": "schedule",
+    "curriculum": "curriculum",
+    "contrastive_temperature": "contrastive_temperature",
+    "form": "form",
+    "tokens_per_section": "tokens_per_section",
+    "temperature": "temperature",
+    "top_k": "top_k",
+    "num_samples": "num_samples",
+}
 
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description="Hierarchical transformer: pre-train, train in stages, generate.")
-    parser.add_argument("command", nargs="?", default="all", choices=("all", "pretrain", "train", "generate"),
-                        help="what to run (default: the whole pipeline)")  # fmt: skip
-    add_common_flags(parser, default_output_dir=f"runs/{MODEL_NAME}", default_epochs=DEFAULTS.epochs,
-                     default_batch_size=None)  # fmt: skip
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="all",
+        choices=("all", "pretrain", "train", "generate"),
+        help="what to run (default: the whole pipeline)",
+    )
+    add_common_flags(
+        parser, default_output_dir=f"runs/{MODEL_NAME}", default_epochs=DEFAULTS.epochs, default_batch_size=None
+    )
     add_sampling_flags(parser)
     add_distribution_flags(parser)
     # Unset flags take the preset's value (cpu, or smoke with --smoke); the help shows the cpu one.
@@ -121,24 +142,40 @@ def parse_arguments(argv=None):
     model.add_argument("--stages", default=None, help=f"A,B,C (staged) or E (end to end) (default: {DEFAULTS.stages})")
     model.add_argument("--learning-rate", type=float, default=None, help=f"default: {DEFAULTS.learning_rate}")
     model.add_argument("--schedule", default=None, choices=SCHEDULES, help=f"default: {DEFAULTS.schedule}")
-    model.add_argument("--curriculum", default=None,
-                       help=f"{', '.join(CURRICULA)}: short windows first, AB first and ABCD last, or both "
-                            f"(default: {DEFAULTS.curriculum})")  # fmt: skip
-    model.add_argument("--contrastive-temperature", type=float, default=None,
-                       help=f"default: {DEFAULTS.contrastive_temperature}")  # fmt: skip
+    model.add_argument(
+        "--curriculum",
+        default=None,
+        help=f"{', '.join(CURRICULA)}: short windows first, AB first and ABCD last, or both "
+        f"(default: {DEFAULTS.curriculum})",
+    )
+    model.add_argument(
+        "--contrastive-temperature", type=float, default=None, help=f"default: {DEFAULTS.contrastive_temperature}"
+    )
     model.add_argument("--no-pretrain", action="store_true", help="train without the pre-training step (ablation)")
     model.add_argument("--no-baseline", action="store_true", help="skip the decoder-only baseline's perplexity")
     pieces = parser.add_argument_group("generation")
     pieces.add_argument("--form", default=None, help=f"e.g. AB, ABA, ABAB, ABC, AABA, ABCD (default: {DEFAULTS.form})")
-    pieces.add_argument("--snippet", action="append", default=[], metavar="X=FILE.mid",
-                            help="the snippet of section X (default: a held-out piece's sections)")  # fmt: skip
+    pieces.add_argument(
+        "--snippet",
+        action="append",
+        default=[],
+        metavar="X=FILE.mid",
+        help="the snippet of section X (default: a held-out piece's sections)",
+    )
     pieces.add_argument("--style", default=None, help="style of every piece (default: each trained style in turn)")
-    pieces.add_argument("--emotion", choices=EMOTION_CLASSES, default=None,
-                            help="emotion class (default: that of the piece the snippets come from)")  # fmt: skip
-    pieces.add_argument("--tempo", choices=TEMPO_CLASSES, default=None,
-                            help="tempo class (default: that of the piece the snippets come from)")  # fmt: skip
-    pieces.add_argument("--tokens-per-section", type=int, default=None,
-                            help=f"default: {DEFAULTS.tokens_per_section}")  # fmt: skip
+    pieces.add_argument(
+        "--emotion",
+        choices=EMOTION_CLASSES,
+        default=None,
+        help="emotion class (default: that of the piece the snippets come from)",
+    )
+    pieces.add_argument(
+        "--tempo",
+        choices=TEMPO_CLASSES,
+        default=None,
+        help="tempo class (default: that of the piece the snippets come from)",
+    )
+    pieces.add_argument("--tokens-per-section", type=int, default=None, help=f"default: {DEFAULTS.tokens_per_section}")
     args = parse_flags(parser, argv)
     if args.form is not None:
         args.form = args.form.strip().upper()
@@ -156,16 +193,20 @@ def parse_arguments(argv=None):
 def settings(args):
     """The family's settings for these flags: the preset (smoke or cpu), with the flags that were given."""
     overrides = {setting: getattr(args, flag) for flag, setting in SETTINGS_FLAGS.items()}
-    return HierarchicalConfig.preset("smoke" if args.smoke else PRESET, pretrain=not args.no_pretrain,
-                                     baseline=not args.no_baseline, **overrides)  # fmt: skip
+    return HierarchicalConfig.preset(
+        "smoke" if args.smoke else PRESET, pretrain=not args.no_pretrain, baseline=not args.no_baseline, **overrides
+    )
 
 
 # ## Staged training: the family's steps, with this run folder's history and logs
 
 
 def write_history(run, histories, resume):
-    rows = [{"stage": stage, "epoch": epoch, **{name: values[epoch] for name, values in history.items()}}
-            for stage, history in histories.items() for epoch in range(len(history["loss"]))]  # fmt: skip
+    rows = [
+        {"stage": stage, "epoch": epoch, **{name: values[epoch] for name, values in history.items()}}
+        for stage, history in histories.items()
+        for epoch in range(len(history["loss"]))
+    ]
     if rows:
         with open(run.history_path, "a" if resume else "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=sorted({key for row in rows for key in row}))
@@ -177,8 +218,17 @@ def train(model, corpus, config, tokenizer, run, resume):
     if config.pretrain and os.path.isfile(run.file("pretrained.weights.h5")):
         model.load_weights(run.file("pretrained.weights.h5"))
     callbacks = [keras.callbacks.TensorBoard(run.logs_dir, write_graph=False)]
-    histories, steps = family.train_stages(model, corpus.train, config, tokenizer, run.file("stages"), corpus.styles,
-                                           valid_split=corpus.valid, resume=resume, callbacks=callbacks)  # fmt: skip
+    histories, steps = family.train_stages(
+        model,
+        corpus.train,
+        config,
+        tokenizer,
+        run.file("stages"),
+        corpus.styles,
+        valid_split=corpus.valid,
+        resume=resume,
+        callbacks=callbacks,
+    )
     write_history(run, histories, resume)
     return {"stages": config.stages, "curriculum": config.curriculum, "training_steps": steps}
 
@@ -209,31 +259,70 @@ def snippets_from_flags(args, config, tokenizer, styles):
 
 def generate(model, corpus, config, args, tokenizer, run, given, classifier=None):
     sampling = sampling_config_from_flags(args)
-    written = generation.write_pieces(model, tokenizer, config, corpus.styles, corpus.valid_scores, given=given,
-                                      style=args.style, emotion=args.emotion, tempo=args.tempo,
-                                      sampler=token_sampler(sampling, config.seed),
-                                      processors=token_processors(sampling, tokenizer, model.vocabulary_size))  # fmt: skip
-    write_samples([ids for ids, _, _ in written], tokenizer, run.samples_dir, prefix=f"form_{config.form}",
-                  soundfont=args.soundfont)  # fmt: skip
-    report = judge_generated_pieces(written, tokenizer, config.snippet_length, judge_encoder=model.encoder,
-                                    classifier=classifier, styles=corpus.styles)  # fmt: skip
+    written = generation.write_pieces(
+        model,
+        tokenizer,
+        config,
+        corpus.styles,
+        corpus.valid_scores,
+        given=given,
+        style=args.style,
+        emotion=args.emotion,
+        tempo=args.tempo,
+        sampler=token_sampler(sampling, config.seed),
+        processors=token_processors(sampling, tokenizer, model.vocabulary_size),
+    )
+    write_samples(
+        [ids for ids, _, _ in written],
+        tokenizer,
+        run.samples_dir,
+        prefix=f"form_{config.form}",
+        soundfont=args.soundfont,
+    )
+    report = judge_generated_pieces(
+        written,
+        tokenizer,
+        config.snippet_length,
+        judge_encoder=model.encoder,
+        classifier=classifier,
+        styles=corpus.styles,
+    )
     return {"form": config.form, **report}
 
 
 def print_summary(metrics):
     for name, row in metrics.get("perplexity", {}).items():
-        print(f"held-out perplexity, {name.replace('_', ' ')}: {row['valid_perplexity']:.2f} "
-              f"({row['parameters']:,} parameters)")  # fmt: skip
+        print(
+            f"held-out perplexity, {name.replace('_', ' ')}: {row['valid_perplexity']:.2f} "
+            f"({row['parameters']:,} parameters)"
+        )
     judged = metrics.get("generation")
     if judged and judged.get("style_accuracy") is not None:
         judge = metrics["style_classifier"].get("valid_accuracy", float("nan"))
-        print(f"style accuracy of the generated pieces: {judged['style_accuracy']:.2f} "
-              f"(the classifier's own held-out accuracy: {judge:.2f})")  # fmt: skip
+        print(
+            f"style accuracy of the generated pieces: {judged['style_accuracy']:.2f} "
+            f"(the classifier's own held-out accuracy: {judge:.2f})"
+        )
 
 
 # Flags that only shape the generated pieces: the steps of one run may differ in them.
-GENERATION_FLAGS = ("form", "snippet", "style", "emotion", "tempo", "tokens_per_section", "temperature", "top_k",
-                    "top_p", "key", "scale", "repetition_penalty", "primer", "num_samples", "smoke")  # fmt: skip
+GENERATION_FLAGS = (
+    "form",
+    "snippet",
+    "style",
+    "emotion",
+    "tempo",
+    "tokens_per_section",
+    "temperature",
+    "top_k",
+    "top_p",
+    "key",
+    "scale",
+    "repetition_penalty",
+    "primer",
+    "num_samples",
+    "smoke",
+)
 
 
 def adopt_training_flags(args, run):
@@ -264,26 +353,49 @@ def main(argv=None):
 
     # ## Data: real phrases of each style assembled into pieces of known form
     tokenizer, corpus = family.build_corpus(config, tokenizer)
-    print(f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in {len(config.forms)} forms; "
-          f"styles {corpus.styles}")  # fmt: skip
-    given_snippets = snippets_from_flags(args, config, tokenizer, corpus.styles)  # a bad --style or --snippet fails here
+    print(
+        f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in {len(config.forms)} forms; "
+        f"styles {corpus.styles}"
+    )
+    given_snippets = snippets_from_flags(
+        args, config, tokenizer, corpus.styles
+    )  # a bad --style or --snippet fails here
     model = family.build_model(config, tokenizer, corpus.styles, name=MODEL_NAME)  # a fixed name: comparable run.json
-    info = {"model": MODEL_NAME, "model_config": model.get_config(), "representation": tokenizer.get_config(),
-            "data": config.data, "seed": config.seed, "styles": corpus.styles, "snippet_length": config.snippet_length,
-            "sequence_length": config.sequence_length, "stages": config.stages, "curriculum": config.curriculum}  # fmt: skip
+    info = {
+        "model": MODEL_NAME,
+        "model_config": model.get_config(),
+        "representation": tokenizer.get_config(),
+        "data": config.data,
+        "seed": config.seed,
+        "styles": corpus.styles,
+        "snippet_length": config.snippet_length,
+        "sequence_length": config.sequence_length,
+        "stages": config.stages,
+        "curriculum": config.curriculum,
+    }
     metrics = {}
     if os.path.isfile(run.metrics_path) and args.command != "all":
         with open(run.metrics_path) as handle:
             metrics = json.load(handle)
     # The train and generate steps add to the run the earlier steps made; the whole pipeline starts one.
     stepwise = args.command in ("train", "generate")
-    resume = run.start(info, resume=args.resume or stepwise, overwrite=args.overwrite, flags=args,
-                       ignore_flags=GENERATION_FLAGS, continue_finished=stepwise) or args.resume  # fmt: skip
+    resume = (
+        run.start(
+            info,
+            resume=args.resume or stepwise,
+            overwrite=args.overwrite,
+            flags=args,
+            ignore_flags=GENERATION_FLAGS,
+            continue_finished=stepwise,
+        )
+        or args.resume
+    )
 
     # ## Pre-training: NT-Xent for the encoder, next-token prediction for the decoder
     if args.command in ("all", "pretrain") and config.pretrain:
-        metrics["pretrain"] = family.pretrain(model, corpus.train, config, tokenizer,
-                                              weights_path=run.file("pretrained.weights.h5"))  # fmt: skip
+        metrics["pretrain"] = family.pretrain(
+            model, corpus.train, config, tokenizer, weights_path=run.file("pretrained.weights.h5")
+        )
 
     # ## Staged training, then held-out perplexity beside the decoder-only baseline
     if args.command in ("all", "train"):
@@ -291,8 +403,9 @@ def main(argv=None):
         run.save_model(model, tokenizer)
         generation.save_default_snippets(run, corpus.valid_scores, corpus.styles, tokenizer, config.snippet_length)
         pretrain_steps = metrics.get("pretrain", {}).get("language_model_steps", 0) if config.pretrain else 0
-        metrics["perplexity"] = family.perplexities(model, corpus, config, tokenizer,
-                                                    metrics["train"]["training_steps"], pretrain_steps)  # fmt: skip
+        metrics["perplexity"] = family.perplexities(
+            model, corpus, config, tokenizer, metrics["train"]["training_steps"], pretrain_steps
+        )
 
     # ## Generation in the requested form and style, judged by a style classifier trained on real snippets
     if args.command in ("all", "generate"):

@@ -58,19 +58,49 @@ from musickit.training.distribution import add_distribution_flags, configure_dis
 DEFAULTS = MusicTransformerConfig.preset("cpu")
 # flag -> configuration field, for the flags spelled differently from their field
 FLAG_FIELDS = {"preset": "model_preset", "max_files": "max_files_per_source"}
-CONFIG_FLAGS = ("data", "preset", "position_encoding", "conditioning", "loss", "label_smoothing", "learning_rate",
-                "sequence_length", "snippet_length", "style", "form", "epochs", "batch_size", "max_files",
-                "num_samples")  # fmt: skip
-SAMPLING_FLAGS = ("temperature", "top_k", "top_p", "key", "scale", "repetition_penalty", "new_tokens",
-                  "max_polyphony", "max_rest_steps", "key_penalty", "ascending_pitches", "full_length",
-                  "no_duplicates")  # fmt: skip
+CONFIG_FLAGS = (
+    "data",
+    "preset",
+    "position_encoding",
+    "conditioning",
+    "loss",
+    "label_smoothing",
+    "learning_rate",
+    "sequence_length",
+    "snippet_length",
+    "style",
+    "form",
+    "epochs",
+    "batch_size",
+    "max_files",
+    "num_samples",
+)
+SAMPLING_FLAGS = (
+    "temperature",
+    "top_k",
+    "top_p",
+    "key",
+    "scale",
+    "repetition_penalty",
+    "new_tokens",
+    "max_polyphony",
+    "max_rest_steps",
+    "key_penalty",
+    "ascending_pitches",
+    "full_length",
+    "no_duplicates",
+)
 
 
 def parse_arguments(argv=None):
     sampling = DEFAULTS.sampling
     parser = argparse.ArgumentParser(description="Train a Music Transformer on prompted sections and generate.")
-    add_common_flags(parser, default_output_dir="runs/music_transformer", default_epochs=DEFAULTS.epochs,
-                     default_batch_size=DEFAULTS.batch_size)  # fmt: skip
+    add_common_flags(
+        parser,
+        default_output_dir="runs/music_transformer",
+        default_epochs=DEFAULTS.epochs,
+        default_batch_size=DEFAULTS.batch_size,
+    )
     add_sampling_flags(parser)
     add_distribution_flags(parser)
     parser.set_defaults(data=DEFAULTS.data, num_samples=DEFAULTS.num_samples, **sampling_flag_defaults(sampling))
@@ -84,23 +114,49 @@ def parse_arguments(argv=None):
     model.add_argument("--sequence-length", type=int, default=DEFAULTS.sequence_length)
     model.add_argument("--snippet-length", type=int, default=DEFAULTS.snippet_length)
     generation = parser.add_argument_group("generation")
-    generation.add_argument("--style", default=DEFAULTS.style,
-                            help=f"style of the generated pieces, a corpus name (default: {DEFAULT_STYLE} if trained on)")
+    generation.add_argument(
+        "--style",
+        default=DEFAULTS.style,
+        help=f"style of the generated pieces, a corpus name (default: {DEFAULT_STYLE} if trained on)",
+    )
     generation.add_argument("--form", default=DEFAULTS.form, help="sections the prompt shows, e.g. AB or A")
     generation.add_argument("--new-tokens", type=int, default=sampling.new_tokens, help="tokens to generate per piece")
-    generation.add_argument("--max-polyphony", type=int, default=sampling.max_polyphony,
-                            help="most notes at once (0: no cap)")  # fmt: skip
-    generation.add_argument("--max-rest-steps", type=int, default=sampling.max_rest_steps,
-                            help="longest silence in grid steps (-1: no limit)")
-    generation.add_argument("--key-penalty", type=float, default=sampling.key_penalty,
-                            help="logit taken from out-of-key pitches (0: a hard key mask)")
-    generation.add_argument("--any-order", dest="ascending_pitches", action="store_false",
-                            default=sampling.ascending_pitches, help="let the notes of one position come in any order")
-    generation.add_argument("--allow-early-end", dest="full_length", action="store_false",
-                            default=sampling.full_length, help="let a piece end (EOS) before --new-tokens")
-    generation.add_argument("--allow-duplicates", dest="no_duplicates", action="store_false",
-                            default=sampling.no_duplicates,
-                            help="let a piece strike a pitch that is already sounding")  # fmt: skip
+    generation.add_argument(
+        "--max-polyphony", type=int, default=sampling.max_polyphony, help="most notes at once (0: no cap)"
+    )
+    generation.add_argument(
+        "--max-rest-steps",
+        type=int,
+        default=sampling.max_rest_steps,
+        help="longest silence in grid steps (-1: no limit)",
+    )
+    generation.add_argument(
+        "--key-penalty",
+        type=float,
+        default=sampling.key_penalty,
+        help="logit taken from out-of-key pitches (0: a hard key mask)",
+    )
+    generation.add_argument(
+        "--any-order",
+        dest="ascending_pitches",
+        action="store_false",
+        default=sampling.ascending_pitches,
+        help="let the notes of one position come in any order",
+    )
+    generation.add_argument(
+        "--allow-early-end",
+        dest="full_length",
+        action="store_false",
+        default=sampling.full_length,
+        help="let a piece end (EOS) before --new-tokens",
+    )
+    generation.add_argument(
+        "--allow-duplicates",
+        dest="no_duplicates",
+        action="store_false",
+        default=sampling.no_duplicates,
+        help="let a piece strike a pitch that is already sounding",
+    )
     args = parse_flags(parser, argv)  # the shared checks, and the --smoke default folder
     if not set(args.form) <= set(SECTION_LETTERS) or not args.form:
         raise UsageError(f"--form {args.form!r}: use section letters A to D, e.g. AB")
@@ -111,8 +167,9 @@ def main(argv=None):
     args = parse_arguments(argv)
     # The flags the user changed, laid over the preset this run uses; bad values fail here, before any work.
     changes = config_changes_from_flags(args, _flag_view(DEFAULTS), CONFIG_FLAGS)
-    config = MusicTransformerConfig.preset("smoke" if args.smoke else "cpu",
-                                           **{FLAG_FIELDS.get(name, name): value for name, value in changes.items()})
+    config = MusicTransformerConfig.preset(
+        "smoke" if args.smoke else "cpu", **{FLAG_FIELDS.get(name, name): value for name, value in changes.items()}
+    )
     config = config.replace(sampling=sampling_config_from_flags(args, config.sampling, defaults=DEFAULTS.sampling))
 
     import keras
@@ -130,24 +187,28 @@ def main(argv=None):
     data = pipeline.load_data(config, seed=args.seed)
     args.style = data.style  # run.json records the style the pieces are generated in
     splits = data.splits
-    print(f"{len(splits['train'])} training, {len(splits['valid'])} validation, {len(splits['test'])} test pieces "
-          f"from {', '.join(data.sources)}; styles {data.styles}")  # fmt: skip
+    print(
+        f"{len(splits['train'])} training, {len(splits['valid'])} validation, {len(splits['test'])} test pieces "
+        f"from {', '.join(data.sources)}; styles {data.styles}"
+    )
 
     # ## Model
     model = pipeline.build_model(config, data)
 
     # ## Training (the run folder records the flags and the sampling configuration)
     run = RunFolder(args.output_dir)
-    resuming = pipeline.start_run(run, model, data, config, seed=args.seed, flags=args, resume=args.resume,
-                                  overwrite=args.overwrite)  # fmt: skip
+    resuming = pipeline.start_run(
+        run, model, data, config, seed=args.seed, flags=args, resume=args.resume, overwrite=args.overwrite
+    )
     pipeline.train(model, data, config, run, resuming=resuming, seed=args.seed)
 
     # ## Evaluation: NLL in nats per piece token on held-out pieces (prompt tokens excluded)
     metrics = pipeline.evaluate(model, data, config)
 
     # ## Generation: the held-out piece's sections as the prompt, in the chosen style
-    samples, metrics["generation"] = pipeline.write_run_samples(model, data, config, run, seed=args.seed,
-                                                                primer_path=args.primer, soundfont=args.soundfont)
+    samples, metrics["generation"] = pipeline.write_run_samples(
+        model, data, config, run, seed=args.seed, primer_path=args.primer, soundfont=args.soundfont
+    )
     run.write_json(run.metrics_path, metrics)
     run.finish()  # --resume now has nothing to do; rerunning needs --overwrite
     print(f"wrote {len(samples)} samples ({samples[0]['audio']} audio) and metrics to {args.output_dir}")

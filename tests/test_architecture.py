@@ -291,6 +291,7 @@ def musickit_graph():
 
 # --------------------------------------------------------------------------- musickit itself
 
+
 def test_no_import_cycles(musickit_graph):
     _, edges, _ = musickit_graph
     problems = check_cycles(edges)

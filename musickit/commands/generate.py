@@ -20,8 +20,15 @@ NAME = "generate"
 HELP = "Generate new pieces from a saved training run (a recipe's --output-dir)."
 
 #: Sampling flags whose value comes from the run's saved configuration unless given here.
-UNSET_SAMPLING_FLAGS = ("temperature", "top_k", "top_p", "repetition_penalty", "max_length", "max_polyphony",
-                        "max_rest_steps")  # fmt: skip
+UNSET_SAMPLING_FLAGS = (
+    "temperature",
+    "top_k",
+    "top_p",
+    "repetition_penalty",
+    "max_length",
+    "max_polyphony",
+    "max_rest_steps",
+)
 
 
 def add_arguments(parser):
@@ -30,10 +37,16 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="same seed, same pieces")
     parser.add_argument("--bars", type=int, default=8, help="bars to generate after the primer")
     parser.add_argument("--max-polyphony", type=int, help="most keys at once (0: no limit; default: the run's)")
-    parser.add_argument("--max-length", type=int, help="tokens to generate (token models; default: the run's, else 512)")
+    parser.add_argument(
+        "--max-length", type=int, help="tokens to generate (token models; default: the run's, else 512)"
+    )
     parser.add_argument("--style", default=None, help="style label for conditioned models, e.g. bach")
-    parser.add_argument("--form", default=None, help="sections to write, e.g. ABA (hierarchical runs; default: the run's)")
-    parser.add_argument("--emotion", default=None, help="emotion class (hierarchical runs; default: the snippets' piece's)")
+    parser.add_argument(
+        "--form", default=None, help="sections to write, e.g. ABA (hierarchical runs; default: the run's)"
+    )
+    parser.add_argument(
+        "--emotion", default=None, help="emotion class (hierarchical runs; default: the snippets' piece's)"
+    )
     parser.add_argument("--tempo", default=None, help="tempo class (hierarchical runs; default: the snippets' piece's)")
     parser.add_argument("--soundfont", default=None, help="a .sf2 soundfont for audio (or MUSICKIT_SOUNDFONT)")
     parser.add_argument("--max-rest-steps", type=int, default=None, help="longest silence in grid steps (token models)")
@@ -46,11 +59,22 @@ def run(args):
     info = RunFolder(args.run).read_info()
     model = info.get("model")
     if model not in FAMILIES:
-        raise UsageError(f"{args.run} was made by {model!r}, which musickit generate does not know "
-                         f"(it knows {', '.join(family_names())})")  # fmt: skip
-    request = GenerationRequest(sampling_changes=sampling_changes_from_flags(args), primer=args.primer,
-                                num_samples=args.num_samples, seed=args.seed, bars=args.bars, style=args.style,
-                                form=args.form, emotion=args.emotion, tempo=args.tempo, soundfont=args.soundfont)  # fmt: skip
+        raise UsageError(
+            f"{args.run} was made by {model!r}, which musickit generate does not know "
+            f"(it knows {', '.join(family_names())})"
+        )
+    request = GenerationRequest(
+        sampling_changes=sampling_changes_from_flags(args),
+        primer=args.primer,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        bars=args.bars,
+        style=args.style,
+        form=args.form,
+        emotion=args.emotion,
+        tempo=args.tempo,
+        soundfont=args.soundfont,
+    )
     output_dir = args.output_dir or os.path.join(args.run, "generated")
     written = get_family(model).generate_from_run(args.run, output_dir, request)
     for sample in written:

@@ -26,8 +26,10 @@ from musickit.music.sections import section_scores  # slicing lives with the mus
 
 # The tf.data pipelines import TensorFlow (seconds); load them on first use so
 # that `musickit info`, `musickit evaluate` and plain data loading start fast.
-_LAZY = {name: "musickit.data.pipelines" for name in
-         ("piano_roll_windows", "section_snippet_pairs", "token_windows", "window_starts")}  # fmt: skip
+_LAZY = {
+    name: "musickit.data.pipelines"
+    for name in ("piano_roll_windows", "section_snippet_pairs", "token_windows", "window_starts")
+}
 
 
 def __getattr__(name):
@@ -35,10 +37,33 @@ def __getattr__(name):
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'musickit.data' has no attribute {name!r}")
 
+
 __all__ = [
-    "CurriculumPhase", "DEFAULT_SOURCE", "EMOTION_CLASSES", "EncodedDataset", "EncodedSplit", "FormCorpus",
-    "PieceSplits", "TEMPO_CLASSES", "assign_splits", "build_form_corpus", "content_group", "curriculum_pairs",
-    "curriculum_phases", "emotion_class", "form_complexity", "load_dataset", "load_pieces", "open_source",
-    "piano_roll_windows", "piece_splits", "read_scores", "roll_to_score", "section_scores", "tempo_class",
-    "section_snippet_pairs", "token_windows", "window_starts",
-]  # fmt: skip
+    "CurriculumPhase",
+    "DEFAULT_SOURCE",
+    "EMOTION_CLASSES",
+    "EncodedDataset",
+    "EncodedSplit",
+    "FormCorpus",
+    "PieceSplits",
+    "TEMPO_CLASSES",
+    "assign_splits",
+    "build_form_corpus",
+    "content_group",
+    "curriculum_pairs",
+    "curriculum_phases",
+    "emotion_class",
+    "form_complexity",
+    "load_dataset",
+    "load_pieces",
+    "open_source",
+    "piano_roll_windows",
+    "piece_splits",
+    "read_scores",
+    "roll_to_score",
+    "section_scores",
+    "tempo_class",
+    "section_snippet_pairs",
+    "token_windows",
+    "window_starts",
+]

@@ -27,7 +27,6 @@ Example:
 
 import dataclasses
 import numbers
-from typing import Tuple
 
 from musickit.data.form_synthesis import form_complexity
 from musickit.errors import UsageError
@@ -50,7 +49,7 @@ class CurriculumPhase:
     """
 
     sequence_length: int
-    forms: Tuple[str, ...]
+    forms: tuple[str, ...]
 
 
 def curriculum_phases(forms, sequence_lengths=DEFAULT_SEQUENCE_LENGTHS, by_length=True, by_form=True):
@@ -116,8 +115,7 @@ def phase_split(split, phase, top_level):
     from musickit.data.dataset import EncodedSplit
 
     highest = max(form_complexity(form) for form in phase.forms)
-    chosen = [index for index, item in enumerate(split.metadata)
-              if _level(item.get("form"), top_level) <= highest]  # fmt: skip
+    chosen = [index for index, item in enumerate(split.metadata) if _level(item.get("form"), top_level) <= highest]
     return EncodedSplit([split[index] for index in chosen], [split.metadata[index] for index in chosen])
 
 
@@ -166,8 +164,10 @@ def curriculum_pairs(split, phases, total_steps, start_step=0, **pair_options):
     if not phases or not all(phase.forms for phase in phases):
         raise UsageError("no curriculum phases, or a phase without forms; build them with curriculum_phases(forms)")
     if not _is_count(total_steps) or total_steps < len(phases):
-        raise UsageError(f"total_steps={total_steps} must be a whole number of at least one step per phase "
-                         f"({len(phases)} phases); train longer or use fewer phases")  # fmt: skip
+        raise UsageError(
+            f"total_steps={total_steps} must be a whole number of at least one step per phase "
+            f"({len(phases)} phases); train longer or use fewer phases"
+        )
     if not _is_count(start_step) or not 0 <= start_step < total_steps:
         raise UsageError(f"start_step={start_step} must be a whole number in 0..{total_steps - 1}")
     metadata = split.metadata
@@ -180,12 +180,16 @@ def curriculum_pairs(split, phases, total_steps, start_step=0, **pair_options):
             continue
         pieces = phase_split(split, phase, top_level)
         if not len(pieces):
-            raise UsageError(f"no piece of the split has a form in {', '.join(phase.forms)}; "
-                             "synthesize pieces in those forms or leave them out of the curriculum")  # fmt: skip
+            raise UsageError(
+                f"no piece of the split has a form in {', '.join(phase.forms)}; "
+                "synthesize pieces in those forms or leave them out of the curriculum"
+            )
         batches = section_snippet_pairs(pieces, sequence_length=phase.sequence_length, **pair_options)
         if int(batches.cardinality()) == 0:
-            raise UsageError(f"the {phase.forms[-1]} phase yields no batch (too few windows for a whole batch "
-                             "with drop_remainder); use a smaller batch_size or more pieces")  # fmt: skip
+            raise UsageError(
+                f"the {phase.forms[-1]} phase yields no batch (too few windows for a whole batch "
+                "with drop_remainder); use a smaller batch_size or more pieces"
+            )
         # repeat() reshuffles on every pass, as an epoch of a plain pipeline would.
         batches = batches.repeat().take(steps)
         dataset = batches if dataset is None else dataset.concatenate(batches)

@@ -10,7 +10,6 @@ Example:
 
 import dataclasses
 import logging
-from typing import List
 
 import numpy as np
 
@@ -57,7 +56,7 @@ class EncodedDataset:
     representation: object
     source: str
     seed: int
-    skipped: List[tuple] = dataclasses.field(default_factory=list)
+    skipped: list[tuple] = dataclasses.field(default_factory=list)
     from_cache: bool = False
 
     def split(self, name):
@@ -69,8 +68,10 @@ class EncodedDataset:
 
     def __repr__(self):
         sizes = ", ".join(f"{name}={len(self.split(name))}" for name in SPLIT_NAMES)
-        return (f"EncodedDataset(source={self.source!r}, {sizes}, skipped={len(self.skipped)}, "
-                f"representation={self.representation!r}, from_cache={self.from_cache})")  # fmt: skip
+        return (
+            f"EncodedDataset(source={self.source!r}, {sizes}, skipped={len(self.skipped)}, "
+            f"representation={self.representation!r}, from_cache={self.from_cache})"
+        )
 
     @property
     def styles(self):
@@ -129,10 +130,7 @@ def _parse_and_encode(source, representation):
     for piece in collection.pieces:
         try:
             encoded = np.asarray(representation.encode(piece.score))
-            sections = [
-                (label, np.asarray(representation.encode(part)))
-                for label, part in section_scores(piece.score)
-            ]
+            sections = [(label, np.asarray(representation.encode(part))) for label, part in section_scores(piece.score)]
         except Exception as error:  # noqa: BLE001 - one odd score must not stop a whole corpus
             logger.warning("skipped %s: could not encode it (%s)", piece.name, error)
             skipped.append((piece.name, f"could not encode it ({error})"))

@@ -14,14 +14,14 @@ every piece is one style and every style has every form.
 Example:
 
 >>> from musickit.representations.remi import REMITokenizer
->>> corpus = build_form_corpus("bach,essen", REMITokenizer(), max_files=8, forms=("AB",), pieces_per_form=2)  # doctest: +SKIP
+>>> corpus = build_form_corpus("bach,essen", REMITokenizer(), max_files=8, forms=("AB",),
+...                            pieces_per_form=2)  # doctest: +SKIP
 >>> corpus.styles, len(corpus.train), corpus.train.metadata[0]["form"]  # doctest: +SKIP
 (['bach', 'essen'], 4, 'AB')
 """
 
 import dataclasses
 import logging
-from typing import List
 
 from musickit.data.dataset import EncodedSplit
 from musickit.data.form_synthesis import FORMS, synthesize_corpus
@@ -38,12 +38,20 @@ class FormCorpus:
 
     train: EncodedSplit
     valid: EncodedSplit
-    valid_scores: List
-    styles: List[str]
+    valid_scores: list
+    styles: list[str]
 
 
-def build_form_corpus(source, tokenizer, max_files=None, forms=FORMS, pieces_per_form=8, valid_pieces_per_form=1,
-                      bars_per_section=4, seed=0):  # fmt: skip
+def build_form_corpus(
+    source,
+    tokenizer,
+    max_files=None,
+    forms=FORMS,
+    pieces_per_form=8,
+    valid_pieces_per_form=1,
+    bars_per_section=4,
+    seed=0,
+):
     """Read ``source``, split its pieces, and assemble each split into pieces of ``forms``, per style.
 
     Args:
@@ -69,15 +77,20 @@ def build_form_corpus(source, tokenizer, max_files=None, forms=FORMS, pieces_per
             by_style.setdefault(style, {"train": [], "valid": []})[side].append(piece.score)
     if skipped:
         total = len(pieces.train) + len(pieces.held_out)
-        logger.warning("%s: kept %d of %d pieces, skipped %d the tokenizer cannot encode", source, total - skipped,
-                       total, skipped)
+        logger.warning(
+            "%s: kept %d of %d pieces, skipped %d the tokenizer cannot encode", source, total - skipped, total, skipped
+        )
     train, valid = [], []
     for offset, (style, scores) in enumerate(sorted(by_style.items())):
         if not scores["train"] or not scores["valid"]:
-            raise UsageError(f"{source}: too few {style} pieces to hold some out ({sum(map(len, scores.values()))}); "
-                             f"read more files (--max-files)")  # fmt: skip
-        train += synthesize_corpus(scores["train"], forms, pieces_per_form, bars_per_section, style=style,
-                                   seed=seed + 2 * offset)  # fmt: skip
-        valid += synthesize_corpus(scores["valid"], forms, valid_pieces_per_form, bars_per_section, style=style,
-                                   seed=seed + 2 * offset + 1)  # fmt: skip
+            raise UsageError(
+                f"{source}: too few {style} pieces to hold some out ({sum(map(len, scores.values()))}); "
+                f"read more files (--max-files)"
+            )
+        train += synthesize_corpus(
+            scores["train"], forms, pieces_per_form, bars_per_section, style=style, seed=seed + 2 * offset
+        )
+        valid += synthesize_corpus(
+            scores["valid"], forms, valid_pieces_per_form, bars_per_section, style=style, seed=seed + 2 * offset + 1
+        )
     return FormCorpus(encode_sectioned(train, tokenizer), encode_sectioned(valid, tokenizer), valid, sorted(by_style))

@@ -35,7 +35,6 @@ Example:
 """
 
 import dataclasses
-from typing import List, Optional
 
 import numpy as np
 
@@ -51,12 +50,12 @@ STEPS_PER_QUARTER = 4
 class Phrase:
     """A bar-aligned excerpt on the step grid: notes start at step 0, the phrase lasts ``steps``."""
 
-    notes: List[QuantizedNote]
+    notes: list[QuantizedNote]
     steps: int
     time_signature: tuple  # (numerator, denominator)
     qpm: float
     source: str = ""
-    key: Optional[str] = None
+    key: str | None = None
 
     @property
     def steps_per_bar(self):
@@ -158,8 +157,9 @@ def synthesize_piece(phrases, form, qpm=None, style=None, name=None):
     for letter in form:
         phrase = by_letter[letter]
         markers.append((cursor, letter))
-        notes += [dataclasses.replace(n, start_step=n.start_step + cursor, end_step=n.end_step + cursor)
-                  for n in phrase.notes]  # fmt: skip
+        notes += [
+            dataclasses.replace(n, start_step=n.start_step + cursor, end_step=n.end_step + cursor) for n in phrase.notes
+        ]
         cursor += phrase.steps  # whole bars, so the next section starts on a bar line
     qpm = float(qpm or phrases[0].qpm)
     numerator, denominator = phrases[0].time_signature
@@ -185,8 +185,7 @@ def synthesize_piece(phrases, form, qpm=None, style=None, name=None):
     return score
 
 
-def synthesize_corpus(scores, forms=FORMS, pieces_per_form=4, bars_per_section=4, style=None, seed=0,
-                      curriculum=False):  # fmt: skip
+def synthesize_corpus(scores, forms=FORMS, pieces_per_form=4, bars_per_section=4, style=None, seed=0, curriculum=False):
     """Balanced synthetic pieces: ``pieces_per_form`` of each form, from phrases of ``scores``.
 
     Args:
@@ -217,8 +216,11 @@ def synthesize_corpus(scores, forms=FORMS, pieces_per_form=4, bars_per_section=4
     if style is None and pool:
         style = pool[0][0].metadata.get("style")
     order = sorted(forms, key=form_complexity) if curriculum else forms
-    schedule = ([form for form in order for _ in range(pieces_per_form)] if curriculum
-                else [form for _ in range(pieces_per_form) for form in order])  # fmt: skip
+    schedule = (
+        [form for form in order for _ in range(pieces_per_form)]
+        if curriculum
+        else [form for _ in range(pieces_per_form) for form in order]
+    )
     pieces = []
     for number, form in enumerate(schedule):
         needed = len(form_letters(form))

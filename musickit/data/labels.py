@@ -36,8 +36,9 @@ SLOW_BELOW_QPM = 76.0
 FAST_ABOVE_QPM = 120.0
 
 # EMOPIA's quadrants Q1..Q4 in order (EMOTION_CLASSES): valence (positive/negative) x arousal (high/low).
-_QUADRANTS = dict(zip([("positive", "high"), ("negative", "high"), ("negative", "low"), ("positive", "low")],
-                      EMOTION_CLASSES))
+_QUADRANTS = dict(
+    zip([("positive", "high"), ("negative", "high"), ("negative", "low"), ("positive", "low")], EMOTION_CLASSES)
+)
 # Distinct note onsets per second at or above which a piece counts as high arousal:
 # steady eighth notes at 90 qpm (3 a second) or quarters at 180 qpm.
 HIGH_AROUSAL_ONSETS_PER_SECOND = 3.0

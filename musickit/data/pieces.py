@@ -17,7 +17,6 @@ Example:
 """
 
 import dataclasses
-from typing import List
 
 from musickit.data.sources import DEFAULT_SOURCE, Piece, read_scores
 from musickit.data.splits import SPLIT_NAMES, content_group, piece_splits
@@ -32,12 +31,12 @@ class PieceSplits:
     ``skipped`` lists ``(name, reason)`` for every piece that could not be read.
     """
 
-    train: List[Piece]
-    valid: List[Piece]
-    test: List[Piece]
+    train: list[Piece]
+    valid: list[Piece]
+    test: list[Piece]
     source: str
     seed: int
-    skipped: List[tuple] = dataclasses.field(default_factory=list)
+    skipped: list[tuple] = dataclasses.field(default_factory=list)
 
     def split(self, name):
         """The split called ``name`` (``"validation"`` is accepted for ``"valid"``)."""

@@ -138,8 +138,10 @@ def piano_roll_windows(
         raise UsageError("no piano rolls to window; is the split empty? (try more files or another seed)")
     span = window_length + 1
     # Pad short pieces with silence so each still gives one window.
-    padded = [np.pad(roll, [(0, span - len(roll))] + [(0, 0)] * (roll.ndim - 1)) if len(roll) < span else roll
-              for roll in rolls]  # fmt: skip
+    padded = [
+        np.pad(roll, [(0, span - len(roll))] + [(0, 0)] * (roll.ndim - 1)) if len(roll) < span else roll
+        for roll in rolls
+    ]
     starts = window_starts([len(roll) for roll in padded], span, hop)
     frames = np.concatenate(padded, axis=0)
     # 0/1 rolls (no velocity) travel as uint8 and become float32 only at the end: a quarter of the bytes to move.
@@ -311,8 +313,9 @@ def section_snippet_pairs(
     """
     from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, section_id
 
-    _check_positive(snippet_length=snippet_length, max_sections=max_sections, sequence_length=sequence_length,
-                    batch_size=batch_size)  # fmt: skip
+    _check_positive(
+        snippet_length=snippet_length, max_sections=max_sections, sequence_length=sequence_length, batch_size=batch_size
+    )
     if not len(split):
         raise UsageError("no pieces to pair; is the split empty? (try more files or another seed)")
     metadata = getattr(split, "metadata", None) or [{} for _ in split]

@@ -79,14 +79,17 @@ def encode_sectioned(scores, tokenizer, label=True):
                 part = dataclasses.replace(part, metadata={})
                 sections.append((section_label, np.asarray(tokenizer.encode(part), dtype=np.int32)))
         arrays.append(np.asarray(tokenizer.encode(score), dtype=np.int32))
-        metadata.append({
-            "name": score.metadata.get("name") or f"piece{index}",
-            "style": score.metadata.get("style"),
-            "title": score.metadata.get("title"),
-            "group": score.metadata.get("name") or f"piece{index}",
-            "form": score.metadata.get("form") or "".join(m.text for m in score.markers if m.text in SECTION_LETTERS),
-            "sections": sections,
-            "emotion": emotion_class(score),
-            "tempo": tempo_class(score),
-        })  # fmt: skip
+        metadata.append(
+            {
+                "name": score.metadata.get("name") or f"piece{index}",
+                "style": score.metadata.get("style"),
+                "title": score.metadata.get("title"),
+                "group": score.metadata.get("name") or f"piece{index}",
+                "form": score.metadata.get("form")
+                or "".join(m.text for m in score.markers if m.text in SECTION_LETTERS),
+                "sections": sections,
+                "emotion": emotion_class(score),
+                "tempo": tempo_class(score),
+            }
+        )
     return EncodedSplit(arrays, metadata)

@@ -129,5 +129,7 @@ def piece_splits(groups, published_splits=None, seed=0, fractions=DEFAULT_FRACTI
         if split is not None and {"validation": "valid"}.get(split, split) not in SPLIT_NAMES:
             raise ValueError(f"unknown published split {split!r}; use train, valid or test")
     assignment = assign_splits([group for group, split in zip(groups, published) if split is None], seed, fractions)
-    return [assignment[group] if split is None else {"validation": "valid"}.get(split, split)
-            for group, split in zip(groups, published)]
+    return [
+        assignment[group] if split is None else {"validation": "valid"}.get(split, split)
+        for group, split in zip(groups, published)
+    ]

@@ -68,8 +68,15 @@ def _call_family(model, run_dir, output_dir, changes, options):
     from musickit.runs.sampling_flags import sampling_changes_from_flags
 
     family = get_family(model)  # an unknown family is a one-line UsageError, shown in the page
-    request = GenerationRequest(sampling_changes=sampling_changes_from_flags(changes), primer=options.get("primer"),
-                                num_samples=1, seed=options["seed"], bars=options.get("bars", 8),
-                                style=options.get("style"), form=options.get("form"), emotion=options.get("emotion"),
-                                tempo=options.get("tempo"))
+    request = GenerationRequest(
+        sampling_changes=sampling_changes_from_flags(changes),
+        primer=options.get("primer"),
+        num_samples=1,
+        seed=options["seed"],
+        bars=options.get("bars", 8),
+        style=options.get("style"),
+        form=options.get("form"),
+        emotion=options.get("emotion"),
+        tempo=options.get("tempo"),
+    )
     return family.generate_from_run(run_dir, output_dir, request)

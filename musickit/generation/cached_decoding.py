@@ -89,7 +89,9 @@ def prompt_rows(prompt_ids, max_length, model, padding_side="right"):
         if len(row) == 0:
             raise UsageError(f"prompt {number} is empty; start it with at least one token (e.g. the BOS id)")
         if len(row) >= max_length:
-            raise UsageError(f"prompt {number} has {len(row)} tokens but max_length is {max_length}; shorten the prompt")
+            raise UsageError(
+                f"prompt {number} has {len(row)} tokens but max_length is {max_length}; shorten the prompt"
+            )
         outside = np.flatnonzero((row < 0) | (row >= model.vocabulary_size))
         if len(outside):
             position = int(outside[0])
@@ -309,12 +311,32 @@ def generate(
     """
     rows = prompt_rows(prompt_ids, int(max_length), model, padding_side)
     inputs = condition_ids(conditions, model.condition_sizes, len(rows))
-    return generate_rows(model, rows, max_length, inputs, sampler=sampler, processors=processors, seed=seed,
-                         stop_token_ids=stop_token_ids, use_cache=use_cache, **sampler_options)  # fmt: skip
+    return generate_rows(
+        model,
+        rows,
+        max_length,
+        inputs,
+        sampler=sampler,
+        processors=processors,
+        seed=seed,
+        stop_token_ids=stop_token_ids,
+        use_cache=use_cache,
+        **sampler_options,
+    )
 
 
-def generate_rows(model, rows, max_length, inputs=None, sampler="greedy", processors=(), seed=None,
-                  stop_token_ids="auto", use_cache=True, **sampler_options):  # fmt: skip
+def generate_rows(
+    model,
+    rows,
+    max_length,
+    inputs=None,
+    sampler="greedy",
+    processors=(),
+    seed=None,
+    stop_token_ids="auto",
+    use_cache=True,
+    **sampler_options,
+):
     """The decoding loop behind every model's ``generate``: continue checked prompts, return their ids.
 
     A model's ``generate`` checks what only it takes (condition ids, snippets),
@@ -380,8 +402,14 @@ def generate_rows(model, rows, max_length, inputs=None, sampler="greedy", proces
 
     shortest = min(len(row) for row in rows)
     prefill_length = min(-(-shortest // PREFILL_BUCKET) * PREFILL_BUCKET, max_length)
-    key = (id(sampler), tuple(id(p) for p in processors), stop_token_ids, use_cache, tuple(sorted(inputs)),
-           prefill_length if use_cache else None)  # fmt: skip
+    key = (
+        id(sampler),
+        tuple(id(p) for p in processors),
+        stop_token_ids,
+        use_cache,
+        tuple(sorted(inputs)),
+        prefill_length if use_cache else None,
+    )
     if key not in functions:
         step = _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length)
         # Keep the sampler and processors alive with the function, so ids in the key stay unique.

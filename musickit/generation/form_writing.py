@@ -41,7 +41,9 @@ def write_in_form(continue_piece, tokenizer, form, tokens_per_section, max_token
     """
     form = str(form).strip().upper()
     form_letters(form)
-    stops = tuple(tokenizer.section_token_id(letter) for letter in SECTION_LETTERS) + ((end_id,) if end_id is not None else ())
+    stops = tuple(tokenizer.section_token_id(letter) for letter in SECTION_LETTERS) + (
+        (end_id,) if end_id is not None else ()
+    )
     ids = [tokenizer.style_token_id(style)] if style and style in getattr(tokenizer, "styles", ()) else []
     for letter in form:
         if len(ids) + 2 > max_tokens:
@@ -64,8 +66,9 @@ def prompted_continuation(model, prompt, **generate_options):
     prompt = [int(token) for token in prompt]
 
     def continue_piece(ids, max_length, stop_token_ids):
-        output = model.generate([prompt + list(ids)], len(prompt) + max_length, stop_token_ids=stop_token_ids,
-                                **generate_options)[0]  # fmt: skip
+        output = model.generate(
+            [prompt + list(ids)], len(prompt) + max_length, stop_token_ids=stop_token_ids, **generate_options
+        )[0]
         return [int(token) for token in output[len(prompt) :]]
 
     return continue_piece

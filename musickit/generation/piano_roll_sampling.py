@@ -178,8 +178,9 @@ class PianoRollSampler:
         from musickit.representations.piano_roll import PianoRoll
 
         channels = self.model.frame_channels
-        representation = PianoRoll(lowest_pitch=self.lowest_pitch, num_pitches=self.model.num_pitches,
-                                   onset_channel=channels == 2)  # fmt: skip
+        representation = PianoRoll(
+            lowest_pitch=self.lowest_pitch, num_pitches=self.model.num_pitches, onset_channel=channels == 2
+        )
         return estimate_key(representation.decode(primer))
 
     def generate(self, primer, num_steps, num_samples=1, seed=None):

@@ -83,7 +83,9 @@ class SamplingConfig:
 
     def validate(self):
         """``self`` if every value is possible, else a :class:`UsageError` naming the flag."""
-        if not (isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature) and self.temperature > 0):
+        if not (
+            isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature) and self.temperature > 0
+        ):
             raise UsageError(f"--temperature must be > 0, got {self.temperature}")
         if int(self.top_k) != self.top_k or self.top_k < 0:
             raise UsageError(f"--top-k must be a whole number >= 0 (0 turns it off), got {self.top_k}")

@@ -17,7 +17,13 @@ Example:
 
 import numpy as np
 
-from musickit.generation.processors import ForbiddenTokens, KeyScaleMask, RemiGrammarMask, RemiNoteRules, RepetitionPenalty
+from musickit.generation.processors import (
+    ForbiddenTokens,
+    KeyScaleMask,
+    RemiGrammarMask,
+    RemiNoteRules,
+    RepetitionPenalty,
+)
 from musickit.generation.samplers import sampler_from_flags
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.music.keys import estimate_key
@@ -33,8 +39,12 @@ def token_sampler(config, seed=None):
     >>> type(token_sampler(SamplingConfig(top_p=0.9), seed=0)).__name__
     'TopPSampler'
     """
-    return sampler_from_flags(temperature=config.temperature, top_k=config.top_k or None,
-                              top_p=None if config.top_p == 1.0 else config.top_p, seed=seed)  # fmt: skip
+    return sampler_from_flags(
+        temperature=config.temperature,
+        top_k=config.top_k or None,
+        top_p=None if config.top_p == 1.0 else config.top_p,
+        seed=seed,
+    )
 
 
 def prompt_key(tokenizer, prompt):
@@ -54,18 +64,33 @@ def token_processors(config, tokenizer, vocabulary_size, prompt=None):
         reset = [tokenizer.prompt_end_id] if hasattr(tokenizer, "prompt_end_id") else []
         if reset:
             # The decoder skips these inside a piece, so the rules below would lose track of it after one.
-            processors.append(ForbiddenTokens([tokenizer.pad_id, tokenizer.bos_id, tokenizer.mask_id,
-                                               tokenizer.prompt_start_id, tokenizer.prompt_end_id]))  # fmt: skip
-        processors.append(RemiGrammarMask.from_tokenizer(tokenizer, vocabulary_size=vocabulary_size,
-                                                         reset_token_ids=reset))  # fmt: skip
+            processors.append(
+                ForbiddenTokens(
+                    [
+                        tokenizer.pad_id,
+                        tokenizer.bos_id,
+                        tokenizer.mask_id,
+                        tokenizer.prompt_start_id,
+                        tokenizer.prompt_end_id,
+                    ]
+                )
+            )
+        processors.append(
+            RemiGrammarMask.from_tokenizer(tokenizer, vocabulary_size=vocabulary_size, reset_token_ids=reset)
+        )
         max_polyphony = config.max_polyphony or None
         max_rest_steps = None if config.max_rest_steps < 0 else config.max_rest_steps
         if max_polyphony or config.no_duplicates or config.ascending_pitches or max_rest_steps is not None:
-            processors.append(RemiNoteRules.from_tokenizer(tokenizer, vocabulary_size=vocabulary_size,
-                                                           max_polyphony=max_polyphony,
-                                                           no_duplicates=config.no_duplicates,
-                                                           max_rest_steps=max_rest_steps,
-                                                           ascending_pitches=config.ascending_pitches))  # fmt: skip
+            processors.append(
+                RemiNoteRules.from_tokenizer(
+                    tokenizer,
+                    vocabulary_size=vocabulary_size,
+                    max_polyphony=max_polyphony,
+                    no_duplicates=config.no_duplicates,
+                    max_rest_steps=max_rest_steps,
+                    ascending_pitches=config.ascending_pitches,
+                )
+            )
         if config.full_length:
             # Training chunks end with EOS anywhere after the prompt, so the model ends early; ask for every token.
             processors.append(ForbiddenTokens([tokenizer.eos_id]))
@@ -74,11 +99,18 @@ def token_processors(config, tokenizer, vocabulary_size, prompt=None):
         key, auto_scale = prompt_key(tokenizer, prompt) if prompt is not None else ("C", None)
         scale = scale or auto_scale
     if key or scale:
-        processors.append(KeyScaleMask.from_tokenizer(tokenizer, key=key or "C", scale=scale,
-                                                      vocabulary_size=vocabulary_size,
-                                                      penalty=config.key_penalty or None))  # fmt: skip
+        processors.append(
+            KeyScaleMask.from_tokenizer(
+                tokenizer,
+                key=key or "C",
+                scale=scale,
+                vocabulary_size=vocabulary_size,
+                penalty=config.key_penalty or None,
+            )
+        )
     if config.repetition_penalty != 1.0:
         pitch_ids = list(tokenizer.token_ids("Pitch")) if hasattr(tokenizer, "token_ids") else None
-        processors.append(RepetitionPenalty(config.repetition_penalty, window=config.repetition_window,
-                                            penalized_tokens=pitch_ids))  # fmt: skip
+        processors.append(
+            RepetitionPenalty(config.repetition_penalty, window=config.repetition_window, penalized_tokens=pitch_ids)
+        )
     return processors

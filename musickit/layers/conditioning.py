@@ -148,4 +148,3 @@ class FeatureModulation(keras.layers.Layer):
         config = super().get_config()
         config.update({"mode": self.mode})
         return config
-

@@ -116,8 +116,9 @@ class CrossAttentionDecoderBlock(keras.layers.Layer):
         """The layers and weights stage A trains: cross-attention, its norm and gate, and the adapter."""
         return [self.cross_attention, self.cross_attention_norm] + ([self.adapter] if self.adapter else [])
 
-    def call(self, inputs, memory=None, memory_mask=None, condition=None, cache=None, cache_update_index=None,
-             training=None):  # fmt: skip
+    def call(
+        self, inputs, memory=None, memory_mask=None, condition=None, cache=None, cache_update_index=None, training=None
+    ):
         hidden = self.decoder_block(
             inputs, condition=condition, cache=cache, cache_update_index=cache_update_index, training=training
         )
@@ -132,8 +133,9 @@ class CrossAttentionDecoderBlock(keras.layers.Layer):
                     ops.expand_dims(ops.cast(memory_mask, "bool"), 1),
                     (ops.shape(hidden)[0], ops.shape(hidden)[1], ops.shape(memory)[1]),
                 )
-            attended = self.cross_attention(self.cross_attention_norm(hidden), memory, attention_mask=mask,
-                                            training=training)  # fmt: skip
+            attended = self.cross_attention(
+                self.cross_attention_norm(hidden), memory, attention_mask=mask, training=training
+            )
             if memory_mask is not None:
                 # A sequence without any snippet must not attend to padding: its cross-attention is zero.
                 has_memory = ops.any(ops.cast(memory_mask, "bool"), axis=-1)

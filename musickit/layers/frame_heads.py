@@ -59,9 +59,7 @@ class AutoregressiveFrameHead(keras.layers.Layer):
             name="context_kernel", shape=(features, hidden), initializer="glorot_uniform"
         )
         self.hidden_bias = self.add_weight(name="hidden_bias", shape=(hidden,), initializer="zeros")
-        self.output_kernel = self.add_weight(
-            name="output_kernel", shape=(hidden, keys), initializer="glorot_uniform"
-        )
+        self.output_kernel = self.add_weight(name="output_kernel", shape=(hidden, keys), initializer="glorot_uniform")
         self.direct_kernel = self.add_weight(name="direct_kernel", shape=(keys, keys), initializer="zeros")
         self.context_output_kernel = self.add_weight(
             name="context_output_kernel", shape=(features, keys), initializer="glorot_uniform"
@@ -85,9 +83,7 @@ class AutoregressiveFrameHead(keras.layers.Layer):
     def call(self, context, frame):
         input_kernel, output_kernel, direct_kernel = self._masked()
         frame = ops.cast(frame, context.dtype)
-        hidden = ops.relu(
-            ops.matmul(frame, input_kernel) + ops.matmul(context, self.context_kernel) + self.hidden_bias
-        )
+        hidden = ops.relu(ops.matmul(frame, input_kernel) + ops.matmul(context, self.context_kernel) + self.hidden_bias)
         return (
             ops.matmul(hidden, output_kernel)
             + ops.matmul(frame, direct_kernel)

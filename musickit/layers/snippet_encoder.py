@@ -90,19 +90,30 @@ class SnippetEncoder(keras.layers.Layer):
         self.dropout = dropout
         self.padding_id = int(padding_id)
         policy = self.dtype_policy
-        self.token_embedding = keras.layers.Embedding(self.vocabulary_size, self.hidden_dim, dtype=policy,
-                                                      name="token_embedding")  # fmt: skip
+        self.token_embedding = keras.layers.Embedding(
+            self.vocabulary_size, self.hidden_dim, dtype=policy, name="token_embedding"
+        )
         self.position_embedding = PositionEmbedding(self.snippet_length, dtype=policy, name="position_embedding")
         self.encoder_blocks = [
-            TransformerEncoder(self.intermediate_dim, self.num_heads, dropout=dropout, activation="gelu",
-                               normalize_first=True, dtype=policy, name=f"encoder_block_{index}")
+            TransformerEncoder(
+                self.intermediate_dim,
+                self.num_heads,
+                dropout=dropout,
+                activation="gelu",
+                normalize_first=True,
+                dtype=policy,
+                name=f"encoder_block_{index}",
+            )
             for index in range(self.num_layers)
-        ]  # fmt: skip
+        ]
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, dtype=policy, name="final_norm")
-        self.pooling = keras.layers.MultiHeadAttention(self.num_heads, self.hidden_dim // self.num_heads, dtype=policy,
-                                                       name="pooling")  # fmt: skip
+        self.pooling = keras.layers.MultiHeadAttention(
+            self.num_heads, self.hidden_dim // self.num_heads, dtype=policy, name="pooling"
+        )
         self.projection_head = keras.layers.Dense(self.projection_dim, dtype=policy, name="projection_head")
-        self.style_head = keras.layers.Dense(self.num_styles, dtype=policy, name="style_head") if self.num_styles else None
+        self.style_head = (
+            keras.layers.Dense(self.num_styles, dtype=policy, name="style_head") if self.num_styles else None
+        )
 
     def build(self, input_shape=None):
         sequence = (None, self.snippet_length, self.hidden_dim)
@@ -130,8 +141,9 @@ class SnippetEncoder(keras.layers.Layer):
             hidden = block(hidden, padding_mask=padding_mask, training=training)
         hidden = self.final_norm(hidden)
         batch = ops.shape(hidden)[0]
-        queries = ops.broadcast_to(ops.cast(self.memory_queries, hidden.dtype)[None],
-                                   (batch, self.num_memory_vectors, self.hidden_dim))  # fmt: skip
+        queries = ops.broadcast_to(
+            ops.cast(self.memory_queries, hidden.dtype)[None], (batch, self.num_memory_vectors, self.hidden_dim)
+        )
         # An all-padding snippet would leave the pooling nothing to attend to: let it see position 0.
         keys_mask = ops.logical_or(padding_mask, ops.arange(ops.shape(snippet_ids)[1])[None, :] == 0)
         mask = ops.broadcast_to(keys_mask[:, None, :], (batch, self.num_memory_vectors, ops.shape(snippet_ids)[1]))

@@ -14,6 +14,10 @@ from musickit.models.piano_roll_lstm import PianoRollLSTM
 from musickit.models.snippet_classifier import SnippetStyleClassifier
 
 __all__ = [
-    "HierarchicalTransformer", "MusicTransformer", "PerKeyMarkovBaseline", "PianoRollLSTM", "SnippetEncoder",
+    "HierarchicalTransformer",
+    "MusicTransformer",
+    "PerKeyMarkovBaseline",
+    "PianoRollLSTM",
+    "SnippetEncoder",
     "SnippetStyleClassifier",
-]  # fmt: skip
+]

@@ -30,14 +30,30 @@ DECODER_PRESETS = {
     # One GPU: the size of the Music Transformer's Maestro experiments.
     "base": {"num_layers": 6, "num_heads": 8, "hidden_dim": 512, "intermediate_dim": 2048, "max_sequence_length": 2048},
     # The hierarchical-generation proposal's baseline and decoder: 16 layers, 24 heads, 1536 wide, 4096 tokens.
-    "paper": {"num_layers": 16, "num_heads": 24, "hidden_dim": 1536, "intermediate_dim": 6144, "max_sequence_length": 4096},
+    "paper": {
+        "num_layers": 16,
+        "num_heads": 24,
+        "hidden_dim": 1536,
+        "intermediate_dim": 6144,
+        "max_sequence_length": 4096,
+    },
 }
 
 #: The constructor arguments every decoder stores under its own name and saves in its config.
 DECODER_SETTINGS = (
-    "vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "max_sequence_length",
-    "position_encoding", "condition_sizes", "conditioning_mode", "dropout", "padding_id", "end_id",
-)  # fmt: skip
+    "vocabulary_size",
+    "num_layers",
+    "num_heads",
+    "hidden_dim",
+    "intermediate_dim",
+    "max_sequence_length",
+    "position_encoding",
+    "condition_sizes",
+    "conditioning_mode",
+    "dropout",
+    "padding_id",
+    "end_id",
+)
 
 
 class DecoderLanguageModel(keras.Model):
@@ -94,9 +110,23 @@ class DecoderLanguageModel(keras.Model):
     #: The values ``position_encoding`` accepts, in the order error messages list them.
     position_encodings = ("relative", "rotary", "absolute")
 
-    def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length,
-                 position_encoding="relative", condition_sizes=None, conditioning_mode="film", dropout=0.1,
-                 layer_norm_epsilon=1e-5, padding_id=0, end_id=None, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        max_sequence_length,
+        position_encoding="relative",
+        condition_sizes=None,
+        conditioning_mode="film",
+        dropout=0.1,
+        layer_norm_epsilon=1e-5,
+        padding_id=0,
+        end_id=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if position_encoding not in self.position_encodings:
             *others, last = (repr(name) for name in self.position_encodings)
@@ -126,8 +156,9 @@ class DecoderLanguageModel(keras.Model):
         of settling on one graph. Eager torch (what ``"auto"`` picks) is the fast path.
         """
         if keras.backend.backend() == "torch" and jit_compile is True:
-            warnings.warn("jit_compile=True on torch makes dynamo recompile musickit's decoders; training eagerly",
-                          stacklevel=2)  # fmt: skip
+            warnings.warn(
+                "jit_compile=True on torch makes dynamo recompile musickit's decoders; training eagerly", stacklevel=2
+            )
             jit_compile = False
         return super().compile(*args, jit_compile=jit_compile, **kwargs)
 
@@ -144,20 +175,28 @@ class DecoderLanguageModel(keras.Model):
         # Tied input/output embeddings (keras.layers.ReversibleEmbedding) halve
         # the parameters a small vocabulary model spends outside the blocks.
         self.token_embedding = keras.layers.ReversibleEmbedding(
-            self.vocabulary_size, self.hidden_dim, tie_weights=True, reverse_dtype="float32",
-            embeddings_initializer=keras.initializers.RandomNormal(stddev=0.02), dtype=policy, name="token_embedding",
-        )  # fmt: skip
+            self.vocabulary_size,
+            self.hidden_dim,
+            tie_weights=True,
+            reverse_dtype="float32",
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=0.02),
+            dtype=policy,
+            name="token_embedding",
+        )
         self.position_embedding = None
         if self.position_encoding == "absolute":
-            self.position_embedding = PositionEmbedding(self.max_sequence_length, dtype=policy, name="position_embedding")
+            self.position_embedding = PositionEmbedding(
+                self.max_sequence_length, dtype=policy, name="position_embedding"
+            )
 
     def create_decoder_stack(self):
         """Create the embedding dropout, ``num_layers`` blocks of :attr:`block_class` and the final norm."""
         policy = self.dtype_policy
         self.embedding_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
         self.blocks = [self.block_class(**self.block_arguments(index)) for index in range(self.num_layers)]
-        self.final_norm = keras.layers.LayerNormalization(epsilon=self.layer_norm_epsilon, dtype=policy,
-                                                          name="final_norm")  # fmt: skip
+        self.final_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="final_norm"
+        )
 
     def build_input_layers(self):
         """Build what the subclass embeds besides tokens (conditions, memories); called first by :meth:`build`."""

@@ -100,11 +100,22 @@ class HierarchicalTransformer(DecoderLanguageModel):
         **kwargs,
     ):
         super().__init__(
-            vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length,
-            position_encoding=position_encoding, condition_sizes=condition_sizes, conditioning_mode=conditioning_mode,
+            vocabulary_size,
+            num_layers,
+            num_heads,
+            hidden_dim,
+            intermediate_dim,
+            max_sequence_length,
+            position_encoding=position_encoding,
+            condition_sizes=condition_sizes,
+            conditioning_mode=conditioning_mode,
             # Not a setting of this model (its config has no such key): passing it fails as it always did.
-            dropout=dropout, layer_norm_epsilon=1e-5, padding_id=padding_id, end_id=end_id, **kwargs,
-        )  # fmt: skip
+            dropout=dropout,
+            layer_norm_epsilon=1e-5,
+            padding_id=padding_id,
+            end_id=end_id,
+            **kwargs,
+        )
         self.encoder = keras.saving.deserialize_keras_object(encoder) if isinstance(encoder, dict) else encoder
         self.max_sections = int(max_sections)
         self.adapter_dim = int(adapter_dim)
@@ -113,8 +124,9 @@ class HierarchicalTransformer(DecoderLanguageModel):
         policy = self.dtype_policy
         # Encoder width -> decoder width, plus which section each memory summarises.
         self.memory_projection = keras.layers.Dense(self.hidden_dim, dtype=policy, name="memory_projection")
-        self.section_embedding = keras.layers.Embedding(self.max_sections, self.hidden_dim, dtype=policy,
-                                                        name="section_embedding")  # fmt: skip
+        self.section_embedding = keras.layers.Embedding(
+            self.max_sections, self.hidden_dim, dtype=policy, name="section_embedding"
+        )
         self.condition_embeddings = {
             name: keras.layers.Embedding(size, self.hidden_dim, dtype=policy, name=f"{name}_embedding")
             for name, size in sorted(self.condition_sizes.items())
@@ -122,21 +134,35 @@ class HierarchicalTransformer(DecoderLanguageModel):
         self.create_decoder_stack()
 
     def block_arguments(self, index):
-        return super().block_arguments(index) | {"adapter_dim": self.adapter_dim,
-                                                 "gate_initial_value": self.gate_initial_value}  # fmt: skip
+        return super().block_arguments(index) | {
+            "adapter_dim": self.adapter_dim,
+            "gate_initial_value": self.gate_initial_value,
+        }
 
     @classmethod
-    def from_preset(cls, preset, vocabulary_size, encoder_preset=None, snippet_length=256, num_memory_vectors=4,
-                    num_styles=0, **overrides):  # fmt: skip
+    def from_preset(
+        cls,
+        preset,
+        vocabulary_size,
+        encoder_preset=None,
+        snippet_length=256,
+        num_memory_vectors=4,
+        num_styles=0,
+        **overrides,
+    ):
         """A fresh model of a named size (``tiny``, ``small``, ``base``, ``paper``) for decoder and encoder."""
         encoder_preset = encoder_preset or preset
         if preset not in DECODER_PRESETS or encoder_preset not in ENCODER_PRESETS:
             raise UsageError(f"unknown preset {preset!r}/{encoder_preset!r}; choose one of {sorted(DECODER_PRESETS)}")
         encoder = SnippetEncoder(
-            vocabulary_size, snippet_length=snippet_length, num_memory_vectors=num_memory_vectors,
-            num_styles=num_styles, padding_id=overrides.get("padding_id", 0), name="snippet_encoder",
+            vocabulary_size,
+            snippet_length=snippet_length,
+            num_memory_vectors=num_memory_vectors,
+            num_styles=num_styles,
+            padding_id=overrides.get("padding_id", 0),
+            name="snippet_encoder",
             **ENCODER_PRESETS[encoder_preset],
-        )  # fmt: skip
+        )
         return cls(vocabulary_size=vocabulary_size, encoder=encoder, **(DECODER_PRESETS[preset] | overrides))
 
     def build_input_layers(self):
@@ -203,7 +229,8 @@ class HierarchicalTransformer(DecoderLanguageModel):
     # -- parameter groups for staged training ---------------------------------------------------------
 
     def cross_attention_layers(self):
-        """What stage A trains: cross-attention, gates, adapters, memory projection, section and condition embeddings."""
+        """What stage A trains: cross-attention, gates, adapters, memory projection, section and condition
+        embeddings."""
         layers = [self.memory_projection, self.section_embedding, *self.condition_embeddings.values()]
         for block in self.blocks:
             layers += block.cross_attention_layers()
@@ -228,8 +255,19 @@ class HierarchicalTransformer(DecoderLanguageModel):
             section_ids[:, slot] = SECTION_LETTERS.index(label)
         return {"snippet_ids": snippet_ids, "snippet_mask": snippet_mask, "section_ids": section_ids}
 
-    def generate(self, prompt_ids, max_length, snippets=None, conditions=None, sampler="greedy", processors=(),
-                 seed=None, stop_token_ids="auto", use_cache=True, **sampler_options):  # fmt: skip
+    def generate(
+        self,
+        prompt_ids,
+        max_length,
+        snippets=None,
+        conditions=None,
+        sampler="greedy",
+        processors=(),
+        seed=None,
+        stop_token_ids="auto",
+        use_cache=True,
+        **sampler_options,
+    ):
         """Continue each prompt token by token, reading the memories of ``snippets``.
 
         Args:
@@ -258,8 +296,18 @@ class HierarchicalTransformer(DecoderLanguageModel):
             inputs = self.snippet_inputs(snippets, batch_size=len(rows))
         checked = condition_ids(conditions, self.condition_sizes, len(rows), allow_unknown=True)
         inputs.update({f"{name}_id": ids for name, ids in checked.items()})
-        return generate_rows(self, rows, max_length, inputs, sampler=sampler, processors=processors, seed=seed,
-                             stop_token_ids=stop_token_ids, use_cache=use_cache, **sampler_options)  # fmt: skip
+        return generate_rows(
+            self,
+            rows,
+            max_length,
+            inputs,
+            sampler=sampler,
+            processors=processors,
+            seed=seed,
+            stop_token_ids=stop_token_ids,
+            use_cache=use_cache,
+            **sampler_options,
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -88,15 +88,27 @@ class MusicTransformer(DecoderLanguageModel):
         **kwargs,
     ):
         super().__init__(
-            vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length,
-            position_encoding=position_encoding, condition_sizes=condition_sizes, conditioning_mode=conditioning_mode,
-            dropout=dropout, layer_norm_epsilon=layer_norm_epsilon, padding_id=padding_id, end_id=end_id, **kwargs,
-        )  # fmt: skip
+            vocabulary_size,
+            num_layers,
+            num_heads,
+            hidden_dim,
+            intermediate_dim,
+            max_sequence_length,
+            position_encoding=position_encoding,
+            condition_sizes=condition_sizes,
+            conditioning_mode=conditioning_mode,
+            dropout=dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            padding_id=padding_id,
+            end_id=end_id,
+            **kwargs,
+        )
         self.create_embeddings()
         self.condition_embedding = None
         if self.condition_sizes:
-            self.condition_embedding = ConditionEmbedding(self.condition_sizes, self.hidden_dim, dtype=self.dtype_policy,
-                                                          name="conditions")  # fmt: skip
+            self.condition_embedding = ConditionEmbedding(
+                self.condition_sizes, self.hidden_dim, dtype=self.dtype_policy, name="conditions"
+            )
         self.create_decoder_stack()
 
     @classmethod
@@ -168,9 +180,19 @@ class MusicTransformer(DecoderLanguageModel):
         """Continue prompts token by token; see :func:`musickit.generation.cached_decoding.generate`."""
         from musickit.generation.cached_decoding import generate
 
-        return generate(self, prompt_ids, max_length, sampler=sampler, processors=processors, seed=seed,
-                        conditions=conditions, padding_side=padding_side, stop_token_ids=stop_token_ids,
-                        use_cache=use_cache, **sampler_options)  # fmt: skip
+        return generate(
+            self,
+            prompt_ids,
+            max_length,
+            sampler=sampler,
+            processors=processors,
+            seed=seed,
+            conditions=conditions,
+            padding_side=padding_side,
+            stop_token_ids=stop_token_ids,
+            use_cache=use_cache,
+            **sampler_options,
+        )
 
     def get_config(self):
         config = super().get_config()

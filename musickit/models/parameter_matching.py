@@ -31,8 +31,16 @@ def count_parameters(model):
     return int(sum(np.prod(weight.shape) for weight in model.weights))
 
 
-def matched_music_transformer(target_parameters, vocabulary_size, hidden_dim, num_heads, max_sequence_length,
-                              feedforward_ratio=4, max_layers=12, **options):  # fmt: skip
+def matched_music_transformer(
+    target_parameters,
+    vocabulary_size,
+    hidden_dim,
+    num_heads,
+    max_sequence_length,
+    feedforward_ratio=4,
+    max_layers=12,
+    **options,
+):
     """A :class:`MusicTransformer` with ``hidden_dim``/``num_heads`` and about ``target_parameters`` weights.
 
     Args:
@@ -45,9 +53,15 @@ def matched_music_transformer(target_parameters, vocabulary_size, hidden_dim, nu
     target_parameters = int(target_parameters)
 
     def build(num_layers, intermediate_dim):
-        return MusicTransformer(vocabulary_size=vocabulary_size, num_layers=num_layers, num_heads=num_heads,
-                                hidden_dim=hidden_dim, intermediate_dim=int(intermediate_dim),
-                                max_sequence_length=max_sequence_length, **options)  # fmt: skip
+        return MusicTransformer(
+            vocabulary_size=vocabulary_size,
+            num_layers=num_layers,
+            num_heads=num_heads,
+            hidden_dim=hidden_dim,
+            intermediate_dim=int(intermediate_dim),
+            max_sequence_length=max_sequence_length,
+            **options,
+        )
 
     best = None
     for num_layers in range(1, max_layers + 1):

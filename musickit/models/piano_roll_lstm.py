@@ -13,7 +13,7 @@ _warned_about_recurrent_dropout = False
 
 
 def _gpu_visible():
-    """Whether the active Keras backend sees a GPU (asked of that backend only, so JAX/torch never import TensorFlow)."""
+    """Whether the active Keras backend sees a GPU (asked of that backend only: JAX/torch never import TensorFlow)."""
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -171,7 +171,8 @@ class PianoRollLSTM(keras.Model):
         self.context_dropout = keras.layers.Dropout(dense_dropout, name="context_dropout")
         self.metre_gate = (
             keras.layers.Dense(frame_channels, use_bias=False, kernel_initializer="zeros", name="metre_gate")
-            if metre_period else None
+            if metre_period
+            else None
         )
         if head == "independent":
             self.frame_head = keras.layers.Dense(self.frame_size, name="frame_head")

@@ -57,8 +57,13 @@ STEPS_PER_QUARTER = 4
 SECTION_MARKER = re.compile(rf"^\s*(?:section|part)?[\s_:-]*([{''.join(SECTION_LETTERS)}])\s*$", re.IGNORECASE)
 
 __all__ = [
-    "SECTION_LETTERS", "SECTION_MARKER", "bar_signatures", "find_repeat", "label_sections",
-    "section_scores", "slice_score",
+    "SECTION_LETTERS",
+    "SECTION_MARKER",
+    "bar_signatures",
+    "find_repeat",
+    "label_sections",
+    "section_scores",
+    "slice_score",
 ]
 
 

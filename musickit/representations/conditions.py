@@ -93,4 +93,3 @@ def section_id(letter):
     if letter not in SECTION_LETTERS:
         raise UsageError(f"section {letter!r} is not one of {', '.join(SECTION_LETTERS)}")
     return SECTION_LETTERS.index(letter)
-

@@ -117,9 +117,13 @@ class PerformanceTokenizer(Representation):
 
     def _build_grammar(self):
         """Every id's kind and value: pitch (NOTE_ON), note_off, time_shift (steps), velocity (bin), other."""
-        parts = [("pitch", range(NUM_PITCHES)), ("note_off", range(NUM_PITCHES)),
-                 ("time_shift", range(1, self.num_time_shifts + 1)), ("velocity", range(self.num_velocity_bins)),
-                 ("other", [-1] * (self.vocabulary_size - self.special_offset))]
+        parts = [
+            ("pitch", range(NUM_PITCHES)),
+            ("note_off", range(NUM_PITCHES)),
+            ("time_shift", range(1, self.num_time_shifts + 1)),
+            ("velocity", range(self.num_velocity_bins)),
+            ("other", [-1] * (self.vocabulary_size - self.special_offset)),
+        ]
         kinds, values, ranges = [], [], {}
         for kind, kind_values in parts:
             ranges[kind] = (len(kinds), len(kinds) + len(kind_values))

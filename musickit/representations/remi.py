@@ -79,12 +79,21 @@ DEFAULT_TIME_SIGNATURES = tuple(
 DRUMS = "drums"
 # Token families, in vocabulary order after the special tokens, and their kinds in the grammar.
 FAMILIES = ("Bar", "Position", "Pitch", "Velocity", "Duration", "Tempo", "TimeSignature", "Program")
-FAMILY_KINDS = dict(zip(FAMILIES, ("bar", "position", "pitch", "velocity", "duration", "tempo", "time_signature",
-                                   "program")))
+FAMILY_KINDS = dict(
+    zip(FAMILIES, ("bar", "position", "pitch", "velocity", "duration", "tempo", "time_signature", "program"))
+)
 # The leading tokens: the family of each (token_type()) and its kind in the grammar.
 LEADING_FAMILIES = (("SPECIAL", "special"), ("SECTION", "section"), ("STYLE", "style"), ("EMOTION", "emotion"))
-ENCODE_COUNTS = ("notes", "drum_notes_excluded", "out_of_range_notes_dropped", "lengthened_zero_length_notes",
-                 "long_notes_shortened", "markers_ignored", "short_bars_renamed", "short_bars_unmatched")
+ENCODE_COUNTS = (
+    "notes",
+    "drum_notes_excluded",
+    "out_of_range_notes_dropped",
+    "lengthened_zero_length_notes",
+    "long_notes_shortened",
+    "markers_ignored",
+    "short_bars_renamed",
+    "short_bars_unmatched",
+)
 
 
 class REMITokenizer(Representation):
@@ -150,8 +159,9 @@ class REMITokenizer(Representation):
         if not 0 <= lowest_pitch <= highest_pitch <= 127:
             raise UsageError(f"need 0 <= lowest_pitch <= highest_pitch <= 127, got {lowest_pitch}..{highest_pitch}")
         if int(num_velocity_bins) != num_velocity_bins or not 0 <= num_velocity_bins <= 127:
-            raise UsageError(f"num_velocity_bins must be a whole number in 0..127 (0: no Velocity tokens), "
-                             f"got {num_velocity_bins!r}")
+            raise UsageError(
+                f"num_velocity_bins must be a whole number in 0..127 (0: no Velocity tokens), got {num_velocity_bins!r}"
+            )
         if not 0 < min_qpm <= max_qpm or num_tempo_bins < 1 or (num_tempo_bins == 1 and min_qpm != max_qpm):
             raise UsageError("need 0 < min_qpm <= max_qpm and num_tempo_bins >= 1 (one bin only when they are equal)")
         self.steps_per_quarter = int(steps_per_quarter)
@@ -200,8 +210,12 @@ class REMITokenizer(Representation):
 
     # Vocabulary.
     def _build_vocabulary(self):
-        leading = (SPECIAL_TOKENS, [f"SECTION_{name}" for name in SECTION_LETTERS],
-                   [f"STYLE_{name}" for name in self.styles], [f"EMOTION_{name}" for name in self.emotions])
+        leading = (
+            SPECIAL_TOKENS,
+            [f"SECTION_{name}" for name in SECTION_LETTERS],
+            [f"STYLE_{name}" for name in self.styles],
+            [f"EMOTION_{name}" for name in self.emotions],
+        )
         values = {
             "Bar": [-1],
             "Position": range(self.num_positions),
@@ -213,9 +227,12 @@ class REMITokenizer(Representation):
             "Program": range(129) if self.use_programs else [],
         }
         names = {family: [f"{family}_{value}" for value in values[family]] for family in FAMILIES}
-        names.update(Bar=["Bar"], Tempo=[f"Tempo_{value:g}" for value in self.tempo_values],
-                     TimeSignature=[f"TimeSignature_{n}/{d}" for n, d in self.time_signatures],
-                     Program=[f"Program_{program}" for program in range(128)] + [f"Program_{DRUMS}"])
+        names.update(
+            Bar=["Bar"],
+            Tempo=[f"Tempo_{value:g}" for value in self.tempo_values],
+            TimeSignature=[f"TimeSignature_{n}/{d}" for n, d in self.time_signatures],
+            Program=[f"Program_{program}" for program in range(128)] + [f"Program_{DRUMS}"],
+        )
         tokens, types, kinds, token_values, families, ranges = [], [], [], [], {}, {}
         for (family, kind), names_of_family in zip(LEADING_FAMILIES, leading):
             ranges[kind] = (len(tokens), len(tokens) + len(names_of_family))
@@ -238,8 +255,14 @@ class REMITokenizer(Representation):
         self._families = families
         self._type_of_id = types
         self.vocabulary_size = len(tokens)
-        self.grammar = TokenGrammar(kinds, token_values, ranges, follows=remi_follows(self.note_order),
-                                    note_order=self.note_order, default_bar_steps=self.bar_steps(4, 4))
+        self.grammar = TokenGrammar(
+            kinds,
+            token_values,
+            ranges,
+            follows=remi_follows(self.note_order),
+            note_order=self.note_order,
+            default_bar_steps=self.bar_steps(4, 4),
+        )
         # Offsets used on every encode, kept as plain ints.
         self.bar_id = families["Bar"][0]
         self._position_offset = families["Position"][0]
@@ -247,8 +270,9 @@ class REMITokenizer(Representation):
         self._velocity_offset = families["Velocity"][0]
         self._duration_offset = families["Duration"][0] - 1
         self._tempo_offset = families["Tempo"][0]
-        self._time_signature_ids = {signature: families["TimeSignature"][0] + index
-                                    for index, signature in enumerate(self.time_signatures)}
+        self._time_signature_ids = {
+            signature: families["TimeSignature"][0] + index for index, signature in enumerate(self.time_signatures)
+        }
         self._program_offset = families["Program"][0] if self.use_programs else None
         # Bar length in steps -> a signature of that length, preferring quarter-note beats.
         self._signature_for_length = {}
@@ -372,8 +396,14 @@ class REMITokenizer(Representation):
         tempos = self._tempo_events(quantized, offset)
         signatures = timeline.signature_changes(quantized, offset)
         markers = self._marker_events(quantized, offset, counts)
-        horizon = max([notes[-1][0] if notes else 0, tempos[-1][0]] + [step for step, _ in signatures]
-                      + [step for step, _ in markers]) + 1
+        horizon = (
+            max(
+                [notes[-1][0] if notes else 0, tempos[-1][0]]
+                + [step for step, _ in signatures]
+                + [step for step, _ in markers]
+            )
+            + 1
+        )
         bars = timeline.bar_starts(self.steps_per_quarter, horizon, signatures)
         ids = self._condition_tokens(score.metadata)
         ids += self._bar_tokens(bars, signatures, markers, notes, tempos, counts)
@@ -399,8 +429,10 @@ class REMITokenizer(Representation):
         columns.append(np.clip(lengths, 1, self.max_duration_steps) + self._duration_offset)
         note_ids = np.stack(columns, axis=1).tolist() if len(table) else []
         programs = (table[:, timeline.PROGRAM] + self._program_offset).tolist() if self.use_programs else None
-        return [(start, programs[number] if programs else None, note_ids[number])
-                for number, start in enumerate(table[:, timeline.START].tolist())]
+        return [
+            (start, programs[number] if programs else None, note_ids[number])
+            for number, start in enumerate(table[:, timeline.START].tolist())
+        ]
 
     def _tempo_events(self, quantized, offset):
         """``[(step, Tempo id)]`` from step 0, leaving out changes that round to the tempo bin in force."""
@@ -425,8 +457,10 @@ class REMITokenizer(Representation):
     def _condition_tokens(self, metadata):
         """The leading STYLE_ and EMOTION_ ids for the piece's labels that are in the vocabulary."""
         style, emotion = metadata.get("style"), metadata.get("emotion")
-        names = [f"STYLE_{style}" if style is not None else None,
-                 f"EMOTION_{LEGACY_EMOTION_NAMES.get(str(emotion), emotion)}" if emotion is not None else None]
+        names = [
+            f"STYLE_{style}" if style is not None else None,
+            f"EMOTION_{LEGACY_EMOTION_NAMES.get(str(emotion), emotion)}" if emotion is not None else None,
+        ]
         return [self._ids[name] for name in names if name in self._ids]
 
     def _bar_tokens(self, bars, signatures, markers, notes, tempos, counts):
@@ -450,8 +484,9 @@ class REMITokenizer(Representation):
                     )
                 ids.append(self._time_signature_ids[signature])
                 previous_signature = signature
-            ids += self._position_tokens(bar_start, notes[note_from : note_cuts[number]],
-                                         tempos[tempo_from : tempo_cuts[number]])
+            ids += self._position_tokens(
+                bar_start, notes[note_from : note_cuts[number]], tempos[tempo_from : tempo_cuts[number]]
+            )
             marker_from, note_from, tempo_from = marker_cuts[number], note_cuts[number], tempo_cuts[number]
         return ids
 

@@ -79,8 +79,16 @@ def note_table(notes, offset):
     >>> note_table([QuantizedNote(64, 90, 2, 4), QuantizedNote(60, 80, 2, 3, is_drum=True)], offset=1).tolist()
     [[3, 0, 64, 2, 90], [3, 128, 60, 1, 80]]
     """
-    rows = [(note.start_step, DRUM_PROGRAM if note.is_drum else note.program, note.pitch,
-             note.end_step - note.start_step, note.velocity) for note in notes]
+    rows = [
+        (
+            note.start_step,
+            DRUM_PROGRAM if note.is_drum else note.program,
+            note.pitch,
+            note.end_step - note.start_step,
+            note.velocity,
+        )
+        for note in notes
+    ]
     table = np.array(rows, dtype=np.int64).reshape(-1, 5)
     table = table[np.lexsort(table.T[::-1])]
     table[:, START] += offset
@@ -108,6 +116,7 @@ def signature_changes(quantized, offset):
 def bar_starts(steps_per_quarter, horizon, signatures):
     """The first step of every bar up to ``horizon``, laid out as :meth:`QuantizedScore.bar_starts` does
     (a signature change inside a bar starts a new bar there)."""
-    layout = QuantizedScore([], steps_per_quarter, horizon, metadata={},
-                            time_signatures=[(step, n, d) for step, (n, d) in signatures])
+    layout = QuantizedScore(
+        [], steps_per_quarter, horizon, metadata={}, time_signatures=[(step, n, d) for step, (n, d) in signatures]
+    )
     return layout.bar_starts()

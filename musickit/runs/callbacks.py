@@ -29,8 +29,10 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         try:
             super().on_train_begin(logs)
         except (OSError, ValueError, KeyError) as error:
-            raise UsageError(f"the backup in {self.backup_dir} cannot be read ({str(error).splitlines()[0][:200]}); "
-                             "delete that folder to restart training from its first epoch") from None  # fmt: skip
+            raise UsageError(
+                f"the backup in {self.backup_dir} cannot be read ({str(error).splitlines()[0][:200]}); "
+                "delete that folder to restart training from its first epoch"
+            ) from None
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)

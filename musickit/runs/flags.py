@@ -25,8 +25,15 @@ from musickit.generation.sampling_config import SamplingConfig
 DEFAULT_SOURCE = "bach"  # the same as musickit.data.sources.DEFAULT_SOURCE, without importing the data stack
 MAX_SEED = 2**32 - 1  # numpy and the backends take 32-bit seeds
 # Upper limits that stop a typo (an extra zero or three) before it fills the memory.
-LIMITS = {"batch_size": 4096, "num_samples": 1000, "top_k": 100_000, "epochs": 100_000, "bars": 1000,
-          "new_tokens": 100_000, "tokens_per_section": 100_000}  # fmt: skip
+LIMITS = {
+    "batch_size": 4096,
+    "num_samples": 1000,
+    "top_k": 100_000,
+    "epochs": 100_000,
+    "bars": 1000,
+    "new_tokens": 100_000,
+    "tokens_per_section": 100_000,
+}
 SAMPLER_NUMBERS = ("temperature", "top_k", "top_p", "repetition_penalty")
 # Flags every recipe's --smoke replaces by its own tiny value: given together with --smoke they would be ignored.
 SMOKE_SETS = ("epochs", "max_files")
@@ -39,22 +46,35 @@ def add_common_flags(parser, default_output_dir, default_epochs=None, default_ba
     ``--smoke``, so a smoke run never writes over a real run (resolved by :func:`parse_flags`).
     """
     group = parser.add_argument_group("run")
-    group.add_argument("--data", default=DEFAULT_SOURCE,
-                       help="bach, essen, ryans, palestrina, a MIDI folder, a .mat/.pkl file or tfds:NAME "
-                            "(default: %(default)s)")  # fmt: skip
+    group.add_argument(
+        "--data",
+        default=DEFAULT_SOURCE,
+        help="bach, essen, ryans, palestrina, a MIDI folder, a .mat/.pkl file or tfds:NAME (default: %(default)s)",
+    )
     smoke_folder = f"{default_output_dir}-smoke" if default_output_dir else None
-    group.add_argument("--output-dir", default=None,
-                       help=f"run folder (default: {default_output_dir}; {smoke_folder} with --smoke)"
-                       if default_output_dir else "run folder")  # fmt: skip
+    group.add_argument(
+        "--output-dir",
+        default=None,
+        help=f"run folder (default: {default_output_dir}; {smoke_folder} with --smoke)"
+        if default_output_dir
+        else "run folder",
+    )
     group.add_argument("--epochs", type=int, default=default_epochs, help="training epochs (default: %(default)s)")
     group.add_argument("--batch-size", type=int, default=default_batch_size, help="default: %(default)s")
-    group.add_argument("--seed", type=int, default=0,
-                       help="seed for data order, initialisation and sampling (default: %(default)s)")  # fmt: skip
+    group.add_argument(
+        "--seed", type=int, default=0, help="seed for data order, initialisation and sampling (default: %(default)s)"
+    )
     group.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")
-    group.add_argument("--overwrite", action="store_true",
-                       help="replace the run in --output-dir (deletes only the files that run wrote)")  # fmt: skip
-    group.add_argument("--smoke", action="store_true",
-                       help="tiny model, a few steps: checks the pipeline; writes to its own -smoke folder")  # fmt: skip
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in --output-dir (deletes only the files that run wrote)",
+    )
+    group.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny model, a few steps: checks the pipeline; writes to its own -smoke folder",
+    )
     group.add_argument("--max-files", type=int, default=None, help="read at most this many pieces (default: all)")
     group.add_argument("--soundfont", default=None, help="a .sf2 soundfont for audio (or MUSICKIT_SOUNDFONT)")
     parser.set_defaults(musickit_default_output_dir=default_output_dir)
@@ -63,13 +83,22 @@ def add_common_flags(parser, default_output_dir, default_epochs=None, default_ba
 def add_sampling_flags(parser):
     group = parser.add_argument_group("sampling")
     group.add_argument("--temperature", type=float, default=1.0, help="divides the logits (default: %(default)s)")
-    group.add_argument("--top-k", type=int, default=0, help="keep the k most probable choices; 0 is off (default: %(default)s)")
-    group.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1]; 1 is off (default: %(default)s)")
-    group.add_argument("--key", default=None, help="restrict pitches to a key, e.g. 'C', 'F# minor', or auto/primer: the "
-                       "prompt's (default: %(default)s)")
-    group.add_argument("--scale", default=None,
-                       help="major, minor, harmonic_minor, pentatonic, minor_pentatonic or chromatic "
-                            "(default: the key's own)")  # fmt: skip
+    group.add_argument(
+        "--top-k", type=int, default=0, help="keep the k most probable choices; 0 is off (default: %(default)s)"
+    )
+    group.add_argument(
+        "--top-p", type=float, default=1.0, help="nucleus sampling mass in (0, 1]; 1 is off (default: %(default)s)"
+    )
+    group.add_argument(
+        "--key",
+        default=None,
+        help="restrict pitches to a key, e.g. 'C', 'F# minor', or auto/primer: the prompt's (default: %(default)s)",
+    )
+    group.add_argument(
+        "--scale",
+        default=None,
+        help="major, minor, harmonic_minor, pentatonic, minor_pentatonic or chromatic (default: the key's own)",
+    )
     group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1; 1 is off (default: %(default)s)")
     group.add_argument("--primer", default=None, help="a MIDI file to continue (default: a held-out piece)")
     group.add_argument("--num-samples", type=int, default=3, help="pieces to generate (default: %(default)s)")
@@ -125,8 +154,9 @@ def check_flags(args):
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {values[name]}")
     for name, limit in LIMITS.items():
         if given(name) and values[name] > limit:
-            raise UsageError(f"--{name.replace('_', '-')} {values[name]} is more than {limit:,}; "
-                             "is there a typo in the number?")  # fmt: skip
+            raise UsageError(
+                f"--{name.replace('_', '-')} {values[name]} is more than {limit:,}; is there a typo in the number?"
+            )
     # The sampler's numbers are checked by SamplingConfig, the one place that validates sampling settings.
     SamplingConfig(**{name: values[name] for name in SAMPLER_NUMBERS if given(name)}).validate()
     for name in ("learning_rate", "contrastive_temperature"):
@@ -136,9 +166,10 @@ def check_flags(args):
         raise UsageError(f"--label-smoothing {args.label_smoothing}: use a number in [0, 1)")
     for name in ("key", "scale", "style", "data"):
         if name in values and values[name] is not None and not str(values[name]).strip():
-            raise UsageError(f"--{name} is empty; leave the flag out or name a {name}, e.g. "
-                             + {"key": "C or 'F# minor'", "scale": "major", "style": "bach",
-                                "data": "bach"}[name])  # fmt: skip
+            raise UsageError(
+                f"--{name} is empty; leave the flag out or name a {name}, e.g. "
+                + {"key": "C or 'F# minor'", "scale": "major", "style": "bach", "data": "bach"}[name]
+            )
     for name in ("primer", "soundfont"):
         if given(name) and not os.path.isfile(values[name]):
             raise UsageError(f"--{name} {values[name]}: no such file")

@@ -138,8 +138,10 @@ class RunFolder:
                 with open(self.manifest_path) as handle:
                     self._manifest = json.load(handle)
             except (OSError, ValueError):
-                raise UsageError(f"{self.manifest_path} is damaged, so musickit cannot tell its files from yours; "
-                                 "delete the run folder yourself or pass another --output-dir") from None  # fmt: skip
+                raise UsageError(
+                    f"{self.manifest_path} is damaged, so musickit cannot tell its files from yours; "
+                    "delete the run folder yourself or pass another --output-dir"
+                ) from None
         return self._manifest
 
     @property
@@ -179,8 +181,11 @@ class RunFolder:
         finished run. Returns ``True`` when there is earlier training to continue.
         """
         if flags is not None:
-            flags = {name: value for name, value in sorted(dict(vars(flags) if hasattr(flags, "__dict__") else flags).items())
-                     if name not in UNCOMPARED_FLAGS and name not in ignore_flags and not callable(value)}  # fmt: skip
+            flags = {
+                name: value
+                for name, value in sorted(dict(vars(flags) if hasattr(flags, "__dict__") else flags).items())
+                if name not in UNCOMPARED_FLAGS and name not in ignore_flags and not callable(value)
+            }
             info = {**info, "flags": flags}
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise UsageError(f"--output-dir {self.path} is a file; pass a folder")
@@ -192,13 +197,16 @@ class RunFolder:
                     raise UsageError(f"nothing to resume: {self.path} holds no run; leave out --resume to start one")
                 resume = False
             if not resume and not self.exists() and _has_foreign_files(self.path):
-                raise UsageError(f"--output-dir {self.path} is not empty and holds no musickit run; "
-                                 "pass a new or empty folder")  # fmt: skip
+                raise UsageError(
+                    f"--output-dir {self.path} is not empty and holds no musickit run; pass a new or empty folder"
+                )
             if not resume and self.exists() and not overwrite:
                 state = "a finished" if self.finished else "an unfinished"
-                raise UsageError(f"{self.path} already holds {state} run; pass --overwrite to replace it"
-                                 + ("" if self.finished else ", --resume to continue it")
-                                 + " or another --output-dir")  # fmt: skip
+                raise UsageError(
+                    f"{self.path} already holds {state} run; pass --overwrite to replace it"
+                    + ("" if self.finished else ", --resume to continue it")
+                    + " or another --output-dir"
+                )
             if resume:
                 self._check_resumable(info, continue_finished)
         except UsageError:
@@ -231,7 +239,9 @@ class RunFolder:
                 )
         saved_flags, flags = previous.get("flags"), _roundtrip(info.get("flags"))
         if saved_flags is not None and flags is not None:
-            changed = [name for name in sorted(set(saved_flags) | set(flags)) if saved_flags.get(name) != flags.get(name)]
+            changed = [
+                name for name in sorted(set(saved_flags) | set(flags)) if saved_flags.get(name) != flags.get(name)
+            ]
             if changed:
                 name = changed[0]
                 raise UsageError(
@@ -244,11 +254,15 @@ class RunFolder:
             if key in (*MODEL_KEYS, "flags", DATA_FINGERPRINT_KEY):
                 continue
             if previous.get(key) != _roundtrip(info.get(key)):
-                raise UsageError(f"{self.path} holds a run with a different {key.replace('_', ' ')} (the data or "
-                                 "its order changed); resume with the same flags and data, or pass --overwrite")  # fmt: skip
+                raise UsageError(
+                    f"{self.path} holds a run with a different {key.replace('_', ' ')} (the data or "
+                    "its order changed); resume with the same flags and data, or pass --overwrite"
+                )
         if self.finished and not continue_finished:
-            raise UsageError(f"nothing to resume: {self.path} holds a finished run; generate more with "
-                             f"musickit generate --run {self.path}, or pass --overwrite to train again")  # fmt: skip
+            raise UsageError(
+                f"nothing to resume: {self.path} holds a finished run; generate more with "
+                f"musickit generate --run {self.path}, or pass --overwrite to train again"
+            )
 
     def _check_same_data(self, saved, current):
         """Refuse, in one line, to resume on other data than the run was trained on (see :func:`data_fingerprint`)."""
@@ -258,26 +272,36 @@ class RunFolder:
             return
         advice = "resume with the data it was trained on, or pass --overwrite to start over"
         if saved.get("source") != current.get("source"):
-            raise UsageError(f"--resume: {self.path} was trained on data {_show(saved.get('source'))}, "
-                             f"not {_show(current.get('source'))}; {advice}")  # fmt: skip
+            raise UsageError(
+                f"--resume: {self.path} was trained on data {_show(saved.get('source'))}, "
+                f"not {_show(current.get('source'))}; {advice}"
+            )
         names = sorted(set(saved.get("splits", {})) | set(current.get("splits", {})))
         saved_splits, current_splits = saved.get("splits", {}), current.get("splits", {})
-        counts = [(name, (saved_splits.get(name) or {}).get("pieces"), (current_splits.get(name) or {}).get("pieces"))
-                  for name in names]  # fmt: skip
+        counts = [
+            (name, (saved_splits.get(name) or {}).get("pieces"), (current_splits.get(name) or {}).get("pieces"))
+            for name in names
+        ]
         changed = [f"{name} {before} pieces, now {after}" for name, before, after in counts if before != after]
         if changed:
-            raise UsageError(f"--resume: {self.path} was trained on other pieces of {_show(current.get('source'))} "
-                             f"({'; '.join(changed)}); {advice}")  # fmt: skip
+            raise UsageError(
+                f"--resume: {self.path} was trained on other pieces of {_show(current.get('source'))} "
+                f"({'; '.join(changed)}); {advice}"
+            )
         different = [name for name in names if saved_splits.get(name) != current_splits.get(name)]
-        raise UsageError(f"--resume: {self.path} was trained on other pieces of {_show(current.get('source'))} "
-                         f"(the same counts, other piece names in {', '.join(different)}: the data changed); {advice}")
+        raise UsageError(
+            f"--resume: {self.path} was trained on other pieces of {_show(current.get('source'))} "
+            f"(the same counts, other piece names in {', '.join(different)}: the data changed); {advice}"
+        )
 
     def remove_own_files(self):
         """Delete the files the manifest lists (and the run's own bookkeeping), nothing else."""
         manifest = self.manifest()
         if manifest is None:
-            raise UsageError(f"{self.path} was written by an older musickit without a file list, so --overwrite "
-                             "cannot tell its files from yours; delete it yourself or pass another --output-dir")  # fmt: skip
+            raise UsageError(
+                f"{self.path} was written by an older musickit without a file list, so --overwrite "
+                "cannot tell its files from yours; delete it yourself or pass another --output-dir"
+            )
         folders = set()
         for relative in manifest.get("files", []):
             path = self.file(*relative.rstrip("/").split("/"))
@@ -322,8 +346,10 @@ class RunFolder:
                 if holder == mine:
                     return  # this process already holds it (several RunFolder objects, one run)
                 if holder is not None and _alive(holder):
-                    raise UsageError(f"{self.path} is being written by process {holder['pid']} on {holder['host']}; "
-                                     "wait for it to finish or pass another --output-dir") from None  # fmt: skip
+                    raise UsageError(
+                        f"{self.path} is being written by process {holder['pid']} on {holder['host']}; "
+                        "wait for it to finish or pass another --output-dir"
+                    ) from None
                 _remove(self.lock_path)  # stale: its process is gone
                 continue
             with os.fdopen(descriptor, "w") as handle:
@@ -364,8 +390,10 @@ class RunFolder:
         """``relative`` (from run.json) as a path that must stay inside the run folder."""
         path = os.path.join(self.path, os.fspath(relative))
         if os.path.isabs(os.fspath(relative)) or not _inside(path, self.path):
-            raise UsageError(f"{self.info_path} points outside its run folder ({relative!r}); the run folder "
-                             "is damaged or was edited by hand")  # fmt: skip
+            raise UsageError(
+                f"{self.info_path} points outside its run folder ({relative!r}); the run folder "
+                "is damaged or was edited by hand"
+            )
         return path
 
 
@@ -401,10 +429,14 @@ def load_model_file(path):
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises many kinds for one cause: a file it cannot load
         lines = str(error).strip().splitlines()
-        reason = next((line.strip() for line in lines if "unsafe" in line.lower() or "lambda" in line.lower()),
-                      lines[0].strip() if lines else type(error).__name__)  # fmt: skip
-        raise UsageError(f"{path} could not be loaded ({reason[:300]}); it is damaged, unsafe or from another "
-                         "musickit version: train again or use another run") from None  # fmt: skip
+        reason = next(
+            (line.strip() for line in lines if "unsafe" in line.lower() or "lambda" in line.lower()),
+            lines[0].strip() if lines else type(error).__name__,
+        )
+        raise UsageError(
+            f"{path} could not be loaded ({reason[:300]}); it is damaged, unsafe or from another "
+            "musickit version: train again or use another run"
+        ) from None
 
 
 _held_locks = set()

@@ -34,7 +34,9 @@ def standard_callbacks(run, monitor="val_nll", patience=5, resume=False, reduce_
     ``fit`` is the selected one. Pass ``reduce_on_plateau=False`` when the
     optimizer follows a learning-rate schedule, which that callback would overwrite.
     """
-    plateau = [keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="min", factor=0.5, patience=max(patience // 2, 1))]
+    plateau = [
+        keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="min", factor=0.5, patience=max(patience // 2, 1))
+    ]
     return [
         AtomicBackupAndRestore(run.backup_dir, delete_checkpoint=True),
         keras.callbacks.ModelCheckpoint(

@@ -59,8 +59,9 @@ def augment_snippet(ids, tokenizer, rng, transpose=3, velocity_jitter=2, tempo_j
         ids[is_velocity] = np.clip(ids[is_velocity] + jitter, velocity_start, velocity_stop - 1)
     is_tempo = (ids >= tempo_start) & (ids < tempo_stop)
     if tempo_jitter and is_tempo.any():
-        ids[is_tempo] = np.clip(ids[is_tempo] + rng.integers(-tempo_jitter, tempo_jitter + 1), tempo_start,
-                                tempo_stop - 1)  # fmt: skip
+        ids[is_tempo] = np.clip(
+            ids[is_tempo] + rng.integers(-tempo_jitter, tempo_jitter + 1), tempo_start, tempo_stop - 1
+        )
     pitch_positions = np.flatnonzero(is_pitch)
     if note_dropout and len(pitch_positions) > 1:
         dropped = pitch_positions[rng.random(len(pitch_positions)) < note_dropout]
@@ -133,12 +134,28 @@ class ContrastivePretrainer(SnippetEncoderModel):
 
     def compile_for_contrast(self, temperature=0.1, learning_rate=1e-3, **kwargs):
         """Compile with :class:`NTXentLoss` at ``temperature`` and :class:`RetrievalAccuracy`."""
-        self.compile(optimizer=build_optimizer(OptimizerSettings(learning_rate, clipnorm=None)),
-                     loss=NTXentLoss(temperature), metrics=[RetrievalAccuracy()], **kwargs)  # fmt: skip
+        self.compile(
+            optimizer=build_optimizer(OptimizerSettings(learning_rate, clipnorm=None)),
+            loss=NTXentLoss(temperature),
+            metrics=[RetrievalAccuracy()],
+            **kwargs,
+        )
 
 
-def pretrain_encoder(encoder, split, tokenizer, snippet_length, epochs=4, copies=4, temperature=0.1,
-                     learning_rate=1e-3, batch_size=32, seed=0, jit_compile="auto", verbose="auto"):  # fmt: skip
+def pretrain_encoder(
+    encoder,
+    split,
+    tokenizer,
+    snippet_length,
+    epochs=4,
+    copies=4,
+    temperature=0.1,
+    learning_rate=1e-3,
+    batch_size=32,
+    seed=0,
+    jit_compile="auto",
+    verbose="auto",
+):
     """NT-Xent pre-training of ``encoder`` on the section snippets of ``split``; returns the last epoch's figures.
 
     Every distinct section of every piece (``split.metadata[i]["sections"]``,
@@ -153,7 +170,10 @@ def pretrain_encoder(encoder, split, tokenizer, snippet_length, epochs=4, copies
     views = contrastive_views(snippets, tokenizer, snippet_length, copies=copies, seed=seed, pad_id=tokenizer.pad_id)
     pretrainer = ContrastivePretrainer(encoder)
     pretrainer.compile_for_contrast(temperature, learning_rate=learning_rate, jit_compile=jit_compile)
-    history = pretrainer.fit(contrastive_dataset(views, batch_size=batch_size, seed=seed), epochs=epochs,
-                             verbose=verbose)  # fmt: skip
-    return {"contrastive_loss": float(history.history["loss"][-1]),
-            "retrieval_accuracy": float(history.history["retrieval_accuracy"][-1])}  # fmt: skip
+    history = pretrainer.fit(
+        contrastive_dataset(views, batch_size=batch_size, seed=seed), epochs=epochs, verbose=verbose
+    )
+    return {
+        "contrastive_loss": float(history.history["loss"][-1]),
+        "retrieval_accuracy": float(history.history["retrieval_accuracy"][-1]),
+    }

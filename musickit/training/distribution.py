@@ -68,8 +68,10 @@ def configure_distribution(args, log=print):
     per_device = getattr(args, "batch_size", None)
     if per_device is not None:
         args.batch_size = per_device * len(devices)
-        log(f"--distribute: data parallel over {len(devices)} devices, global batch {per_device} x {len(devices)} "
-            f"= {args.batch_size}")  # fmt: skip
+        log(
+            f"--distribute: data parallel over {len(devices)} devices, global batch {per_device} x {len(devices)} "
+            f"= {args.batch_size}"
+        )
     else:
         log(f"--distribute: data parallel over {len(devices)} devices")
     return len(devices)

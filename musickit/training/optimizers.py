@@ -47,8 +47,11 @@ class OptimizerSettings:
     clipnorm: float | None = 1.0
 
     def __post_init__(self):
-        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
-                and self.learning_rate > 0):  # fmt: skip
+        if not (
+            isinstance(self.learning_rate, (int, float))
+            and math.isfinite(self.learning_rate)
+            and self.learning_rate > 0
+        ):
             raise UsageError(f"the learning rate must be a positive number, got {self.learning_rate}")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"unknown learning-rate schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
@@ -71,6 +74,7 @@ def learning_rate_schedule(name, peak_learning_rate, total_steps, warmup_fractio
 
 def build_optimizer(settings):
     """A fresh ``keras.optimizers.AdamW`` for :class:`OptimizerSettings` ``settings``."""
-    rate = learning_rate_schedule(settings.schedule, settings.learning_rate, settings.total_steps,
-                                  settings.warmup_fraction)  # fmt: skip
+    rate = learning_rate_schedule(
+        settings.schedule, settings.learning_rate, settings.total_steps, settings.warmup_fraction
+    )
     return keras.optimizers.AdamW(rate, weight_decay=settings.weight_decay, clipnorm=settings.clipnorm)

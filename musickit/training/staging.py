@@ -135,8 +135,17 @@ class StagedTrainer:
         loss: the token loss (default :class:`SequenceCrossEntropy`).
     """
 
-    def __init__(self, model, checkpoint_dir, learning_rate=1e-3, stage_b_factor=0.3, stage_c_factor=0.1,
-                 schedule="warmup_cosine", loss=None, jit_compile="auto"):  # fmt: skip
+    def __init__(
+        self,
+        model,
+        checkpoint_dir,
+        learning_rate=1e-3,
+        stage_b_factor=0.3,
+        stage_c_factor=0.1,
+        schedule="warmup_cosine",
+        loss=None,
+        jit_compile="auto",
+    ):
         if schedule not in SCHEDULES:
             raise UsageError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
         self.model = model
@@ -168,8 +177,17 @@ class StagedTrainer:
             return self.learning_rate * self.stage_c_factor
         return self.learning_rate
 
-    def run(self, train_data, stages="A,B,C", epochs=1, steps_per_epoch=None, validation_data=None, resume=False,
-            callbacks=(), verbose="auto"):  # fmt: skip
+    def run(
+        self,
+        train_data,
+        stages="A,B,C",
+        epochs=1,
+        steps_per_epoch=None,
+        validation_data=None,
+        resume=False,
+        callbacks=(),
+        verbose="auto",
+    ):
         """Train ``stages`` (e.g. ``"A,B,C"`` or ``"E"``); return ``{step: history dict}`` of the steps run."""
         os.makedirs(self.checkpoint_dir, exist_ok=True)
         steps = expand_stages(stages, len(self.model.blocks))
@@ -187,9 +205,17 @@ class StagedTrainer:
             _apply(self.model, step)
             per_epoch = steps_per_epoch or _count_batches(train_data)
             settings = OptimizerSettings(self._learning_rate(step), self.schedule, total_steps=per_epoch * epochs)
-            self.model.compile(optimizer=build_optimizer(settings), loss=self.loss, weighted_metrics=[], jit_compile=self.jit_compile)  # fmt: skip
-            history = self.model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                                     validation_data=validation_data, callbacks=list(callbacks), verbose=verbose)  # fmt: skip
+            self.model.compile(
+                optimizer=build_optimizer(settings), loss=self.loss, weighted_metrics=[], jit_compile=self.jit_compile
+            )
+            history = self.model.fit(
+                train_data,
+                epochs=epochs,
+                steps_per_epoch=steps_per_epoch,
+                validation_data=validation_data,
+                callbacks=list(callbacks),
+                verbose=verbose,
+            )
             histories[step] = history.history
             save_weights_atomically(self.model, self.weights_path(step))
             finished = finished + [step]

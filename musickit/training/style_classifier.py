@@ -62,9 +62,21 @@ def style_snippets(split, styles, snippet_length, pad_id=0, min_tokens=None):
     return ids, np.asarray(labels, np.int32)
 
 
-def train_style_classifier(train_split, styles, vocabulary_size, snippet_length, valid_split=None, preset="tiny",
-                           epochs=3, batch_size=32, learning_rate=1e-3, pad_id=0, seed=0, verbose="auto",
-                           jit_compile="auto"):  # fmt: skip
+def train_style_classifier(
+    train_split,
+    styles,
+    vocabulary_size,
+    snippet_length,
+    valid_split=None,
+    preset="tiny",
+    epochs=3,
+    batch_size=32,
+    learning_rate=1e-3,
+    pad_id=0,
+    seed=0,
+    verbose="auto",
+    jit_compile="auto",
+):
     """A fresh :class:`SnippetStyleClassifier` fitted on ``train_split``; returns ``(classifier, accuracies)``.
 
     ``accuracies`` holds ``train_accuracy`` and, with ``valid_split``,
@@ -80,21 +92,30 @@ def train_style_classifier(train_split, styles, vocabulary_size, snippet_length,
         raise UsageError(f"no training snippets of style {[styles[index] for index in missing]}; read more pieces")
     if preset not in ENCODER_PRESETS:
         raise UsageError(f"unknown encoder preset {preset!r}; choose one of {sorted(ENCODER_PRESETS)}")
-    encoder = SnippetEncoder(vocabulary_size, snippet_length=snippet_length, num_memory_vectors=1,
-                             num_styles=len(styles), padding_id=pad_id, name="style_encoder",
-                             **ENCODER_PRESETS[preset])  # fmt: skip
+    encoder = SnippetEncoder(
+        vocabulary_size,
+        snippet_length=snippet_length,
+        num_memory_vectors=1,
+        num_styles=len(styles),
+        padding_id=pad_id,
+        name="style_encoder",
+        **ENCODER_PRESETS[preset],
+    )
     encoder.projection_head.trainable = False  # the contrastive head is not on the classifier's path
     classifier = SnippetStyleClassifier(encoder, name="style_classifier")
-    classifier.compile(optimizer=build_optimizer(OptimizerSettings(learning_rate, clipnorm=None)),
-                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                       metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                       jit_compile=jit_compile)  # fmt: skip
+    classifier.compile(
+        optimizer=build_optimizer(OptimizerSettings(learning_rate, clipnorm=None)),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=jit_compile,
+    )
     # Styles are rarely balanced (a corpus of chorales vs thousands of tunes): weight classes equally.
     counts = np.bincount(labels, minlength=len(styles))
     class_weight = {index: len(labels) / (len(styles) * count) for index, count in enumerate(counts)}
     order = np.random.default_rng(seed).permutation(len(labels))
-    history = classifier.fit(ids[order], labels[order], batch_size=batch_size, epochs=epochs,
-                             class_weight=class_weight, verbose=verbose)  # fmt: skip
+    history = classifier.fit(
+        ids[order], labels[order], batch_size=batch_size, epochs=epochs, class_weight=class_weight, verbose=verbose
+    )
     accuracies = {"train_accuracy": float(history.history["accuracy"][-1])}
     if valid_split is not None:
         valid_ids, valid_labels = style_snippets(valid_split, styles, snippet_length, pad_id)

@@ -11,5 +11,13 @@ from musickit.tuning.results import write_results
 from musickit.tuning.studies import STUDIES, Study, get_study
 from musickit.tuning.tuners import make_tuner
 
-__all__ = ["HierarchicalTransformerHyperModel", "MusicTransformerHyperModel", "PianoRollLSTMHyperModel", "STUDIES", "Study", "get_study", "make_tuner",
-           "write_results"]  # fmt: skip
+__all__ = [
+    "HierarchicalTransformerHyperModel",
+    "MusicTransformerHyperModel",
+    "PianoRollLSTMHyperModel",
+    "STUDIES",
+    "Study",
+    "get_study",
+    "make_tuner",
+    "write_results",
+]

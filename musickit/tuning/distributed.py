@@ -60,8 +60,10 @@ def role_from_environment(environment=None):
         return None
     missing = [name for name in VARIABLES if not environment.get(name)]
     if missing:
-        raise UsageError(f"KERASTUNER_ORACLE_IP is set but {', '.join(missing)} is not; set all three "
-                         "or use --distributed chief|worker --oracle-address HOST:PORT")  # fmt: skip
+        raise UsageError(
+            f"KERASTUNER_ORACLE_IP is set but {', '.join(missing)} is not; set all three "
+            "or use --distributed chief|worker --oracle-address HOST:PORT"
+        )
     return "chief" if "chief" in environment["KERASTUNER_TUNER_ID"] else "worker"
 
 
@@ -71,4 +73,6 @@ def check_grpc():
         import google.protobuf  # noqa: F401
         import grpc  # noqa: F401
     except ImportError as error:
-        raise UsageError(f"distributed tuning needs grpcio and protobuf ({error}); pip install grpcio protobuf")
+        raise UsageError(
+            f"distributed tuning needs grpcio and protobuf ({error}); pip install grpcio protobuf"
+        ) from None

@@ -113,19 +113,33 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
         name="hierarchical_transformer",
     ):
         super().__init__(name=name)
-        config = (config or RECIPE).replace(**{key: value for key, value in {
-            "model_preset": preset, "sequence_length": sequence_length, "batch_size": batch_size,
-            "contrastive_epochs": contrastive_epochs, "contrastive_copies": contrastive_copies,
-            "language_model_epochs": language_model_epochs, "steps_per_epoch": steps_per_epoch,
-            "language_model_steps": steps_per_epoch, "jit_compile": jit_compile, "seed": seed}.items()
-            if value is not None})  # fmt: skip
+        config = (config or RECIPE).replace(
+            **{
+                key: value
+                for key, value in {
+                    "model_preset": preset,
+                    "sequence_length": sequence_length,
+                    "batch_size": batch_size,
+                    "contrastive_epochs": contrastive_epochs,
+                    "contrastive_copies": contrastive_copies,
+                    "language_model_epochs": language_model_epochs,
+                    "steps_per_epoch": steps_per_epoch,
+                    "language_model_steps": steps_per_epoch,
+                    "jit_compile": jit_compile,
+                    "seed": seed,
+                }.items()
+                if value is not None
+            }
+        )
         preset = config.model_preset
         encoder_preset = encoder_preset or preset
         if encoder_preset not in ENCODER_PRESETS:
             raise UsageError(f"unknown preset {preset!r}/{encoder_preset!r}; choose one of {sorted(DECODER_PRESETS)}")
         if config.sequence_length > DECODER_PRESETS[preset]["max_sequence_length"]:
-            raise UsageError(f"sequence_length {config.sequence_length} is longer than the {preset} decoder's "
-                             f"{DECODER_PRESETS[preset]['max_sequence_length']} positions; use a larger preset")  # fmt: skip
+            raise UsageError(
+                f"sequence_length {config.sequence_length} is longer than the {preset} decoder's "
+                f"{DECODER_PRESETS[preset]['max_sequence_length']} positions; use a larger preset"
+            )
         self.config = config
         self.tokenizer = tokenizer
         self.styles = list(styles)
@@ -142,50 +156,73 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
         encoder = ENCODER_PRESETS[self.encoder_preset]
         default = self._default
         recipe = self.config
-        num_heads = hp.Choice("num_heads", sorted({1, 2, 4, 8, 16, 24, decoder["num_heads"]}),
-                              default=decoder["num_heads"])  # fmt: skip
+        num_heads = hp.Choice(
+            "num_heads", sorted({1, 2, 4, 8, 16, 24, decoder["num_heads"]}), default=decoder["num_heads"]
+        )
         hidden_dim = hp.Int("hidden_dim", 32, 2048, step=32, default=decoder["hidden_dim"])
-        encoder_heads = hp.Choice("encoder_heads", sorted({1, 2, 4, 8, 16, default("encoder_heads", encoder["num_heads"])}),
-                                  default=default("encoder_heads", encoder["num_heads"]))  # fmt: skip
+        encoder_heads = hp.Choice(
+            "encoder_heads",
+            sorted({1, 2, 4, 8, 16, default("encoder_heads", encoder["num_heads"])}),
+            default=default("encoder_heads", encoder["num_heads"]),
+        )
         encoder_dim = hp.Int("encoder_dim", 32, 2048, step=32, default=default("encoder_dim", encoder["hidden_dim"]))
-        snippet_length = hp.Choice("snippet_length", sorted({*SNIPPET_LENGTHS, default("snippet_length", recipe.snippet_length)}),
-                                   default=default("snippet_length", recipe.snippet_length))  # fmt: skip
-        num_memory_vectors = hp.Int("num_memory_vectors", 1, 16,
-                                    default=default("num_memory_vectors", recipe.num_memory_vectors))  # fmt: skip
+        snippet_length = hp.Choice(
+            "snippet_length",
+            sorted({*SNIPPET_LENGTHS, default("snippet_length", recipe.snippet_length)}),
+            default=default("snippet_length", recipe.snippet_length),
+        )
+        num_memory_vectors = hp.Int(
+            "num_memory_vectors", 1, 16, default=default("num_memory_vectors", recipe.num_memory_vectors)
+        )
         dropout = hp.Float("dropout", 0.0, 0.3, step=0.05, default=default("dropout", 0.1))
         encoder_sizes = {
             "num_layers": hp.Int("encoder_layers", 1, 12, default=default("encoder_layers", encoder["num_layers"])),
             "num_heads": encoder_heads,
             # Heads split the width: round it to a multiple of the head count.
             "hidden_dim": max(encoder_heads, encoder_dim // encoder_heads * encoder_heads),
-            "intermediate_dim": hp.Int("encoder_intermediate_dim", 64, 8192, step=64,
-                                       default=default("encoder_intermediate_dim", encoder["intermediate_dim"])),
-        }  # fmt: skip
+            "intermediate_dim": hp.Int(
+                "encoder_intermediate_dim",
+                64,
+                8192,
+                step=64,
+                default=default("encoder_intermediate_dim", encoder["intermediate_dim"]),
+            ),
+        }
         decoder_sizes = {
             "num_layers": hp.Int("num_layers", 1, 24, default=decoder["num_layers"]),
             "num_heads": num_heads,
             "hidden_dim": max(num_heads, hidden_dim // num_heads * num_heads),
             "intermediate_dim": hp.Int("intermediate_dim", 64, 8192, step=64, default=decoder["intermediate_dim"]),
-        }  # fmt: skip
+        }
         adapter_dim = hp.Int("adapter_dim", 4, 256, step=4, default=default("adapter_dim", recipe.adapter_dim))
-        config = recipe.replace(snippet_length=snippet_length, num_memory_vectors=num_memory_vectors,
-                                adapter_dim=adapter_dim, num_layers=None)  # fmt: skip
+        config = recipe.replace(
+            snippet_length=snippet_length,
+            num_memory_vectors=num_memory_vectors,
+            adapter_dim=adapter_dim,
+            num_layers=None,
+        )
         # The recipe's conditions: every batch of section_snippet_pairs carries all three labels.
-        model = pipeline.build_model(config, self.tokenizer, self.styles, decoder=decoder_sizes, encoder=encoder_sizes,
-                                     dropout=dropout)  # fmt: skip
+        model = pipeline.build_model(
+            config, self.tokenizer, self.styles, decoder=decoder_sizes, encoder=encoder_sizes, dropout=dropout
+        )
         # The pipeline's switches, declared here so that the space is complete after build().
         hp.Choice("training", tuple(TRAININGS), default=default("training", "staged"))
         hp.Float("learning_rate", 1e-5, 1e-2, sampling="log", default=default("learning_rate", recipe.learning_rate))
         hp.Boolean("contrastive_pretraining", default=default("contrastive_pretraining", True))
         with hp.conditional_scope("contrastive_pretraining", [True]):
-            hp.Float("temperature", 0.02, 1.0, sampling="log",
-                     default=default("temperature", recipe.contrastive_temperature))  # fmt: skip
+            hp.Float(
+                "temperature", 0.02, 1.0, sampling="log", default=default("temperature", recipe.contrastive_temperature)
+            )
         return model
 
     def trial_config(self, hp, model):
         """The recipe's settings with this trial's hyperparameters (snippet length, learning rate, stages, ...)."""
-        changes = {"snippet_length": hp.get("snippet_length"), "learning_rate": hp.get("learning_rate"),
-                   "stages": TRAININGS[hp.get("training")], "num_layers": model.num_layers}  # fmt: skip
+        changes = {
+            "snippet_length": hp.get("snippet_length"),
+            "learning_rate": hp.get("learning_rate"),
+            "stages": TRAININGS[hp.get("training")],
+            "num_layers": model.num_layers,
+        }
         if hp.get("contrastive_pretraining"):
             changes["contrastive_temperature"] = hp.get("temperature")
         else:
@@ -198,7 +235,9 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
             raise UsageError("the hierarchical hypermodel needs validation_data: held-out pieces for val_loss")
         config = self.trial_config(hp, model)
         # End to end gets as many epochs as the staged schedule has steps: both arms train equally long.
-        stage_epochs = epochs * (len(expand_stages(TRAININGS["staged"], model.num_layers)) if config.stages == "E" else 1)
+        stage_epochs = epochs * (
+            len(expand_stages(TRAININGS["staged"], model.num_layers)) if config.stages == "E" else 1
+        )
         callbacks = list(callbacks or [])
         folder, temporary = _checkpoint_folder(callbacks)
         try:
@@ -218,12 +257,24 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
             # A BackupAndRestore backup belongs to one fit: restored into the next stage (another compile,
             # other trainable weights) it would skip that stage's epochs. The stage checkpoints replace it.
             # A resumed trial numbers its epochs from where the schedule stands (the finished stages' epochs).
-            continued = ContinuedEpochs([callback for callback in callbacks
-                                         if not isinstance(callback, keras.callbacks.BackupAndRestore)],
-                                        first_epoch=len(finished) * stage_epochs if resume else 0)  # fmt: skip
-            pipeline.train_stages(model, train_split, config, self.tokenizer, os.path.join(folder, "stages"),
-                                  self.styles, valid_split=validation_data, epochs=stage_epochs, resume=resume,
-                                  callbacks=[continued], validation_steps=self.validation_steps, verbose=verbose)  # fmt: skip
+            continued = ContinuedEpochs(
+                [callback for callback in callbacks if not isinstance(callback, keras.callbacks.BackupAndRestore)],
+                first_epoch=len(finished) * stage_epochs if resume else 0,
+            )
+            pipeline.train_stages(
+                model,
+                train_split,
+                config,
+                self.tokenizer,
+                os.path.join(folder, "stages"),
+                self.styles,
+                valid_split=validation_data,
+                epochs=stage_epochs,
+                resume=resume,
+                callbacks=[continued],
+                validation_steps=self.validation_steps,
+                verbose=verbose,
+            )
         finally:
             if temporary:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -235,11 +286,14 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
         """The recipe's pre-training; a loss that is not finite fails the trial (the study goes on)."""
         metrics = pipeline.pretrain(model, train_split, config, self.tokenizer, verbose=verbose)
         if not np.isfinite(metrics.get("contrastive_loss", 0.0)):
-            raise FailedTrialError(f"contrastive loss became {metrics['contrastive_loss']}; "
-                                   "try a lower learning rate or a higher temperature")  # fmt: skip
+            raise FailedTrialError(
+                f"contrastive loss became {metrics['contrastive_loss']}; "
+                "try a lower learning rate or a higher temperature"
+            )
         if not np.isfinite(metrics.get("language_model_loss", 0.0)):
-            raise FailedTrialError(f"language-model pre-training loss became {metrics['language_model_loss']}; "
-                                   "try a lower learning rate")  # fmt: skip
+            raise FailedTrialError(
+                f"language-model pre-training loss became {metrics['language_model_loss']}; try a lower learning rate"
+            )
 
 
 def _checkpoint_folder(callbacks):

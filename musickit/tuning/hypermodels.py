@@ -130,8 +130,13 @@ class PianoRollLSTMHyperModel(keras_tuner.HyperModel):
             head_hidden_units = hp.Int("head_hidden_units", 8, 512, step=8, default=defaults["head_hidden_units"])
         with hp.conditional_scope("head", ["independent"]):
             # Weighted BCE: >1 pushes the sparse "on" keys up (the recipe's independent head uses 10).
-            positive_weight = hp.Float("positive_weight", 1.0, 30.0, sampling="log",
-                                       default=defaults.get("positive_weight", PIANO_ROLL_POSITIVE_WEIGHT))  # fmt: skip
+            positive_weight = hp.Float(
+                "positive_weight",
+                1.0,
+                30.0,
+                sampling="log",
+                default=defaults.get("positive_weight", PIANO_ROLL_POSITIVE_WEIGHT),
+            )
         model = PianoRollLSTM(
             lstm_units=hp.Int("lstm_units", 8, 1024, step=8, default=defaults["lstm_units"]),
             num_layers=hp.Int("num_layers", 1, 4, default=defaults["num_layers"]),
@@ -142,8 +147,9 @@ class PianoRollLSTMHyperModel(keras_tuner.HyperModel):
             head=head,
             head_hidden_units=head_hidden_units or defaults["head_hidden_units"],
         )
-        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log",
-                                 default=defaults.get("learning_rate", PIANO_ROLL_LEARNING_RATE))  # fmt: skip
+        learning_rate = hp.Float(
+            "learning_rate", 1e-4, 1e-2, sampling="log", default=defaults.get("learning_rate", PIANO_ROLL_LEARNING_RATE)
+        )
         compile_model(model, learning_rate=learning_rate, positive_weight=positive_weight or 1.0)
         if self.jit_compile != "auto":
             model.jit_compile = self.jit_compile
@@ -152,10 +158,22 @@ class PianoRollLSTMHyperModel(keras_tuner.HyperModel):
     def fit(self, hp, model, train_rolls, validation_data=None, **fit_kwargs):
         batch_size = hp.Choice("batch_size", _batch_sizes_with(self.batch_size), default=self.batch_size)
         head = model.head
-        train = piano_roll_windows(train_rolls, self.window_length, batch_size=batch_size, transpose=self.transpose,
-                                   seed=self.seed, drop_remainder=True)  # fmt: skip
-        valid = piano_roll_windows(validation_data, self.window_length, hop=self.window_length, batch_size=batch_size,
-                                   transpose=0, shuffle=False)  # fmt: skip
+        train = piano_roll_windows(
+            train_rolls,
+            self.window_length,
+            batch_size=batch_size,
+            transpose=self.transpose,
+            seed=self.seed,
+            drop_remainder=True,
+        )
+        valid = piano_roll_windows(
+            validation_data,
+            self.window_length,
+            hop=self.window_length,
+            batch_size=batch_size,
+            transpose=0,
+            shuffle=False,
+        )
         return model.fit(
             adapt_windows(train, head),
             validation_data=adapt_windows(valid, head),
@@ -229,7 +247,9 @@ class MusicTransformerHyperModel(keras_tuner.HyperModel):
     def _loss(self, hp):
         name = hp.Choice("loss", LOSSES, default="cross_entropy")
         with hp.conditional_scope("loss", ["label_smoothing"]):
-            label_smoothing = hp.Float("label_smoothing", 0.02, 0.3, sampling="log", default=TRANSFORMER.label_smoothing)
+            label_smoothing = hp.Float(
+                "label_smoothing", 0.02, 0.3, sampling="log", default=TRANSFORMER.label_smoothing
+            )
         with hp.conditional_scope("loss", ["focal"]):
             focal_gamma = hp.Float("focal_gamma", 0.5, 5.0, step=0.5, default=2.0)
         if name == "focal":
@@ -267,8 +287,9 @@ class MusicTransformerHyperModel(keras_tuner.HyperModel):
             hidden_dim=max(num_heads, hidden_dim // num_heads * num_heads),
             intermediate_dim=hp.Int("intermediate_dim", 64, 8192, step=64, default=preset["intermediate_dim"]),
             max_sequence_length=preset["max_sequence_length"],
-            position_encoding=hp.Choice("position_encoding", ("relative", "rotary", "absolute"),
-                                        default=defaults["position_encoding"]),  # fmt: skip
+            position_encoding=hp.Choice(
+                "position_encoding", ("relative", "rotary", "absolute"), default=defaults["position_encoding"]
+            ),
             condition_sizes=self.condition_sizes or None,
             dropout=hp.Float("dropout", 0.0, 0.3, step=0.05, default=defaults["dropout"]),
             padding_id=self.padding_id,
@@ -280,8 +301,14 @@ class MusicTransformerHyperModel(keras_tuner.HyperModel):
         batch_size = hp.Choice("batch_size", _batch_sizes_with(self.batch_size), default=self.batch_size)
         total_steps = self.epochs * self._steps_per_epoch(batch_size)
         # The family's optimizer and "nll" metric (the plain cross-entropy on piece tokens: one scale for every loss).
-        return compile_transformer(model, TRANSFORMER, self._learning_rate(hp, total_steps), self._loss(hp),
-                                   accuracy=False, jit_compile=self.jit_compile)  # fmt: skip
+        return compile_transformer(
+            model,
+            TRANSFORMER,
+            self._learning_rate(hp, total_steps),
+            self._loss(hp),
+            accuracy=False,
+            jit_compile=self.jit_compile,
+        )
 
     def fit(self, hp, model, train_examples, validation_data=None, **fit_kwargs):
         from musickit.generation.prompts import prompted_dataset

@@ -95,9 +95,14 @@ def markdown_table(rows, objective_name, tuned=(), title=None):
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rank, row in enumerate(rows, start=1):
         status = row["status"] if row["status"] == "COMPLETED" else f"{row['status']}: {row.get('reason', '')}"
-        cells = [str(rank) if row.get("objective") is not None else "-", row["trial"],
-                 *(_text(row.get(name)) for name in tuned), _text(row.get("objective")),
-                 _text(row.get("best_epoch")), status.replace("|", "/")]  # fmt: skip
+        cells = [
+            str(rank) if row.get("objective") is not None else "-",
+            row["trial"],
+            *(_text(row.get(name)) for name in tuned),
+            _text(row.get("objective")),
+            _text(row.get("best_epoch")),
+            status.replace("|", "/"),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

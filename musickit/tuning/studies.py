@@ -91,29 +91,61 @@ def _ordered(values):
 STUDIES = {
     study.name: study
     for study in [
-        Study("lstm_size", PIANO_ROLL_LSTM, {"lstm_units": (128, 256, 512), "num_layers": (1, 2, 3)},
-              smoke_grid={"lstm_units": (4, 8), "num_layers": (1,)},
-              description="LSTM width x depth of the piano-roll LSTM"),
-        Study("frame_head", PIANO_ROLL_LSTM, {"head": ("independent", "autoregressive")},
-              description="independent sigmoids vs the autoregressive (NADE-style) frame head"),
-        Study("loss", MUSIC_TRANSFORMER, {"loss": ("cross_entropy", "focal", "label_smoothing")},
-              description="token loss of the Music Transformer: cross-entropy, focal, label smoothing"),
-        Study("lr_schedule", MUSIC_TRANSFORMER, {"lr_schedule": ("constant", "warmup_cosine", "step")},
-              description="learning-rate schedule of the Music Transformer"),
+        Study(
+            "lstm_size",
+            PIANO_ROLL_LSTM,
+            {"lstm_units": (128, 256, 512), "num_layers": (1, 2, 3)},
+            smoke_grid={"lstm_units": (4, 8), "num_layers": (1,)},
+            description="LSTM width x depth of the piano-roll LSTM",
+        ),
+        Study(
+            "frame_head",
+            PIANO_ROLL_LSTM,
+            {"head": ("independent", "autoregressive")},
+            description="independent sigmoids vs the autoregressive (NADE-style) frame head",
+        ),
+        Study(
+            "loss",
+            MUSIC_TRANSFORMER,
+            {"loss": ("cross_entropy", "focal", "label_smoothing")},
+            description="token loss of the Music Transformer: cross-entropy, focal, label smoothing",
+        ),
+        Study(
+            "lr_schedule",
+            MUSIC_TRANSFORMER,
+            {"lr_schedule": ("constant", "warmup_cosine", "step")},
+            description="learning-rate schedule of the Music Transformer",
+        ),
         # The hierarchical studies' full grids are GPU-scale (e.g. 12-layer encoders, 1024-token snippets, and
         # A, B1..Bn, C stages per trial); their smoke grids check the pipeline with a tiny model in seconds.
-        Study("encoder_size", HIERARCHICAL_TRANSFORMER, {"encoder_layers": (3, 6, 12), "encoder_heads": (4, 8, 16)},
-              smoke_grid={"encoder_layers": (1, 2), "encoder_heads": (2,)},
-              description="snippet-encoder layers x heads of the hierarchical transformer (GPU-scale grid)"),
-        Study("snippet_length", HIERARCHICAL_TRANSFORMER, {"snippet_length": (128, 256, 512, 1024)},
-              smoke_grid={"snippet_length": (8, 16)},
-              description="tokens per section snippet read by the encoder (GPU-scale grid)"),
-        Study("staging", HIERARCHICAL_TRANSFORMER, {"training": ("staged", "end_to_end")},
-              description="staged (A: cross-attention, B: unfreezing, C: all) vs end-to-end training, equal steps"),
-        Study("contrastive", HIERARCHICAL_TRANSFORMER, {"contrastive_pretraining": (True, False)},
-              description="with vs without NT-Xent pre-training of the snippet encoder"),
+        Study(
+            "encoder_size",
+            HIERARCHICAL_TRANSFORMER,
+            {"encoder_layers": (3, 6, 12), "encoder_heads": (4, 8, 16)},
+            smoke_grid={"encoder_layers": (1, 2), "encoder_heads": (2,)},
+            description="snippet-encoder layers x heads of the hierarchical transformer (GPU-scale grid)",
+        ),
+        Study(
+            "snippet_length",
+            HIERARCHICAL_TRANSFORMER,
+            {"snippet_length": (128, 256, 512, 1024)},
+            smoke_grid={"snippet_length": (8, 16)},
+            description="tokens per section snippet read by the encoder (GPU-scale grid)",
+        ),
+        Study(
+            "staging",
+            HIERARCHICAL_TRANSFORMER,
+            {"training": ("staged", "end_to_end")},
+            description="staged (A: cross-attention, B: unfreezing, C: all) vs end-to-end training, equal steps",
+        ),
+        Study(
+            "contrastive",
+            HIERARCHICAL_TRANSFORMER,
+            {"contrastive_pretraining": (True, False)},
+            description="with vs without NT-Xent pre-training of the snippet encoder",
+        ),
     ]
-}  # fmt: skip
+}
 
 
 def get_study(name):

@@ -143,16 +143,18 @@ class SurvivableTrialsMixin:
             raise
         except Exception as error:
             if _is_out_of_memory(error):
-                raise FailedTrialError(f"out of memory ({type(error).__name__}); try a smaller --batch-size "
-                                       "or model") from error  # fmt: skip
+                raise FailedTrialError(
+                    f"out of memory ({type(error).__name__}); try a smaller --batch-size or model"
+                ) from error
             raise
         finally:
             # Free this trial's graphs and weights now rather than at the next build.
             keras.backend.clear_session()
         history = read_epoch_log(log_path)
         if self.oracle.objective.name not in history.history:
-            raise FailedTrialError(f"objective {self.oracle.objective.name} was never logged; "
-                                   f"the logs had {sorted(history.history)}")  # fmt: skip
+            raise FailedTrialError(
+                f"objective {self.oracle.objective.name} was never logged; the logs had {sorted(history.history)}"
+            )
         with open(finished_path, "w") as handle:
             handle.write("done\n")
         shutil.rmtree(backup_dir, ignore_errors=True)
@@ -194,8 +196,19 @@ _TUNER_CLASSES = {
 }
 
 
-def make_tuner(kind, hypermodel, objective, directory, project_name, max_trials=None, epochs=None,
-               hyperparameters=None, executions_per_trial=1, max_consecutive_failed_trials=3, seed=0):  # fmt: skip
+def make_tuner(
+    kind,
+    hypermodel,
+    objective,
+    directory,
+    project_name,
+    max_trials=None,
+    epochs=None,
+    hyperparameters=None,
+    executions_per_trial=1,
+    max_consecutive_failed_trials=3,
+    seed=0,
+):
     """A survivable Keras Tuner of ``kind`` (``grid``, ``random``, ``bayesian``, ``hyperband``).
 
     ``hyperparameters`` (a study's space) are registered before the

@@ -17,22 +17,92 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DUMMY_JSB = os.path.join(ROOT, "datasets", "polyphonic_music", "dummy_data", "JSB_Chorales.mat")
 # Script -> the smallest flags it accepts; every one also gets --json, whose last line the test reads.
 SMALLEST = {
-    "data_pipeline.py": ["--num-files", "4", "--window-length", "16", "--batch-size", "4", "--pipeline-seconds",
-                         "0.2", "--training-steps", "1", "--skip-tokenization"],
+    "data_pipeline.py": [
+        "--num-files",
+        "4",
+        "--window-length",
+        "16",
+        "--batch-size",
+        "4",
+        "--pipeline-seconds",
+        "0.2",
+        "--training-steps",
+        "1",
+        "--skip-tokenization",
+    ],
     "tokenization.py": ["--num-files", "2", "--repeats", "1"],
-    "polyphonic.py": ["--data", DUMMY_JSB, "--epochs", "1", "--lstm-units", "4", "--num-layers", "1",
-                      "--dense-units", "4", "--head-hidden-units", "4", "--batch-size", "2"],
-    "generation.py": ["--only", "piano_roll", "--only", "transformer", "--frames", "8", "--window", "4",
-                      "--lstm-units", "4", "--num-layers", "1", "--repeats", "1", "--preset", "tiny",
-                      "--lengths", "16", "--uncached-steps", "2", "--skip-memory"],
+    "polyphonic.py": [
+        "--data",
+        DUMMY_JSB,
+        "--epochs",
+        "1",
+        "--lstm-units",
+        "4",
+        "--num-layers",
+        "1",
+        "--dense-units",
+        "4",
+        "--head-hidden-units",
+        "4",
+        "--batch-size",
+        "2",
+    ],
+    "generation.py": [
+        "--only",
+        "piano_roll",
+        "--only",
+        "transformer",
+        "--frames",
+        "8",
+        "--window",
+        "4",
+        "--lstm-units",
+        "4",
+        "--num-layers",
+        "1",
+        "--repeats",
+        "1",
+        "--preset",
+        "tiny",
+        "--lengths",
+        "16",
+        "--uncached-steps",
+        "2",
+        "--skip-memory",
+    ],
     "generation_transformer.py": ["--preset", "tiny", "--lengths", "8", "--uncached-steps", "1", "--skip-memory"],
     "muspy_agreement.py": ["--max-files", "3", "--random-pieces", "2"],
-    "hierarchical.py": ["--quick", "--hidden-dim", "16", "--num-layers", "1", "--num-heads", "2", "--snippet-length",
-                        "16", "--sequence-length", "64", "--batch-size", "4"],
-    "training_throughput.py": ["--preset", "tiny", "--encodings", "rotary", "--steps", "1", "--rounds", "1",
-                               "--peak-tflops", "1", "--jit", "off"],
+    "hierarchical.py": [
+        "--quick",
+        "--hidden-dim",
+        "16",
+        "--num-layers",
+        "1",
+        "--num-heads",
+        "2",
+        "--snippet-length",
+        "16",
+        "--sequence-length",
+        "64",
+        "--batch-size",
+        "4",
+    ],
+    "training_throughput.py": [
+        "--preset",
+        "tiny",
+        "--encodings",
+        "rotary",
+        "--steps",
+        "1",
+        "--rounds",
+        "1",
+        "--peak-tflops",
+        "1",
+        "--jit",
+        "off",
+    ],
     "music_quality.py": ["--baseline", "random", "--pieces", "2", "--bars", "2", "--max-reference-files", "8"],
-}  # fmt: skip
+}
 RUNNER = """
 import json, runpy, sys, traceback
 results = {}
@@ -60,8 +130,14 @@ def test_results_md_names_only_benchmarks_this_test_runs():
 @pytest.mark.skipif(not os.path.isfile(DUMMY_JSB), reason="the dummy JSB file is missing")
 def test_every_benchmark_runs_at_its_smallest_size(tmp_path):
     environment = {**os.environ, "PYTHONPATH": ROOT, "MUSICKIT_PROGRESS": "0", "CI": "1"}
-    completed = subprocess.run([sys.executable, "-c", RUNNER, json.dumps(SMALLEST)], cwd=os.path.join(ROOT, "benchmarks"),
-                               env=environment, capture_output=True, text=True, timeout=1800)  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-c", RUNNER, json.dumps(SMALLEST)],
+        cwd=os.path.join(ROOT, "benchmarks"),
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     output = completed.stdout
     assert completed.returncode == 0, completed.stderr[-3000:]
     failures = [line for line in output.splitlines() if line.startswith("BENCHMARK FAILED")]

@@ -5,10 +5,9 @@ import pickle
 
 import numpy as np
 import scipy.io
+from conftest import make_score
 
 from musickit.music.midi_io import write_midi
-
-from conftest import make_score
 
 # Four short tunes; none is a transposition of another.
 TUNES = {
@@ -58,8 +57,10 @@ def write_mat(path, rolls):
 
 def write_pickle(path, rolls):
     """The original .pkl layout: per split, sequences of frames, each a list of MIDI pitches."""
-    payload = {split: [[[int(k) + 21 for k in np.nonzero(frame)[0]] for frame in roll] for roll in items]
-               for split, items in rolls.items()}  # fmt: skip
+    payload = {
+        split: [[[int(k) + 21 for k in np.nonzero(frame)[0]] for frame in roll] for roll in items]
+        for split, items in rolls.items()
+    }
     with open(path, "wb") as handle:
         pickle.dump(payload, handle)
     return path

@@ -97,8 +97,9 @@ def test_packed_token_windows_put_eos_between_pieces():
 
 def test_unpacked_token_windows_pad_each_piece():
     pieces = [np.array([10, 11, 12]), np.array([20, 21])]
-    (batch,) = as_numpy(token_windows(pieces, sequence_length=4, batch_size=8, pack=False, eos_id=2, pad_id=0,
-                                      shuffle=False))  # fmt: skip
+    (batch,) = as_numpy(
+        token_windows(pieces, sequence_length=4, batch_size=8, pack=False, eos_id=2, pad_id=0, shuffle=False)
+    )
     inputs, targets, weights = batch
     np.testing.assert_array_equal(inputs["token_ids"], [[10, 11, 12, 2], [20, 21, 2, 0]])
     np.testing.assert_array_equal(targets, [[11, 12, 2, 0], [21, 2, 0, 0]])
@@ -108,8 +109,17 @@ def test_unpacked_token_windows_pad_each_piece():
 def test_token_transposition_moves_only_pitch_tokens_within_their_range():
     # Pitch tokens are ids 100..187 (MIDI 21..108); 5 and 7 are other tokens.
     piece = np.array([5, 100 + 39, 7, 100 + 43, 5, 100 + 86])  # C4, E4, B7 (one below the top)
-    dataset = token_windows([piece] * 64, sequence_length=6, batch_size=64, pack=False, eos_id=2, pad_id=0,
-                            transpose=4, pitch_token_range=(100, 88), seed=3)  # fmt: skip
+    dataset = token_windows(
+        [piece] * 64,
+        sequence_length=6,
+        batch_size=64,
+        pack=False,
+        eos_id=2,
+        pad_id=0,
+        transpose=4,
+        pitch_token_range=(100, 88),
+        seed=3,
+    )
     ((inputs, _, _),) = as_numpy(dataset)
     shifts = set()
     for ids in inputs["token_ids"]:
@@ -127,8 +137,9 @@ def test_section_snippet_pairs_pair_every_window_with_its_pieces_snippets():
             {"style": "bach", "sections": []},
         ],
     )
-    dataset = section_snippet_pairs(split, snippet_length=2, max_sections=3, sequence_length=6, batch_size=8,
-                                    eos_id=2, pad_id=0, shuffle=False)  # fmt: skip
+    dataset = section_snippet_pairs(
+        split, snippet_length=2, max_sections=3, sequence_length=6, batch_size=8, eos_id=2, pad_id=0, shuffle=False
+    )
     ((inputs, targets, weights),) = as_numpy(dataset)
     # Piece 0 has 11 tokens with EOS: windows at 0 and 6 (the second padded); piece 1 has one window.
     np.testing.assert_array_equal(inputs["token_ids"][:, :3], [[10, 11, 12], [16, 17, 18], [30, 31, 32]])

@@ -2,13 +2,12 @@ import os
 
 import numpy as np
 import pytest
+from data_helpers import write_tunes
 
 from musickit.data import cache
 from musickit.data.dataset import load_dataset
 from musickit.data.sources import MidiFolderSource
 from musickit.representations.piano_roll import PianoRoll
-
-from data_helpers import write_tunes
 
 
 @pytest.fixture
@@ -45,7 +44,9 @@ def test_second_load_reads_the_cache_instead_of_parsing(tmp_path, parse_counter,
             np.testing.assert_array_equal(before, after)
             assert after.dtype == np.float32
     # One finished .npz entry, no temporary leftovers from the atomic write.
-    assert [name.endswith(".npz") and not name.startswith(".") for name in os.listdir(private_cache / "encoded")] == [True]
+    assert [name.endswith(".npz") and not name.startswith(".") for name in os.listdir(private_cache / "encoded")] == [
+        True
+    ]
 
 
 def test_another_seed_reuses_the_cache(tmp_path, parse_counter, private_cache):

@@ -58,8 +58,11 @@ def test_the_published_pickle_layout_still_reads(tmp_path):
     for name, content in (("lists.pkl", lists), ("arrays.pickle", arrays)):
         (tmp_path / name).write_bytes(pickle.dumps(content, protocol=2))
         rolls = load_benchmark_rolls(tmp_path / name)
-        assert {split: len(value) for split, value in rolls.items()} == {"train": len(content["train"]), "valid": 1,
-                                                                           "test": 1}  # fmt: skip
+        assert {split: len(value) for split, value in rolls.items()} == {
+            "train": len(content["train"]),
+            "valid": 1,
+            "test": 1,
+        }
     first = load_benchmark_rolls(tmp_path / "lists.pkl")["train"][0]
     assert first.shape == (2, 88) and np.flatnonzero(first[0]).tolist() == [60 - 21, 64 - 21]
 

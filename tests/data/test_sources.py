@@ -3,13 +3,12 @@ import os
 
 import numpy as np
 import pytest
+from data_helpers import benchmark_rolls, write_corrupt, write_mat, write_pickle, write_tunes
 
 from musickit.data.dataset import load_dataset
 from musickit.data.sources import open_source, read_scores, roll_to_score
 from musickit.errors import DataSourceError
 from musickit.representations.piano_roll import PianoRoll
-
-from data_helpers import benchmark_rolls, write_corrupt, write_mat, write_pickle, write_tunes
 
 
 @pytest.mark.parametrize(
@@ -125,8 +124,12 @@ def test_a_comma_separated_source_reads_every_part_with_its_own_style(tmp_path):
     first, second = str(tmp_path / "first"), str(tmp_path / "second")
     combined = open_source(f"{first}, {second}", max_files=2)  # max_files bounds each part
     collection = read_scores(combined)
-    assert [piece.name for piece in collection.pieces] == [f"{first}/jazz/one.mid", f"{first}/jazz/three.mid",
-                                                           f"{second}/folk/one.mid", f"{second}/folk/two.mid"]  # fmt: skip
+    assert [piece.name for piece in collection.pieces] == [
+        f"{first}/jazz/one.mid",
+        f"{first}/jazz/three.mid",
+        f"{second}/folk/one.mid",
+        f"{second}/folk/two.mid",
+    ]
     assert [piece.score.metadata["style"] for piece in collection.pieces] == ["jazz", "jazz", "folk", "folk"]
     assert combined.fingerprint() != open_source(first).fingerprint()
     with pytest.raises(DataSourceError, match="list each source once"):

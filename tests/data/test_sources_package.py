@@ -4,20 +4,27 @@ import ast
 import pathlib
 
 import pytest
+from data_helpers import write_tunes
 
 import musickit
 from musickit.data import sources
 from musickit.data.sources import base, benchmark_files, combined, corpora, dispatch, midi_folder, tfds_source
-
-from data_helpers import write_tunes
 
 PACKAGE_ROOT = pathlib.Path(musickit.__file__).parent
 
 # Where each public name of the old single-file musickit.data.sources lives now.
 MOVED = {
     base: ["DEFAULT_SOURCE", "Entry", "Piece", "ScoreCollection", "Source", "SPLIT_NAMES"],
-    benchmark_files: ["BENCHMARK_LOWEST_PITCH", "BENCHMARK_QPM", "BENCHMARK_SUFFIXES", "BenchmarkFileSource",
-                      "SAFE_PICKLE_GLOBALS", "SafeUnpickler", "load_benchmark_rolls", "roll_to_score"],
+    benchmark_files: [
+        "BENCHMARK_LOWEST_PITCH",
+        "BENCHMARK_QPM",
+        "BENCHMARK_SUFFIXES",
+        "BenchmarkFileSource",
+        "SAFE_PICKLE_GLOBALS",
+        "SafeUnpickler",
+        "load_benchmark_rolls",
+        "roll_to_score",
+    ],
     combined: ["CombinedSource"],
     corpora: ["Music21CorpusSource"],
     dispatch: ["open_source", "read_scores"],
@@ -87,7 +94,7 @@ def find_cycle(graph):
         stack.append(module)
         for target in sorted(graph[module]):
             if state.get(target) == "open":
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state:
                 cycle = visit(target)
                 if cycle:
@@ -115,5 +122,8 @@ def test_data_and_music_have_no_import_cycle_and_import_no_private_names():
     assert find_cycle(graph) is None
     assert private == []
     # The music layer sits below data: it never imports it.
-    assert not [module for module, edges in graph.items()
-                if module.startswith("musickit.music") and any(edge.startswith("musickit.data") for edge in edges)]
+    assert not [
+        module
+        for module, edges in graph.items()
+        if module.startswith("musickit.music") and any(edge.startswith("musickit.data") for edge in edges)
+    ]

@@ -4,6 +4,8 @@ import collections
 
 import numpy as np
 import pytest
+from conftest import make_score
+from data_helpers import benchmark_rolls, write_pickle, write_tunes
 
 from musickit.data.dataset import load_dataset
 from musickit.data.form_corpus import build_form_corpus
@@ -13,9 +15,6 @@ from musickit.music.midi_io import write_midi
 from musickit.music.transposition import transpose
 from musickit.representations.piano_roll import PianoRoll
 from musickit.representations.remi import REMITokenizer
-
-from conftest import make_score
-from data_helpers import benchmark_rolls, write_pickle, write_tunes
 
 
 def eight_bar_tune(seed):
@@ -80,8 +79,9 @@ def test_the_form_corpus_never_puts_one_content_group_on_both_sides(tmp_path, mo
     monkeypatch.setattr(form_corpus, "synthesize_corpus", recording_synthesize_corpus)
     for seed in (0, 2):
         given.clear()
-        corpus = build_form_corpus(str(tmp_path), REMITokenizer(), forms=("AB",), pieces_per_form=1,
-                                   valid_pieces_per_form=1, seed=seed)
+        corpus = build_form_corpus(
+            str(tmp_path), REMITokenizer(), forms=("AB",), pieces_per_form=1, valid_pieces_per_form=1, seed=seed
+        )
         assert len(corpus.train) == 1 and len(corpus.valid) == 1
         train = {content_group(score) for score in given["train"]}
         held_out = {content_group(score) for score in given["held out"]}

@@ -1,6 +1,8 @@
 import collections
 
 import pytest
+from conftest import make_score
+from data_helpers import TUNES, write_tunes
 
 from musickit.data.dataset import load_dataset
 from musickit.data.splits import assign_splits, content_group, split_sizes
@@ -8,12 +10,10 @@ from musickit.music.midi_io import write_midi
 from musickit.music.transposition import transpose
 from musickit.representations.piano_roll import PianoRoll
 
-from conftest import make_score
-from data_helpers import TUNES, write_tunes
 
-
-@pytest.mark.parametrize("count, sizes", [(0, (0, 0, 0)), (1, (1, 0, 0)), (3, (1, 1, 1)), (20, (14, 3, 3)),
-                                          (100, (70, 15, 15))])  # fmt: skip
+@pytest.mark.parametrize(
+    "count, sizes", [(0, (0, 0, 0)), (1, (1, 0, 0)), (3, (1, 1, 1)), (20, (14, 3, 3)), (100, (70, 15, 15))]
+)
 def test_split_sizes_are_70_15_15(count, sizes):
     assert split_sizes(count) == sizes
 
@@ -39,7 +39,9 @@ def test_content_group_ignores_transposition_tempo_and_velocity_only():
     assert content_group(score) == content_group(transpose(score, 5))
     louder = make_score([(pitch, 30, start, end) for pitch, _, start, end in TUNES["two"]])
     assert content_group(score) == content_group(louder)
-    assert content_group(score) == content_group(make_score([(p, v, s * 2, e * 2) for p, v, s, e in TUNES["two"]], qpm=60))
+    assert content_group(score) == content_group(
+        make_score([(p, v, s * 2, e * 2) for p, v, s, e in TUNES["two"]], qpm=60)
+    )
     assert content_group(score) != content_group(make_score(TUNES["one"]))
 
 

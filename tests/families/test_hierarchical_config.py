@@ -24,9 +24,15 @@ def test_overrides_replace_values_and_none_keeps_the_preset():
     assert config.snippet_length == 32 and config.form == "ABA"
 
 
-@pytest.mark.parametrize("changes, message", [({"stages": "A,Q"}, "--stages"), ({"curriculum": "zigzag"}, "--curriculum"),
-                                              ({"model_preset": "huge"}, "model preset"),
-                                              ({"schedule": "sawtooth"}, "schedule")])  # fmt: skip
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"stages": "A,Q"}, "--stages"),
+        ({"curriculum": "zigzag"}, "--curriculum"),
+        ({"model_preset": "huge"}, "model preset"),
+        ({"schedule": "sawtooth"}, "schedule"),
+    ],
+)
 def test_bad_settings_are_one_line(changes, message):
     with pytest.raises(UsageError, match=message):
         HierarchicalConfig(**changes)

@@ -3,8 +3,8 @@
 import os
 
 import numpy as np
-
 from conftest import make_score
+
 from musickit.families import get_family
 from musickit.families.piano_roll_lstm import pipeline
 from musickit.families.piano_roll_lstm.config import PianoRollLSTMConfig
@@ -27,8 +27,9 @@ def test_data_model_train_generate_and_generate_again(tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICKIT_CACHE_DIR", str(tmp_path / "cache"))
     source = write_pieces(str(tmp_path / "midi"))
     # The independent head and one epoch sample keep it quick (the recipe's smoke test covers the other head).
-    config = PianoRollLSTMConfig.preset("smoke", max_files=None, lstm_units=4, dense_units=0, head="independent",
-                                        epochs=1, sample_every=1, batch_size=2)  # fmt: skip
+    config = PianoRollLSTMConfig.preset(
+        "smoke", max_files=None, lstm_units=4, dense_units=0, head="independent", epochs=1, sample_every=1, batch_size=2
+    )
     data = pipeline.load_data(config, source, seed=0)
     assert data.primer.shape == (config.primer_bars * 16, 88, 2)  # two 4/4 bars on the 16th grid, with onsets
     model = pipeline.build_model(config)
@@ -36,7 +37,8 @@ def test_data_model_train_generate_and_generate_again(tmp_path, monkeypatch):
     assert pipeline.start_run(run, model, data, config, source=source, seed=0) is False
     fingerprint = run.read_info()["data_fingerprint"]  # what --resume compares
     assert {name: split["pieces"] for name, split in fingerprint["splits"].items()} == {
-        name: len(data.dataset.split(name)) for name in ("train", "valid", "test")}  # fmt: skip
+        name: len(data.dataset.split(name)) for name in ("train", "valid", "test")
+    }
     pipeline.train(model, data, config, run, verbose=0)
     likelihood = pipeline.evaluate(model, data, config)
     assert set(likelihood) >= {"valid_nll", "markov_valid_nll"} and likelihood["valid_nll"] > 0

@@ -60,10 +60,17 @@ def test_transformer_config_checks_its_choices():
 def test_sampling_config_round_trip_and_one_set_of_checks():
     config = SamplingConfig(temperature=0.8, top_k=5, key="D minor", key_penalty=1.5, new_tokens=40)
     assert SamplingConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
-    for change, flag in [({"top_p": 0.0}, "--top-p"), ({"temperature": 0.0}, "--temperature"),
-                         ({"key": "H"}, "--key"), ({"scale": "blues"}, "--scale"), ({"top_k": -1}, "--top-k"),
-                         ({"repetition_penalty": 0.5}, "--repetition-penalty"), ({"max_rest_steps": -2}, "rest"),
-                         ({"new_tokens": 0}, "--new-tokens"), ({"key_penalty": -1.0}, "--key-penalty")]:  # fmt: skip
+    for change, flag in [
+        ({"top_p": 0.0}, "--top-p"),
+        ({"temperature": 0.0}, "--temperature"),
+        ({"key": "H"}, "--key"),
+        ({"scale": "blues"}, "--scale"),
+        ({"top_k": -1}, "--top-k"),
+        ({"repetition_penalty": 0.5}, "--repetition-penalty"),
+        ({"max_rest_steps": -2}, "rest"),
+        ({"new_tokens": 0}, "--new-tokens"),
+        ({"key_penalty": -1.0}, "--key-penalty"),
+    ]:
         with pytest.raises(UsageError, match=flag):
             SamplingConfig(**change).validate()
     with pytest.raises(UsageError, match="unknown sampling settings \\['warmth'\\]"):
@@ -72,8 +79,17 @@ def test_sampling_config_round_trip_and_one_set_of_checks():
 
 def test_an_old_piano_roll_sampling_json_still_loads():
     """The file piano-roll runs wrote before SamplingConfig: out_of_key_bias, a negative logit, -1e9 a hard mask."""
-    old = {"key": "primer", "max_polyphony": 4, "out_of_key_bias": -2.0, "repetition_penalty": 1.0,
-           "repetition_window": 16, "scale": None, "temperature": 0.9, "top_k": 0, "top_p": 0.95}  # fmt: skip
+    old = {
+        "key": "primer",
+        "max_polyphony": 4,
+        "out_of_key_bias": -2.0,
+        "repetition_penalty": 1.0,
+        "repetition_window": 16,
+        "scale": None,
+        "temperature": 0.9,
+        "top_k": 0,
+        "top_p": 0.95,
+    }
     assert SamplingConfig.from_dict(old) == FAMILY_SAMPLING
     hard = SamplingConfig.from_dict({**old, "out_of_key_bias": MASKED_LOGIT})
     assert hard.key_penalty is None

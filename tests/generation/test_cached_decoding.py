@@ -70,11 +70,27 @@ class OnlyTokenAfter(LogitsProcessor):
 
 def test_stops_at_the_end_token_and_sampling_is_seeded(model):
     end = OnlyTokenAfter(token=31, start=8)
-    outputs = model.generate([[3, 4], [5, 6, 7]], max_length=12, sampler="top_k", top_k=4, seed=7,
-                             processors=[end], stop_token_ids=[31], conditions={"style": 0})  # fmt: skip
+    outputs = model.generate(
+        [[3, 4], [5, 6, 7]],
+        max_length=12,
+        sampler="top_k",
+        top_k=4,
+        seed=7,
+        processors=[end],
+        stop_token_ids=[31],
+        conditions={"style": 0},
+    )
     assert [len(row) for row in outputs] == [9, 9] and all(row[-1] == 31 for row in outputs)
-    again = model.generate([[3, 4], [5, 6, 7]], max_length=12, sampler="top_k", top_k=4, seed=7,
-                           processors=[end], stop_token_ids=[31], conditions={"style": 0})  # fmt: skip
+    again = model.generate(
+        [[3, 4], [5, 6, 7]],
+        max_length=12,
+        sampler="top_k",
+        top_k=4,
+        seed=7,
+        processors=[end],
+        stop_token_ids=[31],
+        conditions={"style": 0},
+    )
     assert again == outputs
 
 

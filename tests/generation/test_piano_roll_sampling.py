@@ -20,9 +20,13 @@ def test_top_k_top_p_and_polyphony_by_hand():
 
 
 def test_config_rejects_impossible_values():
-    for config, flag in [(SamplingConfig(top_p=1.5), "--top-p"), (SamplingConfig(temperature=0), "--temperature"),
-                         (SamplingConfig(key="H"), "--key"), (SamplingConfig(scale="blues"), "--scale"),
-                         (SamplingConfig(repetition_penalty=0.5), "--repetition-penalty")]:  # fmt: skip
+    for config, flag in [
+        (SamplingConfig(top_p=1.5), "--top-p"),
+        (SamplingConfig(temperature=0), "--temperature"),
+        (SamplingConfig(key="H"), "--key"),
+        (SamplingConfig(scale="blues"), "--scale"),
+        (SamplingConfig(repetition_penalty=0.5), "--repetition-penalty"),
+    ]:
         with pytest.raises(UsageError, match=flag):
             config.validate()
 
@@ -63,8 +67,9 @@ def test_repetition_penalty_shortens_held_notes():
 
 @pytest.mark.parametrize("head", ["independent", "autoregressive"])
 def test_onset_metre_generation_gives_consistent_rolls(head):
-    model = PianoRollLSTM(lstm_units=8, num_layers=1, dense_units=8, head=head, head_hidden_units=8,
-                          frame_channels=2, metre_period=16)  # fmt: skip
+    model = PianoRollLSTM(
+        lstm_units=8, num_layers=1, dense_units=8, head=head, head_hidden_units=8, frame_channels=2, metre_period=16
+    )
     sampler = PianoRollSampler(model, SamplingConfig(max_polyphony=3, temperature=2.0))
     primer = np.zeros((4, 88, 2), "float32")
     primer[:, 39, 0] = 1

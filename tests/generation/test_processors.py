@@ -6,6 +6,7 @@ import pytest
 from keras import ops
 
 from musickit.errors import UsageError
+from musickit.families.music_transformer.generation import decode_piece
 from musickit.generation.processors import (
     FORBIDDEN_LOGIT,
     ForbiddenTokens,
@@ -17,14 +18,15 @@ from musickit.generation.processors import (
     combined_allowed_tokens,
     vocabulary_structure,
 )
-from musickit.families.music_transformer.generation import decode_piece
 from musickit.models.music_transformer import MusicTransformer
 from musickit.music.midi_io import write_midi
 from musickit.representations.remi import REMITokenizer
 
 
 def _apply(processor, logits, history, index):
-    return np.asarray(ops.convert_to_numpy(processor(np.asarray(logits, "float32"), np.asarray(history, "int32"), index)))
+    return np.asarray(
+        ops.convert_to_numpy(processor(np.asarray(logits, "float32"), np.asarray(history, "int32"), index))
+    )
 
 
 def test_repetition_penalty_only_looks_back_over_its_window_and_tokens():
@@ -83,16 +85,33 @@ def test_vocabulary_structure_reads_remi_families():
 def _check_remi_stream(names):
     """A reference checker for the grammar, written independently of the processor (plain Python)."""
     position, in_bar, bar_steps, previous = -1, False, 16, "start"
-    follows = {"Pitch": {"Position", "Tempo", "Program", "Duration"}, "Velocity": {"Pitch"}, "Duration": {"Velocity"},
-               "Program": {"Position", "Tempo", "Duration"}, "Tempo": {"Position"}, "TimeSignature": {"Bar"}}  # fmt: skip
+    follows = {
+        "Pitch": {"Position", "Tempo", "Program", "Duration"},
+        "Velocity": {"Pitch"},
+        "Duration": {"Velocity"},
+        "Program": {"Position", "Tempo", "Duration"},
+        "Tempo": {"Position"},
+        "TimeSignature": {"Bar"},
+    }
     for name in names:
-        family = name.split("_")[0] if name.split("_")[0] in {"Pitch", "Velocity", "Duration", "Program", "Tempo",
-                                                                 "TimeSignature", "Position", "Bar"} else "other"  # fmt: skip
+        family = (
+            name.split("_")[0]
+            if name.split("_")[0]
+            in {"Pitch", "Velocity", "Duration", "Program", "Tempo", "TimeSignature", "Position", "Bar"}
+            else "other"
+        )
         if family in follows:
             assert previous in follows[family], f"{name} after {previous}"
         if previous in ("Position", "Program", "Pitch", "Velocity"):
-            assert family in {"Position": {"Tempo", "Program", "Pitch"}, "Program": {"Pitch"}, "Pitch": {"Velocity"},
-                              "Velocity": {"Duration"}}[previous], f"{name} after {previous}"  # fmt: skip
+            assert (
+                family
+                in {
+                    "Position": {"Tempo", "Program", "Pitch"},
+                    "Program": {"Pitch"},
+                    "Pitch": {"Velocity"},
+                    "Velocity": {"Duration"},
+                }[previous]
+            ), f"{name} after {previous}"
         if family == "Bar":
             position, in_bar = -1, True
         elif family == "TimeSignature":
@@ -108,8 +127,9 @@ def _check_remi_stream(names):
 def test_grammar_masked_generation_from_an_untrained_model_is_decodable(tmp_path):
     tokenizer = REMITokenizer()
     keras.utils.set_random_seed(8)
-    model = MusicTransformer.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=32,
-                                         end_id=tokenizer.eos_id)  # fmt: skip
+    model = MusicTransformer.from_preset(
+        "tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=32, end_id=tokenizer.eos_id
+    )
     grammar = RemiGrammarMask.from_tokenizer(tokenizer)
     prompt = [tokenizer.bos_id, tokenizer.style_token_id("bach")]
     outputs = model.generate([prompt, prompt], max_length=32, sampler="temperature", seed=3, processors=[grammar])
@@ -139,8 +159,19 @@ def _allowed_names(processor, names, tokenizer=COMPACT):
 def test_note_rules_forbid_striking_a_sounding_pitch_across_a_bar_line():
     rules = RemiNoteRules.from_tokenizer(COMPACT, no_duplicates=True)
     # A whole-bar-and-a-half C4 in 3/4 from step 0 (24 steps), then bar 2 (steps 12..23).
-    names = ["Bar", "TimeSignature_3/4", "Position_0", "Pitch_60", "Duration_24", "Pitch_64", "Duration_4",
-             "Bar", "Position_4", "Pitch_67", "Duration_2"]  # fmt: skip
+    names = [
+        "Bar",
+        "TimeSignature_3/4",
+        "Position_0",
+        "Pitch_60",
+        "Duration_24",
+        "Pitch_64",
+        "Duration_4",
+        "Bar",
+        "Position_4",
+        "Pitch_67",
+        "Duration_2",
+    ]
     allowed = _allowed_names(rules, names)
     assert "Pitch_60" not in allowed  # still held at step 16
     assert "Pitch_67" not in allowed  # struck at this very position
@@ -175,8 +206,16 @@ def test_note_rules_close_rests_and_ignore_the_prompt():
 
 
 def test_grammar_reads_the_bar_length_of_the_piece_not_of_the_prompt():
-    prompt = ["PROMPT_START", "SECTION_A", "Bar", "TimeSignature_3/4", "Position_0", "Pitch_60", "Duration_4",
-              "PROMPT_END"]  # fmt: skip
+    prompt = [
+        "PROMPT_START",
+        "SECTION_A",
+        "Bar",
+        "TimeSignature_3/4",
+        "Position_0",
+        "Pitch_60",
+        "Duration_4",
+        "PROMPT_END",
+    ]
     piece = ["Bar", "Position_11", "Pitch_60", "Duration_4"]
     reset = RemiGrammarMask.from_tokenizer(COMPACT, reset_token_ids=[COMPACT.prompt_end_id])
     # The piece has no signature, so it decodes in 4/4: positions 12..15 exist.
@@ -188,11 +227,15 @@ def test_grammar_reads_the_bar_length_of_the_piece_not_of_the_prompt():
 def test_rules_hold_in_the_compiled_loop_of_an_untrained_model(cap):
     tokenizer = COMPACT
     keras.utils.set_random_seed(2)
-    model = MusicTransformer.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=64,
-                                         end_id=None)  # fmt: skip
+    model = MusicTransformer.from_preset(
+        "tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=64, end_id=None
+    )
     brackets = range(tokenizer.bar_id)  # special, section, style and emotion tokens: an untrained model's favourites
-    processors = [ForbiddenTokens(brackets), RemiGrammarMask.from_tokenizer(tokenizer, reset_token_ids=[tokenizer.prompt_end_id]),
-                  RemiNoteRules.from_tokenizer(tokenizer, max_polyphony=cap, no_duplicates=True, max_rest_steps=0)]
+    processors = [
+        ForbiddenTokens(brackets),
+        RemiGrammarMask.from_tokenizer(tokenizer, reset_token_ids=[tokenizer.prompt_end_id]),
+        RemiNoteRules.from_tokenizer(tokenizer, max_polyphony=cap, no_duplicates=True, max_rest_steps=0),
+    ]
     prompt = [tokenizer.prompt_start_id, tokenizer.prompt_end_id, tokenizer.style_token_id("bach")]
     outputs = model.generate([prompt] * 3, max_length=64, sampler="temperature", seed=4, processors=processors)
     notes_seen = 0

@@ -16,7 +16,16 @@ class Tokens:
 
 
 def test_prompt_brackets_snippets_cut_to_length():
-    assert build_prompt([("A", [20, 21, 22]), ("B", [30, 31])], Tokens(), snippet_length=2) == [4, 6, 20, 21, 7, 30, 31, 5]
+    assert build_prompt([("A", [20, 21, 22]), ("B", [30, 31])], Tokens(), snippet_length=2) == [
+        4,
+        6,
+        20,
+        21,
+        7,
+        30,
+        31,
+        5,
+    ]
     with pytest.raises(UsageError):
         build_prompt([("A", [1])], Tokens(), snippet_length=0)
 
@@ -28,7 +37,9 @@ def test_snippets_follow_the_form_and_fall_back_to_the_opening():
 
 
 def test_examples_weight_only_the_piece_and_split_long_pieces():
-    split = EncodedSplit([np.array([10, 11, 12, 13, 14])], [{"style": "essen", "sections": [("A", np.array([10, 11]))]}])
+    split = EncodedSplit(
+        [np.array([10, 11, 12, 13, 14])], [{"style": "essen", "sections": [("A", np.array([10, 11]))]}]
+    )
     examples = prompted_examples(split, Tokens(), sequence_length=7, snippet_length=2, styles=["bach", "essen"])
     # Prompt: 4 6 10 11 5 (5 tokens); 8 - 5 = 3 piece tokens per row; piece + EOS = 6 tokens -> 2 rows.
     np.testing.assert_array_equal(examples["token_ids"][0], [4, 6, 10, 11, 5, 10, 11])

@@ -22,8 +22,7 @@ A_MINOR = [57, 60, 64, 69, 68, 69, 64, 60, 57, 59, 56, 57]  # with the raised le
 def _line(pitches, seconds_per_note, qpm=120.0, **metadata):
     """One note after the other, each ``seconds_per_note`` long."""
     step = seconds_per_note
-    return make_score([(pitch, 80, i * step, (i + 1) * step) for i, pitch in enumerate(pitches)], qpm=qpm,
-                      **metadata)  # fmt: skip
+    return make_score([(pitch, 80, i * step, (i + 1) * step) for i, pitch in enumerate(pitches)], qpm=qpm, **metadata)
 
 
 def test_tempo_classes_follow_the_named_boundaries():
@@ -38,8 +37,12 @@ def test_tempo_classes_follow_the_named_boundaries():
 
 def test_emotion_quadrants_from_mode_and_onset_rate():
     # Four onsets a second is high arousal (threshold 3), one a second is low.
-    assert [emotion_class(_line(C_MAJOR, 0.25)), emotion_class(_line(A_MINOR, 0.25)),
-            emotion_class(_line(A_MINOR, 1.0)), emotion_class(_line(C_MAJOR, 1.0))] == list(EMOTION_CLASSES)  # fmt: skip
+    assert [
+        emotion_class(_line(C_MAJOR, 0.25)),
+        emotion_class(_line(A_MINOR, 0.25)),
+        emotion_class(_line(A_MINOR, 1.0)),
+        emotion_class(_line(C_MAJOR, 1.0)),
+    ] == list(EMOTION_CLASSES)
     assert EMOTION_CLASSES == ("happy", "tense", "sad", "calm")
     # A four-voice chord is one onset: two chords in one second are 2 onsets/s, not 8.
     chords = make_score([(pitch, 80, start, start + 0.5) for start in (0.0, 0.5) for pitch in (48, 55, 64, 72)])
@@ -55,12 +58,17 @@ def test_explicit_emotion_wins_and_bad_labels_fail_clearly():
 
 
 def test_encode_sectioned_stores_labels_and_the_pairs_yield_their_ids():
-    pieces = [_line(C_MAJOR, 0.25, qpm=60.0, style="folk"),  # happy, slow
-              _line(A_MINOR, 1.0, style="bach", emotion="tense"),  # explicit: tense, moderate
-              _line(A_MINOR, 1.0, qpm=150.0, style="bach")]  # sad, fast  # fmt: skip
+    pieces = [
+        _line(C_MAJOR, 0.25, qpm=60.0, style="folk"),  # happy, slow
+        _line(A_MINOR, 1.0, style="bach", emotion="tense"),  # explicit: tense, moderate
+        _line(A_MINOR, 1.0, qpm=150.0, style="bach"),
+    ]  # sad, fast
     split = encode_sectioned(pieces, REMITokenizer(), label=False)
     assert [(item["emotion"], item["tempo"]) for item in split.metadata] == [
-        ("happy", "slow"), ("tense", "moderate"), ("sad", "fast")]  # fmt: skip
+        ("happy", "slow"),
+        ("tense", "moderate"),
+        ("sad", "fast"),
+    ]
     split.metadata[2]["emotion"] = None  # a piece without a label gets -1
     dataset = section_snippet_pairs(split, snippet_length=4, sequence_length=512, batch_size=8, shuffle=False)
     inputs, _, _ = next(iter(dataset))
@@ -69,8 +77,15 @@ def test_encode_sectioned_stores_labels_and_the_pairs_yield_their_ids():
     np.testing.assert_array_equal(inputs["emotion_id"], [0, 1, -1])
     np.testing.assert_array_equal(inputs["tempo_id"], [0, 1, 2])
     # Custom class lists: labels outside them are -1.
-    custom = section_snippet_pairs(split, emotions=["tense"], tempos=["fast", "slow"], snippet_length=4,
-                                   sequence_length=512, batch_size=8, shuffle=False)  # fmt: skip
+    custom = section_snippet_pairs(
+        split,
+        emotions=["tense"],
+        tempos=["fast", "slow"],
+        snippet_length=4,
+        sequence_length=512,
+        batch_size=8,
+        shuffle=False,
+    )
     inputs, _, _ = next(iter(custom))
     np.testing.assert_array_equal(inputs["emotion_id"], [-1, 0, -1])
     np.testing.assert_array_equal(inputs["tempo_id"], [1, -1, 0])
@@ -80,19 +95,35 @@ def test_models_fit_on_pairs_with_condition_ids_they_were_not_built_for():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     pieces = [rng.integers(3, 48, 20) for _ in range(3)]
-    metadata = [{"style": "bach", "emotion": emotion, "tempo": "moderate", "sections": [("A", piece[:8])]}
-                for emotion, piece in zip(("happy", "sad", None), pieces)]  # fmt: skip
+    metadata = [
+        {"style": "bach", "emotion": emotion, "tempo": "moderate", "sections": [("A", piece[:8])]}
+        for emotion, piece in zip(("happy", "sad", None), pieces)
+    ]
     # Sizes as in test_hierarchical_model.py (batch 2, 10 tokens, 4 x 8 snippet tokens): shared compiled ops.
-    dataset = section_snippet_pairs(EncodedSplit(pieces, metadata), snippet_length=8, sequence_length=10,
-                                    batch_size=2, eos_id=2, pad_id=0, drop_remainder=True)  # fmt: skip
+    dataset = section_snippet_pairs(
+        EncodedSplit(pieces, metadata),
+        snippet_length=8,
+        sequence_length=10,
+        batch_size=2,
+        eos_id=2,
+        pad_id=0,
+        drop_remainder=True,
+    )
     inputs = next(iter(dataset))[0]
     for condition_sizes in ({"style": 1}, {"style": 1, "emotion": 4, "tempo": 3}):
-        model = HierarchicalTransformer.from_preset("tiny", vocabulary_size=48, snippet_length=8,
-                                                    num_memory_vectors=2, condition_sizes=condition_sizes,
-                                                    dropout=0.0, end_id=2)  # fmt: skip
+        model = HierarchicalTransformer.from_preset(
+            "tiny",
+            vocabulary_size=48,
+            snippet_length=8,
+            num_memory_vectors=2,
+            condition_sizes=condition_sizes,
+            dropout=0.0,
+            end_id=2,
+        )
         # Run eagerly to keep this fast; test_curriculum.py fits a traced step on the same batches.
-        model.compile(optimizer=keras.optimizers.SGD(0.5), loss=SequenceCrossEntropy(), weighted_metrics=[],
-                      run_eagerly=True)  # fmt: skip
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.5), loss=SequenceCrossEntropy(), weighted_metrics=[], run_eagerly=True
+        )
         history = model.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0)
         assert np.isfinite(history.history["loss"]).all()
         # A model reads the emotion id only if it was built for it.

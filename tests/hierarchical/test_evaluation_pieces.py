@@ -33,8 +33,10 @@ def two_style_split(pieces_per_style, length=24, seed=0):
 
 
 def test_style_snippets_cut_every_section_into_windows_and_skip_unknown_styles():
-    split = EncodedSplit([np.arange(20)] * 2, [{"style": "a", "sections": [("A", np.arange(1, 11)), ("B", [5, 6])]},
-                                               {"style": "unknown"}])  # fmt: skip
+    split = EncodedSplit(
+        [np.arange(20)] * 2,
+        [{"style": "a", "sections": [("A", np.arange(1, 11)), ("B", [5, 6])]}, {"style": "unknown"}],
+    )
     ids, labels = style_snippets(split, ["a"], snippet_length=4, min_tokens=2)
     assert ids.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 0, 0], [5, 6, 0, 0]]
     assert labels.tolist() == [0, 0, 0, 0]
@@ -43,9 +45,16 @@ def test_style_snippets_cut_every_section_into_windows_and_skip_unknown_styles()
 def test_style_classifier_learns_two_token_styles_and_reports_held_out_accuracy():
     keras.utils.set_random_seed(1)
     classifier, accuracies = train_style_classifier(
-        two_style_split(12), ["high", "low"], vocabulary_size=50, snippet_length=8,
-        valid_split=two_style_split(3, seed=1), epochs=8, batch_size=8, learning_rate=3e-3, verbose=0,
-    )  # fmt: skip
+        two_style_split(12),
+        ["high", "low"],
+        vocabulary_size=50,
+        snippet_length=8,
+        valid_split=two_style_split(3, seed=1),
+        epochs=8,
+        batch_size=8,
+        learning_rate=3e-3,
+        verbose=0,
+    )
     assert accuracies["valid_accuracy"] >= 0.9
     pieces = [{"A": np.arange(30, 38)}, {"A": np.arange(10, 18), "B": np.arange(11, 19)}]
     assert predict_styles(classifier, pieces, snippet_length=8).tolist() == [0, 1]
@@ -113,9 +122,14 @@ class UniformModel:
 
 
 def test_dataset_token_nll_counts_only_weighted_tokens():
-    batches = [({"token_ids": np.zeros((2, 3), "int32")}, np.ones((2, 3), "int32"),
-                np.array([[1, 1, 0], [1, 0, 0]], "float32")),
-               ({"token_ids": np.zeros((1, 3), "int32")}, np.ones((1, 3), "int32"), np.ones((1, 3), "float32"))]  # fmt: skip
+    batches = [
+        (
+            {"token_ids": np.zeros((2, 3), "int32")},
+            np.ones((2, 3), "int32"),
+            np.array([[1, 1, 0], [1, 0, 0]], "float32"),
+        ),
+        ({"token_ids": np.zeros((1, 3), "int32")}, np.ones((1, 3), "int32"), np.ones((1, 3), "float32")),
+    ]
     nll, count = dataset_token_nll(UniformModel(), batches)
     assert count == 6
     assert nll == pytest.approx(np.log(4.0), rel=1e-5)
@@ -124,8 +138,9 @@ def test_dataset_token_nll_counts_only_weighted_tokens():
 def test_matched_music_transformer_has_about_the_target_parameter_count():
     hierarchical = HierarchicalTransformer.from_preset("tiny", vocabulary_size=60, snippet_length=8)
     target = count_parameters(hierarchical)
-    baseline = matched_music_transformer(target, vocabulary_size=60, hidden_dim=32, num_heads=2,
-                                         max_sequence_length=256)  # fmt: skip
+    baseline = matched_music_transformer(
+        target, vocabulary_size=60, hidden_dim=32, num_heads=2, max_sequence_length=256
+    )
     assert abs(count_parameters(baseline) - target) / target < 0.02
     assert baseline.hidden_dim == 32 and baseline.num_heads == 2
     with pytest.raises(UsageError, match="as few as"):
@@ -150,8 +165,9 @@ def test_write_in_form_places_every_section_token_and_cuts_what_the_model_starts
 
 
 def test_language_model_stage_trains_the_decoder_alone_without_gradient_warnings():
-    model = HierarchicalTransformer.from_preset("tiny", vocabulary_size=40, snippet_length=8,
-                                                condition_sizes={"style": 2})  # fmt: skip
+    model = HierarchicalTransformer.from_preset(
+        "tiny", vocabulary_size=40, snippet_length=8, condition_sizes={"style": 2}
+    )
     model.build()
     set_language_model_stage(model)
     paths = [weight.path for weight in model.trainable_weights]

@@ -17,8 +17,14 @@ VOCABULARY = 48
 
 
 def _model(**overrides):
-    options = {"snippet_length": 8, "num_memory_vectors": 2, "condition_sizes": {"style": 3}, "end_id": 2,
-               "dropout": 0.0, "num_styles": 3}  # fmt: skip
+    options = {
+        "snippet_length": 8,
+        "num_memory_vectors": 2,
+        "condition_sizes": {"style": 3},
+        "end_id": 2,
+        "dropout": 0.0,
+        "num_styles": 3,
+    }
     return HierarchicalTransformer.from_preset("tiny", vocabulary_size=VOCABULARY, **(options | overrides))
 
 
@@ -57,10 +63,10 @@ def test_memories_change_the_output_once_the_gate_opens():
 def test_cached_greedy_equals_full_recompute():
     model = _model(gate_initial_value=1.0)
     snippets = {"A": [5, 6, 7, 8], "B": [9, 10, 11]}
-    cached = model.generate([[4, 5, 6]], max_length=12, snippets=snippets, conditions={"style": 1},
-                            stop_token_ids=None)  # fmt: skip
-    full = model.generate([[4, 5, 6]], max_length=12, snippets=snippets, conditions={"style": 1},
-                          stop_token_ids=None, use_cache=False)  # fmt: skip
+    cached = model.generate([[4, 5, 6]], max_length=12, snippets=snippets, conditions={"style": 1}, stop_token_ids=None)
+    full = model.generate(
+        [[4, 5, 6]], max_length=12, snippets=snippets, conditions={"style": 1}, stop_token_ids=None, use_cache=False
+    )
     assert cached == full and len(cached[0]) == 12
 
 
@@ -91,8 +97,9 @@ def test_generation_rejects_bad_snippets_and_conditions():
 
 
 def test_encoder_heads_and_presets():
-    encoder = SnippetEncoder(VOCABULARY, snippet_length=8, num_memory_vectors=3, num_styles=4,
-                             **ENCODER_PRESETS["tiny"])  # fmt: skip
+    encoder = SnippetEncoder(
+        VOCABULARY, snippet_length=8, num_memory_vectors=3, num_styles=4, **ENCODER_PRESETS["tiny"]
+    )
     ids = np.ones((5, 8), "int32")
     assert tuple(encoder(ids).shape) == (5, 3, 32)
     assert tuple(encoder.classify_style(ids).shape) == (5, 4)

@@ -23,10 +23,29 @@ def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     run_dir = tmp_path / "run"
     # One end-to-end stage and no pre-training keep this to a single fit; the staged path is tested in
     # test_hierarchical_model.py and by the slow test below. The curriculum walks both of its phases.
-    metrics = _recipe().main(["--smoke", "--no-pretrain", "--stages", "E", "--form", "AABA", "--curriculum",
-                              "length,form", "--output-dir", str(run_dir)])  # fmt: skip
-    for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv",
-                 "style_classifier.keras", "snippets.json"):  # fmt: skip
+    metrics = _recipe().main(
+        [
+            "--smoke",
+            "--no-pretrain",
+            "--stages",
+            "E",
+            "--form",
+            "AABA",
+            "--curriculum",
+            "length,form",
+            "--output-dir",
+            str(run_dir),
+        ]
+    )
+    for name in (
+        "model.keras",
+        "representation.json",
+        "run.json",
+        "metrics.json",
+        "history.csv",
+        "style_classifier.keras",
+        "snippets.json",
+    ):
         assert (run_dir / name).is_file(), name
     sample = read_midi(run_dir / "samples" / "form_AABA_1.mid")
     assert [marker.text for marker in sample.markers] == ["A", "A", "B", "A"]
@@ -67,16 +86,22 @@ def test_whole_smoke_pipeline_with_pretraining_and_stages(tmp_path):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["--form", "AXA"], "section letters"), (["--stages", "A,Q"], "--stages"), (["--epochs", "0"], "--epochs"),
-     (["--curriculum", "zigzag"], "--curriculum")],
+    [
+        (["--form", "AXA"], "section letters"),
+        (["--stages", "A,Q"], "--stages"),
+        (["--epochs", "0"], "--epochs"),
+        (["--curriculum", "zigzag"], "--curriculum"),
+    ],
 )
 def test_bad_flags_fail_before_any_work(argv, message, tmp_path):
     with pytest.raises(UsageError, match=message):
         _recipe().parse_arguments(argv + ["--output-dir", str(tmp_path)])
 
 
-@pytest.mark.parametrize("argv, message", [(["--style", "jazz"], "not among the trained styles"),
-                                           (["--snippet", "A=no_such_file.mid"], "no_such_file.mid")])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--style", "jazz"], "not among the trained styles"), (["--snippet", "A=no_such_file.mid"], "no_such_file.mid")],
+)
 def test_bad_generation_flags_fail_before_training(argv, message, tmp_path):
     with pytest.raises(ValueError, match=message):  # UsageError and MidiReadError are both ValueErrors
         _recipe().main(["--smoke", "--output-dir", str(tmp_path / "run"), *argv])

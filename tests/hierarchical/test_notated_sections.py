@@ -85,8 +85,10 @@ def test_notated_sections_with_identical_bars_share_a_letter():
 
 def test_more_than_four_notated_sections_fold_into_one_d():
     pitches = [60, 62, 64, 65, 67, 69]  # six different one-bar sections at 2 s a bar
-    score = make_score([(pitch, 80, 2.0 * index, 2.0 * index + 2.0) for index, pitch in enumerate(pitches)],
-                       notated_boundaries=[2.0, 4.0, 6.0, 8.0, 10.0])  # fmt: skip
+    score = make_score(
+        [(pitch, 80, 2.0 * index, 2.0 * index + 2.0) for index, pitch in enumerate(pitches)],
+        notated_boundaries=[2.0, 4.0, 6.0, 8.0, 10.0],
+    )
     labelled = label_sections(score)
     assert [marker.text for marker in labelled.markers] == ["A", "B", "C", "D"]
     assert labelled.markers[-1].time == 6.0
@@ -95,8 +97,9 @@ def test_more_than_four_notated_sections_fold_into_one_d():
 def test_boundaries_off_the_bar_grid_fall_back_to_repeats():
     # The same two bars twice; the only notated boundary sits mid-bar (3 s of a 2 s bar grid).
     pitches = [60, 62, 60, 62]
-    score = make_score([(pitch, 80, 2.0 * index, 2.0 * index + 2.0) for index, pitch in enumerate(pitches)],
-                       notated_boundaries=[3.0])  # fmt: skip
+    score = make_score(
+        [(pitch, 80, 2.0 * index, 2.0 * index + 2.0) for index, pitch in enumerate(pitches)], notated_boundaries=[3.0]
+    )
     labelled = label_sections(score)
     assert labelled.metadata["section_method"] == "repeats"
     assert labelled.metadata["sections"] == [("A", 0.0), ("A", 4.0)]

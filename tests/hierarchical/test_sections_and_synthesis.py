@@ -16,8 +16,13 @@ from tests.conftest import make_score
 def _bars(pitches, qpm=120.0, numerator=4):
     """One whole-bar note per pitch (4/4 at 120 qpm: a bar is 2 s)."""
     bar = numerator * 60.0 / qpm
-    return make_score([(pitch, 80, index * bar, (index + 1) * bar) for index, pitch in enumerate(pitches)],
-                      qpm=qpm, numerator=numerator, style="bach", name="piece")  # fmt: skip
+    return make_score(
+        [(pitch, 80, index * bar, (index + 1) * bar) for index, pitch in enumerate(pitches)],
+        qpm=qpm,
+        numerator=numerator,
+        style="bach",
+        name="piece",
+    )
 
 
 def test_repeated_bar_range_becomes_section_a_twice():
@@ -25,7 +30,11 @@ def test_repeated_bar_range_becomes_section_a_twice():
     labelled = label_sections(score)
     assert labelled.metadata["section_method"] == "repeats"
     assert [(marker.time, marker.text) for marker in labelled.markers] == [
-        (0.0, "A"), (4.0, "B"), (8.0, "A"), (12.0, "C")]  # fmt: skip
+        (0.0, "A"),
+        (4.0, "B"),
+        (8.0, "A"),
+        (12.0, "C"),
+    ]
 
 
 def test_find_repeat_never_overlaps_its_copies():
@@ -64,8 +73,7 @@ def test_repeated_letters_replay_the_same_phrase():
     phrases = extract_phrases(_bars([60, 61, 62, 63]), bars_per_phrase=2)
     piece = synthesize_piece(phrases, "AABA")
     assert [note.pitch for note in piece.notes] == [60, 61, 60, 61, 62, 63, 60, 61]
-    assert [(marker.time, marker.text) for marker in piece.markers] == [(0.0, "A"), (4.0, "A"), (8.0, "B"),
-                                                                         (12.0, "A")]  # fmt: skip
+    assert [(marker.time, marker.text) for marker in piece.markers] == [(0.0, "A"), (4.0, "A"), (8.0, "B"), (12.0, "A")]
 
 
 def test_markers_and_style_survive_a_midi_round_trip(tmp_path):
@@ -82,8 +90,9 @@ def test_corpus_is_balanced_and_curriculum_orders_forms():
     pieces = synthesize_corpus(scores, pieces_per_form=2, bars_per_section=4, seed=1)
     forms = [piece.metadata["form"] for piece in pieces]
     assert sorted(forms) == sorted(FORMS * 2)
-    ordered = synthesize_corpus(scores, forms=("ABCD", "AB", "ABA"), pieces_per_form=1, bars_per_section=4,
-                                curriculum=True)  # fmt: skip
+    ordered = synthesize_corpus(
+        scores, forms=("ABCD", "AB", "ABA"), pieces_per_form=1, bars_per_section=4, curriculum=True
+    )
     assert [piece.metadata["form"] for piece in ordered] == ["AB", "ABA", "ABCD"]
 
 
@@ -102,8 +111,9 @@ def test_snippets_feed_the_pair_pipeline():
     snippets = section_snippets(piece, tokenizer, snippet_length=6)
     assert sorted(snippets) == ["A", "B"] and all(len(ids) == 6 for ids in snippets.values())
     split = encode_sectioned([piece], tokenizer)
-    inputs, targets, weights = next(iter(section_snippet_pairs(split, styles=["bach"], snippet_length=6,
-                                                               sequence_length=16, batch_size=1)))  # fmt: skip
+    inputs, targets, weights = next(
+        iter(section_snippet_pairs(split, styles=["bach"], snippet_length=6, sequence_length=16, batch_size=1))
+    )
     assert inputs["snippet_ids"].shape == (1, 4, 6)
     assert np.asarray(inputs["snippet_mask"]).tolist() == [[True, True, False, False]]
     assert np.asarray(inputs["section_ids"])[0, :2].tolist() == [0, 1]

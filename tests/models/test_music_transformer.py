@@ -19,7 +19,12 @@ def test_presets_describe_the_sizes_the_issue_asks_for():
     assert set(PRESETS) == {"tiny", "small", "base", "paper"}
     # The paper preset is only ever configured here, never built or trained.
     paper = MusicTransformer.from_preset("paper", vocabulary_size=400).get_config()
-    assert (paper["num_layers"], paper["num_heads"], paper["hidden_dim"], paper["max_sequence_length"]) == (16, 24, 1536, 4096)
+    assert (paper["num_layers"], paper["num_heads"], paper["hidden_dim"], paper["max_sequence_length"]) == (
+        16,
+        24,
+        1536,
+        4096,
+    )
     with pytest.raises(UsageError, match="unknown preset"):
         MusicTransformer.from_preset("huge", vocabulary_size=10)
     with pytest.raises(UsageError, match="position_encoding"):

@@ -1,10 +1,10 @@
 """PianoRollLSTM, its frame heads, losses and the Markov baseline."""
 
+import keras
 import numpy as np
 import pytest
-
-import keras
 from keras import ops
+
 from musickit.layers.frame_heads import AutoregressiveFrameHead
 from musickit.losses.piano_roll import WeightedBinaryCrossentropy, frame_cross_entropy
 from musickit.models import PerKeyMarkovBaseline, PianoRollLSTM
@@ -89,8 +89,16 @@ def test_markov_baseline_by_hand():
 
 
 def onset_metre_model(head="autoregressive", metre_period=4):
-    return PianoRollLSTM(num_pitches=6, lstm_units=8, num_layers=1, dense_units=8, head=head, head_hidden_units=8,
-                         frame_channels=2, metre_period=metre_period)  # fmt: skip
+    return PianoRollLSTM(
+        num_pitches=6,
+        lstm_units=8,
+        num_layers=1,
+        dense_units=8,
+        head=head,
+        head_hidden_units=8,
+        frame_channels=2,
+        metre_period=metre_period,
+    )
 
 
 def test_onset_and_metre_model_round_trip_and_uses_the_positions(tmp_path):
@@ -134,15 +142,17 @@ def test_onset_pairs_sampling_keeps_sustain_and_onset_consistent():
         weight.assign(np.zeros(weight.shape, "float32"))
     previous = np.array([[1, 1, 0, 0, 1, 0]] * 2, "float32")  # keys 0, 1 and 4 sounded
     everything = np.zeros((2, 12), "float32")  # noise 0: every bit that may sound does
-    frame = ops.convert_to_numpy(head.sample(np.zeros((2, 3), "float32"), everything, channels=2,
-                                             previous_sustain=previous, max_keys=4)).reshape(2, 6, 2)  # fmt: skip
+    frame = ops.convert_to_numpy(
+        head.sample(np.zeros((2, 3), "float32"), everything, channels=2, previous_sustain=previous, max_keys=4)
+    ).reshape(2, 6, 2)
     np.testing.assert_array_equal(frame[0, :, 0], [1, 1, 1, 1, 0, 0])  # four keys, the lowest, then full
     np.testing.assert_array_equal(frame[0, :, 1], [1, 1, 1, 1, 0, 0])  # all may re-strike (noise 0)
     nothing = np.full((2, 12), 0.999, "float32")  # noise ~1: no bit sounds unless forced
     logits_on = np.zeros((2, 12), "float32")
     logits_on[:, 0::2] = 50.0  # every sustain bit almost surely on
-    frame = ops.convert_to_numpy(head.sample(np.zeros((2, 3), "float32"), nothing, logit_bias=logits_on, channels=2,
-                                             previous_sustain=previous)).reshape(2, 6, 2)  # fmt: skip
+    frame = ops.convert_to_numpy(
+        head.sample(np.zeros((2, 3), "float32"), nothing, logit_bias=logits_on, channels=2, previous_sustain=previous)
+    ).reshape(2, 6, 2)
     np.testing.assert_array_equal(frame[0, :, 0], np.ones(6))
     np.testing.assert_array_equal(frame[0, :, 1], 1 - previous[0])  # held keys continue, new keys start
     with pytest.raises(ValueError, match="previous_sustain"):

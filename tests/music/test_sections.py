@@ -1,9 +1,9 @@
 """Section slicing and labelling: pure functions over scores (musickit.music.sections)."""
 
+from conftest import make_score
+
 from musickit.music.score import Marker, TempoChange
 from musickit.music.sections import label_sections, section_scores, slice_score
-
-from conftest import make_score
 
 
 def test_section_scores_come_from_markers():
@@ -12,7 +12,9 @@ def test_section_scores_come_from_markers():
     parts = section_scores(score)
     assert [label for label, _ in parts] == ["A", "B", "A"]
     assert [[(n.pitch, n.start, n.end) for n in part.notes] for _, part in parts] == [
-        [(60, 0.0, 1.0)], [(62, 0.0, 1.0)], [(64, 0.0, 1.0)]
+        [(60, 0.0, 1.0)],
+        [(62, 0.0, 1.0)],
+        [(64, 0.0, 1.0)],
     ]
     assert section_scores(make_score([(60, 90, 0.0, 1.0)])) == []
 

@@ -58,8 +58,16 @@ def test_loss_smoke_study_writes_results_sorted_by_objective(recipe, tmp_path):
 def test_list_shows_every_study_with_its_status(recipe, capsys):
     assert run_main(recipe.main, ["--list"]) == 0
     listing = capsys.readouterr().out
-    for name in ("lstm_size", "frame_head", "loss", "lr_schedule", "encoder_size", "snippet_length", "staging",
-                 "contrastive"):  # fmt: skip
+    for name in (
+        "lstm_size",
+        "frame_head",
+        "loss",
+        "lr_schedule",
+        "encoder_size",
+        "snippet_length",
+        "staging",
+        "contrastive",
+    ):
         assert f"`{name}`" in listing
     assert listing.count("| available |") == 8
 
@@ -171,8 +179,13 @@ def test_chief_and_two_workers_share_a_study_over_loopback(tmp_path):
     address = f"127.0.0.1:{_free_port()}"
     roles = [("chief",), ("worker", "--worker-id", "a"), ("worker", "--worker-id", "b")]
     processes = [
-        subprocess.Popen(_command(folder, "--distributed", *role, "--oracle-address", address), env=_environment(),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        subprocess.Popen(
+            _command(folder, "--distributed", *role, "--oracle-address", address),
+            env=_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for role in roles
     ]
     try:
@@ -194,8 +207,17 @@ def test_chief_and_two_workers_share_a_study_over_loopback(tmp_path):
 @pytest.mark.slow
 def test_a_musickit_metric_of_samples_can_be_the_objective(recipe, tmp_path):
     # Slow: every trial samples pieces after each epoch to score them.
-    rows = recipe.main(["--study", "frame_head", "--smoke", "--objective", "pitch_class_histogram_distance",
-                        "--output-dir", str(tmp_path / "study")])  # fmt: skip
+    rows = recipe.main(
+        [
+            "--study",
+            "frame_head",
+            "--smoke",
+            "--objective",
+            "pitch_class_histogram_distance",
+            "--output-dir",
+            str(tmp_path / "study"),
+        ]
+    )
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
     assert all(0.0 <= row["objective"] <= 2.0 for row in rows)
     assert "val_pitch_class_histogram_distance" in (tmp_path / "study" / "results.md").read_text()

@@ -31,15 +31,33 @@ def test_smoke_run_writes_the_run_folder_and_generates_again(tmp_path):
     assert metrics["valid_nll"] > 0 and metrics["generation"]["prompt_tokens"] == len(info["default_prompt"])
 
     out = tmp_path / "more"
-    code = musickit_main(["generate", "--run", str(run_dir), "--output-dir", str(out), "--max-length", "12",
-                          "--num-samples", "2", "--top-k", "5"])  # fmt: skip
+    code = musickit_main(
+        [
+            "generate",
+            "--run",
+            str(run_dir),
+            "--output-dir",
+            str(out),
+            "--max-length",
+            "12",
+            "--num-samples",
+            "2",
+            "--top-k",
+            "5",
+        ]
+    )
     assert code == 0
     assert sorted(path.name for path in out.glob("*.mid")) == ["sample_1.mid", "sample_2.mid"]
 
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["--top-p", "0"], "--top-p"), (["--style", "mozart"], "--style"), (["--form", "XY"], "--form"), (["--key", "H"], "key")],
+    [
+        (["--top-p", "0"], "--top-p"),
+        (["--style", "mozart"], "--style"),
+        (["--form", "XY"], "--form"),
+        (["--key", "H"], "key"),
+    ],
 )
 def test_bad_flags_fail_before_training(tmp_path, flags, message):
     with pytest.raises(UsageError, match=message):

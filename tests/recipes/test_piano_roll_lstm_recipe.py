@@ -32,8 +32,15 @@ def smoke_run(recipe, tmp_path_factory):
 
 def test_smoke_run_writes_the_whole_run_folder(smoke_run):
     output, metrics = smoke_run
-    for name in ("model.keras", "representation.json", "run.json", "metrics.json", "history.csv", "history.png",
-                 "primer.mid"):  # fmt: skip
+    for name in (
+        "model.keras",
+        "representation.json",
+        "run.json",
+        "metrics.json",
+        "history.csv",
+        "history.png",
+        "primer.mid",
+    ):
         assert (output / name).is_file(), name
     assert any((output / "logs").iterdir())
     for index in (1, 2):
@@ -43,8 +50,14 @@ def test_smoke_run_writes_the_whole_run_folder(smoke_run):
     assert sorted(path.suffix for path in (output / "samples").iterdir()) == [".mid"] * 2 + [".png"] * 2 + [".wav"] * 2
     saved = json.loads((output / "metrics.json").read_text())
     assert {"valid_nll", "test_nll", "markov_valid_nll"} <= set(saved)
-    assert {"note_density", "polyphony", "in_scale_ratio", "rhythmic_regularity", "repeated_frame_ratio",
-            "pitch_class_histogram_distance_to_training"} <= set(saved["samples"]["generated"])  # fmt: skip
+    assert {
+        "note_density",
+        "polyphony",
+        "in_scale_ratio",
+        "rhythmic_regularity",
+        "repeated_frame_ratio",
+        "pitch_class_histogram_distance_to_training",
+    } <= set(saved["samples"]["generated"])
     assert set(saved["samples"]) == {"generated", "held_out"}
     assert not [name for name in os.listdir(output) if ".partial" in name]
     # One sampling configuration: the family's, saved for `musickit generate --run`.
@@ -56,8 +69,23 @@ def test_smoke_run_writes_the_whole_run_folder(smoke_run):
 def test_generate_command_reproduces_with_a_seed(smoke_run, tmp_path):
     output, _ = smoke_run
     for folder in ("first", "second"):
-        arguments = ["generate", "--run", str(output), "--output-dir", str(tmp_path / folder), "--bars", "1",
-                     "--num-samples", "1", "--seed", "5", "--key", "C", "--scale", "major"]  # fmt: skip
+        arguments = [
+            "generate",
+            "--run",
+            str(output),
+            "--output-dir",
+            str(tmp_path / folder),
+            "--bars",
+            "1",
+            "--num-samples",
+            "1",
+            "--seed",
+            "5",
+            "--key",
+            "C",
+            "--scale",
+            "major",
+        ]
         assert cli.main(arguments) == 0
     first = mido.MidiFile(tmp_path / "first" / "sample_1.mid")
     second = mido.MidiFile(tmp_path / "second" / "sample_1.mid")

@@ -26,7 +26,11 @@ def test_one_vocabulary_for_labels_and_tokens():
     assert LABEL_EMOTIONS is EMOTION_CLASSES
     assert tokenizer.emotions == EMOTION_CLASSES == ("happy", "tense", "sad", "calm")
     assert [tokenizer.id_to_token(tokenizer.section_token_id(letter)) for letter in SECTION_LETTERS] == [
-        "SECTION_A", "SECTION_B", "SECTION_C", "SECTION_D"]  # fmt: skip
+        "SECTION_A",
+        "SECTION_B",
+        "SECTION_C",
+        "SECTION_D",
+    ]
     # A heuristic label reaches the tokens: "tense" used to be dropped by a tokenizer that only knew "angry".
     a_minor_fast = [Note(pitch, 90, 0.125 * i, 0.125 * i + 0.125) for i, pitch in enumerate([57, 60, 64, 69] * 8)]
     score = Score(notes=a_minor_fast)

@@ -56,8 +56,13 @@ def test_sizes_are_configurable():
     assert tokenizer.vocabulary_size == 128 + 128 + 50
     ids = tokenizer.encode(make_score([(60, 30, 0.0, 0.5), (62, 120, 0.5, 1.0)]))
     assert tokens(tokenizer, ids) == [
-        "NOTE_ON_60", "TIME_SHIFT_25", "NOTE_OFF_60", "NOTE_ON_62", "TIME_SHIFT_25", "NOTE_OFF_62",
-    ]  # fmt: skip
+        "NOTE_ON_60",
+        "TIME_SHIFT_25",
+        "NOTE_OFF_60",
+        "NOTE_ON_62",
+        "TIME_SHIFT_25",
+        "NOTE_OFF_62",
+    ]
     assert [note.velocity for note in tokenizer.decode(ids, velocity=77).notes] == [77, 77]
 
 
@@ -66,11 +71,18 @@ def test_encode_hand_computed_events():
     # A chord, then a repeated key starting exactly where the chord's C ends.
     score = make_score([(60, 100, 0.0, 0.5), (64, 100, 0.0, 0.25), (60, 20, 0.5, 0.6)])
     assert tokens(tokenizer, tokenizer.encode(score)) == [
-        "VELOCITY_24", "NOTE_ON_60", "NOTE_ON_64",
-        "TIME_SHIFT_25", "NOTE_OFF_64",
-        "TIME_SHIFT_25", "NOTE_OFF_60", "VELOCITY_4", "NOTE_ON_60",  # release before the new attack
-        "TIME_SHIFT_10", "NOTE_OFF_60",
-    ]  # fmt: skip
+        "VELOCITY_24",
+        "NOTE_ON_60",
+        "NOTE_ON_64",
+        "TIME_SHIFT_25",
+        "NOTE_OFF_64",
+        "TIME_SHIFT_25",
+        "NOTE_OFF_60",
+        "VELOCITY_4",
+        "NOTE_ON_60",  # release before the new attack
+        "TIME_SHIFT_10",
+        "NOTE_OFF_60",
+    ]
     assert tokenizer.encode(score).dtype == np.int32
 
 
@@ -78,9 +90,14 @@ def test_long_gaps_take_several_shifts():
     tokenizer = PerformanceTokenizer()
     score = make_score([(60, 98, 2.5, 2.6)])
     assert tokens(tokenizer, tokenizer.encode(score)) == [
-        "TIME_SHIFT_100", "TIME_SHIFT_100", "TIME_SHIFT_50", "VELOCITY_24", "NOTE_ON_60", "TIME_SHIFT_10",
+        "TIME_SHIFT_100",
+        "TIME_SHIFT_100",
+        "TIME_SHIFT_50",
+        "VELOCITY_24",
+        "NOTE_ON_60",
+        "TIME_SHIFT_10",
         "NOTE_OFF_60",
-    ]  # fmt: skip
+    ]
     assert_round_trip(tokenizer, score)
 
 
@@ -109,7 +126,9 @@ def test_velocity_is_quantized_to_bins_of_four():
     assert [tokenizer.velocity_bin(v) for v in (1, 4, 5, 100, 127)] == [0, 0, 1, 24, 31]
     assert [tokenizer.bin_velocity(b) for b in (0, 1, 24, 31)] == [2, 6, 98, 126]
     velocities = range(1, 128, 9)
-    score = make_score([(60 + index, velocity, index / 10, index / 10 + 0.1) for index, velocity in enumerate(velocities)])
+    score = make_score(
+        [(60 + index, velocity, index / 10, index / 10 + 0.1) for index, velocity in enumerate(velocities)]
+    )
     assert_round_trip(tokenizer, score, velocity_tolerance=2)
 
 

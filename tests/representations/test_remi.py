@@ -30,15 +30,29 @@ def test_hand_computed_tokens_for_one_bar():
     ids = tokenizer.encode(score)
     assert ids.dtype == np.int32
     assert tokens(tokenizer, ids) == [
-        "Bar", "TimeSignature_4/4",
-        "Position_0", "Tempo_120", "Program_0", "Pitch_60", "Velocity_22", "Duration_4",
-        "Pitch_64", "Velocity_22", "Duration_2",
-        "Position_6", "Program_0", "Pitch_67", "Velocity_31", "Duration_1",
-    ]  # fmt: skip
+        "Bar",
+        "TimeSignature_4/4",
+        "Position_0",
+        "Tempo_120",
+        "Program_0",
+        "Pitch_60",
+        "Velocity_22",
+        "Duration_4",
+        "Pitch_64",
+        "Velocity_22",
+        "Duration_2",
+        "Position_6",
+        "Program_0",
+        "Pitch_67",
+        "Velocity_31",
+        "Duration_1",
+    ]
     decoded = tokenizer.decode(ids)
     assert notes_of(decoded) == [
-        (60, 90, 0.0, 0.5, 0, False), (64, 90, 0.0, 0.25, 0, False), (67, 126, 0.75, 0.875, 0, False),
-    ]  # fmt: skip
+        (60, 90, 0.0, 0.5, 0, False),
+        (64, 90, 0.0, 0.25, 0, False),
+        (67, 126, 0.75, 0.875, 0, False),
+    ]
 
 
 def test_three_four_time_with_tempo_change_and_empty_bar_round_trips_exactly():
@@ -47,13 +61,33 @@ def test_three_four_time_with_tempo_change_and_empty_bar_round_trips_exactly():
     score.tempos.append(TempoChange(3.0, 60.0))
     tokenizer = REMITokenizer()
     assert tokens(tokenizer, tokenizer.encode(score)) == [
-        "Bar", "TimeSignature_3/4",
-        "Position_0", "Tempo_120", "Program_0", "Pitch_60", "Velocity_22", "Duration_12",
-        "Position_8", "Program_0", "Pitch_62", "Velocity_22", "Duration_4",
+        "Bar",
+        "TimeSignature_3/4",
+        "Position_0",
+        "Tempo_120",
+        "Program_0",
+        "Pitch_60",
+        "Velocity_22",
+        "Duration_12",
+        "Position_8",
+        "Program_0",
+        "Pitch_62",
+        "Velocity_22",
+        "Duration_4",
         "Bar",  # empty
-        "Bar", "Position_0", "Tempo_60", "Program_0", "Pitch_64", "Velocity_22", "Duration_4",
-        "Position_6", "Program_0", "Pitch_65", "Velocity_22", "Duration_2",
-    ]  # fmt: skip
+        "Bar",
+        "Position_0",
+        "Tempo_60",
+        "Program_0",
+        "Pitch_64",
+        "Velocity_22",
+        "Duration_4",
+        "Position_6",
+        "Program_0",
+        "Pitch_65",
+        "Velocity_22",
+        "Duration_2",
+    ]
     decoded = tokenizer.decode(tokenizer.encode(score))
     assert notes_of(decoded) == notes_of(score)
     assert decoded.tempos == [TempoChange(0.0, 120.0), TempoChange(3.0, 60.0)]
@@ -68,9 +102,16 @@ def test_time_signature_change_and_tempo_between_notes():
     tokenizer = REMITokenizer()
     ids = tokenizer.encode(score)
     assert tokens(tokenizer, ids)[8:] == [
-        "Bar", "TimeSignature_3/4", "Position_0", "Program_0", "Pitch_62", "Velocity_22", "Duration_12",
-        "Position_4", "Tempo_100",
-    ]  # fmt: skip
+        "Bar",
+        "TimeSignature_3/4",
+        "Position_0",
+        "Program_0",
+        "Pitch_62",
+        "Velocity_22",
+        "Duration_12",
+        "Position_4",
+        "Tempo_100",
+    ]
     decoded = tokenizer.decode(ids)
     assert notes_of(decoded) == notes_of(score)
     assert decoded.tempos == [TempoChange(0.0, 120.0), TempoChange(2.5, 100.0)]
@@ -85,8 +126,14 @@ def test_bar_cut_short_by_a_signature_change_is_renamed_to_its_length():
     ids, counts = tokenizer.encode_with_counts(score)
     names = tokens(tokenizer, ids)
     assert [name for name in names if name == "Bar" or name.startswith("TimeSignature")] == [
-        "Bar", "TimeSignature_4/4", "Bar", "TimeSignature_2/4", "Bar", "TimeSignature_3/4", "Bar",
-    ]  # fmt: skip
+        "Bar",
+        "TimeSignature_4/4",
+        "Bar",
+        "TimeSignature_2/4",
+        "Bar",
+        "TimeSignature_3/4",
+        "Bar",
+    ]
     assert counts["short_bars_renamed"] == 1
     decoded = tokenizer.decode(ids)
     assert notes_of(decoded) == notes_of(score)
@@ -102,10 +149,22 @@ def test_programs_and_drums_at_one_position():
     )
     tokenizer = REMITokenizer()
     assert tokens(tokenizer, tokenizer.encode(score))[4:] == [
-        "Program_0", "Pitch_60", "Velocity_22", "Duration_4", "Pitch_64", "Velocity_22", "Duration_4",
-        "Program_32", "Pitch_48", "Velocity_22", "Duration_4",
-        "Program_drums", "Pitch_36", "Velocity_22", "Duration_1",
-    ]  # fmt: skip
+        "Program_0",
+        "Pitch_60",
+        "Velocity_22",
+        "Duration_4",
+        "Pitch_64",
+        "Velocity_22",
+        "Duration_4",
+        "Program_32",
+        "Pitch_48",
+        "Velocity_22",
+        "Duration_4",
+        "Program_drums",
+        "Pitch_36",
+        "Velocity_22",
+        "Duration_1",
+    ]
     assert notes_of(tokenizer.decode(tokenizer.encode(score))) == notes_of(score)
 
     without_programs = REMITokenizer(use_programs=False)
@@ -134,10 +193,22 @@ def test_pickup_fills_the_end_of_a_full_first_bar():
     score = make_score([(67, 90, 0.0, 0.5), (72, 90, 0.5, 2.5)], pickup_quarters=1.0)
     tokenizer = REMITokenizer()
     assert tokens(tokenizer, tokenizer.encode(score)) == [
-        "Bar", "TimeSignature_4/4", "Position_0", "Tempo_120",
-        "Position_12", "Program_0", "Pitch_67", "Velocity_22", "Duration_4",
-        "Bar", "Position_0", "Program_0", "Pitch_72", "Velocity_22", "Duration_16",
-    ]  # fmt: skip
+        "Bar",
+        "TimeSignature_4/4",
+        "Position_0",
+        "Tempo_120",
+        "Position_12",
+        "Program_0",
+        "Pitch_67",
+        "Velocity_22",
+        "Duration_4",
+        "Bar",
+        "Position_0",
+        "Program_0",
+        "Pitch_72",
+        "Velocity_22",
+        "Duration_16",
+    ]
     decoded = tokenizer.decode(tokenizer.encode(score))
     assert [(n.pitch, n.start, n.end) for n in decoded.notes] == [(67, 1.5, 2.0), (72, 2.0, 4.0)]
 
@@ -164,8 +235,11 @@ def test_vocabulary_accessors():
     assert (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id, tokenizer.mask_id) == (0, 1, 2, 3)
     assert (tokenizer.prompt_start_id, tokenizer.prompt_end_id) == (4, 5)
     assert [tokenizer.id_to_token(tokenizer.section_token_id(name)) for name in "ABCD"] == [
-        "SECTION_A", "SECTION_B", "SECTION_C", "SECTION_D",
-    ]  # fmt: skip
+        "SECTION_A",
+        "SECTION_B",
+        "SECTION_C",
+        "SECTION_D",
+    ]
     assert {"STYLE_bach", "STYLE_essen", "STYLE_ryans", "STYLE_palestrina"} <= set(tokenizer._ids)
     assert tokenizer.token_type(tokenizer.style_token_id("bach")) == "STYLE"
     assert tokenizer.token_type(tokenizer.emotion_token_id("sad")) == "EMOTION"
@@ -193,11 +267,19 @@ def test_decode_tolerates_model_mistakes():
     tokenizer = REMITokenizer()
     t = tokenizer.token_to_id
     ids = [
-        tokenizer.bos_id, t("Position_2"), t("Pitch_60"),  # no Bar yet, no Velocity, no Duration
-        tokenizer.pad_id, t("Bar"), t("Position_4"), t("Pitch_62"), t("Duration_2"),
+        tokenizer.bos_id,
+        t("Position_2"),
+        t("Pitch_60"),  # no Bar yet, no Velocity, no Duration
+        tokenizer.pad_id,
+        t("Bar"),
+        t("Position_4"),
+        t("Pitch_62"),
+        t("Duration_2"),
         t("Velocity_5"),  # a Velocity with no note waiting is ignored
-        tokenizer.eos_id, t("Pitch_64"), t("Duration_1"),
-    ]  # fmt: skip
+        tokenizer.eos_id,
+        t("Pitch_64"),
+        t("Duration_1"),
+    ]
     decoded = tokenizer.decode(ids, velocity=70)
     expected = [(60, 70, 0.25, 0.375), (62, 70, 0.5, 0.75)]
     assert [(n.pitch, n.velocity, n.start, n.end) for n in decoded.notes] == expected
@@ -246,16 +328,36 @@ def test_bach_corpus_round_trip():
 
 def test_without_velocity_tokens_a_note_is_pitch_and_duration():
     # Two bars of 4/4 at 120 qpm: a C major chord whose C is held over the bar line, then a unison D.
-    score = make_score([(60, 90, 0.0, 24 * STEP), (64, 90, 0.0, 4 * STEP), (67, 90, 0.0, 4 * STEP),
-                        (62, 90, 18 * STEP, 20 * STEP), (62, 90, 18 * STEP, 22 * STEP)])  # fmt: skip
+    score = make_score(
+        [
+            (60, 90, 0.0, 24 * STEP),
+            (64, 90, 0.0, 4 * STEP),
+            (67, 90, 0.0, 4 * STEP),
+            (62, 90, 18 * STEP, 20 * STEP),
+            (62, 90, 18 * STEP, 22 * STEP),
+        ]
+    )
     tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
     assert tokenizer.note_order == ("pitch", "duration") and len(tokenizer.token_ids("Velocity")) == 0
     ids = tokenizer.encode(score)
     assert tokens(tokenizer, ids) == [
-        "Bar", "TimeSignature_4/4", "Position_0", "Tempo_120",
-        "Pitch_60", "Duration_24", "Pitch_64", "Duration_4", "Pitch_67", "Duration_4",
-        "Bar", "Position_2", "Pitch_62", "Duration_2", "Pitch_62", "Duration_4",
-    ]  # fmt: skip
+        "Bar",
+        "TimeSignature_4/4",
+        "Position_0",
+        "Tempo_120",
+        "Pitch_60",
+        "Duration_24",
+        "Pitch_64",
+        "Duration_4",
+        "Pitch_67",
+        "Duration_4",
+        "Bar",
+        "Position_2",
+        "Pitch_62",
+        "Duration_2",
+        "Pitch_62",
+        "Duration_4",
+    ]
     # Every note comes back, the held C and the unison pair included (duplicates are the score's, not the decoder's).
     assert notes_of(tokenizer.decode(ids)) == notes_of(score)
     assert notes_of(tokenizer.decode(ids, velocity=70))[0][1] == 70
@@ -266,14 +368,38 @@ def test_without_velocity_tokens_a_note_is_pitch_and_duration():
 def test_hand_built_stream_decodes_to_the_notes_it_states():
     # What a model may write: 3/4 bars, a note held over two bar lines, an empty bar, a Pitch missing its Duration.
     tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
-    names = ["STYLE_bach", "Bar", "TimeSignature_3/4", "Position_0", "Pitch_48", "Duration_30", "Pitch_67", "Duration_4",
-             "Position_4", "Pitch_65", "Duration_8",
-             "Bar", "Position_0", "Pitch_64", "Duration_12",
-             "Bar",  # empty apart from the held C3
-             "Bar", "Position_6", "Pitch_60", "Position_8", "Pitch_62", "Duration_2"]  # fmt: skip
+    names = [
+        "STYLE_bach",
+        "Bar",
+        "TimeSignature_3/4",
+        "Position_0",
+        "Pitch_48",
+        "Duration_30",
+        "Pitch_67",
+        "Duration_4",
+        "Position_4",
+        "Pitch_65",
+        "Duration_8",
+        "Bar",
+        "Position_0",
+        "Pitch_64",
+        "Duration_12",
+        "Bar",  # empty apart from the held C3
+        "Bar",
+        "Position_6",
+        "Pitch_60",
+        "Position_8",
+        "Pitch_62",
+        "Duration_2",
+    ]
     quantized = tokenizer.decode_quantized([tokenizer.token_to_id(name) for name in names])
     # (pitch, start step, end step): bars start at steps 0, 12, 24, 36 (3/4 is 12 sixteenths).
     assert [(n.pitch, n.start_step, n.end_step) for n in quantized.notes] == [
-        (48, 0, 30), (67, 0, 4), (65, 4, 12), (64, 12, 24), (60, 42, 43), (62, 44, 46),
-    ]  # fmt: skip
+        (48, 0, 30),
+        (67, 0, 4),
+        (65, 4, 12),
+        (64, 12, 24),
+        (60, 42, 43),
+        (62, 44, 46),
+    ]
     assert quantized.time_signatures == [(0, 3, 4)] and quantized.metadata == {"style": "bach"}

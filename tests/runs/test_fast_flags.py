@@ -22,14 +22,26 @@ print("HEAVY", ",".join(heavy) or "none", "EXIT", code)
 
 
 def probe(script, *argv):
-    completed = subprocess.run([sys.executable, "-c", PROBE, os.path.join(ROOT, script), *argv], cwd=ROOT,
-                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, os.path.join(ROOT, script), *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
     return completed.stdout.strip().splitlines()[-1], completed.stderr.strip()
 
 
-@pytest.mark.parametrize("script", ["recipes/hierarchical_transformer.py", "recipes/ablation_search.py",
-                                    "recipes/piano_roll_lstm.py", "recipes/music_transformer.py",
-                                    "musickit/cli.py"])  # fmt: skip
+@pytest.mark.parametrize(
+    "script",
+    [
+        "recipes/hierarchical_transformer.py",
+        "recipes/ablation_search.py",
+        "recipes/piano_roll_lstm.py",
+        "recipes/music_transformer.py",
+        "musickit/cli.py",
+    ],
+)
 def test_help_loads_no_backend(script):
     last, _ = probe(script, "--help")
     assert last == "HEAVY none EXIT 0"

@@ -41,8 +41,11 @@ def test_killed_during_sample_writing_then_resumed_then_protected(recipe, tmp_pa
     assert (output / "samples" / "sample_1.mid").is_file()
     model_bytes = (output / "model.keras").read_bytes()
 
-    for extra, message in ((["--resume"], "nothing to resume"), ([], "already holds a finished run"),
-                           (["--resume", "--epochs", "1"], "--smoke sets --epochs")):  # fmt: skip
+    for extra, message in (
+        (["--resume"], "nothing to resume"),
+        ([], "already holds a finished run"),
+        (["--resume", "--epochs", "1"], "--smoke sets --epochs"),
+    ):
         assert run_main(recipe.main, [*argv, *extra]) == 2
         error = capsys.readouterr().err.strip()
         assert len(error.splitlines()) == 1 and message in error, error

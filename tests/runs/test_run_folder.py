@@ -90,10 +90,13 @@ def test_a_folder_that_holds_no_run_is_never_written_or_cleared(tmp_path):
 def test_a_second_process_is_refused_and_a_dead_ones_lock_is_taken_over(tmp_path):
     run = RunFolder(tmp_path / "run")
     run.start(INFO)  # this process now holds the lock
-    script = ("import sys; from musickit.runs import RunFolder; from musickit.runs.entry import run_main; "
-              f"sys.exit(run_main(lambda argv: RunFolder({str(run.path)!r}).start({INFO!r}, resume=True)))")  # fmt: skip
-    second = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": ROOT})  # fmt: skip
+    script = (
+        "import sys; from musickit.runs import RunFolder; from musickit.runs.entry import run_main; "
+        f"sys.exit(run_main(lambda argv: RunFolder({str(run.path)!r}).start({INFO!r}, resume=True)))"
+    )
+    second = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}
+    )
     assert second.returncode == 2, second.stderr
     assert len(second.stderr.strip().splitlines()) == 1 and f"being written by process {os.getpid()}" in second.stderr
     run.unlock()
@@ -143,7 +146,9 @@ def test_resume_after_a_kill_during_sample_writing_redoes_no_epoch(tmp_path):
     run = RunFolder(tmp_path / "run")
     run.start(INFO)
     model = tiny_model()
-    model.fit(inputs, targets, validation_data=(inputs, targets), epochs=2, verbose=0, callbacks=standard_callbacks(run))
+    model.fit(
+        inputs, targets, validation_data=(inputs, targets), epochs=2, verbose=0, callbacks=standard_callbacks(run)
+    )
     run.save_model(model, _Representation())
     with pytest.raises(KeyboardInterrupt), atomic_path(run.file("samples", "sample_1.mid")):
         raise KeyboardInterrupt  # killed while writing the first sample
@@ -154,8 +159,14 @@ def test_resume_after_a_kill_during_sample_writing_redoes_no_epoch(tmp_path):
     assert resumed.start(INFO, resume=True) is True
     assert os.listdir(tmp_path / "run" / "samples") == []  # the leftover temporary file is gone
     again = tiny_model()  # a fresh model, as a new process builds it
-    history = again.fit(inputs, targets, validation_data=(inputs, targets), epochs=2, verbose=0,
-                        callbacks=standard_callbacks(resumed, resume=True))  # fmt: skip
+    history = again.fit(
+        inputs,
+        targets,
+        validation_data=(inputs, targets),
+        epochs=2,
+        verbose=0,
+        callbacks=standard_callbacks(resumed, resume=True),
+    )
     assert history.history.get("loss", []) == []  # no epoch redone
     for mine, saved in zip(again.get_weights(), trained):
         np.testing.assert_array_equal(mine, saved)
@@ -185,16 +196,25 @@ def test_a_kill_inside_the_backup_write_leaves_the_previous_backup(tmp_path, mon
     monkeypatch.undo()
     assert json.loads((tmp_path / "run" / "backup" / "training_metadata.json").read_text())["epoch"] == 1
     assert RunFolder(run.path).start(INFO, resume=True)
-    history = tiny_model().fit(inputs, targets, validation_data=(inputs, targets), epochs=3, verbose=0,
-                               callbacks=standard_callbacks(run, resume=True))  # fmt: skip
+    history = tiny_model().fit(
+        inputs,
+        targets,
+        validation_data=(inputs, targets),
+        epochs=3,
+        verbose=0,
+        callbacks=standard_callbacks(run, resume=True),
+    )
     assert len(history.history["loss"]) == 2  # epochs 2 and 3; epoch 1 was kept
 
 
 def test_json_is_valid_and_paths_from_run_json_stay_inside(tmp_path):
     run = RunFolder(tmp_path / "run")
     run.write_json(run.metrics_path, {"nll": float("nan"), "values": [1.0, float("inf")], "count": np.int64(2)})
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == {"nll": None, "values": [1.0, None],
-                                                                           "count": 2}  # fmt: skip
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == {
+        "nll": None,
+        "values": [1.0, None],
+        "count": 2,
+    }
     assert run.inside("primer.mid") == run.file("primer.mid")
     for outside in ("../secret.mid", "/etc/passwd"):
         with pytest.raises(UsageError, match="points outside its run folder"):

@@ -56,10 +56,18 @@ def test_two_devices_train_like_one_and_the_checkpoint_loads_on_one(tmp_path):
 
     import numpy as np
 
-    environment = os.environ | {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-                                "PYTHONPATH": os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", "")}  # fmt: skip
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "model.keras")], env=environment,
-                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    environment = os.environ | {
+        "KERAS_BACKEND": "jax",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "PYTHONPATH": os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "model.keras")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["devices"] == 2 and report["global_batch"] == 4

@@ -20,9 +20,14 @@ def test_constant_rate_without_clipping():
     assert float(optimizer.learning_rate) == pytest.approx(3e-4) and optimizer.clipnorm is None
 
 
-@pytest.mark.parametrize("changes, message", [({"learning_rate": -1.0}, "positive"),
-                                              ({"learning_rate": float("nan")}, "positive"),
-                                              ({"schedule": "sawtooth"}, "schedule")])  # fmt: skip
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"learning_rate": -1.0}, "positive"),
+        ({"learning_rate": float("nan")}, "positive"),
+        ({"schedule": "sawtooth"}, "schedule"),
+    ],
+)
 def test_bad_settings_are_one_line(changes, message):
     with pytest.raises(UsageError, match=message):
         OptimizerSettings(**changes)

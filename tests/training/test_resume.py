@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
+from musickit.families.piano_roll_lstm.training import compile_model, sequence_negative_log_likelihood
 from musickit.models import PianoRollLSTM
 from musickit.runs.folder import RunFolder
 from musickit.training.callbacks import standard_callbacks
-from musickit.families.piano_roll_lstm.training import compile_model, sequence_negative_log_likelihood
 
 
 class InterruptAfter(keras.callbacks.Callback):
@@ -37,11 +37,23 @@ def test_interrupted_training_resumes_at_the_next_epoch(tmp_path):
     run = RunFolder(tmp_path / "run")
     run.start({"model": "test"})
     with pytest.raises(KeyboardInterrupt):
-        fresh_model().fit(inputs, targets, validation_data=(inputs, targets), epochs=4, verbose=0,
-                          callbacks=standard_callbacks(run, extra=[InterruptAfter(2)]))  # fmt: skip
+        fresh_model().fit(
+            inputs,
+            targets,
+            validation_data=(inputs, targets),
+            epochs=4,
+            verbose=0,
+            callbacks=standard_callbacks(run, extra=[InterruptAfter(2)]),
+        )
     assert run.start({"model": "test"}, resume=True)
-    history = fresh_model().fit(inputs, targets, validation_data=(inputs, targets), epochs=4, verbose=0,
-                                callbacks=standard_callbacks(run, resume=True))  # fmt: skip
+    history = fresh_model().fit(
+        inputs,
+        targets,
+        validation_data=(inputs, targets),
+        epochs=4,
+        verbose=0,
+        callbacks=standard_callbacks(run, resume=True),
+    )
     assert len(history.history["loss"]) == 2  # epochs 3 and 4 only
     with open(run.history_path) as handle:
         assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1", "2", "3"]

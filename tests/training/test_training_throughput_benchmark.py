@@ -17,8 +17,22 @@ def throughput_benchmark():
 
 
 def test_tiny_run_reports_every_figure(throughput_benchmark):
-    args = throughput_benchmark.parse_arguments(["--preset", "tiny", "--encodings", "rotary", "--steps", "1", "--rounds", "1",
-                                      "--peak-tflops", "1", "--jit", "off"])  # fmt: skip
+    args = throughput_benchmark.parse_arguments(
+        [
+            "--preset",
+            "tiny",
+            "--encodings",
+            "rotary",
+            "--steps",
+            "1",
+            "--rounds",
+            "1",
+            "--peak-tflops",
+            "1",
+            "--jit",
+            "off",
+        ]
+    )
     results = throughput_benchmark.run(args)
     rows = results["transformer"]
     assert set(rows) == {"musickit_rotary", "keras_hub"}

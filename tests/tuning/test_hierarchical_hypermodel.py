@@ -8,8 +8,8 @@ import keras
 import keras_tuner
 import pytest
 
-from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
 from musickit.data.dataset import EncodedSplit
+from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
 from musickit.errors import UsageError
 from musickit.representations.remi import REMITokenizer
 from musickit.tuning.hierarchical_hypermodel import ContinuedEpochs, HierarchicalTransformerHyperModel
@@ -45,8 +45,9 @@ def test_defaults_are_the_small_presets_and_the_recipes_settings(hypermodel):
 
 
 def test_tuned_values_reach_the_model(hypermodel):
-    hp = hyperparameters(encoder_layers=3, encoder_heads=8, encoder_dim=100, snippet_length=32,
-                         contrastive_pretraining=False)  # fmt: skip
+    hp = hyperparameters(
+        encoder_layers=3, encoder_heads=8, encoder_dim=100, snippet_length=32, contrastive_pretraining=False
+    )
     model = hypermodel.build(hp)
     assert (model.encoder.num_layers, model.encoder.num_heads, model.encoder.snippet_length) == (3, 8, 32)
     assert model.encoder.hidden_dim == 96  # 100 rounded down to a multiple of the 8 heads
@@ -78,7 +79,7 @@ def test_stage_epochs_reach_the_tuners_callbacks_numbered_on(tmp_path):
     # Three stages of one epoch each, every fit counting from 0: the epoch log must see 0, 1, 2.
     path = str(tmp_path / "epochs.jsonl")
     continued = ContinuedEpochs([EpochLog(path)])
-    for stage, loss in enumerate((3.0, 2.5, 2.0)):
+    for loss in (3.0, 2.5, 2.0):
         continued.on_train_begin()
         continued.on_epoch_end(0, {"loss": loss, "val_loss": loss + 1})
         continued.on_train_end()
@@ -105,10 +106,18 @@ def test_an_interrupted_trial_continues_from_its_last_finished_stage(tmp_path):
 
     tokenizer = REMITokenizer()
     corpus = build_form_corpus("bach", tokenizer, max_files=8, forms=("AB",), pieces_per_form=1)
-    hypermodel = HierarchicalTransformerHyperModel(tokenizer, corpus.styles, preset="tiny", sequence_length=64,
-                                                   batch_size=4, language_model_epochs=1, steps_per_epoch=1,
-                                                   validation_steps=1, jit_compile=False,
-                                                   defaults={"num_layers": 1, "snippet_length": 16})  # fmt: skip
+    hypermodel = HierarchicalTransformerHyperModel(
+        tokenizer,
+        corpus.styles,
+        preset="tiny",
+        sequence_length=64,
+        batch_size=4,
+        language_model_epochs=1,
+        steps_per_epoch=1,
+        validation_steps=1,
+        jit_compile=False,
+        defaults={"num_layers": 1, "snippet_length": 16},
+    )
     hp = hyperparameters(contrastive_pretraining=False)
     execution = tmp_path / "execution_0"
     backup = keras.callbacks.BackupAndRestore(str(execution / "backup"))
@@ -116,13 +125,25 @@ def test_an_interrupted_trial_continues_from_its_last_finished_stage(tmp_path):
     execution.mkdir()
     # Killed at the end of stage B1's epoch (1): stage A (epoch 0) is saved, B1 is not.
     with pytest.raises(KeyboardInterrupt):
-        hypermodel.fit(hp, hypermodel.build(hp), corpus.train, validation_data=corpus.valid, verbose=0,
-                       callbacks=[backup, EpochLog(log), StopAfterEpoch(1)])  # fmt: skip
+        hypermodel.fit(
+            hp,
+            hypermodel.build(hp),
+            corpus.train,
+            validation_data=corpus.valid,
+            verbose=0,
+            callbacks=[backup, EpochLog(log), StopAfterEpoch(1)],
+        )
     stages = execution / "hierarchical" / "stages"
     assert json.loads((stages / "stages.json").read_text()) == {"finished": ["A"]}
     os.remove(log)  # as the tuner does when it finds no Keras backup to resume from
-    history = hypermodel.fit(hp, hypermodel.build(hp), corpus.train, validation_data=corpus.valid, verbose=0,
-                             callbacks=[backup, EpochLog(log)])  # fmt: skip
+    history = hypermodel.fit(
+        hp,
+        hypermodel.build(hp),
+        corpus.train,
+        validation_data=corpus.valid,
+        verbose=0,
+        callbacks=[backup, EpochLog(log)],
+    )
     assert history.epoch == [1, 2]  # B1 and C, numbered where the schedule stands
     assert read_epoch_log(log).epoch == [1, 2]
     assert not (execution / "hierarchical").exists() and not (execution / "backup").exists()

@@ -54,11 +54,14 @@ def test_staging_smoke_study(recipe, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, hyperparameter, values", [
-    ("contrastive", "contrastive_pretraining", {"True", "False"}),
-    ("encoder_size", "encoder_layers", {"1", "2"}),
-    ("snippet_length", "snippet_length", {"8", "16"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, hyperparameter, values",
+    [
+        ("contrastive", "contrastive_pretraining", {"True", "False"}),
+        ("encoder_size", "encoder_layers", {"1", "2"}),
+        ("snippet_length", "snippet_length", {"8", "16"}),
+    ],
+)
 def test_other_smoke_studies(recipe, tmp_path, name, hyperparameter, values):
     rows, written = run_study(recipe, tmp_path, name)
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
@@ -66,10 +69,13 @@ def test_other_smoke_studies(recipe, tmp_path, name, hyperparameter, values):
     assert all(row["objective"] > 0 for row in rows)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--study", "staging", "--tuner", "hyperband"], "use --tuner grid, random or bayesian"),
-    (["--study", "contrastive", "--objective", "pitch_class_histogram_distance"], "use --objective nll"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--study", "staging", "--tuner", "hyperband"], "use --tuner grid, random or bayesian"),
+        (["--study", "contrastive", "--objective", "pitch_class_histogram_distance"], "use --objective nll"),
+    ],
+)
 def test_what_the_hierarchical_studies_cannot_do_is_one_line(recipe, tmp_path, capsys, argv, message):
     from musickit.runs.entry import run_main
 

@@ -43,8 +43,9 @@ def test_piano_roll_autoregressive_head_gets_its_own_hyperparameters():
 def test_piano_roll_fit_batches_with_the_tuned_batch_size():
     rng = np.random.default_rng(0)
     rolls = [(rng.random((40, 88)) < 0.05).astype("float32") for _ in range(3)]
-    hypermodel = PianoRollLSTMHyperModel(window_length=8, transpose=0, steps_per_epoch=2, validation_steps=1,
-                                         defaults=TINY_LSTM)  # fmt: skip
+    hypermodel = PianoRollLSTMHyperModel(
+        window_length=8, transpose=0, steps_per_epoch=2, validation_steps=1, defaults=TINY_LSTM
+    )
     hp = hyperparameters(batch_size=3)
     model = hypermodel.build(hp)
     history = hypermodel.fit(hp, model, rolls, validation_data=rolls[:1], epochs=1, verbose=0)
@@ -53,8 +54,16 @@ def test_piano_roll_fit_batches_with_the_tuned_batch_size():
 
 
 def transformer_hypermodel(**options):
-    return MusicTransformerHyperModel(vocabulary_size=40, preset="tiny", condition_sizes={"style": 3}, end_id=2,
-                                      epochs=4, train_size=80, batch_size=8, **options)  # fmt: skip
+    return MusicTransformerHyperModel(
+        vocabulary_size=40,
+        preset="tiny",
+        condition_sizes={"style": 3},
+        end_id=2,
+        epochs=4,
+        train_size=80,
+        batch_size=8,
+        **options,
+    )
 
 
 def test_transformer_defaults_are_the_preset_and_the_library_defaults():

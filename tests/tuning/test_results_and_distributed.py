@@ -32,8 +32,10 @@ def test_csv_has_every_hyperparameter_and_the_reason(tmp_path):
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["trial", "status", "objective", "best_epoch", "lstm_units", "dropout", "reason"]
     assert [(row["trial"], row["objective"], row["dropout"], row["reason"]) for row in rows] == [
-        ("2", "1.5", "0.3", ""), ("0", "2.5", "0.3", ""), ("1", "", "", "out of memory | OOM")
-    ]  # fmt: skip
+        ("2", "1.5", "0.3", ""),
+        ("0", "2.5", "0.3", ""),
+        ("1", "", "", "out of memory | OOM"),
+    ]
 
 
 def test_markdown_table_ranks_completed_trials():
@@ -52,8 +54,10 @@ def test_configure_sets_keras_tuner_variables():
     environment = {}
     distributed.configure("chief", "0.0.0.0:8000", environment=environment)
     assert environment == {
-        "KERASTUNER_TUNER_ID": "chief", "KERASTUNER_ORACLE_IP": "0.0.0.0", "KERASTUNER_ORACLE_PORT": "8000"
-    }  # fmt: skip
+        "KERASTUNER_TUNER_ID": "chief",
+        "KERASTUNER_ORACLE_IP": "0.0.0.0",
+        "KERASTUNER_ORACLE_PORT": "8000",
+    }
     assert distributed.role_from_environment(environment) == "chief"
     distributed.configure("worker", "10.0.0.1:8000", worker_id="gpu1", environment=environment)
     assert environment["KERASTUNER_TUNER_ID"] == "worker-gpu1"

@@ -42,8 +42,15 @@ def test_a_study_killed_in_a_trial_finishes_on_rerun(tmp_path, kill_at):
     hypermodel = KilledOnceHyperModel(kill_at)
 
     def tuner():
-        return make_tuner("grid", hypermodel, keras_tuner.Objective("val_loss", "min"), directory=str(tmp_path),
-                          project_name="grid", max_trials=3, hyperparameters=space)  # fmt: skip
+        return make_tuner(
+            "grid",
+            hypermodel,
+            keras_tuner.Objective("val_loss", "min"),
+            directory=str(tmp_path),
+            project_name="grid",
+            max_trials=3,
+            hyperparameters=space,
+        )
 
     with pytest.raises(Killed):
         tuner().search(x, y, epochs=1, verbose=0)

@@ -33,8 +33,14 @@ class ScaleHyperModel(keras_tuner.HyperModel):
 
 def test_failed_trials_are_recorded_with_their_reason_and_the_study_goes_on(tmp_path):
     x = np.ones((8, 2), "float32")
-    tuner = make_tuner("grid", ScaleHyperModel(), keras_tuner.Objective("val_loss", "min"), directory=str(tmp_path),
-                       project_name="grid", max_trials=4)  # fmt: skip
+    tuner = make_tuner(
+        "grid",
+        ScaleHyperModel(),
+        keras_tuner.Objective("val_loss", "min"),
+        directory=str(tmp_path),
+        project_name="grid",
+        max_trials=4,
+    )
     tuner.search(x, np.ones((8, 1), "float32"), epochs=2, verbose=0)
     rows, paths = write_results(tuner.oracle, str(tmp_path), tuned=["case"])
     by_case = {row["case"]: row for row in rows}

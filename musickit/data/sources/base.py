@@ -16,7 +16,6 @@ Example:
 
 import dataclasses
 import logging
-from typing import List, Optional
 
 from musickit.data.splits import SPLIT_NAMES
 from musickit.errors import DataSourceError, MidiReadError
@@ -56,8 +55,8 @@ class Entry:
 
     name: str
     location: str = ""
-    number: Optional[int] = None
-    split: Optional[str] = None
+    number: int | None = None
+    split: str | None = None
 
 
 @dataclasses.dataclass
@@ -84,8 +83,8 @@ class ScoreCollection:
     """
 
     source: str
-    pieces: List[Piece]
-    skipped: List[tuple]
+    pieces: list[Piece]
+    skipped: list[tuple]
     has_published_splits: bool = False
 
 
@@ -147,8 +146,9 @@ class Source:
                 pieces.append(Piece(entry, result))
         if skipped:  # the summary line; silent when nothing was lost
             read, total = len(pieces), len(pieces) + len(skipped)
-            logger.warning("%s: read %d of %d pieces, skipped %d unreadable", self.description, read, total,
-                           len(skipped))
+            logger.warning(
+                "%s: read %d of %d pieces, skipped %d unreadable", self.description, read, total, len(skipped)
+            )
         if not pieces:
             raise DataSourceError(f"{self.description}: none of its {len(skipped)} pieces could be read")
         return ScoreCollection(self.description, pieces, skipped, self.has_published_splits)

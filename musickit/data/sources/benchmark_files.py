@@ -28,8 +28,14 @@ BENCHMARK_LOWEST_PITCH = 21  # column k of a published roll is MIDI pitch k + 21
 BENCHMARK_QPM = 120.0  # the published rolls carry no tempo; one frame is one quarter note
 
 __all__ = [
-    "BENCHMARK_LOWEST_PITCH", "BENCHMARK_QPM", "BENCHMARK_SUFFIXES", "BenchmarkFileSource", "SAFE_PICKLE_GLOBALS",
-    "SafeUnpickler", "load_benchmark_rolls", "roll_to_score",
+    "BENCHMARK_LOWEST_PITCH",
+    "BENCHMARK_QPM",
+    "BENCHMARK_SUFFIXES",
+    "BenchmarkFileSource",
+    "SAFE_PICKLE_GLOBALS",
+    "SafeUnpickler",
+    "load_benchmark_rolls",
+    "roll_to_score",
 ]
 
 
@@ -110,7 +116,9 @@ def _read_benchmark(path, handle):
         import scipy.io
 
         splits = _pick_splits(scipy.io.loadmat(handle), path)
-        return {split: [np.asarray(roll, dtype=np.uint8) for roll in np.ravel(value)] for split, value in splits.items()}
+        return {
+            split: [np.asarray(roll, dtype=np.uint8) for roll in np.ravel(value)] for split, value in splits.items()
+        }
     raw = SafeUnpickler(handle, encoding="latin1").load()  # the original files are Python 2 pickles
     splits = _pick_splits(raw, path)
     return {split: [_pitch_sets_to_roll(sequence) for sequence in value] for split, value in splits.items()}
@@ -119,14 +127,39 @@ def _read_benchmark(path, handle):
 # What the published polyphonic pickles (and numpy-array variants of them) are made of: containers, numbers,
 # strings and numpy arrays. Python 2 pickles name the builtins "__builtin__".
 SAFE_PICKLE_GLOBALS = frozenset(
-    [(module, name) for module in ("builtins", "__builtin__")
-     for name in ("dict", "list", "tuple", "set", "frozenset", "int", "long", "float", "complex", "str", "unicode",
-                  "bytes", "bytearray", "bool")]
-    + [(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
-       for name in ("_reconstruct", "scalar")]
-    + [("numpy", "ndarray"), ("numpy", "dtype"), ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
-       ("_codecs", "encode")]  # protocol-2 pickles store an array's bytes as encode(text, "latin1")
-)  # fmt: skip
+    [
+        (module, name)
+        for module in ("builtins", "__builtin__")
+        for name in (
+            "dict",
+            "list",
+            "tuple",
+            "set",
+            "frozenset",
+            "int",
+            "long",
+            "float",
+            "complex",
+            "str",
+            "unicode",
+            "bytes",
+            "bytearray",
+            "bool",
+        )
+    ]
+    + [
+        (module, name)
+        for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+        for name in ("_reconstruct", "scalar")
+    ]
+    + [
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("copy_reg", "_reconstructor"),
+        ("copyreg", "_reconstructor"),
+        ("_codecs", "encode"),
+    ]  # protocol-2 pickles store an array's bytes as encode(text, "latin1")
+)
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -144,8 +177,10 @@ class SafeUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) not in SAFE_PICKLE_GLOBALS:
-            raise DataSourceError(f"refused to unpickle {module}.{name}: a polyphonic benchmark file holds only "
-                                  "numbers, lists and arrays, so this file is not one (or was crafted to run code)")  # fmt: skip
+            raise DataSourceError(
+                f"refused to unpickle {module}.{name}: a polyphonic benchmark file holds only "
+                "numbers, lists and arrays, so this file is not one (or was crafted to run code)"
+            )
         if (module, name) in (("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor")):
             return _safe_reconstructor
         return super().find_class(module, name)

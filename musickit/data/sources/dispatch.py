@@ -47,10 +47,10 @@ def open_source(source=DEFAULT_SOURCE, max_files=None):
     'bach'
     >>> [part.description for part in open_source("bach,essen").parts]
     ['bach', 'essen']
-    >>> open_source("mozart")
+    >>> open_source("mozart")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    musickit.errors.DataSourceError: unknown data source 'mozart': use bach, essen, ryans, palestrina, a folder of MIDI files, a .mat/.pkl benchmark file or tfds:NAME
+    musickit.errors.DataSourceError: unknown data source 'mozart': use bach, essen, ryans, palestrina, a folder ...
     """
     if max_files is not None and (int(max_files) != max_files or max_files < 1):
         raise DataSourceError(f"max_files must be a positive whole number or None, got {max_files!r}")

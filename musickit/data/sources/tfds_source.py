@@ -76,8 +76,12 @@ class TfdsSource(Source):
 
     def fingerprint(self):
         builder = self.builder()
-        return {"tfds": self.name, "version": str(builder.info.version), "data_dir": builder.data_dir,
-                "max_files": self.max_files}  # fmt: skip
+        return {
+            "tfds": self.name,
+            "version": str(builder.info.version),
+            "data_dir": builder.data_dir,
+            "max_files": self.max_files,
+        }
 
     def read_all(self):
         """Yield ``(entry, score)`` for every example, one pass per split (TFDS examples are always readable)."""

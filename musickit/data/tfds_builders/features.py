@@ -19,8 +19,15 @@ import numpy as np
 from musickit.data.sources.benchmark_files import roll_to_score
 from musickit.music.score import Note, Score, TempoChange, TimeSignature
 
-_NOTE_FIELDS = {"pitch": np.int32, "velocity": np.int32, "start": np.float64, "end": np.float64,
-                "program": np.int32, "is_drum": np.bool_, "instrument": np.int32}  # fmt: skip
+_NOTE_FIELDS = {
+    "pitch": np.int32,
+    "velocity": np.int32,
+    "start": np.float64,
+    "end": np.float64,
+    "program": np.int32,
+    "is_drum": np.bool_,
+    "instrument": np.int32,
+}
 
 
 def score_features(**extra):
@@ -33,8 +40,9 @@ def score_features(**extra):
             "style": tfds.features.Text(),
             "notes": tfds.features.Sequence(dict(_NOTE_FIELDS)),
             "tempos": tfds.features.Sequence({"time": np.float64, "qpm": np.float64}),
-            "time_signatures": tfds.features.Sequence({"time": np.float64, "numerator": np.int32,
-                                                       "denominator": np.int32}),  # fmt: skip
+            "time_signatures": tfds.features.Sequence(
+                {"time": np.float64, "numerator": np.int32, "denominator": np.int32}
+            ),
             **extra,
         }
     )
@@ -46,10 +54,14 @@ def score_to_example(score, name, style, **extra):
     return {
         "name": name,
         "style": style or "",
-        "notes": {field: np.array([getattr(note, field) for note in notes], dtype=dtype)
-                  for field, dtype in _NOTE_FIELDS.items()},  # fmt: skip
-        "tempos": {"time": np.array([t.time for t in score.tempos], np.float64),
-                   "qpm": np.array([t.qpm for t in score.tempos], np.float64)},  # fmt: skip
+        "notes": {
+            field: np.array([getattr(note, field) for note in notes], dtype=dtype)
+            for field, dtype in _NOTE_FIELDS.items()
+        },
+        "tempos": {
+            "time": np.array([t.time for t in score.tempos], np.float64),
+            "qpm": np.array([t.qpm for t in score.tempos], np.float64),
+        },
         "time_signatures": {
             "time": np.array([s.time for s in score.time_signatures], np.float64),
             "numerator": np.array([s.numerator for s in score.time_signatures], np.int32),
@@ -76,7 +88,9 @@ def example_to_score(example):
                     *(notes[field] for field in _NOTE_FIELDS)
                 )
             ],
-            tempos=[TempoChange(float(t), float(q)) for t, q in zip(example["tempos"]["time"], example["tempos"]["qpm"])],
+            tempos=[
+                TempoChange(float(t), float(q)) for t, q in zip(example["tempos"]["time"], example["tempos"]["qpm"])
+            ],
             time_signatures=[
                 TimeSignature(float(t), int(n), int(d))
                 for t, n, d in zip(*(example["time_signatures"][k] for k in ("time", "numerator", "denominator")))

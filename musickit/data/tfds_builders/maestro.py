@@ -82,12 +82,15 @@ class Maestro(tfds.core.GeneratorBasedBuilder):
             except MidiReadError as error:
                 logger.warning("skipped %s", error)
                 continue
-            yield row["midi_filename"], score_to_example(
-                score,
-                name=row["midi_filename"],
-                style="classical_piano",
-                composer=row["canonical_composer"],
-                title=row["canonical_title"],
-                year=int(row["year"]),
-                duration=float(row["duration"]),
+            yield (
+                row["midi_filename"],
+                score_to_example(
+                    score,
+                    name=row["midi_filename"],
+                    style="classical_piano",
+                    composer=row["canonical_composer"],
+                    title=row["canonical_title"],
+                    year=int(row["year"]),
+                    duration=float(row["duration"]),
+                ),
             )

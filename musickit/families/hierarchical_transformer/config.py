@@ -105,8 +105,9 @@ class HierarchicalConfig:
         """The ``smoke``, ``cpu`` or ``gpu`` settings, with ``overrides`` (``None`` values are ignored)."""
         if name not in PRESETS:
             raise UsageError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        return dataclasses.replace(cls(**PRESETS[name]), **{key: value for key, value in overrides.items()
-                                                             if value is not None})  # fmt: skip
+        return dataclasses.replace(
+            cls(**PRESETS[name]), **{key: value for key, value in overrides.items() if value is not None}
+        )
 
     def replace(self, **changes):
         """A copy with ``changes``."""
@@ -120,14 +121,36 @@ PRESETS = {
     # The recipe's defaults: about 17 minutes on a 2-core CPU.
     "cpu": {},
     # One GPU (not timed on one yet): the proposal's snippet length, a 1024-token window, the base size.
-    "gpu": {"model_preset": "base", "max_files": 400, "snippet_length": 256, "sequence_length": 1024, "epochs": 10,
-            "contrastive_epochs": 50, "language_model_epochs": 20, "batch_size": 16},  # fmt: skip
+    "gpu": {
+        "model_preset": "base",
+        "max_files": 400,
+        "snippet_length": 256,
+        "sequence_length": 1024,
+        "epochs": 10,
+        "contrastive_epochs": 50,
+        "language_model_epochs": 20,
+        "batch_size": 16,
+    },
     # Every step of the pipeline, each as small as it goes: what the tests and `--smoke` run.
-    "smoke": {"model_preset": "tiny", "max_files": 8, "batch_size": 4, "forms": ("AB", "ABA"), "pieces_per_form": 1,
-              "snippet_length": 16, "sequence_length": 64, "contrastive_epochs": 1, "contrastive_copies": 1,
-              "language_model_epochs": 1, "language_model_steps": 2, "steps_per_epoch": 2,
-              "style_classifier_epochs": 1, "tokens_per_section": 32, "num_samples": 1, "num_layers": 1,
-              "validation_steps": 2,
-              # A few steps per fit: compiling them with XLA costs more than running them (measured on JAX too).
-              "jit_compile": False},  # fmt: skip
+    "smoke": {
+        "model_preset": "tiny",
+        "max_files": 8,
+        "batch_size": 4,
+        "forms": ("AB", "ABA"),
+        "pieces_per_form": 1,
+        "snippet_length": 16,
+        "sequence_length": 64,
+        "contrastive_epochs": 1,
+        "contrastive_copies": 1,
+        "language_model_epochs": 1,
+        "language_model_steps": 2,
+        "steps_per_epoch": 2,
+        "style_classifier_epochs": 1,
+        "tokens_per_section": 32,
+        "num_samples": 1,
+        "num_layers": 1,
+        "validation_steps": 2,
+        # A few steps per fit: compiling them with XLA costs more than running them (measured on JAX too).
+        "jit_compile": False,
+    },
 }

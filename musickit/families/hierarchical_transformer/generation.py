@@ -13,8 +13,8 @@ from musickit.data.form_synthesis import form_letters
 from musickit.data.sections import section_snippets
 from musickit.errors import UsageError
 from musickit.families.hierarchical_transformer.config import MODEL_NAME, HierarchicalConfig
-from musickit.generation.form_writing import write_in_form
 from musickit.families.music_transformer.generation import write_samples  # token pieces -> MIDI, PNG, WAV
+from musickit.generation.form_writing import write_in_form
 from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.hierarchical import HierarchicalTransformer  # noqa: F401  (registered for load_model)
 from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, class_id
@@ -24,8 +24,19 @@ from musickit.runs.sampling_flags import sampling_config_from_flags
 SNIPPETS_FILE = "snippets.json"
 
 
-def generate_in_form(model, tokenizer, form, snippets, tokens_per_section, style=None, conditions=None,
-                     sampler="greedy", processors=(), seed=None, **sampler_options):  # fmt: skip
+def generate_in_form(
+    model,
+    tokenizer,
+    form,
+    snippets,
+    tokens_per_section,
+    style=None,
+    conditions=None,
+    sampler="greedy",
+    processors=(),
+    seed=None,
+    **sampler_options,
+):
     """Write one piece in ``form`` (e.g. ``"ABA"``), section by section; return its token ids.
 
     The section tokens are placed by :func:`musickit.generation.form_writing.write_in_form`,
@@ -49,11 +60,21 @@ def generate_in_form(model, tokenizer, form, snippets, tokens_per_section, style
         raise UsageError(f"form {form} needs a snippet for section(s) {', '.join(missing)}; pass --snippet X=file.mid")
 
     def continue_piece(ids, max_length, stop_token_ids):
-        return model.generate([ids], max_length, snippets=snippets, conditions=conditions, sampler=sampler,
-                              processors=processors, seed=seed, stop_token_ids=stop_token_ids, **sampler_options)[0]  # fmt: skip
+        return model.generate(
+            [ids],
+            max_length,
+            snippets=snippets,
+            conditions=conditions,
+            sampler=sampler,
+            processors=processors,
+            seed=seed,
+            stop_token_ids=stop_token_ids,
+            **sampler_options,
+        )[0]
 
-    return write_in_form(continue_piece, tokenizer, form, tokens_per_section, model.max_sequence_length, style=style,
-                         end_id=model.end_id)  # fmt: skip
+    return write_in_form(
+        continue_piece, tokenizer, form, tokens_per_section, model.max_sequence_length, style=style, end_id=model.end_id
+    )
 
 
 def source_piece(valid_scores, style, form):
@@ -65,8 +86,11 @@ def source_piece(valid_scores, style, form):
 
 def condition_classes(styles, style, emotion=None, tempo=None):
     """``{"style": id, "emotion": id, "tempo": id}`` for the model (-1: unknown emotion or tempo)."""
-    return {"style": class_id(style, styles), "emotion": class_id(emotion, EMOTION_CLASSES),
-            "tempo": class_id(tempo, TEMPO_CLASSES)}
+    return {
+        "style": class_id(style, styles),
+        "emotion": class_id(emotion, EMOTION_CLASSES),
+        "tempo": class_id(tempo, TEMPO_CLASSES),
+    }
 
 
 def default_snippets(valid_scores, styles, tokenizer, snippet_length):
@@ -75,14 +99,29 @@ def default_snippets(valid_scores, styles, tokenizer, snippet_length):
     for style in styles:
         piece = source_piece(valid_scores, style, "")
         snippets = section_snippets(piece, tokenizer, snippet_length)
-        defaults[style] = {"form": piece.metadata.get("form"), "emotion": piece.metadata.get("emotion"),
-                           "tempo": piece.metadata.get("tempo"),
-                           "snippets": {label: [int(i) for i in ids] for label, ids in snippets.items()}}  # fmt: skip
+        defaults[style] = {
+            "form": piece.metadata.get("form"),
+            "emotion": piece.metadata.get("emotion"),
+            "tempo": piece.metadata.get("tempo"),
+            "snippets": {label: [int(i) for i in ids] for label, ids in snippets.items()},
+        }
     return defaults
 
 
-def write_pieces(model, tokenizer, config, styles, valid_scores=(), given=None, style=None, emotion=None,
-                 tempo=None, sampler="greedy", processors=(), defaults=None):  # fmt: skip
+def write_pieces(
+    model,
+    tokenizer,
+    config,
+    styles,
+    valid_scores=(),
+    given=None,
+    style=None,
+    emotion=None,
+    tempo=None,
+    sampler="greedy",
+    processors=(),
+    defaults=None,
+):
     """``config.num_samples`` pieces in ``config.form``: a list of ``(ids, snippets, style)``.
 
     Styles are taken in turn unless ``style`` is given. Sections without a ``given`` snippet read those of a
@@ -102,11 +141,21 @@ def write_pieces(model, tokenizer, config, styles, valid_scores=(), given=None, 
             snippets = section_snippets(piece, tokenizer, config.snippet_length) if missing else {}
             metadata = piece.metadata
         snippets.update(given)
-        conditions = condition_classes(styles, piece_style, emotion or metadata.get("emotion"),
-                                       tempo or metadata.get("tempo"))  # fmt: skip
-        ids = generate_in_form(model, tokenizer, config.form, snippets, config.tokens_per_section, style=piece_style,
-                               conditions=conditions, sampler=sampler, processors=processors,
-                               seed=config.seed + number)  # fmt: skip
+        conditions = condition_classes(
+            styles, piece_style, emotion or metadata.get("emotion"), tempo or metadata.get("tempo")
+        )
+        ids = generate_in_form(
+            model,
+            tokenizer,
+            config.form,
+            snippets,
+            config.tokens_per_section,
+            style=piece_style,
+            conditions=conditions,
+            sampler=sampler,
+            processors=processors,
+            seed=config.seed + number,
+        )
         written.append((ids, snippets, piece_style))
     return written
 
@@ -132,8 +181,10 @@ def generate_from_run(run_dir, output_dir, request):
     flags = info.get("flags") or {}
     path = run.file(SNIPPETS_FILE)
     if not os.path.isfile(path):
-        raise UsageError(f"{run_dir} has no {SNIPPETS_FILE} (it predates it); generate with `python "
-                         f"recipes/hierarchical_transformer.py generate --output-dir {run_dir}`")  # fmt: skip
+        raise UsageError(
+            f"{run_dir} has no {SNIPPETS_FILE} (it predates it); generate with `python "
+            f"recipes/hierarchical_transformer.py generate --output-dir {run_dir}`"
+        )
     with open(path) as handle:
         defaults = json.load(handle)
     styles = info.get("styles") or sorted(defaults)
@@ -143,15 +194,32 @@ def generate_from_run(run_dir, output_dir, request):
     form_letters(form)  # a bad form fails in one line
     changes = dict(request.sampling_changes)
     new_tokens = changes.pop("new_tokens", None)
-    tokens_per_section = (new_tokens // len(form) if new_tokens
-                          else flags.get("tokens_per_section") or HierarchicalConfig.tokens_per_section)  # fmt: skip
+    tokens_per_section = (
+        new_tokens // len(form)
+        if new_tokens
+        else flags.get("tokens_per_section") or HierarchicalConfig.tokens_per_section
+    )
     sampling = dataclasses.replace(sampling_config_from_flags(flags), **changes).validate()  # fails before loading
     _, model, tokenizer = run.load(MODEL_NAME)
-    config = HierarchicalConfig(form=form, tokens_per_section=int(tokens_per_section), seed=request.seed,
-                                snippet_length=model.encoder.snippet_length, num_samples=request.num_samples)  # fmt: skip
-    written = write_pieces(model, tokenizer, config, styles, style=request.style, emotion=request.emotion,
-                           tempo=request.tempo, sampler=token_sampler(sampling, request.seed),
-                           processors=token_processors(sampling, tokenizer, model.vocabulary_size),
-                           defaults=defaults)  # fmt: skip
-    return write_samples([ids for ids, _, _ in written], tokenizer, output_dir, prefix=f"form_{form}",
-                         soundfont=request.soundfont)  # fmt: skip
+    config = HierarchicalConfig(
+        form=form,
+        tokens_per_section=int(tokens_per_section),
+        seed=request.seed,
+        snippet_length=model.encoder.snippet_length,
+        num_samples=request.num_samples,
+    )
+    written = write_pieces(
+        model,
+        tokenizer,
+        config,
+        styles,
+        style=request.style,
+        emotion=request.emotion,
+        tempo=request.tempo,
+        sampler=token_sampler(sampling, request.seed),
+        processors=token_processors(sampling, tokenizer, model.vocabulary_size),
+        defaults=defaults,
+    )
+    return write_samples(
+        [ids for ids, _, _ in written], tokenizer, output_dir, prefix=f"form_{form}", soundfont=request.soundfont
+    )

@@ -42,18 +42,31 @@ CONDITIONS = {"style": None, "emotion": EMOTION_CLASSES, "tempo": TEMPO_CLASSES}
 def build_corpus(config, tokenizer=None):
     """``(tokenizer, corpus)``: a :class:`~musickit.data.form_corpus.FormCorpus` of ``config.data``."""
     tokenizer = tokenizer or REMITokenizer()
-    corpus = build_form_corpus(config.data, tokenizer, max_files=config.max_files, forms=config.forms,
-                               pieces_per_form=config.pieces_per_form, bars_per_section=config.bars_per_section,
-                               seed=config.seed)  # fmt: skip
+    corpus = build_form_corpus(
+        config.data,
+        tokenizer,
+        max_files=config.max_files,
+        forms=config.forms,
+        pieces_per_form=config.pieces_per_form,
+        bars_per_section=config.bars_per_section,
+        seed=config.seed,
+    )
     return tokenizer, corpus
 
 
 def snippet_pairs(split, config, styles, tokenizer, shuffle=True, max_sections=4):
     """Batches of ``(snippets + piece window, targets, weights)`` for the decoder with cross-attention."""
-    return section_snippet_pairs(split, styles=styles, snippet_length=config.snippet_length,
-                                 max_sections=max_sections, sequence_length=config.sequence_length,
-                                 batch_size=config.batch_size, tokenizer=tokenizer, shuffle=shuffle,
-                                 seed=config.seed)  # fmt: skip
+    return section_snippet_pairs(
+        split,
+        styles=styles,
+        snippet_length=config.snippet_length,
+        max_sections=max_sections,
+        sequence_length=config.sequence_length,
+        batch_size=config.batch_size,
+        tokenizer=tokenizer,
+        shuffle=shuffle,
+        seed=config.seed,
+    )
 
 
 def training_pairs(split, config, styles, tokenizer):
@@ -65,21 +78,30 @@ def training_pairs(split, config, styles, tokenizer):
         return plain, None
     forms = sorted({item["form"] for item in split.metadata})
     lengths = (config.sequence_length // 4, config.sequence_length // 2, config.sequence_length)
-    phases = curriculum_phases(forms, sequence_lengths=lengths, by_length="length" in config.curriculum,
-                               by_form="form" in config.curriculum)  # fmt: skip
+    phases = curriculum_phases(
+        forms, sequence_lengths=lengths, by_length="length" in config.curriculum, by_form="form" in config.curriculum
+    )
     # A capped run takes one step per phase, so that every phase is walked.
     steps_per_epoch = len(phases) if config.steps_per_epoch else int(plain.cardinality())
-    dataset = curriculum_pairs(split, phases, total_steps=steps_per_epoch * config.epochs, styles=styles,
-                               snippet_length=config.snippet_length, batch_size=config.batch_size,
-                               tokenizer=tokenizer, seed=config.seed)  # fmt: skip
+    dataset = curriculum_pairs(
+        split,
+        phases,
+        total_steps=steps_per_epoch * config.epochs,
+        styles=styles,
+        snippet_length=config.snippet_length,
+        batch_size=config.batch_size,
+        tokenizer=tokenizer,
+        seed=config.seed,
+    )
     return dataset, steps_per_epoch
 
 
 # ## The model
 
 
-def build_model(config, tokenizer, styles, decoder=None, encoder=None, conditions=tuple(CONDITIONS), dropout=0.1,
-                name=None):  # fmt: skip
+def build_model(
+    config, tokenizer, styles, decoder=None, encoder=None, conditions=tuple(CONDITIONS), dropout=0.1, name=None
+):
     """A built :class:`HierarchicalTransformer` of ``config.model_preset``'s size.
 
     Args:
@@ -88,18 +110,33 @@ def build_model(config, tokenizer, styles, decoder=None, encoder=None, condition
         conditions: the condition names the model is conditioned on.
         name: the model's name (the recipe fixes it, so run.json stays comparable).
     """
-    decoder = {**DECODER_PRESETS[config.model_preset], **({"num_layers": config.num_layers} if config.num_layers else {}),
-               **(decoder or {})}
+    decoder = {
+        **DECODER_PRESETS[config.model_preset],
+        **({"num_layers": config.num_layers} if config.num_layers else {}),
+        **(decoder or {}),
+    }
     encoder = {**ENCODER_PRESETS[config.model_preset], **(encoder or {})}
     sizes = {"style": len(styles), "emotion": len(EMOTION_CLASSES), "tempo": len(TEMPO_CLASSES)}
-    snippet_encoder = SnippetEncoder(tokenizer.vocabulary_size, snippet_length=config.snippet_length,
-                                     num_memory_vectors=config.num_memory_vectors, dropout=dropout,
-                                     padding_id=tokenizer.pad_id, name="snippet_encoder", **encoder)  # fmt: skip
+    snippet_encoder = SnippetEncoder(
+        tokenizer.vocabulary_size,
+        snippet_length=config.snippet_length,
+        num_memory_vectors=config.num_memory_vectors,
+        dropout=dropout,
+        padding_id=tokenizer.pad_id,
+        name="snippet_encoder",
+        **encoder,
+    )
     model = HierarchicalTransformer(
-        vocabulary_size=tokenizer.vocabulary_size, encoder=snippet_encoder, adapter_dim=config.adapter_dim,
-        condition_sizes={condition: sizes[condition] for condition in conditions}, dropout=dropout,
-        padding_id=tokenizer.pad_id, end_id=tokenizer.eos_id, name=name, **decoder,
-    )  # fmt: skip
+        vocabulary_size=tokenizer.vocabulary_size,
+        encoder=snippet_encoder,
+        adapter_dim=config.adapter_dim,
+        condition_sizes={condition: sizes[condition] for condition in conditions},
+        dropout=dropout,
+        padding_id=tokenizer.pad_id,
+        end_id=tokenizer.eos_id,
+        name=name,
+        **decoder,
+    )
     model.build()
     return model
 
@@ -109,27 +146,45 @@ def build_model(config, tokenizer, styles, decoder=None, encoder=None, condition
 
 def pretrain_contrastive(model, train_split, config, tokenizer, verbose=2):
     """NT-Xent pre-training of ``model.encoder`` on the section snippets; ``{"contrastive_loss", ...}``."""
-    return pretrain_encoder(model.encoder, train_split, tokenizer, config.snippet_length,
-                            epochs=config.contrastive_epochs, copies=config.contrastive_copies,
-                            temperature=config.contrastive_temperature, learning_rate=config.learning_rate,
-                            batch_size=config.contrastive_batch_size or max(config.batch_size, 4), seed=config.seed, jit_compile=config.jit_compile,
-                            verbose=verbose)  # fmt: skip
+    return pretrain_encoder(
+        model.encoder,
+        train_split,
+        tokenizer,
+        config.snippet_length,
+        epochs=config.contrastive_epochs,
+        copies=config.contrastive_copies,
+        temperature=config.contrastive_temperature,
+        learning_rate=config.learning_rate,
+        batch_size=config.contrastive_batch_size or max(config.batch_size, 4),
+        seed=config.seed,
+        jit_compile=config.jit_compile,
+        verbose=verbose,
+    )
 
 
 def pretrain_language_model(model, train_split, config, tokenizer, verbose=2):
     """The decoder alone (no memories) as a language model over the training pieces."""
-    windows = token_windows(list(train_split), sequence_length=config.sequence_length, batch_size=config.batch_size,
-                            tokenizer=tokenizer, seed=config.seed)  # fmt: skip
+    windows = token_windows(
+        list(train_split),
+        sequence_length=config.sequence_length,
+        batch_size=config.batch_size,
+        tokenizer=tokenizer,
+        seed=config.seed,
+    )
     steps = config.language_model_steps or int(windows.cardinality())
     if config.language_model_steps:
         windows = windows.repeat()
     set_language_model_stage(model)
-    compile_for_tokens(model, config.learning_rate, steps * config.language_model_epochs,
-                       jit_compile=config.jit_compile)  # fmt: skip
-    history = model.fit(windows, epochs=config.language_model_epochs, steps_per_epoch=config.language_model_steps,
-                        verbose=verbose)  # fmt: skip
-    return {"language_model_loss": history.history["loss"][-1],
-            "language_model_steps": steps * config.language_model_epochs}  # fmt: skip
+    compile_for_tokens(
+        model, config.learning_rate, steps * config.language_model_epochs, jit_compile=config.jit_compile
+    )
+    history = model.fit(
+        windows, epochs=config.language_model_epochs, steps_per_epoch=config.language_model_steps, verbose=verbose
+    )
+    return {
+        "language_model_loss": history.history["loss"][-1],
+        "language_model_steps": steps * config.language_model_epochs,
+    }
 
 
 def pretrain(model, train_split, config, tokenizer, weights_path=None, contrastive=True, verbose=2):
@@ -147,24 +202,49 @@ def pretrain(model, train_split, config, tokenizer, weights_path=None, contrasti
 # ## Staged training
 
 
-def train_stages(model, train_split, config, tokenizer, checkpoint_dir, styles, valid_split=None, epochs=None,
-                 resume=False, callbacks=(), validation_steps=None, verbose=2):  # fmt: skip
+def train_stages(
+    model,
+    train_split,
+    config,
+    tokenizer,
+    checkpoint_dir,
+    styles,
+    valid_split=None,
+    epochs=None,
+    resume=False,
+    callbacks=(),
+    validation_steps=None,
+    verbose=2,
+):
     """``config.stages`` with :class:`~musickit.training.staging.StagedTrainer`; ``(histories, training steps)``.
 
     ``epochs`` (default ``config.epochs``) is per stage; ``validation_steps`` caps the held-out batches.
     """
     epochs = epochs or config.epochs
     validation_steps = validation_steps or config.validation_steps
-    trainer = StagedTrainer(model, checkpoint_dir, learning_rate=config.learning_rate, schedule=config.schedule,
-                            jit_compile=config.jit_compile)  # fmt: skip
+    trainer = StagedTrainer(
+        model,
+        checkpoint_dir,
+        learning_rate=config.learning_rate,
+        schedule=config.schedule,
+        jit_compile=config.jit_compile,
+    )
     train_data, steps_per_epoch = training_pairs(train_split, config.replace(epochs=epochs), styles, tokenizer)
     validation = None
     if valid_split is not None:
         validation = snippet_pairs(valid_split, config, styles, tokenizer, shuffle=False)
         if validation_steps:
             validation = validation.take(validation_steps)
-    histories = trainer.run(train_data, config.stages, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                            validation_data=validation, resume=resume, callbacks=list(callbacks), verbose=verbose)  # fmt: skip
+    histories = trainer.run(
+        train_data,
+        config.stages,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=validation,
+        resume=resume,
+        callbacks=list(callbacks),
+        verbose=verbose,
+    )
     steps_per_epoch = steps_per_epoch or int(snippet_pairs(train_split, config, styles, tokenizer).cardinality())
     return histories, sum(len(history["loss"]) for history in histories.values()) * steps_per_epoch
 
@@ -173,12 +253,17 @@ def train_stages(model, train_split, config, tokenizer, checkpoint_dir, styles, 
 
 
 def held_out_perplexity(model, dataset, steps=None):
-    """``{"parameters", "valid_nll", "valid_perplexity", "valid_tokens"}`` of ``model`` on ``dataset``'s first ``steps``."""
+    """``{"parameters", "valid_nll", "valid_perplexity", "valid_tokens"}`` of ``model`` on ``dataset``'s first
+    ``steps`` batches."""
     if steps:
         dataset = dataset.take(steps)
     nll, tokens = dataset_token_nll(model, dataset)
-    return {"parameters": count_parameters(model), "valid_nll": nll, "valid_perplexity": float(np.exp(nll)),
-            "valid_tokens": tokens}  # fmt: skip
+    return {
+        "parameters": count_parameters(model),
+        "valid_nll": nll,
+        "valid_perplexity": float(np.exp(nll)),
+        "valid_tokens": tokens,
+    }
 
 
 def perplexities(model, corpus, config, tokenizer, training_steps, pretrain_steps, verbose=2):
@@ -188,24 +273,45 @@ def perplexities(model, corpus, config, tokenizer, training_steps, pretrain_step
     if not config.baseline:
         return result
     baseline, prompted = train_baseline(model, corpus, config, tokenizer, pretrain_steps, training_steps, verbose)
-    result["decoder_only_baseline"] = {**held_out_perplexity(baseline, prompted, config.validation_steps), "num_layers": baseline.num_layers,
-                                       "intermediate_dim": baseline.intermediate_dim}  # fmt: skip
+    result["decoder_only_baseline"] = {
+        **held_out_perplexity(baseline, prompted, config.validation_steps),
+        "num_layers": baseline.num_layers,
+        "intermediate_dim": baseline.intermediate_dim,
+    }
     return result
 
 
 def train_baseline(model, corpus, config, tokenizer, pretrain_steps, training_steps, verbose=2):
     """Same parameter count, same pre-training and training steps, the snippets in its prompt instead."""
     return train_prompted_baseline(
-        corpus, tokenizer, count_parameters(model), model.hidden_dim, model.num_heads, config.snippet_length,
-        config.sequence_length, pretrain_steps, training_steps, config.batch_size, config.learning_rate, config.seed,
-        jit_compile=config.jit_compile, verbose=verbose,
-    )  # fmt: skip
+        corpus,
+        tokenizer,
+        count_parameters(model),
+        model.hidden_dim,
+        model.num_heads,
+        config.snippet_length,
+        config.sequence_length,
+        pretrain_steps,
+        training_steps,
+        config.batch_size,
+        config.learning_rate,
+        config.seed,
+        jit_compile=config.jit_compile,
+        verbose=verbose,
+    )
 
 
 def train_style_judge(corpus, config, tokenizer, verbose=2):
     """The style classifier that grades generated pieces: ``(classifier, accuracies)``."""
     return train_style_classifier(
-        corpus.train, corpus.styles, tokenizer.vocabulary_size, config.snippet_length, valid_split=corpus.valid,
-        epochs=config.style_classifier_epochs, pad_id=tokenizer.pad_id, seed=config.seed, verbose=verbose,
+        corpus.train,
+        corpus.styles,
+        tokenizer.vocabulary_size,
+        config.snippet_length,
+        valid_split=corpus.valid,
+        epochs=config.style_classifier_epochs,
+        pad_id=tokenizer.pad_id,
+        seed=config.seed,
+        verbose=verbose,
         jit_compile=config.jit_compile,
-    )  # fmt: skip
+    )

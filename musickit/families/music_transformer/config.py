@@ -33,9 +33,19 @@ LEGACY_SAMPLING = SamplingConfig(repetition_window=64, new_tokens=512)
 # mask (chorales are 94% diatonic), and the chorales' note rules: four voices at most, no pitch struck
 # twice, the notes of a position lowest first, no silent step, and no end before the last token (training
 # chunks end anywhere, so the model ends too early).
-FAMILY_SAMPLING = SamplingConfig(temperature=0.7, top_p=0.95, key="auto", key_penalty=1.2, max_polyphony=4,
-                                 no_duplicates=True, max_rest_steps=0, ascending_pitches=True, full_length=True,
-                                 repetition_window=64, new_tokens=360)  # fmt: skip
+FAMILY_SAMPLING = SamplingConfig(
+    temperature=0.7,
+    top_p=0.95,
+    key="auto",
+    key_penalty=1.2,
+    max_polyphony=4,
+    no_duplicates=True,
+    max_rest_steps=0,
+    ascending_pitches=True,
+    full_length=True,
+    repetition_window=64,
+    new_tokens=360,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,8 +104,12 @@ class MusicTransformerConfig(FamilyConfig):
     sampling: SamplingConfig = FAMILY_SAMPLING
 
     def validate(self):
-        for name, allowed in (("model_preset", MODEL_PRESETS), ("position_encoding", POSITION_ENCODINGS),
-                              ("conditioning", CONDITIONING_MODES), ("loss", LOSSES)):  # fmt: skip
+        for name, allowed in (
+            ("model_preset", MODEL_PRESETS),
+            ("position_encoding", POSITION_ENCODINGS),
+            ("conditioning", CONDITIONING_MODES),
+            ("loss", LOSSES),
+        ):
             if getattr(self, name) not in allowed:
                 flag = "--preset" if name == "model_preset" else f"--{name.replace('_', '-')}"
                 raise UsageError(f"{flag} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
@@ -112,9 +126,19 @@ class MusicTransformerConfig(FamilyConfig):
 
 PRESETS = {
     # a tiny model and a few steps on a few Bach chorales: checks the pipeline in seconds (what tests use)
-    "smoke": dict(max_files_per_source=6, sequence_length=96, snippet_length=16, model_preset="tiny", epochs=1,
-                  steps_per_epoch=2, validation_steps=1, evaluation_steps=1, num_samples=1, held_out_pieces=2,
-                  sampling=FAMILY_SAMPLING.replace(new_tokens=24)),
+    "smoke": dict(
+        max_files_per_source=6,
+        sequence_length=96,
+        snippet_length=16,
+        model_preset="tiny",
+        epochs=1,
+        steps_per_epoch=2,
+        validation_steps=1,
+        evaluation_steps=1,
+        num_samples=1,
+        held_out_pieces=2,
+        sampling=FAMILY_SAMPLING.replace(new_tokens=24),
+    ),
     # the recipe's defaults: about 7 minutes an epoch on 2 CPU cores
     "cpu": dict(),
     # a GPU run: the base model, long enough to converge

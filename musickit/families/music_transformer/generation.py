@@ -17,7 +17,6 @@ import os
 import numpy as np
 
 from musickit.audio.rendering import render
-from musickit.music.sections import section_scores
 from musickit.errors import UsageError
 from musickit.families.music_transformer.config import LEGACY_SAMPLING, MODEL_NAME, MusicTransformerConfig
 from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
@@ -26,6 +25,7 @@ from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for loading model.keras)
 from musickit.music.midi_io import read_midi, write_midi
 from musickit.music.quantization import quantize, unquantize
+from musickit.music.sections import section_scores
 from musickit.representations.conditions import class_id
 from musickit.representations.piano_roll import PianoRoll
 from musickit.runs.folder import RunFolder
@@ -76,15 +76,18 @@ def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, st
     start = list(prompt) + piece_prefix(tokenizer, style)
     max_length = min(len(start) + int(config.new_tokens), model.max_sequence_length)
     if len(start) >= max_length:
-        raise UsageError(f"the prompt has {len(start)} tokens, leaving no room in the model's "
-                         f"{model.max_sequence_length}; use a shorter snippet length or fewer sections")  # fmt: skip
+        raise UsageError(
+            f"the prompt has {len(start)} tokens, leaving no room in the model's "
+            f"{model.max_sequence_length}; use a shorter snippet length or fewer sections"
+        )
     conditions = None
     if "style" in model.condition_sizes:
         if style is not None and style not in styles:
             raise UsageError(f"unknown style {style!r}; this run knows {', '.join(styles) or 'none'}")
         conditions = {"style": class_id(style, styles)}
-    outputs = model.generate([start] * num_samples, max_length=max_length, sampler=sampler, processors=processors,
-                             conditions=conditions)  # fmt: skip
+    outputs = model.generate(
+        [start] * num_samples, max_length=max_length, sampler=sampler, processors=processors, conditions=conditions
+    )
     # The piece is what follows PROMPT_END (its style token included).
     return [row[len(prompt) :] for row in outputs]
 
@@ -110,11 +113,25 @@ def write_samples(pieces, tokenizer, samples_dir, prefix="sample", soundfont=Non
         paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}
         write_midi(score, paths["mid"])
         quantized = quantize(score, tokenizer.steps_per_quarter)
-        plot_piano_roll(roll.encode(quantized), paths["png"], steps_per_quarter=tokenizer.steps_per_quarter,
-                        bar_starts=quantized.bar_starts(), title=f"{name}: {len(score.notes)} notes")  # fmt: skip
+        plot_piano_roll(
+            roll.encode(quantized),
+            paths["png"],
+            steps_per_quarter=tokenizer.steps_per_quarter,
+            bar_starts=quantized.bar_starts(),
+            title=f"{name}: {len(score.notes)} notes",
+        )
         method = render(score, paths["wav"], soundfont=soundfont)
-        written.append({"name": name, "midi": paths["mid"], "png": paths["png"], "wav": paths["wav"], "audio": method,
-                        "score": score, "tokens": len(ids)})  # fmt: skip
+        written.append(
+            {
+                "name": name,
+                "midi": paths["mid"],
+                "png": paths["png"],
+                "wav": paths["wav"],
+                "audio": method,
+                "score": score,
+                "tokens": len(ids),
+            }
+        )
     return written
 
 
@@ -135,6 +152,14 @@ def generate_from_run(run_dir, output_dir, request):
         prompt = info["default_prompt"]
     else:
         raise UsageError(f"{run_dir} has no stored prompt; pass --primer FILE.mid")
-    pieces = generate_pieces(model, tokenizer, prompt, request.num_samples, config, seed=request.seed,
-                             style=request.style or info.get("default_style"), styles=info.get("styles", []))  # fmt: skip
+    pieces = generate_pieces(
+        model,
+        tokenizer,
+        prompt,
+        request.num_samples,
+        config,
+        seed=request.seed,
+        style=request.style or info.get("default_style"),
+        styles=info.get("styles", []),
+    )
     return write_samples(pieces, tokenizer, output_dir, soundfont=request.soundfont)

@@ -56,8 +56,11 @@ def make_tokenizer(config):
     """The REMI+ tokenizer ``config`` describes."""
     from musickit.representations.remi import REMITokenizer
 
-    return REMITokenizer(steps_per_quarter=config.steps_per_quarter, num_velocity_bins=config.num_velocity_bins,
-                         use_programs=config.use_programs)  # fmt: skip
+    return REMITokenizer(
+        steps_per_quarter=config.steps_per_quarter,
+        num_velocity_bins=config.num_velocity_bins,
+        use_programs=config.use_programs,
+    )
 
 
 def load_data(config, seed=0):
@@ -89,8 +92,9 @@ def load_data(config, seed=0):
         for name in ("train", "valid")
     )
     held_out, metadata = splits["test"] or splits["valid"], splits["test"].metadata or splits["valid"].metadata
-    default_prompt = prompt_from_sections(piece_snippets(held_out[0], metadata[0], config.form), tokenizer,
-                                          config.form, config.snippet_length)  # fmt: skip
+    default_prompt = prompt_from_sections(
+        piece_snippets(held_out[0], metadata[0], config.form), tokenizer, config.form, config.snippet_length
+    )
     return TransformerData(sources, tokenizer, splits, styles, style, train_examples, valid_examples, default_prompt)
 
 
@@ -116,12 +120,15 @@ def build_model(config, data, compile=True):
         end_id=tokenizer.eos_id,
     )
     if config.sequence_length > model.max_sequence_length:
-        raise UsageError(f"--sequence-length {config.sequence_length} exceeds the {config.model_preset} preset's "
-                         f"{model.max_sequence_length}; shorten it or choose a larger --preset")  # fmt: skip
+        raise UsageError(
+            f"--sequence-length {config.sequence_length} exceeds the {config.model_preset} preset's "
+            f"{model.max_sequence_length}; shorten it or choose a larger --preset"
+        )
     model.build()  # BackupAndRestore needs a built model before fit
     if compile:
-        schedule = warmup_cosine_decay(config.learning_rate, config.epochs * steps_per_epoch(config, data),
-                                       config.warmup_fraction)  # fmt: skip
+        schedule = warmup_cosine_decay(
+            config.learning_rate, config.epochs * steps_per_epoch(config, data), config.warmup_fraction
+        )
         compile_model(model, config, schedule, sequence_loss(config.loss, label_smoothing=config.label_smoothing))
     return model
 
@@ -154,13 +161,24 @@ def steps_per_epoch(config, data):
 
 def start_run(run, model, data, config, seed, flags=None, resume=False, overwrite=False):
     """Open ``run`` (a :class:`~musickit.runs.RunFolder`): ``run.json`` and ``sampling.json``; ``True`` if resuming."""
-    info = {"model": MODEL_NAME, "model_config": model.get_config(), "representation": data.tokenizer.get_config(),
-            "data": config.data, "max_files": config.max_files_per_source, "seed": seed, "styles": data.styles,
-            "default_style": data.style, "form": config.form, "snippet_length": config.snippet_length,
-            "sequence_length": config.sequence_length, "default_prompt": data.default_prompt,
-            "new_tokens": config.sampling.new_tokens,
-            DATA_FINGERPRINT_KEY: data_fingerprint(config.data, {name: [item.get("name") for item in split.metadata]
-                                                        for name, split in data.splits.items()})}  # fmt: skip
+    info = {
+        "model": MODEL_NAME,
+        "model_config": model.get_config(),
+        "representation": data.tokenizer.get_config(),
+        "data": config.data,
+        "max_files": config.max_files_per_source,
+        "seed": seed,
+        "styles": data.styles,
+        "default_style": data.style,
+        "form": config.form,
+        "snippet_length": config.snippet_length,
+        "sequence_length": config.sequence_length,
+        "default_prompt": data.default_prompt,
+        "new_tokens": config.sampling.new_tokens,
+        DATA_FINGERPRINT_KEY: data_fingerprint(
+            config.data, {name: [item.get("name") for item in split.metadata] for name, split in data.splits.items()}
+        ),
+    }
     resuming = run.start(info, resume=resume, overwrite=overwrite, flags=flags)
     config.sampling.save(run)  # what `musickit generate --run` will sample with
     return resuming
@@ -174,8 +192,9 @@ def train(model, data, config, run, resuming=False, seed=0, verbose=None):
     train_batches = prompted_dataset(data.train_examples, config.batch_size, seed=seed)
     valid_batches = prompted_dataset(data.valid_examples, config.batch_size, shuffle=False)
     # The learning rate follows the warmup-cosine schedule: no plateau callback to overwrite it.
-    callbacks = standard_callbacks(run, monitor="val_nll", patience=config.patience, resume=resuming,
-                                   reduce_on_plateau=False)  # fmt: skip
+    callbacks = standard_callbacks(
+        run, monitor="val_nll", patience=config.patience, resume=resuming, reduce_on_plateau=False
+    )
     history = model.fit(
         train_batches,
         validation_data=valid_batches,
@@ -197,8 +216,14 @@ def evaluate(model, data, config):
     metrics = {}
     for name in ("valid", "test"):
         if len(data.splits[name]):
-            examples = prompted_examples(data.splits[name], data.tokenizer, config.sequence_length,
-                                         config.snippet_length, config.form, data.styles)  # fmt: skip
+            examples = prompted_examples(
+                data.splits[name],
+                data.tokenizer,
+                config.sequence_length,
+                config.snippet_length,
+                config.form,
+                data.styles,
+            )
             batches = prompted_dataset(examples, config.batch_size, shuffle=False)
             results = model.evaluate(batches, steps=config.evaluation_steps, verbose=0, return_dict=True)
             metrics[f"{name}_nll"], metrics[f"{name}_accuracy"] = results["nll"], results["accuracy"]
@@ -219,12 +244,21 @@ def write_run_samples(model, data, config, run, seed=0, primer_path=None, soundf
 
     prompt = prompt_for(config, data, primer_path)
     started = time.perf_counter()
-    pieces = generate_pieces(model, data.tokenizer, prompt, config.num_samples, config.sampling, seed=seed,
-                             style=data.style, styles=data.styles)  # fmt: skip
+    pieces = generate_pieces(
+        model,
+        data.tokenizer,
+        prompt,
+        config.num_samples,
+        config.sampling,
+        seed=seed,
+        style=data.style,
+        styles=data.styles,
+    )
     seconds = time.perf_counter() - started
     samples = write_samples(pieces, data.tokenizer, run.samples_dir, soundfont=soundfont)
-    generated, _ = compute_metrics_batch([sample["score"] for sample in samples if sample["score"].notes],
-                                         SAMPLE_METRICS)  # fmt: skip
+    generated, _ = compute_metrics_batch(
+        [sample["score"] for sample in samples if sample["score"].notes], SAMPLE_METRICS
+    )
     held_out = [data.tokenizer.decode(piece) for piece in list(data.held_out)[: config.held_out_pieces]]
     reference, _ = compute_metrics_batch(held_out, SAMPLE_METRICS)
     return samples, {

@@ -106,7 +106,9 @@ class PianoRollLSTMConfig(FamilyConfig):
             raise UsageError(f"--head must be one of {', '.join(FRAME_HEADS)}, got {self.head!r}")
         if self.steps_per_quarter not in (2, 4):
             raise UsageError(f"--steps-per-quarter must be 2 or 4, got {self.steps_per_quarter}")
-        self.check_at_least_one(("epochs", "batch_size", "lstm_units", "num_layers", "window_bars", "bars", "num_samples"))
+        self.check_at_least_one(
+            ("epochs", "batch_size", "lstm_units", "num_layers", "window_bars", "bars", "num_samples")
+        )
         if not self.learning_rate > 0:
             raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}")
         self.sampling.validate()
@@ -115,8 +117,19 @@ class PianoRollLSTMConfig(FamilyConfig):
 
 PRESETS = {
     # a tiny model and a few steps: checks the pipeline in seconds (what tests use)
-    "smoke": dict(max_files=8, window_bars=2, lstm_units=8, num_layers=1, dense_units=8, head_hidden_units=8,
-                  epochs=2, steps_per_epoch=2, validation_steps=1, evaluation_pieces=2, bars=1),
+    "smoke": dict(
+        max_files=8,
+        window_bars=2,
+        lstm_units=8,
+        num_layers=1,
+        dense_units=8,
+        head_hidden_units=8,
+        epochs=2,
+        steps_per_epoch=2,
+        validation_steps=1,
+        evaluation_pieces=2,
+        bars=1,
+    ),
     # the recipe's defaults: trains in minutes on a CPU
     "cpu": dict(),
     # the reference configuration (2 x 512), long enough to converge

@@ -64,9 +64,15 @@ def write_samples(rolls, primer_steps, representation, samples_dir, qpm, prefix=
         )
         method = render(score, paths["wav"], soundfont=soundfont)
         written.append(
-            {"name": name, "midi": paths["mid"], "png": paths["png"], "wav": paths["wav"], "audio": method,
-             "score": score}
-        )  # fmt: skip
+            {
+                "name": name,
+                "midi": paths["mid"],
+                "png": paths["png"],
+                "wav": paths["wav"],
+                "audio": method,
+                "score": score,
+            }
+        )
     return written
 
 

@@ -56,17 +56,22 @@ def load_data(config, source, seed=0, primer_path=None):
     dataset = load_dataset(source, representation, seed=seed, max_files=config.max_files)
     window = config.window
     if not any(len(roll) > window for roll in dataset.train):
-        raise UsageError(f"--data {source}: every training piece is shorter than one {window}-step window "
-                         f"({window // config.steps_per_bar} bars); use longer pieces or more files")  # fmt: skip
+        raise UsageError(
+            f"--data {source}: every training piece is shorter than one {window}-step window "
+            f"({window // config.steps_per_bar} bars); use longer pieces or more files"
+        )
     if not len(dataset.valid):
         raise UsageError(f"--data {source}: too few pieces to hold some out for validation; add more files")
     primer, qpm = given_primer or (
-        primer_from_roll((dataset.test or dataset.valid)[0], config.steps_per_quarter, config.primer_bars), config.qpm
+        primer_from_roll((dataset.test or dataset.valid)[0], config.steps_per_quarter, config.primer_bars),
+        config.qpm,
     )
-    train = piano_roll_windows(dataset.train, window, batch_size=config.batch_size, transpose=config.transpose,
-                               seed=seed, drop_remainder=True)  # fmt: skip
-    valid = piano_roll_windows(dataset.valid, window, hop=window, batch_size=config.batch_size, transpose=0,
-                               shuffle=False)  # fmt: skip
+    train = piano_roll_windows(
+        dataset.train, window, batch_size=config.batch_size, transpose=config.transpose, seed=seed, drop_remainder=True
+    )
+    valid = piano_roll_windows(
+        dataset.valid, window, hop=window, batch_size=config.batch_size, transpose=0, shuffle=False
+    )
     return PianoRollData(
         source=source,
         representation=representation,
@@ -114,9 +119,15 @@ def start_run(run, model, data, config, source, seed, flags=None, resume=False, 
     """
     from musickit.music.midi_io import write_midi
 
-    info = {"model": MODEL_NAME, "model_config": model.get_config(), "representation": data.representation.get_config(),
-            "data": source, "seed": seed, "default_primer_path": "primer.mid",
-            DATA_FINGERPRINT_KEY: data_fingerprint(source, _piece_names(data.dataset.split))}  # fmt: skip
+    info = {
+        "model": MODEL_NAME,
+        "model_config": model.get_config(),
+        "representation": data.representation.get_config(),
+        "data": source,
+        "seed": seed,
+        "default_primer_path": "primer.mid",
+        DATA_FINGERPRINT_KEY: data_fingerprint(source, _piece_names(data.dataset.split)),
+    }
     resuming = run.start(info, resume=resume, overwrite=overwrite, flags=flags)
     config.sampling.save(run)  # what `musickit generate --run` will sample with
     write_midi(data.representation.decode(data.primer, qpm=data.qpm), run.file("primer.mid"))
@@ -131,11 +142,16 @@ def train(model, data, config, run, resuming=False, seed=0, verbose=None):
 
     def write_epoch_sample(epoch):
         rolls = sample_rolls(model, data.representation, data.primer, 2, 1, seed, config.sampling)
-        write_midi(data.representation.decode(rolls[0], qpm=data.qpm),
-                   run.file("training_samples", f"epoch_{epoch:03d}.mid"))  # fmt: skip
+        write_midi(
+            data.representation.decode(rolls[0], qpm=data.qpm), run.file("training_samples", f"epoch_{epoch:03d}.mid")
+        )
 
-    callbacks = standard_callbacks(run, patience=config.patience, resume=resuming,
-                                   extra=[SampleEveryEpochs(write_epoch_sample, every=config.sample_every)])  # fmt: skip
+    callbacks = standard_callbacks(
+        run,
+        patience=config.patience,
+        resume=resuming,
+        extra=[SampleEveryEpochs(write_epoch_sample, every=config.sample_every)],
+    )
     history = model.fit(
         data.train,
         validation_data=data.valid,
@@ -164,18 +180,21 @@ def evaluate(model, data, config):
 
     markov = PerKeyMarkovBaseline().fit(bits(data.dataset.train))
     pieces = {name: list(data.dataset.split(name))[: config.evaluation_pieces] for name in ("valid", "test")}
-    likelihood = {f"{name}_nll": sequence_negative_log_likelihood(model, rolls) for name, rolls in pieces.items()
-                  if rolls}  # fmt: skip
+    likelihood = {
+        f"{name}_nll": sequence_negative_log_likelihood(model, rolls) for name, rolls in pieces.items() if rolls
+    }
     likelihood["markov_valid_nll"] = markov.negative_log_likelihood(bits(pieces["valid"]))
     return likelihood
 
 
 def write_run_samples(model, data, config, run, seed=0, soundfont=None):
     """Continue the primer ``num_samples`` times by ``bars`` bars; write ``samples/``; return ``(written, rolls)``."""
-    rolls = sample_rolls(model, data.representation, data.primer, config.bars, config.num_samples, seed,
-                         config.sampling)  # fmt: skip
-    written = write_samples(rolls, len(data.primer), data.representation, run.samples_dir, data.qpm,
-                            soundfont=soundfont)  # fmt: skip
+    rolls = sample_rolls(
+        model, data.representation, data.primer, config.bars, config.num_samples, seed, config.sampling
+    )
+    written = write_samples(
+        rolls, len(data.primer), data.representation, run.samples_dir, data.qpm, soundfont=soundfont
+    )
     return written, rolls
 
 
@@ -188,6 +207,7 @@ def sample_metrics(rolls, data, config, seed=0):
     unseen = list(dataset.test) if len(dataset.test) >= 2 else list(dataset.test) + list(dataset.valid)
     return {
         "samples": side_by_side_metrics(generated, held_out, dataset.train, data.representation, data.qpm),
-        "music_quality": music_quality(rolls, primer_steps, unseen, dataset.train, data.representation, data.qpm,
-                                       seed=seed),  # fmt: skip
+        "music_quality": music_quality(
+            rolls, primer_steps, unseen, dataset.train, data.representation, data.qpm, seed=seed
+        ),
     }

@@ -21,8 +21,13 @@ def music_quality(rolls, primer_steps, held_out_rolls, training_rolls, represent
     def decode(pieces):
         return [representation.decode(roll, qpm=qpm) for roll in pieces if len(roll)]
 
-    comparison = compare_to_corpus(decode(rolls), decode(held_out_rolls), decode(training_rolls), seed=seed,
-                                   primer_quarters=primer_steps / representation.steps_per_quarter)  # fmt: skip
+    comparison = compare_to_corpus(
+        decode(rolls),
+        decode(held_out_rolls),
+        decode(training_rolls),
+        seed=seed,
+        primer_quarters=primer_steps / representation.steps_per_quarter,
+    )
     return json_safe(comparison)
 
 
@@ -51,8 +56,10 @@ def side_by_side_metrics(generated_rolls, held_out_rolls, training_rolls, repres
         histogram = mean_pitch_class_histogram(scores)
         summary = {name: _nan_mean(values[name]) for name in SAMPLE_METRICS}
         summary["repeated_frame_ratio"] = _nan_mean(
-            [repeated_frame_ratio(_sustain_of(roll), steps_per_quarter=representation.steps_per_quarter)
-             for roll in rolls]  # fmt: skip
+            [
+                repeated_frame_ratio(_sustain_of(roll), steps_per_quarter=representation.steps_per_quarter)
+                for roll in rolls
+            ]
         )
         summary["pitch_class_histogram"] = [round(float(value), 4) for value in histogram]
         summary["pitch_class_histogram_distance_to_training"] = float(histogram_distance(histogram, training_histogram))

@@ -55,8 +55,9 @@ def vocabulary_structure(tokenizer, vocabulary_size=None):
     """
     grammar = getattr(tokenizer, "grammar", None)
     if grammar is None:
-        raise UsageError(f"{type(tokenizer).__name__} describes no grammar; use a musickit tokenizer (REMI or "
-                         "performance events)")
+        raise UsageError(
+            f"{type(tokenizer).__name__} describes no grammar; use a musickit tokenizer (REMI or performance events)"
+        )
     grammar = grammar.resized(vocabulary_size or grammar.vocabulary_size)
     return list(grammar.kinds), grammar.values.tolist()
 
@@ -78,7 +79,9 @@ class LogitsProcessor:
         raise NotImplementedError
 
     def __repr__(self):
-        arguments = ", ".join(f"{name}={value!r}" for name, value in self.get_config().items() if not isinstance(value, list))
+        arguments = ", ".join(
+            f"{name}={value!r}" for name, value in self.get_config().items() if not isinstance(value, list)
+        )
         return f"{type(self).__name__}({arguments})"
 
 

@@ -80,5 +80,10 @@ class KeyScaleMask(LogitsProcessor):
         return ops.where(allowed[None, :], logits, FORBIDDEN_LOGIT)
 
     def get_config(self):
-        return {"token_pitches": self.token_pitches, "key": self.key, "scale": self.scale, "pitch_range": self.pitch_range,
-                "penalty": self.penalty}  # fmt: skip
+        return {
+            "token_pitches": self.token_pitches,
+            "key": self.key,
+            "scale": self.scale,
+            "pitch_range": self.pitch_range,
+            "penalty": self.penalty,
+        }

@@ -13,12 +13,17 @@ from musickit.errors import UsageError
 from musickit.generation.processors.base import FORBIDDEN_LOGIT, LogitsProcessor, previous_tokens, vocabulary_structure
 from musickit.representations.grammar import OTHER, remi_follows
 
-
 # Token kinds as small integers for the transition table; note kinds follow from 6 on, in note order.
 # Every kind the table does not name (specials, sections, styles, emotions) is OTHER.
 _OTHER, _BAR, _TIME_SIGNATURE, _POSITION, _TEMPO, _PROGRAM, _FIRST_NOTE = range(7)
-_CODES = {OTHER: _OTHER, "bar": _BAR, "time_signature": _TIME_SIGNATURE, "position": _POSITION, "tempo": _TEMPO,
-          "program": _PROGRAM}
+_CODES = {
+    OTHER: _OTHER,
+    "bar": _BAR,
+    "time_signature": _TIME_SIGNATURE,
+    "position": _POSITION,
+    "tempo": _TEMPO,
+    "program": _PROGRAM,
+}
 
 
 def _grammar_of(tokenizer, vocabulary_size=None):
@@ -45,7 +50,8 @@ class RemiGrammarMask(LogitsProcessor):
     The rule is a small automaton over token kinds, following how
     :class:`~musickit.representations.remi.REMITokenizer` writes a piece::
 
-        [other]* Bar [TimeSignature] Position [Tempo] [Program] Pitch Velocity Duration  [Program] Pitch ...  Position ...  Bar ...
+        [other]* Bar [TimeSignature] Position [Tempo] [Program] Pitch Velocity Duration
+                 [Program] Pitch ...  Position ...  Bar ...
 
     - ``Bar`` may be followed by a ``TimeSignature``, a ``Position``, another
       ``Bar`` (an empty bar) or another token (a section, the end);
@@ -88,8 +94,15 @@ class RemiGrammarMask(LogitsProcessor):
     [[1, 1, 0, 0, 1, 0, 0]]
     """
 
-    def __init__(self, token_kinds, token_values, note_order=("pitch", "velocity", "duration"), default_bar_steps=16,
-                 reset_token_ids=(), follows=None):
+    def __init__(
+        self,
+        token_kinds,
+        token_values,
+        note_order=("pitch", "velocity", "duration"),
+        default_bar_steps=16,
+        reset_token_ids=(),
+        follows=None,
+    ):
         self.reset_token_ids = [int(token) for token in reset_token_ids]
         self.token_kinds = [str(kind) for kind in token_kinds]
         self.token_values = [int(value) for value in token_values]
@@ -110,9 +123,14 @@ class RemiGrammarMask(LogitsProcessor):
         grammar = _grammar_of(tokenizer, vocabulary_size)
         if grammar.follows is None or grammar.default_bar_steps is None:
             raise UsageError(f"{type(tokenizer).__name__} has no bar grammar; the grammar mask needs REMI tokens")
-        return cls(grammar.kinds, grammar.values, note_order=note_order or grammar.note_order,
-                   default_bar_steps=grammar.default_bar_steps, reset_token_ids=reset_token_ids,
-                   follows=None if note_order else grammar.follows)
+        return cls(
+            grammar.kinds,
+            grammar.values,
+            note_order=note_order or grammar.note_order,
+            default_bar_steps=grammar.default_bar_steps,
+            reset_token_ids=reset_token_ids,
+            follows=None if note_order else grammar.follows,
+        )
 
     def _transition_table(self):
         """``table[previous code, next code]``: may a token of the next kind follow one of the previous kind."""
@@ -120,15 +138,19 @@ class RemiGrammarMask(LogitsProcessor):
         table = np.zeros((size, size), bool)
         for kind, following in self.follows.items():
             if kind in self._kind_codes:
-                table[self._kind_codes[kind], [self._kind_codes[after] for after in following
-                                               if after in self._kind_codes]] = True
+                table[
+                    self._kind_codes[kind],
+                    [self._kind_codes[after] for after in following if after in self._kind_codes],
+                ] = True
         return table
 
     def check_allowed(self, allowed):
         needed = [(_POSITION, "position")] + [(_FIRST_NOTE + i, kind) for i, kind in enumerate(self.note_order)]
         for code, kind in needed:
             if not allowed[: len(self._codes)][self._codes[: len(allowed)] == code].any():
-                raise UsageError(f"the other processors leave no {kind} token, so the grammar mask cannot complete a note")
+                raise UsageError(
+                    f"the other processors leave no {kind} token, so the grammar mask cannot complete a note"
+                )
 
     def __call__(self, logits, token_ids, index):
         codes, values = _vocabulary_tables(self._codes, self._values, ops.shape(logits)[-1])
@@ -160,15 +182,22 @@ class RemiGrammarMask(LogitsProcessor):
         last_bar, last_position, last_signature = last(_BAR), last(_POSITION), last(_TIME_SIGNATURE)
         current = ops.where(last_position > last_bar, value_at(last_position), -1)
         bar_steps = ops.where(last_signature >= 0, value_at(last_signature), self.default_bar_steps)
-        position_fits = ops.logical_and(values_tensor[None, :] > current[:, None], values_tensor[None, :] < bar_steps[:, None])
+        position_fits = ops.logical_and(
+            values_tensor[None, :] > current[:, None], values_tensor[None, :] < bar_steps[:, None]
+        )
         position_fits = ops.logical_and(position_fits, (last_bar >= 0)[:, None])
         allowed = ops.where((codes_tensor == _POSITION)[None, :], ops.logical_and(allowed, position_fits), allowed)
         return ops.where(allowed, logits, FORBIDDEN_LOGIT)
 
     def get_config(self):
-        return {"token_kinds": self.token_kinds, "token_values": self.token_values, "note_order": list(self.note_order),
-                "default_bar_steps": self.default_bar_steps, "reset_token_ids": self.reset_token_ids,
-                "follows": self.follows}
+        return {
+            "token_kinds": self.token_kinds,
+            "token_values": self.token_values,
+            "note_order": list(self.note_order),
+            "default_bar_steps": self.default_bar_steps,
+            "reset_token_ids": self.reset_token_ids,
+            "follows": self.follows,
+        }
 
 
 def _last_index(condition):
@@ -238,9 +267,18 @@ class RemiNoteRules(LogitsProcessor):
     [[1, 0, 1, 1, 0, 1, 1, 1]]
     """
 
-    def __init__(self, token_kinds, token_values, note_order=("pitch", "velocity", "duration"), default_bar_steps=16,
-                 max_polyphony=None, no_duplicates=True, max_rest_steps=None, ascending_pitches=False,
-                 reset_token_ids=()):  # fmt: skip
+    def __init__(
+        self,
+        token_kinds,
+        token_values,
+        note_order=("pitch", "velocity", "duration"),
+        default_bar_steps=16,
+        max_polyphony=None,
+        no_duplicates=True,
+        max_rest_steps=None,
+        ascending_pitches=False,
+        reset_token_ids=(),
+    ):
         self.ascending_pitches = bool(ascending_pitches)
         self.token_kinds = [str(kind) for kind in token_kinds]
         self.token_values = [int(value) for value in token_values]
@@ -270,8 +308,13 @@ class RemiNoteRules(LogitsProcessor):
             raise UsageError(f"{type(tokenizer).__name__} has no bars; the note rules need REMI tokens")
         if "reset_token_ids" not in options and hasattr(tokenizer, "prompt_end_id"):
             options["reset_token_ids"] = [tokenizer.prompt_end_id]
-        return cls(grammar.kinds, grammar.values, note_order=grammar.note_order,
-                   default_bar_steps=grammar.default_bar_steps, **options)
+        return cls(
+            grammar.kinds,
+            grammar.values,
+            note_order=grammar.note_order,
+            default_bar_steps=grammar.default_bar_steps,
+            **options,
+        )
 
     def __call__(self, logits, token_ids, index):
         vocabulary_size = ops.shape(logits)[-1]
@@ -286,8 +329,9 @@ class RemiNoteRules(LogitsProcessor):
         token_codes = ops.take(codes_tensor, token_ids)
         token_values = ops.take(values_tensor, token_ids)
         if self.reset_token_ids:
-            is_reset = ops.logical_and(ops.any(token_ids[..., None] == np.array(self.reset_token_ids, "int32"), -1),
-                                       filled)  # fmt: skip
+            is_reset = ops.logical_and(
+                ops.any(token_ids[..., None] == np.array(self.reset_token_ids, "int32"), -1), filled
+            )
             piece_start = ops.max(ops.where(is_reset, steps, -1), axis=1)
             live = ops.logical_and(filled, steps > piece_start[:, None])
         else:
@@ -311,15 +355,17 @@ class RemiNoteRules(LogitsProcessor):
         # Each note lasts its Duration token's steps; a note still waiting for it sounds at its onset.
         duration_at = ops.minimum(steps + self._duration_offset, length - 1)
         duration_token = ops.take_along_axis(token_ids, ops.broadcast_to(duration_at, ops.shape(token_ids)), axis=1)
-        has_duration = ops.logical_and(ops.take(codes_tensor, duration_token) == _FIRST_NOTE + 1,
-                                       steps + self._duration_offset < index)  # fmt: skip
+        has_duration = ops.logical_and(
+            ops.take(codes_tensor, duration_token) == _FIRST_NOTE + 1, steps + self._duration_offset < index
+        )
         end = onset + ops.where(has_duration, ops.maximum(ops.take(values_tensor, duration_token), 1), 1)
         end = ops.where(is_pitch, end, -1)
         pitch = ops.where(is_pitch, token_values, -1)
 
         def column(values):
-            return ops.take_along_axis(values, ops.maximum(index - 1, 0)[None, None] + ops.zeros_like(values[:, :1]),
-                                       axis=1)[:, 0]  # fmt: skip
+            return ops.take_along_axis(
+                values, ops.maximum(index - 1, 0)[None, None] + ops.zeros_like(values[:, :1]), axis=1
+            )[:, 0]
 
         now, current_bar_start, current_bar_length = column(onset), column(bar_start), column(bar_length)
         forbidden = ops.zeros(ops.shape(logits), "bool")
@@ -348,8 +394,13 @@ class RemiNoteRules(LogitsProcessor):
             position_values = np.arange(max(int(values.max()) + 1, 1), dtype="int32")
             candidate = current_bar_start[:, None] + position_values[None, :]
             full = ops.sum(ops.cast(sounding_at(candidate), "int32"), axis=-1) >= self.max_polyphony
-            full_at_value = ops.take_along_axis(full, ops.broadcast_to(ops.clip(values_tensor, 0, len(position_values) - 1)[None, :],
-                                                                       (ops.shape(full)[0], vocabulary_size)), axis=1)  # fmt: skip
+            full_at_value = ops.take_along_axis(
+                full,
+                ops.broadcast_to(
+                    ops.clip(values_tensor, 0, len(position_values) - 1)[None, :], (ops.shape(full)[0], vocabulary_size)
+                ),
+                axis=1,
+            )
             forbidden = ops.logical_or(forbidden, ops.logical_and(token_is[_POSITION], full_at_value))
         if self.max_rest_steps is not None:
             # The piece sounds from step 0: before its first note, the rest counts from there.
@@ -363,7 +414,14 @@ class RemiNoteRules(LogitsProcessor):
         return ops.where(forbidden, FORBIDDEN_LOGIT, logits)
 
     def get_config(self):
-        return {"token_kinds": self.token_kinds, "token_values": self.token_values, "note_order": list(self.note_order),
-                "default_bar_steps": self.default_bar_steps, "max_polyphony": self.max_polyphony,
-                "no_duplicates": self.no_duplicates, "max_rest_steps": self.max_rest_steps,
-                "ascending_pitches": self.ascending_pitches, "reset_token_ids": self.reset_token_ids}  # fmt: skip
+        return {
+            "token_kinds": self.token_kinds,
+            "token_values": self.token_values,
+            "note_order": list(self.note_order),
+            "default_bar_steps": self.default_bar_steps,
+            "max_polyphony": self.max_polyphony,
+            "no_duplicates": self.no_duplicates,
+            "max_rest_steps": self.max_rest_steps,
+            "ascending_pitches": self.ascending_pitches,
+            "reset_token_ids": self.reset_token_ids,
+        }
