@@ -55,8 +55,6 @@ Special tokens for prompting and conditioning come first in the vocabulary:
 ``BOS``, ``MASK`` and the prompt brackets and stops at ``EOS``.
 """
 
-import bisect
-
 import numpy as np
 
 from musickit.errors import UsageError
@@ -67,23 +65,36 @@ from musickit.representations.base import Representation
 from musickit.representations.conditions import DEFAULT_STYLES, EMOTION_CLASSES, LEGACY_EMOTION_NAMES, SECTION_LETTERS
 from musickit.representations.grammar import TokenGrammar, remi_follows
 from musickit.representations.remi_decoding import read_remi
+from musickit.representations.remi_encoding import bar_tokens
+from musickit.representations.remi_vocabulary import (
+    DRUMS,
+    FAMILIES,
+    FAMILY_KINDS,
+    LEADING_FAMILIES,
+    SPECIAL_TOKENS,
+    build_vocabulary,
+)
 from musickit.representations.velocity_bins import VelocityBins
 
-SPECIAL_TOKENS = ("PAD", "BOS", "EOS", "MASK", "PROMPT_START", "PROMPT_END")
+# The token names, families and their order (build_vocabulary) live in musickit.representations.remi_vocabulary;
+# their names stay importable from here.
+__all__ = [
+    "DEFAULT_TIME_SIGNATURES",
+    "DRUMS",
+    "ENCODE_COUNTS",
+    "FAMILIES",
+    "FAMILY_KINDS",
+    "LEADING_FAMILIES",
+    "SPECIAL_TOKENS",
+    "REMITokenizer",
+]
+
 # Duple, triple and compound metres up to two whole notes per bar.
 DEFAULT_TIME_SIGNATURES = tuple(
     [f"{numerator}/2" for numerator in range(1, 5)]
     + [f"{numerator}/4" for numerator in range(1, 9)]
     + [f"{numerator}/8" for numerator in range(1, 13)]
 )
-DRUMS = "drums"
-# Token families, in vocabulary order after the special tokens, and their kinds in the grammar.
-FAMILIES = ("Bar", "Position", "Pitch", "Velocity", "Duration", "Tempo", "TimeSignature", "Program")
-FAMILY_KINDS = dict(
-    zip(FAMILIES, ("bar", "position", "pitch", "velocity", "duration", "tempo", "time_signature", "program"))
-)
-# The leading tokens: the family of each (token_type()) and its kind in the grammar.
-LEADING_FAMILIES = (("SPECIAL", "special"), ("SECTION", "section"), ("STYLE", "style"), ("EMOTION", "emotion"))
 ENCODE_COUNTS = (
     "notes",
     "drum_notes_excluded",
@@ -210,74 +221,38 @@ class REMITokenizer(Representation):
 
     # Vocabulary.
     def _build_vocabulary(self):
-        leading = (
-            SPECIAL_TOKENS,
-            [f"SECTION_{name}" for name in SECTION_LETTERS],
-            [f"STYLE_{name}" for name in self.styles],
-            [f"EMOTION_{name}" for name in self.emotions],
-        )
-        values = {
-            "Bar": [-1],
-            "Position": range(self.num_positions),
-            "Pitch": range(self.lowest_pitch, self.highest_pitch + 1),
-            "Velocity": range(self.num_velocity_bins),
-            "Duration": range(1, self.max_duration_steps + 1),
-            "Tempo": range(self.num_tempo_bins),
-            "TimeSignature": [self.bar_steps(*signature) for signature in self.time_signatures],
-            "Program": range(129) if self.use_programs else [],
-        }
-        names = {family: [f"{family}_{value}" for value in values[family]] for family in FAMILIES}
-        names.update(
-            Bar=["Bar"],
-            Tempo=[f"Tempo_{value:g}" for value in self.tempo_values],
-            TimeSignature=[f"TimeSignature_{n}/{d}" for n, d in self.time_signatures],
-            Program=[f"Program_{program}" for program in range(128)] + [f"Program_{DRUMS}"],
-        )
-        tokens, types, kinds, token_values, families, ranges = [], [], [], [], {}, {}
-        for (family, kind), names_of_family in zip(LEADING_FAMILIES, leading):
-            ranges[kind] = (len(tokens), len(tokens) + len(names_of_family))
-            tokens += names_of_family
-            types += list(SPECIAL_TOKENS) if family == "SPECIAL" else [family] * len(names_of_family)
-            kinds += [kind] * len(names_of_family)
-            token_values += range(len(names_of_family))
-        for family in FAMILIES:
-            if family == "Program" and not self.use_programs:
-                continue
-            families[family] = ranges[FAMILY_KINDS[family]] = (len(tokens), len(tokens) + len(names[family]))
-            tokens += names[family]
-            types += [family] * len(names[family])
-            kinds += [FAMILY_KINDS[family]] * len(names[family])
-            token_values += values[family]
+        vocabulary = build_vocabulary(self)
+        tokens, families = vocabulary.tokens, vocabulary.families
         self._tokens = tokens
         self._ids = {token: index for index, token in enumerate(tokens)}
         if len(self._ids) != len(tokens):
             raise UsageError("styles, emotions and time_signatures must not repeat a name")
         self._families = families
-        self._type_of_id = types
+        self._type_of_id = vocabulary.types
         self.vocabulary_size = len(tokens)
         self.grammar = TokenGrammar(
-            kinds,
-            token_values,
-            ranges,
+            vocabulary.kinds,
+            vocabulary.values,
+            vocabulary.ranges,
             follows=remi_follows(self.note_order),
             note_order=self.note_order,
             default_bar_steps=self.bar_steps(4, 4),
         )
         # Offsets used on every encode, kept as plain ints.
         self.bar_id = families["Bar"][0]
-        self._position_offset = families["Position"][0]
+        self.position_offset = families["Position"][0]
         self._pitch_offset = families["Pitch"][0] - self.lowest_pitch
         self._velocity_offset = families["Velocity"][0]
         self._duration_offset = families["Duration"][0] - 1
         self._tempo_offset = families["Tempo"][0]
-        self._time_signature_ids = {
+        self.time_signature_ids = {
             signature: families["TimeSignature"][0] + index for index, signature in enumerate(self.time_signatures)
         }
         self._program_offset = families["Program"][0] if self.use_programs else None
         # Bar length in steps -> a signature of that length, preferring quarter-note beats.
-        self._signature_for_length = {}
+        self.signature_for_length = {}
         for signature in sorted(self.time_signatures, key=lambda signature: (signature[1] != 4, signature[1])):
-            self._signature_for_length.setdefault(self.bar_steps(*signature), signature)
+            self.signature_for_length.setdefault(self.bar_steps(*signature), signature)
 
     @property
     def note_order(self):
@@ -372,7 +347,7 @@ class REMITokenizer(Representation):
     def _tempo_bin(self, qpm):
         return int(np.abs(self.tempo_values - qpm).argmin())
 
-    # Encoding: the piece's timed events (remi_timeline), then bar by bar.
+    # Encoding: the piece's timed events (remi_timeline), then bar by bar (remi_encoding).
     def encode(self, score):
         """Token ids (int32) of a :class:`Score` (or a :class:`QuantizedScore` on this grid)."""
         return self.encode_with_counts(score)[0]
@@ -406,7 +381,7 @@ class REMITokenizer(Representation):
         )
         bars = timeline.bar_starts(self.steps_per_quarter, horizon, signatures)
         ids = self._condition_tokens(score.metadata)
-        ids += self._bar_tokens(bars, signatures, markers, notes, tempos, counts)
+        ids += bar_tokens(self, bars, signatures, markers, notes, tempos, counts)
         return np.asarray(ids, dtype=np.int32), counts
 
     def _notes_to_write(self, notes, counts):
@@ -462,66 +437,6 @@ class REMITokenizer(Representation):
             f"EMOTION_{LEGACY_EMOTION_NAMES.get(str(emotion), emotion)}" if emotion is not None else None,
         ]
         return [self._ids[name] for name in names if name in self._ids]
-
-    def _bar_tokens(self, bars, signatures, markers, notes, tempos, counts):
-        """Every bar: its sections, ``Bar``, a TimeSignature where the metre changes, then its positions."""
-        ids, previous_signature = [], None
-        signature_steps = [step for step, _ in signatures]  # bisect: a Python list search, bar by bar
-        ends = bars[1:] + [float("inf")]
-        marker_cuts = np.searchsorted([step for step, _ in markers], ends).tolist()
-        note_cuts = np.searchsorted([step for step, _, _ in notes], ends).tolist()
-        tempo_cuts = np.searchsorted([step for step, _ in tempos], ends).tolist()
-        marker_from = note_from = tempo_from = 0
-        for number, (bar_start, bar_end) in enumerate(zip(bars, ends)):
-            ids += [token for _, token in markers[marker_from : marker_cuts[number]]]
-            ids.append(self.bar_id)
-            signature = self._bar_signature(bar_start, bar_end, signatures, signature_steps, counts)
-            if signature != previous_signature:
-                if signature not in self._time_signature_ids:
-                    raise UsageError(
-                        f"time signature {signature[0]}/{signature[1]} (bar {number + 1}) is not in this "
-                        f"tokenizer's vocabulary; add it with REMITokenizer(time_signatures=[...])"
-                    )
-                ids.append(self._time_signature_ids[signature])
-                previous_signature = signature
-            ids += self._position_tokens(
-                bar_start, notes[note_from : note_cuts[number]], tempos[tempo_from : tempo_cuts[number]]
-            )
-            marker_from, note_from, tempo_from = marker_cuts[number], note_cuts[number], tempo_cuts[number]
-        return ids
-
-    def _bar_signature(self, bar_start, bar_end, signatures, signature_steps, counts):
-        """The signature a bar is written with: the one in force, or, for a bar a signature change cut short,
-        one of its real length, so decoding keeps every later note in place."""
-        index = bisect.bisect_right(signature_steps, bar_start) - 1
-        signature = signatures[index][1] if index >= 0 else (4, 4)
-        if bar_end - bar_start < self.bar_steps(*signature):
-            renamed = self._signature_for_length.get(bar_end - bar_start)
-            if renamed:
-                counts["short_bars_renamed"] += 1
-                return renamed
-            counts["short_bars_unmatched"] += 1
-        return signature
-
-    def _position_tokens(self, bar_start, notes, tempos):
-        """One bar's ``Position [Tempo] ([Program] note ids)*`` for every step with a tempo or note onsets;
-        a Program token opens a position and marks each change of program there."""
-        ids, tempo_at = [], dict(tempos)
-        steps = sorted(tempo_at.keys() | {step for step, _, _ in notes})
-        number = 0
-        for step in steps:
-            ids.append(self._position_offset + step - bar_start)
-            if step in tempo_at:
-                ids.append(tempo_at[step])
-            program = None
-            while number < len(notes) and notes[number][0] == step:
-                _, note_program, note_ids = notes[number]
-                if note_program is not None and note_program != program:
-                    program = note_program
-                    ids.append(program)
-                ids += note_ids
-                number += 1
-        return ids
 
     # Decoding.
     def decode(self, ids, velocity=90):

@@ -15,14 +15,35 @@ Three rules keep a user's work safe:
 import contextlib
 import errno
 import fnmatch
-import hashlib
 import json
 import os
 import socket
 
 from musickit.errors import UsageError
 from musickit.representations.loading import load_representation
+from musickit.runs.resume import (
+    DATA_FINGERPRINT_KEY,
+    MODEL_KEYS,
+    UNCOMPARED_FLAGS,
+    check_resumable,
+    data_fingerprint,
+    json_round_trip,
+)
 from musickit.utils.atomic import atomic_path, record_writes_below, remove_partial_files
+
+# What --resume compares (the flags, the model, the data fingerprint) lives in musickit.runs.resume; the names
+# the families and tests import stay importable from here.
+__all__ = [
+    "CALLBACK_OUTPUTS",
+    "DATA_FINGERPRINT_KEY",
+    "LOCK_NAME",
+    "MANIFEST_NAME",
+    "MODEL_KEYS",
+    "UNCOMPARED_FLAGS",
+    "RunFolder",
+    "data_fingerprint",
+    "load_model_file",
+]
 
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".musickit.lock"
@@ -34,12 +55,6 @@ CALLBACK_OUTPUTS = {
     "logs/": ("events.out.tfevents.*", "*.profile-empty", "*.pb", "*.json"),
     "backup/": ("*.h5", "*.json"),
 }
-# Flags that may differ between a run and its --resume: they change nothing that was trained.
-UNCOMPARED_FLAGS = frozenset({"resume", "overwrite", "soundfont", "command", "output_dir"})  # a moved run still resumes
-# run.json keys compared first, with the message the tests and users know.
-MODEL_KEYS = ("model", "model_config", "representation")
-# run.json key of :func:`data_fingerprint`; a run written before it has none and still resumes.
-DATA_FINGERPRINT_KEY = "data_fingerprint"
 
 
 class RunFolder:
@@ -126,7 +141,7 @@ class RunFolder:
         """Write ``content`` as JSON; NaN and infinity become ``null`` (JSON has no NaN)."""
         with atomic_path(path) as temporary:
             with open(temporary, "w") as handle:
-                json.dump(_finite(_roundtrip(content)), handle, indent=2, sort_keys=True, allow_nan=False)
+                json.dump(_finite(json_round_trip(content)), handle, indent=2, sort_keys=True, allow_nan=False)
                 handle.write("\n")
 
     # ## State: the manifest
@@ -208,7 +223,12 @@ class RunFolder:
                     + " or another --output-dir"
                 )
             if resume:
-                self._check_resumable(info, continue_finished)
+                check_resumable(self.path, self.read_info(), info)
+                if self.finished and not continue_finished:
+                    raise UsageError(
+                        f"nothing to resume: {self.path} holds a finished run; generate more with "
+                        f"musickit generate --run {self.path}, or pass --overwrite to train again"
+                    )
         except UsageError:
             self.unlock()
             raise
@@ -228,71 +248,6 @@ class RunFolder:
         self._save_manifest()
         self.write_json(self.info_path, info)
         return resume and (os.path.isdir(self.backup_dir) or self.trained)
-
-    def _check_resumable(self, info, continue_finished):
-        previous = self.read_info()
-        for key in MODEL_KEYS:
-            if _without_names(previous.get(key)) != _without_names(_roundtrip(info.get(key))):
-                raise UsageError(
-                    f"{self.path} holds a run with a different {key.replace('_', ' ')}; "
-                    "resume with the same flags, or pass another --output-dir"
-                )
-        saved_flags, flags = previous.get("flags"), _roundtrip(info.get("flags"))
-        if saved_flags is not None and flags is not None:
-            changed = [
-                name for name in sorted(set(saved_flags) | set(flags)) if saved_flags.get(name) != flags.get(name)
-            ]
-            if changed:
-                name = changed[0]
-                raise UsageError(
-                    f"--resume: {self.path} was made with --{name.replace('_', '-')} {_show(saved_flags.get(name))}, "
-                    f"not {_show(flags.get(name))}; rerun with the flags it was made with "
-                    "(its run.json lists them), or pass --overwrite to start over"
-                )
-        self._check_same_data(previous.get(DATA_FINGERPRINT_KEY), _roundtrip(info.get(DATA_FINGERPRINT_KEY)))
-        for key in sorted(set(previous) | set(info)):
-            if key in (*MODEL_KEYS, "flags", DATA_FINGERPRINT_KEY):
-                continue
-            if previous.get(key) != _roundtrip(info.get(key)):
-                raise UsageError(
-                    f"{self.path} holds a run with a different {key.replace('_', ' ')} (the data or "
-                    "its order changed); resume with the same flags and data, or pass --overwrite"
-                )
-        if self.finished and not continue_finished:
-            raise UsageError(
-                f"nothing to resume: {self.path} holds a finished run; generate more with "
-                f"musickit generate --run {self.path}, or pass --overwrite to train again"
-            )
-
-    def _check_same_data(self, saved, current):
-        """Refuse, in one line, to resume on other data than the run was trained on (see :func:`data_fingerprint`)."""
-        if saved is None or current is None:
-            return  # a run from before fingerprints (or a caller without one) resumes as before
-        if saved == current:
-            return
-        advice = "resume with the data it was trained on, or pass --overwrite to start over"
-        if saved.get("source") != current.get("source"):
-            raise UsageError(
-                f"--resume: {self.path} was trained on data {_show(saved.get('source'))}, "
-                f"not {_show(current.get('source'))}; {advice}"
-            )
-        names = sorted(set(saved.get("splits", {})) | set(current.get("splits", {})))
-        saved_splits, current_splits = saved.get("splits", {}), current.get("splits", {})
-        counts = [
-            (name, (saved_splits.get(name) or {}).get("pieces"), (current_splits.get(name) or {}).get("pieces"))
-            for name in names
-        ]
-        changed = [f"{name} {before} pieces, now {after}" for name, before, after in counts if before != after]
-        if changed:
-            raise UsageError(
-                f"--resume: {self.path} was trained on other pieces of {_show(current.get('source'))} "
-                f"({'; '.join(changed)}); {advice}"
-            )
-        different = [name for name in names if saved_splits.get(name) != current_splits.get(name)]
-        raise UsageError(
-            f"--resume: {self.path} was trained on other pieces of {_show(current.get('source'))} "
-            f"(the same counts, other piece names in {', '.join(different)}: the data changed); {advice}"
-        )
 
     def remove_own_files(self):
         """Delete the files the manifest lists (and the run's own bookkeeping), nothing else."""
@@ -397,25 +352,6 @@ class RunFolder:
         return path
 
 
-def data_fingerprint(source, pieces):
-    """What ``--resume`` compares to tell other data apart: the source and each split's piece count and names.
-
-    ``pieces`` maps a split name to the names of its pieces, in order. Only a
-    digest of the names is kept, so ``run.json`` stays small; it is cheap (no
-    file is read). Store it in ``run.json`` under ``"data_fingerprint"`` (the
-    families do) and :meth:`RunFolder.start` refuses to resume on other data.
-
-    >>> data_fingerprint("bach", {"train": ["bwv1", "bwv2"], "valid": ["bwv3"]})["splits"]["train"]["pieces"]
-    2
-    """
-    splits = {}
-    for name, names in pieces.items():
-        names = [str(piece) for piece in names]
-        digest = hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:16]
-        splits[name] = {"pieces": len(names), "names_sha256": digest}
-    return {"source": str(source), "splits": splits}
-
-
 def load_model_file(path):
     """``keras.saving.load_model``; a damaged or unsafe file is one line.
 
@@ -501,32 +437,6 @@ def _inside(path, folder):
 def _remove(path):
     with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
         os.remove(path)
-
-
-def _show(value):
-    return "(not given)" if value is None else json.dumps(value) if not isinstance(value, str) else repr(value)
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
-
-
-def _roundtrip(value):
-    return json.loads(json.dumps(value, default=_plain))
-
-
-def _without_names(value):
-    """A config without its layers' ``name`` entries: Keras numbers them per process ("dense_3"), so a
-    resumed run in a process that built other models first would otherwise look like another architecture."""
-    if isinstance(value, dict):
-        return {key: _without_names(item) for key, item in value.items() if key != "name"}
-    if isinstance(value, list):
-        return [_without_names(item) for item in value]
-    return value
 
 
 def _finite(value):
