@@ -4,7 +4,7 @@ from conftest import make_notes, make_score
 
 from musickit.errors import UsageError
 from musickit.music import Score
-from musickit.representations.base import load_representation
+from musickit.representations.loading import load_representation
 from musickit.representations.performance import PerformanceTokenizer
 
 

@@ -7,7 +7,7 @@ from conftest import make_notes, make_score
 
 from musickit.errors import UsageError
 from musickit.music import Marker, Score, TempoChange, TimeSignature, quantize
-from musickit.representations.base import load_representation
+from musickit.representations.loading import load_representation
 from musickit.representations.remi import REMITokenizer
 
 # At 120 qpm and 4 steps per quarter one step is 0.125 s; velocity 90 is the middle of bin 22.
