@@ -65,8 +65,8 @@ from musickit.families.hierarchical_transformer.config import (
 )
 from musickit.representations.conditions import EMOTION_CLASSES, SECTION_LETTERS, TEMPO_CLASSES
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags
+from musickit.runs.distribution_flags import add_distribution_flags, configure_distribution
 from musickit.runs.entry import run_main
-from musickit.training.distribution import add_distribution_flags, configure_distribution
 
 # Keras and the family's pipeline load in import_libraries(), after the flags are checked, so --help and a bad
 # flag answer at once instead of after 10 s of imports.

@@ -43,10 +43,10 @@ from musickit.families.music_transformer.config import (
     MusicTransformerConfig,
 )
 from musickit.runs import add_common_flags, add_sampling_flags, parse_flags
+from musickit.runs.distribution_flags import add_distribution_flags, configure_distribution
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
 from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_flag_defaults
-from musickit.training.distribution import add_distribution_flags, configure_distribution
 
 # Keras, TensorFlow and the model load inside main(), after the flags are checked: --help and a bad flag
 # answer at once instead of after 10 s of imports.

@@ -9,7 +9,7 @@ import textwrap
 import keras
 import pytest
 
-from musickit.training.distribution import add_distribution_flags, configure_distribution
+from musickit.runs.distribution_flags import add_distribution_flags, configure_distribution
 
 # Runs in a fresh JAX process: the device count is fixed when JAX starts.
 SCRIPT = textwrap.dedent(
@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import keras
     from musickit.models.music_transformer import MusicTransformer
-    from musickit.training.distribution import configure_distribution
+    from musickit.runs.distribution_flags import configure_distribution
 
     assert len(keras.distribution.list_devices()) == 2, keras.distribution.list_devices()
     rng = np.random.default_rng(0)
