@@ -38,6 +38,8 @@ import sys
 
 import musickit  # noqa: F401  (first: it quiets TensorFlow's start-up logs)
 from musickit.errors import UsageError
+from musickit.families.music_transformer.config import MusicTransformerConfig
+from musickit.families.piano_roll_lstm.config import PianoRollLSTMConfig
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.utils.atomic import remove_partial_files
@@ -85,19 +87,11 @@ DEFAULT_ORACLE_ADDRESS = "127.0.0.1:8000"
 TUNER_NAMES = ("bayesian", "grid", "hyperband", "random")  # musickit.tuning.tuners.TUNERS, named for a fast --help
 ROLES = ("chief", "worker")  # musickit.tuning.distributed.ROLES
 
-# Piano-roll LSTM studies: the recipe's data settings.
-STEPS_PER_QUARTER = 4
-WINDOW_LENGTH = 64
-TRANSPOSE = 2
-PIANO_ROLL_BATCH_SIZE = 32
-
-# Music Transformer studies: the recipe's prompted REMI sequences, shorter.
-SEQUENCE_LENGTH = 512
-SNIPPET_LENGTH = 64
-FORM = "AB"
-PRESET = "small"  # "base" on a GPU
-TRANSFORMER_BATCH_SIZE = 8
-MAX_FILES = 150  # pieces per source
+# Piano-roll LSTM and Music Transformer studies: their families' data and training settings (the cpu
+# presets; smoke under --smoke), not a copy of them. A piano-roll study's model is the classic plain roll
+# (no onset channel), as the studies made before the families had it.
+PIANO_ROLL = PianoRollLSTMConfig.preset("cpu")
+TRANSFORMER = MusicTransformerConfig.preset("cpu")  # --preset base on a GPU
 
 # Hierarchical transformer studies: the family's own presets (cpu, or smoke with --smoke), data included.
 HIERARCHICAL_DATA = "bach,essen"  # musickit.families.hierarchical_transformer.config.HierarchicalConfig.data
@@ -136,7 +130,7 @@ def parse_arguments(argv=None):
         default="auto",
         help="XLA compilation (auto: Keras decides per backend)",
     )
-    hardware.add_argument("--preset", default=PRESET, help="Music Transformer size for its studies")
+    hardware.add_argument("--preset", default=TRANSFORMER.model_preset, help="Music Transformer size for its studies")
     cluster = parser.add_argument_group("distributed (or set KERASTUNER_TUNER_ID/_ORACLE_IP/_ORACLE_PORT)")
     cluster.add_argument("--distributed", choices=ROLES, help="chief runs the oracle, workers train")
     cluster.add_argument(
@@ -248,12 +242,12 @@ def piano_roll_study(args, load_data):
     from musickit.data import load_dataset
     from musickit.representations.piano_roll import PianoRoll
 
-    representation = PianoRoll(steps_per_quarter=STEPS_PER_QUARTER)
+    representation = PianoRoll(steps_per_quarter=PIANO_ROLL.steps_per_quarter)
     smoke_defaults = {"lstm_units": 8, "num_layers": 1, "dense_units": 8, "head_hidden_units": 8}
     hypermodel = PianoRollLSTMHyperModel(
-        window_length=smoke_or(args, 16, WINDOW_LENGTH),
-        transpose=TRANSPOSE,
-        batch_size=args.batch_size or smoke_or(args, 4, PIANO_ROLL_BATCH_SIZE),
+        window_length=smoke_or(args, 16, PIANO_ROLL.window),
+        transpose=PIANO_ROLL.transpose,
+        batch_size=args.batch_size or smoke_or(args, 4, PIANO_ROLL.batch_size),
         steps_per_epoch=smoke_or(args, 2, None),
         validation_steps=smoke_or(args, 1, None),
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
@@ -279,7 +273,7 @@ def sample_metrics_callback(args, dataset, representation):
     from musickit.runs.sampling_flags import sampling_config_from_flags
 
     config = sampling_config_from_flags(args)
-    primer = primer_from_roll(dataset.valid[0], STEPS_PER_QUARTER)
+    primer = primer_from_roll(dataset.valid[0], PIANO_ROLL.steps_per_quarter)
     bars, count = smoke_or(args, 1, 4), smoke_or(args, 2, 8)
 
     def generate(model):
@@ -292,47 +286,35 @@ def sample_metrics_callback(args, dataset, representation):
 
 
 def transformer_study(args, load_data):
-    from musickit.data import load_dataset
-    from musickit.data.dataset import EncodedSplit
-    from musickit.generation.prompts import prompted_examples
-    from musickit.representations.remi import REMITokenizer
+    from musickit.families.music_transformer import pipeline as transformer_family
 
     if args.objective != OBJECTIVE:
         raise UsageError(
             "Music Transformer studies use --objective nll; sample metrics as objectives are "
             "available for the piano-roll studies"
         )
-    tokenizer = REMITokenizer(steps_per_quarter=STEPS_PER_QUARTER)
-    sources = [source.strip() for source in args.data.split(",")]
-    splits = {name: EncodedSplit() for name in ("train", "valid")}
-    if load_data:
-        for source in sources:
-            max_files = smoke_or(args, 6, args.max_files or MAX_FILES)
-            dataset = load_dataset(source, tokenizer, seed=args.seed, max_files=max_files)
-            for name, split in splits.items():
-                part = dataset.split(name)
-                split.extend(part)
-                split.metadata.extend(part.metadata)
-        if not len(splits["valid"]):
-            raise UsageError(f"--data {args.data}: too few pieces to hold some out for validation; add more files")
-    # The pieces' styles (one per corpus), as in the Music Transformer recipe (an unknown style is id -1,
-    # no style conditioning). The chief loads no data: the sources stand in, it only needs the search space.
-    styles = sorted({item.get("style") for item in splits["train"].metadata if item.get("style")} or set(sources))
-    sequence_length, snippet_length = smoke_or(args, 64, SEQUENCE_LENGTH), smoke_or(args, 8, SNIPPET_LENGTH)
-    examples = {
-        name: prompted_examples(split, tokenizer, sequence_length, snippet_length, FORM, styles)
-        for name, split in splits.items()
-        if load_data
-    }
+    config = MusicTransformerConfig.preset("smoke" if args.smoke else "cpu").replace(data=args.data)
+    if args.max_files and not args.smoke:
+        config = config.replace(max_files_per_source=args.max_files)
+    if load_data:  # the family's own data step: sources, splits, styles, prompted sequences
+        data = transformer_family.load_data(config, seed=args.seed)
+        tokenizer, styles, examples = (
+            data.tokenizer,
+            data.styles,
+            {"train": data.train_examples, "valid": data.valid_examples},
+        )
+    else:  # the chief loads no data: the sources stand in for the styles, it only needs the search space
+        tokenizer = transformer_family.make_tokenizer(config)
+        styles = sorted(source.strip() for source in args.data.split(","))
     hypermodel = MusicTransformerHyperModel(
         vocabulary_size=tokenizer.vocabulary_size,
-        preset=smoke_or(args, "tiny", args.preset),
-        condition_sizes={"style": len(styles)},
+        preset=smoke_or(args, config.model_preset, args.preset),
+        condition_sizes={"style": len(styles)},  # an unknown style is id -1: no style conditioning
         padding_id=tokenizer.pad_id,
         end_id=tokenizer.eos_id,
         epochs=args.epochs or smoke_or(args, 1, EPOCHS),
         train_size=len(examples["train"]["token_ids"]) if load_data else 1,
-        batch_size=args.batch_size or smoke_or(args, 4, TRANSFORMER_BATCH_SIZE),
+        batch_size=args.batch_size or smoke_or(args, 4, config.batch_size),
         steps_per_epoch=smoke_or(args, 2, None),
         validation_steps=smoke_or(args, 1, None),
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit_compile],
@@ -342,7 +324,7 @@ def transformer_study(args, load_data):
         return hypermodel, (), {}, None
     print(
         f"{len(examples['train']['token_ids'])} training and {len(examples['valid']['token_ids'])} validation "
-        f"sequences from {', '.join(sources)}"
+        f"sequences from {args.data}"
     )
     return hypermodel, (examples["train"],), {"validation_data": examples["valid"]}, []
 
