@@ -1,10 +1,11 @@
 """One place for optimizer and learning-rate schedule settings.
 
-Every transformer-style training in musickit uses AdamW with decoupled weight
-decay, gradient clipping by norm, and a schedule chosen by name over the
-run's total steps. :class:`OptimizerSettings` holds those choices and
-:func:`build_optimizer` turns them into a fresh Keras optimizer (a new one per
-compile: a stage that changes the trainable weights needs its own slots).
+Every training in musickit builds its optimizer here: AdamW with decoupled
+weight decay for the transformers, Adam for the piano-roll LSTM, gradient
+clipping by norm, and a schedule chosen by name over the run's total steps.
+:class:`OptimizerSettings` holds those choices and :func:`build_optimizer`
+turns them into a fresh Keras optimizer (a new one per compile: a stage that
+changes the trainable weights needs its own slots).
 
 Example:
 
@@ -24,6 +25,7 @@ from musickit.errors import UsageError
 from musickit.training.schedules import InverseSquareRootSchedule, warmup_cosine_decay
 
 SCHEDULES = ("warmup_cosine", "inverse_sqrt", "constant")
+ALGORITHMS = ("adamw", "adam")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +39,7 @@ class OptimizerSettings:
         warmup_fraction: share of ``total_steps`` spent warming up.
         weight_decay: AdamW's decoupled weight decay.
         clipnorm: clip each gradient to this norm (``None``: no clipping).
+        algorithm: ``"adamw"`` (the transformers) or ``"adam"`` (no weight decay: the piano-roll LSTM).
     """
 
     learning_rate: float = 1e-3
@@ -45,6 +48,7 @@ class OptimizerSettings:
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     clipnorm: float | None = 1.0
+    algorithm: str = "adamw"
 
     def __post_init__(self):
         if not (
@@ -53,6 +57,8 @@ class OptimizerSettings:
             and self.learning_rate > 0
         ):
             raise UsageError(f"the learning rate must be a positive number, got {self.learning_rate}")
+        if self.algorithm not in ALGORITHMS:
+            raise UsageError(f"unknown optimizer {self.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"unknown learning-rate schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
 
@@ -72,9 +78,15 @@ def learning_rate_schedule(name, peak_learning_rate, total_steps, warmup_fractio
     raise UsageError(f"unknown learning-rate schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
 
 
-def build_optimizer(settings):
-    """A fresh ``keras.optimizers.AdamW`` for :class:`OptimizerSettings` ``settings``."""
-    rate = learning_rate_schedule(
+def build_optimizer(settings, schedule=None):
+    """A fresh Keras optimizer for :class:`OptimizerSettings` ``settings``.
+
+    ``schedule``, a ``keras.optimizers.schedules.LearningRateSchedule`` built elsewhere (a tuner's
+    searched schedule), replaces the one ``settings`` names.
+    """
+    rate = schedule or learning_rate_schedule(
         settings.schedule, settings.learning_rate, settings.total_steps, settings.warmup_fraction
     )
+    if settings.algorithm == "adam":
+        return keras.optimizers.Adam(rate, clipnorm=settings.clipnorm)
     return keras.optimizers.AdamW(rate, weight_decay=settings.weight_decay, clipnorm=settings.clipnorm)

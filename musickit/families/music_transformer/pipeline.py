@@ -133,6 +133,16 @@ def build_model(config, data, compile=True):
     return model
 
 
+def optimizer_for(config, learning_rate):
+    """The family's AdamW (``musickit.training.optimizers``) at ``learning_rate``: a number or a schedule."""
+    from musickit.training.optimizers import OptimizerSettings, build_optimizer
+
+    settings = OptimizerSettings(weight_decay=config.weight_decay, clipnorm=config.clipnorm)
+    if isinstance(learning_rate, (int, float)):
+        return build_optimizer(settings.replace(learning_rate=float(learning_rate)))
+    return build_optimizer(settings, schedule=learning_rate)
+
+
 def compile_model(model, config, learning_rate, loss, accuracy=True, jit_compile="auto"):
     """Compile ``model`` with AdamW (``config``'s weight decay and clipnorm) at ``learning_rate`` (or a schedule).
 
@@ -146,7 +156,7 @@ def compile_model(model, config, learning_rate, loss, accuracy=True, jit_compile
     if accuracy:
         metrics.append(keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
     model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay, clipnorm=config.clipnorm),
+        optimizer=optimizer_for(config, learning_rate),
         loss=loss,
         weighted_metrics=metrics,
         jit_compile=jit_compile,

@@ -7,13 +7,13 @@ Two ways to feed the model: windows from :func:`musickit.data.piano_roll_windows
 of every piece is predicted from the piece's true start).
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from musickit.data.augmentation import transpose_piano_rolls
 from musickit.losses.piano_roll import WeightedBinaryCrossentropy
 from musickit.metrics.likelihood import FrameNegativeLogLikelihood
+from musickit.training.optimizers import OptimizerSettings, build_optimizer
 
 
 def pad_rolls(rolls):
@@ -146,7 +146,7 @@ def compile_model(model, learning_rate=1e-3, positive_weight=1.0, clipnorm=1.0):
     if not model.built:
         model(model.dummy_inputs())
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
+        optimizer=build_optimizer(OptimizerSettings(learning_rate, clipnorm=clipnorm, algorithm="adam")),
         loss=WeightedBinaryCrossentropy(positive_weight),
         weighted_metrics=[FrameNegativeLogLikelihood(name="nll", from_logits=True)],
     )
