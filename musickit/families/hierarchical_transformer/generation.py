@@ -13,12 +13,12 @@ from musickit.data.form_synthesis import form_letters
 from musickit.data.sections import section_snippets
 from musickit.errors import UsageError
 from musickit.families.hierarchical_transformer.config import MODEL_NAME, HierarchicalConfig
-from musickit.families.music_transformer.generation import write_samples  # token pieces -> MIDI, PNG, WAV
 from musickit.generation.form_writing import write_in_form
 from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.hierarchical import HierarchicalTransformer  # noqa: F401  (registered for load_model)
 from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, class_id
 from musickit.runs.folder import RunFolder
+from musickit.runs.samples import token_samples, write_samples
 from musickit.runs.sampling_flags import sampling_config_from_flags
 
 SNIPPETS_FILE = "snippets.json"
@@ -220,6 +220,5 @@ def generate_from_run(run_dir, output_dir, request):
         processors=token_processors(sampling, tokenizer, model.vocabulary_size),
         defaults=defaults,
     )
-    return write_samples(
-        [ids for ids, _, _ in written], tokenizer, output_dir, prefix=f"form_{form}", soundfont=request.soundfont
-    )
+    pieces = token_samples([ids for ids, _, _ in written], tokenizer)
+    return write_samples(pieces, output_dir, prefix=f"form_{form}", soundfont=request.soundfont)
