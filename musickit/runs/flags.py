@@ -1,4 +1,4 @@
-"""The flags every recipe shares, spelled once (DESIGN.md, "Recipes"), and their checks.
+"""The flags every recipe shares, spelled once (one spelling in every recipe), and their checks.
 
 This module imports nothing heavy (no Keras, no TensorFlow), so a recipe that
 parses its flags with :func:`parse_flags` before its heavy imports answers
