@@ -63,10 +63,11 @@ from musickit.families.hierarchical_transformer.config import (
     SCHEDULES,
     HierarchicalConfig,
 )
-from musickit.representations.conditions import EMOTION_CLASSES, SECTION_LETTERS, TEMPO_CLASSES
+from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags
 from musickit.runs.distribution_flags import add_distribution_flags, configure_distribution
 from musickit.runs.entry import run_main
+from musickit.runs.flags import add_snippet_flag, snippet_files_from_flags
 
 # Keras and the family's pipeline load in import_libraries(), after the flags are checked, so --help and a bad
 # flag answer at once instead of after 10 s of imports.
@@ -75,7 +76,7 @@ keras = family = generation = None
 
 def import_libraries():
     """Import the heavy modules this recipe uses into its namespace (once)."""
-    global keras, family, generation, read_midi, REMITokenizer, sampling_config_from_flags, token_processors
+    global keras, family, generation, REMITokenizer, sampling_config_from_flags, token_processors
     global token_sampler
     global write_samples, judge_generated_pieces, load_model_file, atomic_path, enable_compilation_cache
     import keras
@@ -85,7 +86,6 @@ def import_libraries():
     from musickit.families.music_transformer.generation import write_samples
     from musickit.generation.token_sampling import token_processors, token_sampler
     from musickit.metrics.generated_forms import judge_generated_pieces
-    from musickit.music.midi_io import read_midi
     from musickit.representations.remi import REMITokenizer
     from musickit.runs.folder import load_model_file
     from musickit.runs.sampling_flags import sampling_config_from_flags
@@ -155,13 +155,7 @@ def parse_arguments(argv=None):
     model.add_argument("--no-baseline", action="store_true", help="skip the decoder-only baseline's perplexity")
     pieces = parser.add_argument_group("generation")
     pieces.add_argument("--form", default=None, help=f"e.g. AB, ABA, ABAB, ABC, AABA, ABCD (default: {DEFAULTS.form})")
-    pieces.add_argument(
-        "--snippet",
-        action="append",
-        default=[],
-        metavar="X=FILE.mid",
-        help="the snippet of section X (default: a held-out piece's sections)",
-    )
+    add_snippet_flag(parser, pieces)
     pieces.add_argument("--style", default=None, help="style of every piece (default: each trained style in turn)")
     pieces.add_argument(
         "--emotion",
@@ -181,12 +175,7 @@ def parse_arguments(argv=None):
         args.form = args.form.strip().upper()
         form_letters(args.form)  # a bad form fails before any work
     settings(args)  # bad --stages, --curriculum, ... fail here, in one line
-    for item in args.snippet:  # the files' existence now; their notes once the libraries are loaded
-        label, _, path = item.partition("=")
-        if label.strip().upper() not in SECTION_LETTERS or not path:
-            raise UsageError(f"--snippet {item!r}: write it as X=FILE.mid with X one of A, B, C, D")
-        if not os.path.isfile(path):
-            raise UsageError(f"--snippet {item!r}: no such file {path}")
+    snippet_files_from_flags(args.snippet)  # the files' existence now; their notes once the libraries are loaded
     return args
 
 
@@ -250,11 +239,8 @@ def snippets_from_flags(args, config, tokenizer, styles):
     """The ``--snippet`` files as ids, after checking ``--style``: called before any training."""
     if args.style is not None and args.style not in styles:
         raise UsageError(f"--style {args.style!r} is not among the trained styles {styles}")
-    snippets = {}
-    for item in args.snippet:
-        label, _, path = item.partition("=")
-        snippets[label.strip().upper()] = tokenizer.encode(read_midi(path))[: config.snippet_length]
-    return snippets
+    scores = generation.read_snippet_files(snippet_files_from_flags(args.snippet))
+    return generation.encode_snippets(scores, tokenizer, config.snippet_length)
 
 
 def generate(model, corpus, config, args, tokenizer, run, given, classifier=None):

@@ -12,7 +12,7 @@ import os
 from musickit.errors import UsageError
 from musickit.families import FAMILIES, family_names, get_family
 from musickit.families.request import GenerationRequest
-from musickit.runs.flags import add_sampling_flags
+from musickit.runs.flags import add_sampling_flags, add_snippet_flag, snippet_files_from_flags
 from musickit.runs.folder import RunFolder
 from musickit.runs.sampling_flags import sampling_changes_from_flags
 
@@ -48,6 +48,7 @@ def add_arguments(parser):
         "--emotion", default=None, help="emotion class (hierarchical runs; default: the snippets' piece's)"
     )
     parser.add_argument("--tempo", default=None, help="tempo class (hierarchical runs; default: the snippets' piece's)")
+    add_snippet_flag(parser)  # hierarchical runs: --snippet A=opening.mid, repeatable
     parser.add_argument("--soundfont", default=None, help="a .sf2 soundfont for audio (or MUSICKIT_SOUNDFONT)")
     parser.add_argument("--max-rest-steps", type=int, default=None, help="longest silence in grid steps (token models)")
     add_sampling_flags(parser)
@@ -73,6 +74,7 @@ def run(args):
         form=args.form,
         emotion=args.emotion,
         tempo=args.tempo,
+        snippets=snippet_files_from_flags(args.snippet),
         soundfont=args.soundfont,
     )
     output_dir = args.output_dir or os.path.join(args.run, "generated")

@@ -15,6 +15,7 @@ Example:
 import dataclasses
 
 from musickit.errors import UsageError
+from musickit.generation.sampling_config import KEYS_FROM_PROMPT
 from musickit.music.keys import SCALES, parse_key
 
 #: The sampling settings a run may save (sampling.json); equal to the saved value, they are left unset
@@ -37,18 +38,10 @@ FAMILY_CONTROLS = {
     "piano_roll_lstm": _SHARED_SAMPLING + ("bars", "primer", "seed"),
     # The transformer's length is in tokens (max_length); it has no bar count.
     "music_transformer": _SHARED_SAMPLING + ("max_length", "style", "primer", "seed"),
-    "hierarchical_transformer": (
-        "form",
-        "snippets",
-        "style",
-        "emotion",
-        "tempo",
-        "temperature",
-        "top_k",
-        "top_p",
-        "max_length",
-        "seed",
-    ),
+    # Pieces in a form from section snippets: no primer to continue, so no "primer" key either.
+    "hierarchical_transformer": ("form", "snippets", "style", "emotion", "tempo")
+    + _SHARED_SAMPLING
+    + ("max_length", "seed"),
 }
 
 
@@ -132,8 +125,10 @@ def apply_preset(preset, run_settings, names):
     return {**run_settings, **{name: value for name, value in PRESETS[preset].items() if name in names}}
 
 
-def check_settings(settings):
+def check_settings(settings, names=None):
     """Raise a one-line :class:`UsageError` for an impossible setting, before any model is loaded.
+
+    ``names``, the family's controls, makes a key taken from the primer an error where there is no primer.
 
     >>> check_settings({"temperature": 0.0})
     Traceback (most recent call last):
@@ -151,7 +146,9 @@ def check_settings(settings):
         if not control.minimum <= value <= control.maximum:
             raise UsageError(f"{control.label} must be between {control.minimum} and {control.maximum}, got {value}")
     key = (settings.get("key") or "").strip()
-    if key and key != "primer":
+    if key in KEYS_FROM_PROMPT and names is not None and "primer" not in names:
+        raise UsageError(f"Key {key!r} takes the primer's key, and this model has no primer; name a key such as C")
+    if key and key not in KEYS_FROM_PROMPT:
         try:
             parse_key(key)
         except ValueError as error:

@@ -13,7 +13,7 @@ Example (a run folder written by ``recipes/piano_roll_lstm.py --smoke``)::
     pieces[0]["wav"]  # '/tmp/pieces/sample_1.wav'
 """
 
-from musickit.demo.controls import SAMPLING_CONTROLS, check_settings
+from musickit.demo.controls import FAMILY_CONTROLS, SAMPLING_CONTROLS, check_settings
 from musickit.runs.folder import RunFolder
 
 #: What the page shows of each written piece.
@@ -52,8 +52,8 @@ def generate(run_dir, output_dir, settings, saved_sampling=None):
         One dict per written piece with ``name``, ``midi``, ``png``, ``wav`` and ``audio``
         (``"fluidsynth"`` or ``"synth"``).
     """
-    check_settings(settings)
     model = RunFolder(run_dir).read_info().get("model")
+    check_settings(settings, FAMILY_CONTROLS.get(model))
     changes = sampling_changes(settings, saved_sampling or {})
     options = {name: value for name, value in settings.items() if name not in SAMPLING_CONTROLS}
     options.setdefault("seed", 0)
@@ -78,5 +78,6 @@ def _call_family(model, run_dir, output_dir, changes, options):
         form=options.get("form"),
         emotion=options.get("emotion"),
         tempo=options.get("tempo"),
+        snippets=options.get("snippets") or {},
     )
     return family.generate_from_run(run_dir, output_dir, request)

@@ -17,6 +17,8 @@ class GenerationRequest:
         style: style label for conditioned token models.
         form: the sections to write, e.g. ``"ABA"`` (models that write in a form; default: the run's).
         emotion, tempo: emotion and tempo classes (models conditioned on them; default: the snippets' piece's).
+        snippets: ``{section letter: MIDI path}``, e.g. ``{"A": "opening.mid"}``: the snippet a section reads
+            (models that write in a form; sections without one read the run's saved snippets).
         soundfont: optional ``.sf2`` file for audio.
 
     Example:
@@ -34,4 +36,5 @@ class GenerationRequest:
     form: str = None
     emotion: str = None
     tempo: str = None
+    snippets: dict = dataclasses.field(default_factory=dict)
     soundfont: str = None

@@ -4,7 +4,8 @@ This follows keras_hub's ``CausalLM.generate``: the model (a
 :class:`~musickit.models.decoder_base.DecoderLanguageModel`) exposes a cached
 forward pass; a keras_hub sampler owns the ``ops.while_loop``; a
 ``next(prompt, cache, index)`` closure connects them and applies musickit's
-logits processors; the whole step is compiled once per configuration
+logits processors; the whole step is compiled once per configuration by the engine's one
+compile path, :func:`musickit.generation.compiling.compile_for_backend`
 (``jax.jit`` on JAX, ``tf.function(jit_compile=True)`` on TensorFlow, eager
 under ``torch.no_grad`` on PyTorch).
 
@@ -17,14 +18,13 @@ is too long, an id outside the vocabulary, processors that allow nothing or a
 top-p outside (0, 1] end in one :class:`~musickit.errors.UsageError`.
 """
 
-import itertools
-
 import keras
 import numpy as np
 from keras import ops
 from keras_hub.samplers import BeamSampler
 
 from musickit.errors import UsageError
+from musickit.generation.compiling import compile_for_backend
 from musickit.generation.processors import FORBIDDEN_LOGIT, combined_allowed_tokens
 from musickit.generation.samplers import resolve_sampler
 from musickit.representations.conditions import UNKNOWN_ID
@@ -211,54 +211,9 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
 
 
 def _compile(model, sampler, step):
-    """Compile ``step`` for the active backend, as keras_hub's ``CausalLM.make_generate_function``."""
-    backend = keras.config.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(step, jit_compile=True)
-    if backend == "jax":
-        import jax
-
-        # JAX functions must be pure: variables go in as arguments, and the
-        # sampler's seed state comes back out to be assigned.
-        @jax.jit
-        def compiled(token_ids, mask, inputs, state):
-            sampler_values, trainable_values, non_trainable_values = state
-            mapping = itertools.chain(
-                zip(sampler.variables, sampler_values),
-                zip(model.trainable_variables, trainable_values),
-                zip(model.non_trainable_variables, non_trainable_values),
-            )
-            with keras.StatelessScope(state_mapping=mapping) as scope:
-                outputs = step(token_ids, mask, inputs)
-            new_sampler_values = []
-            for variable in sampler.variables:
-                value = scope.get_current_value(variable)
-                new_sampler_values.append(variable.value if value is None else value)
-            return outputs, new_sampler_values
-
-        def run(token_ids, mask, inputs):
-            state = (
-                [v.value for v in sampler.variables],
-                [v.value for v in model.trainable_variables],
-                [v.value for v in model.non_trainable_variables],
-            )
-            outputs, sampler_values = compiled(token_ids, mask, inputs, state)
-            for variable, value in zip(sampler.variables, sampler_values):
-                variable.assign(value)
-            return outputs
-
-        return run
-    if backend == "torch":
-        import torch
-
-        def run(token_ids, mask, inputs):
-            with torch.no_grad():
-                return step(token_ids, mask, inputs)
-
-        return run
-    return step
+    """Compile ``step`` for the active backend (the engine's one compile path), as keras_hub's
+    ``CausalLM.make_generate_function``: the model's weights are read, the sampler's seed state is carried."""
+    return compile_for_backend(step, jit_compile=True, weights=model, state=sampler.variables)
 
 
 def generate(

@@ -2,7 +2,7 @@
 
 The LSTM state is carried from step to step, so each new frame costs one
 LSTM step, never a re-run of the whole window. The per-step function is
-compiled once per backend (the only backend-specific code here, in
+compiled once per backend (through the engine's one compile path, in
 :func:`compile_loop`).
 
 How the controls act on a frame (the model gives each of the 88 keys a
@@ -42,6 +42,7 @@ import numpy as np
 from keras import ops
 
 from musickit.errors import UsageError
+from musickit.generation.compiling import compile_for_backend
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.music.keys import estimate_key
 
@@ -265,26 +266,9 @@ def _held_lengths(rolls):
 def compile_loop(function):
     """Compile a sampling loop for the current backend (weights are read at trace time).
 
-    Backend-specific on purpose: JAX and TensorFlow trace the loop once per
-    shape and run it without returning to Python between frames; PyTorch
-    runs eagerly without autograd.
+    Through the engine's one compile path (:func:`musickit.generation.compiling.compile_for_backend`):
+    JAX and TensorFlow trace the loop once per shape and run it without returning to Python between
+    frames (on TensorFlow one trace per input shape, not shapes relaxed to None: the steps need the
+    number of keys); PyTorch runs eagerly without autograd.
     """
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        return jax.jit(function)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        # One trace per input shape, not shapes relaxed to None: the steps need the number of keys.
-        return tf.function(function)
-    if backend == "torch":
-        import torch
-
-        def without_autograd(*args):
-            with torch.no_grad():
-                return function(*args)
-
-        return without_autograd
-    return function
+    return compile_for_backend(function, jit_compile=False)

@@ -7,6 +7,8 @@ embeddings, and KerasHub-style cached decoding (:meth:`call_with_cache`,
 :meth:`generate`).
 """
 
+import inspect
+
 import keras
 
 from musickit.errors import UsageError
@@ -70,39 +72,10 @@ class MusicTransformer(DecoderLanguageModel):
     presets = PRESETS
     block_class = MusicTransformerBlock
 
-    def __init__(
-        self,
-        vocabulary_size,
-        num_layers,
-        num_heads,
-        hidden_dim,
-        intermediate_dim,
-        max_sequence_length,
-        position_encoding="relative",
-        condition_sizes=None,
-        conditioning_mode="film",
-        dropout=0.1,
-        layer_norm_epsilon=1e-5,
-        padding_id=0,
-        end_id=None,
-        **kwargs,
-    ):
-        super().__init__(
-            vocabulary_size,
-            num_layers,
-            num_heads,
-            hidden_dim,
-            intermediate_dim,
-            max_sequence_length,
-            position_encoding=position_encoding,
-            condition_sizes=condition_sizes,
-            conditioning_mode=conditioning_mode,
-            dropout=dropout,
-            layer_norm_epsilon=layer_norm_epsilon,
-            padding_id=padding_id,
-            end_id=end_id,
-            **kwargs,
-        )
+    def __init__(self, *args, **kwargs):
+        # Every argument is DecoderLanguageModel's (listed above; its get_config saves them): this model
+        # adds only the condition embedding, so its parameter list is not spelled out twice.
+        super().__init__(*args, **kwargs)
         self.create_embeddings()
         self.condition_embedding = None
         if self.condition_sizes:
@@ -110,6 +83,9 @@ class MusicTransformer(DecoderLanguageModel):
                 self.condition_sizes, self.hidden_dim, dtype=self.dtype_policy, name="conditions"
             )
         self.create_decoder_stack()
+
+    # help(), inspect and the tuner's constructor_defaults see the base class's parameters.
+    __init__.__signature__ = inspect.signature(DecoderLanguageModel.__init__)
 
     @classmethod
     def from_preset(cls, preset, vocabulary_size, **overrides):

@@ -1,6 +1,6 @@
 """Run folders and the command-line flags every recipe shares.
 
-A run folder (DESIGN.md) holds ``model.keras``, the representation config,
+A run folder (ARCHITECTURE.md, "The rooms") holds ``model.keras``, the representation config,
 ``run.json`` (which model family, how it was trained, the flags),
 ``manifest.json`` (the files the run wrote), ``samples/``, ``metrics.json``,
 ``history.csv`` and TensorBoard ``logs/``.

@@ -1,4 +1,4 @@
-"""The flags every recipe shares, spelled once (DESIGN.md, "Recipes"), and their checks.
+"""The flags every recipe shares, spelled once (one spelling in every recipe), and their checks.
 
 This module imports nothing heavy (no Keras, no TensorFlow), so a recipe that
 parses its flags with :func:`parse_flags` before its heavy imports answers
@@ -21,6 +21,7 @@ import sys
 
 from musickit.errors import UsageError
 from musickit.generation.sampling_config import SamplingConfig
+from musickit.music.score import SECTION_LETTERS
 
 DEFAULT_SOURCE = "bach"  # the same as musickit.data.sources.DEFAULT_SOURCE, without importing the data stack
 MAX_SEED = 2**32 - 1  # numpy and the backends take 32-bit seeds
@@ -102,6 +103,39 @@ def add_sampling_flags(parser):
     group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1; 1 is off (default: %(default)s)")
     group.add_argument("--primer", default=None, help="a MIDI file to continue (default: a held-out piece)")
     group.add_argument("--num-samples", type=int, default=3, help="pieces to generate (default: %(default)s)")
+
+
+def add_snippet_flag(parser, group=None):
+    """``--snippet X=FILE.mid`` (repeatable): a MIDI snippet for section X (models that write in a form)."""
+    (group or parser).add_argument(
+        "--snippet",
+        action="append",
+        default=[],
+        metavar="X=FILE.mid",
+        help="the snippet of section X, one of " + ", ".join(SECTION_LETTERS) + " (default: a held-out piece's)",
+    )
+
+
+def snippet_files_from_flags(items):
+    """``{section letter: MIDI path}`` from ``--snippet X=FILE.mid`` values; a bad one is a one-line UsageError.
+
+    >>> snippet_files_from_flags([])
+    {}
+    >>> snippet_files_from_flags(["E=x.mid"])
+    Traceback (most recent call last):
+    ...
+    musickit.errors.UsageError: --snippet 'E=x.mid': write it as X=FILE.mid with X one of A, B, C, D
+    """
+    files = {}
+    for item in items or ():
+        label, _, path = str(item).partition("=")
+        letter = label.strip().upper()
+        if letter not in SECTION_LETTERS or not path:
+            raise UsageError(f"--snippet {item!r}: write it as X=FILE.mid with X one of {', '.join(SECTION_LETTERS)}")
+        if not os.path.isfile(path):
+            raise UsageError(f"--snippet {item!r}: no such file {path}")
+        files[letter] = path
+    return files
 
 
 def one_line_errors(parser):

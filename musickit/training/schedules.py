@@ -1,4 +1,4 @@
-"""Learning-rate schedules for transformers: linear warmup then cosine decay, and inverse square root.
+"""Learning-rate schedules for transformers: linear warmup then cosine decay, inverse square root, step decay.
 
 Transformers diverge when a large learning rate meets random attention
 weights, so both schedules warm up linearly first. The cosine one is Keras'
@@ -39,6 +39,20 @@ def warmup_cosine_decay(peak_learning_rate, total_steps, warmup_fraction=0.05, f
         warmup_target=peak_learning_rate if warmup_steps else None,
         warmup_steps=warmup_steps,
     )
+
+
+def step_decay(peak_learning_rate, total_steps, factor=0.1):
+    """``peak_learning_rate``, times ``factor`` at 50% and again at 75% of ``total_steps`` (a tuner ablation).
+
+    Example:
+
+    >>> schedule = step_decay(1e-3, total_steps=100)
+    >>> [round(float(schedule(step)), 7) for step in (0, 50, 51, 76)]
+    [0.001, 0.001, 0.0001, 1e-05]
+    """
+    boundaries = sorted({max(1, total_steps // 2), max(2, (3 * total_steps) // 4)})
+    values = [peak_learning_rate * factor**index for index in range(len(boundaries) + 1)]
+    return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
 
 @keras.saving.register_keras_serializable(package="musickit")

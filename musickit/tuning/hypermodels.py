@@ -22,7 +22,6 @@ Example:
 
 import inspect
 
-import keras
 import keras_tuner
 import numpy as np
 
@@ -33,7 +32,8 @@ from musickit.families.piano_roll_lstm.training import adapt_windows, compile_mo
 from musickit.losses.sequence import sequence_loss
 from musickit.models.music_transformer import PRESETS, MusicTransformer
 from musickit.models.piano_roll_lstm import FRAME_HEADS, PianoRollLSTM
-from musickit.training.schedules import warmup_cosine_decay
+from musickit.training.optimizers import learning_rate_schedule
+from musickit.training.schedules import step_decay
 
 # The defaults of the training helpers the hypermodels call, read from their signatures so
 # that "default" here can never drift from "default" there.
@@ -257,18 +257,18 @@ class MusicTransformerHyperModel(keras_tuner.HyperModel):
         return sequence_loss("cross_entropy", label_smoothing=label_smoothing or 0.0)
 
     def _learning_rate(self, hp, total_steps):
+        """The searched schedule: ``musickit.training.optimizers``' named ones, or ``step`` (x0.1 at 50% and 75%).
+
+        :func:`compile_transformer` hands it to :func:`musickit.training.optimizers.build_optimizer`.
+        """
         peak = hp.Float("learning_rate", 1e-5, 1e-2, sampling="log", default=TRANSFORMER_LEARNING_RATE)
         schedule = hp.Choice("lr_schedule", LEARNING_RATE_SCHEDULES, default="warmup_cosine")
         with hp.conditional_scope("lr_schedule", ["warmup_cosine"]):
             warmup_fraction = hp.Float("warmup_fraction", 0.0, 0.2, step=0.05, default=TRANSFORMER.warmup_fraction)
-        if schedule == "warmup_cosine":
-            return warmup_cosine_decay(peak, total_steps, warmup_fraction)
         if schedule == "step":
-            boundaries = sorted({max(1, total_steps // 2), max(2, (3 * total_steps) // 4)})
-            return keras.optimizers.schedules.PiecewiseConstantDecay(
-                boundaries, [peak * 0.1**index for index in range(len(boundaries) + 1)]
-            )
-        return peak
+            return step_decay(peak, total_steps)
+        warmup_fraction = TRANSFORMER.warmup_fraction if warmup_fraction is None else warmup_fraction
+        return learning_rate_schedule(schedule, peak, total_steps, warmup_fraction)
 
     def _steps_per_epoch(self, batch_size):
         steps = max(1, self.train_size // batch_size)

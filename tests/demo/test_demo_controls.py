@@ -72,3 +72,31 @@ def test_corpus_metrics_come_from_either_recipe_layout():
     transformer = {"generation": {"held_out": {"polyphony": 3.5, "in_scale_ratio": None}}}
     assert corpus_metrics(transformer) == ({"polyphony": 3.5}, "generation.held_out")
     assert corpus_metrics({"valid_nll": 1.0}) == ({}, "")
+
+
+def test_the_hierarchical_family_shows_its_sampling_controls_but_no_primer():
+    names = controls_for("hierarchical_transformer")
+    assert {"key", "scale", "repetition_penalty", "max_polyphony", "top_k", "top_p"} <= set(names)
+    assert "primer" not in names and "bars" not in names
+    with pytest.raises(UsageError, match="this model has no primer"):
+        check_settings({"key": "primer"}, names)
+    check_settings({"key": "primer"}, controls_for("music_transformer"))
+
+
+def test_snippet_uploads_reach_the_family_as_section_files(tmp_path, monkeypatch):
+    import musickit.families
+    from musickit.demo.generation import generate
+
+    (tmp_path / "run.json").write_text('{"model": "hierarchical_transformer"}')
+    requests = []
+
+    class Family:
+        @staticmethod
+        def generate_from_run(run_dir, output_dir, request):
+            requests.append(request)
+            return [{"name": "form_AB_1", "midi": "m", "png": "p", "wav": "w", "audio": "synth", "score": None}]
+
+    monkeypatch.setattr(musickit.families, "get_family", lambda name: Family)
+    pieces = generate(str(tmp_path), str(tmp_path / "out"), {"form": "AB", "snippets": {"A": "a.mid"}, "seed": 2})
+    assert requests[0].snippets == {"A": "a.mid"} and (requests[0].form, requests[0].seed) == ("AB", 2)
+    assert pieces == [{"name": "form_AB_1", "midi": "m", "png": "p", "wav": "w", "audio": "synth"}]

@@ -145,7 +145,8 @@ def test_each_family_shows_only_its_controls(monkeypatch, tmp_path):
         item.label for kind in ("slider", "number_input", "text_input", "selectbox") for item in getattr(app, kind)
     }
     assert {"Form", "Emotion", "Tempo class", "Length in tokens", "Temperature"} <= labels
-    assert "Length in bars" not in labels and "Key" not in labels
+    assert "Length in bars" not in labels  # its length is in tokens; it has no primer (uploads below)
+    assert {"Key", "Scale", "Repetition penalty", "Most keys at once"} <= labels  # its token sampling's controls
     assert "Style" not in labels  # this run has no styles
     if hasattr(app, "file_uploader"):
         assert [upload.label for upload in app.file_uploader] == [

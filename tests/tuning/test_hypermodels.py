@@ -5,6 +5,7 @@ import keras_tuner
 import numpy as np
 import pytest
 
+from musickit.families.music_transformer.config import MusicTransformerConfig
 from musickit.losses.sequence import SequenceCrossEntropy, SequenceFocalLoss
 from musickit.models.music_transformer import PRESETS
 from musickit.models.piano_roll_lstm import PianoRollLSTM
@@ -98,3 +99,11 @@ def test_transformer_constant_schedule():
     # Training itself is covered by the `loss` smoke study in tests/recipes.
     model = transformer_hypermodel().build(hyperparameters(lr_schedule="constant"))
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+def test_a_searched_schedule_drives_the_libraries_optimizer():
+    # musickit.training.optimizers.build_optimizer: the family's AdamW, weight decay and clipping, any schedule.
+    optimizer = transformer_hypermodel().build(hyperparameters(lr_schedule="step")).optimizer
+    family = MusicTransformerConfig()
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    assert optimizer.weight_decay == pytest.approx(family.weight_decay) and optimizer.clipnorm == family.clipnorm

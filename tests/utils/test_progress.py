@@ -12,6 +12,7 @@ from musickit.data.sources.midi_folder import MidiFolderSource
 from musickit.families.piano_roll_lstm import generation as piano_roll_generation
 from musickit.music.midi_io import write_midi
 from musickit.representations.piano_roll import PianoRoll
+from musickit.runs import samples as sample_files
 from musickit.utils.progress import progress, progress_enabled
 
 
@@ -58,7 +59,7 @@ def recorded_bars(monkeypatch, module):
 
 
 def test_writing_samples_reports_its_count(tmp_path, monkeypatch):
-    bars = recorded_bars(monkeypatch, piano_roll_generation)
+    bars = recorded_bars(monkeypatch, sample_files)  # the families write through musickit.runs.samples
     rolls = np.zeros((2, 4, 88), "float32")
     rolls[:, :, 39] = 1.0  # middle C throughout
     written = piano_roll_generation.write_samples(rolls, 2, PianoRoll(steps_per_quarter=1), str(tmp_path), qpm=120)

@@ -13,12 +13,14 @@ from musickit.data.form_synthesis import form_letters
 from musickit.data.sections import section_snippets
 from musickit.errors import UsageError
 from musickit.families.hierarchical_transformer.config import MODEL_NAME, HierarchicalConfig
-from musickit.families.music_transformer.generation import write_samples  # token pieces -> MIDI, PNG, WAV
 from musickit.generation.form_writing import write_in_form
 from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.hierarchical import HierarchicalTransformer  # noqa: F401  (registered for load_model)
+from musickit.music.midi_io import read_midi
+from musickit.music.score import SECTION_LETTERS
 from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, class_id
 from musickit.runs.folder import RunFolder
+from musickit.runs.samples import token_samples, write_samples
 from musickit.runs.sampling_flags import sampling_config_from_flags
 
 SNIPPETS_FILE = "snippets.json"
@@ -160,6 +162,33 @@ def write_pieces(
     return written
 
 
+def read_snippet_files(files):
+    """``{section letter: Score}`` from ``{section letter: MIDI path}``, read before any model is loaded.
+
+    A letter outside ``A``..``D`` or a missing file is a one-line :class:`UsageError`; a file that cannot
+    be read a ``MidiReadError``.
+
+    >>> read_snippet_files({"E": "x.mid"})
+    Traceback (most recent call last):
+    ...
+    musickit.errors.UsageError: snippet 'E': a section letter is one of A, B, C, D
+    """
+    scores = {}
+    for label, path in (files or {}).items():
+        letter = str(label).strip().upper()
+        if letter not in SECTION_LETTERS:
+            raise UsageError(f"snippet {label!r}: a section letter is one of {', '.join(SECTION_LETTERS)}")
+        if not os.path.isfile(path):
+            raise UsageError(f"the snippet of section {letter} is not a file: {path}")
+        scores[letter] = read_midi(path)
+    return scores
+
+
+def encode_snippets(scores, tokenizer, snippet_length):
+    """``{section letter: token ids}``: the opening ``snippet_length`` tokens of each snippet score."""
+    return {letter: list(tokenizer.encode(score))[:snippet_length] for letter, score in scores.items()}
+
+
 def save_default_snippets(run, valid_scores, styles, tokenizer, snippet_length):
     """Write ``snippets.json`` into ``run`` (a :class:`~musickit.runs.folder.RunFolder`)."""
     run.write_json(run.file(SNIPPETS_FILE), default_snippets(valid_scores, styles, tokenizer, snippet_length))
@@ -170,8 +199,9 @@ def generate_from_run(run_dir, output_dir, request):
 
     ``request`` is a :class:`~musickit.families.request.GenerationRequest`. Its ``sampling_changes`` are laid
     over the sampling the run's recipe used (its saved flags); ``new_tokens`` (``--max-length``) is split
-    over the sections. ``form``, ``style``, ``emotion`` and ``tempo`` left ``None`` are the run's. The
-    snippets are the run's ``snippets.json`` (a held-out piece of each style, saved at training time).
+    over the sections. ``form``, ``style``, ``emotion`` and ``tempo`` left ``None`` are the run's. A section
+    reads ``request.snippets``' file for its letter (``{"A": "opening.mid"}``), else the run's
+    ``snippets.json`` (a held-out piece of each style, saved at training time).
 
     Returns:
         One dict per piece with ``"midi"``, ``"png"``, ``"wav"`` and ``"audio"``.
@@ -200,7 +230,9 @@ def generate_from_run(run_dir, output_dir, request):
         else flags.get("tokens_per_section") or HierarchicalConfig.tokens_per_section
     )
     sampling = dataclasses.replace(sampling_config_from_flags(flags), **changes).validate()  # fails before loading
+    snippet_scores = read_snippet_files(request.snippets)  # a bad snippet fails before loading, too
     _, model, tokenizer = run.load(MODEL_NAME)
+    given = encode_snippets(snippet_scores, tokenizer, model.encoder.snippet_length)
     config = HierarchicalConfig(
         form=form,
         tokens_per_section=int(tokens_per_section),
@@ -213,6 +245,7 @@ def generate_from_run(run_dir, output_dir, request):
         tokenizer,
         config,
         styles,
+        given=given,
         style=request.style,
         emotion=request.emotion,
         tempo=request.tempo,
@@ -220,6 +253,5 @@ def generate_from_run(run_dir, output_dir, request):
         processors=token_processors(sampling, tokenizer, model.vocabulary_size),
         defaults=defaults,
     )
-    return write_samples(
-        [ids for ids, _, _ in written], tokenizer, output_dir, prefix=f"form_{form}", soundfont=request.soundfont
-    )
+    pieces = token_samples([ids for ids, _, _ in written], tokenizer)
+    return write_samples(pieces, output_dir, prefix=f"form_{form}", soundfont=request.soundfont)

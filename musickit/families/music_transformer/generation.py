@@ -12,25 +12,19 @@ Example::
     musickit generate --run runs/music_transformer --style essen --top-p 0.95 --key "G major"
 """
 
-import os
-
-import numpy as np
-
-from musickit.audio.rendering import render
 from musickit.errors import UsageError
 from musickit.families.music_transformer.config import LEGACY_SAMPLING, MODEL_NAME, MusicTransformerConfig
 from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.music_transformer import MusicTransformer  # noqa: F401  (registered for loading model.keras)
-from musickit.music.midi_io import read_midi, write_midi
-from musickit.music.quantization import quantize, unquantize
+from musickit.music.midi_io import read_midi
 from musickit.music.sections import section_scores
 from musickit.representations.conditions import class_id
-from musickit.representations.piano_roll import PianoRoll
 from musickit.runs.folder import RunFolder
-from musickit.utils.progress import progress
-from musickit.viz.piano_roll import plot_piano_roll
+from musickit.runs.samples import decode_token_piece as decode_piece  # noqa: F401  (ids -> Score, used by tests)
+from musickit.runs.samples import token_samples
+from musickit.runs.samples import write_samples as write_sample_files
 
 DEFAULT_FORM = MusicTransformerConfig.form
 
@@ -92,47 +86,12 @@ def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, st
     return [row[len(prompt) :] for row in outputs]
 
 
-def decode_piece(tokenizer, ids):
-    """The :class:`Score` of generated ids, with the first tempo in force from the first step.
-
-    A generated piece may set its first tempo after step 0 (at a later first
-    position); :func:`~musickit.music.quantization.unquantize` holds that
-    tempo from step 0, so nothing lands at a negative time.
-    """
-    return unquantize(tokenizer.decode_quantized(np.asarray(ids, "int64")))
-
-
 def write_samples(pieces, tokenizer, samples_dir, prefix="sample", soundfont=None):
-    """Write each piece as ``PREFIX_N.mid``, ``.png`` and ``.wav``; return what was written."""
-    os.makedirs(samples_dir, exist_ok=True)
-    roll = PianoRoll(steps_per_quarter=tokenizer.steps_per_quarter)
-    written = []
-    for index, ids in enumerate(progress(pieces, f"writing samples to {samples_dir}", total=len(pieces))):
-        name = f"{prefix}_{index + 1}"
-        score = decode_piece(tokenizer, ids)
-        paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}
-        write_midi(score, paths["mid"])
-        quantized = quantize(score, tokenizer.steps_per_quarter)
-        plot_piano_roll(
-            roll.encode(quantized),
-            paths["png"],
-            steps_per_quarter=tokenizer.steps_per_quarter,
-            bar_starts=quantized.bar_starts(),
-            title=f"{name}: {len(score.notes)} notes",
-        )
-        method = render(score, paths["wav"], soundfont=soundfont)
-        written.append(
-            {
-                "name": name,
-                "midi": paths["mid"],
-                "png": paths["png"],
-                "wav": paths["wav"],
-                "audio": method,
-                "score": score,
-                "tokens": len(ids),
-            }
-        )
-    return written
+    """Write each piece's ids as ``PREFIX_N.mid``, ``.png`` and ``.wav`` (:func:`musickit.runs.samples.write_samples`).
+
+    Each returned dict also holds ``tokens``, the piece's length in tokens.
+    """
+    return write_sample_files(token_samples(pieces, tokenizer), samples_dir, prefix=prefix, soundfont=soundfont)
 
 
 def generate_from_run(run_dir, output_dir, request):

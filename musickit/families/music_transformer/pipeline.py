@@ -107,7 +107,7 @@ def build_model(config, data, compile=True):
     """
     from musickit.losses.sequence import sequence_loss
     from musickit.models.music_transformer import MusicTransformer
-    from musickit.training.schedules import warmup_cosine_decay
+    from musickit.training.optimizers import learning_rate_schedule
 
     tokenizer = data.tokenizer
     model = MusicTransformer.from_preset(
@@ -126,9 +126,8 @@ def build_model(config, data, compile=True):
         )
     model.build()  # BackupAndRestore needs a built model before fit
     if compile:
-        schedule = warmup_cosine_decay(
-            config.learning_rate, config.epochs * steps_per_epoch(config, data), config.warmup_fraction
-        )
+        total_steps = config.epochs * steps_per_epoch(config, data)
+        schedule = learning_rate_schedule("warmup_cosine", config.learning_rate, total_steps, config.warmup_fraction)
         compile_model(model, config, schedule, sequence_loss(config.loss, label_smoothing=config.label_smoothing))
     return model
 

@@ -9,16 +9,15 @@ import os
 
 import numpy as np
 
-from musickit.audio.rendering import render
 from musickit.errors import UsageError
 from musickit.families.piano_roll_lstm.config import MODEL_NAME, PianoRollLSTMConfig
 from musickit.generation.piano_roll_sampling import PianoRollSampler
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.models.piano_roll_lstm import PianoRollLSTM  # noqa: F401  (registered for loading model.keras)
-from musickit.music.midi_io import read_midi, write_midi
+from musickit.music.midi_io import read_midi
 from musickit.runs.folder import RunFolder
-from musickit.utils.progress import progress
-from musickit.viz.piano_roll import plot_piano_roll
+from musickit.runs.samples import Sample
+from musickit.runs.samples import write_samples as write_sample_files
 
 logger = logging.getLogger(__name__)
 
@@ -41,39 +40,23 @@ def primer_from_roll(roll, steps_per_quarter, bars=DEFAULT_PRIMER_BARS, beats_pe
 
 
 def write_samples(rolls, primer_steps, representation, samples_dir, qpm, prefix="sample", soundfont=None):
-    """Write each roll as ``PREFIX_N.mid``, ``.png`` and ``.wav``; return what was written.
+    """Write each roll as ``PREFIX_N.mid``, ``.png`` and ``.wav`` (:func:`musickit.runs.samples.write_samples`).
 
     Returns a list of dicts with ``name``, ``midi``, ``png``, ``wav``, ``audio``
     (the rendering method) and ``score`` (the decoded generated piece).
     """
-    os.makedirs(samples_dir, exist_ok=True)
-    written = []
-    spq = representation.steps_per_quarter
-    for index, roll in enumerate(progress(rolls, f"writing samples to {samples_dir}", total=len(rolls))):
-        name = f"{prefix}_{index + 1}"
-        score = representation.decode(roll, qpm=qpm)
-        paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}
-        write_midi(score, paths["mid"])
-        plot_piano_roll(
-            roll,
-            paths["png"],
-            steps_per_quarter=spq,
-            highlight_from_step=primer_steps,
+    samples = [
+        Sample(
+            score=representation.decode(roll, qpm=qpm),
+            roll=roll,
+            steps_per_quarter=representation.steps_per_quarter,
+            caption="primer (blue) and generated continuation (orange)",
             lowest_pitch=representation.lowest_pitch,
-            title=f"{name}: primer (blue) and generated continuation (orange)",
+            highlight_from_step=primer_steps,
         )
-        method = render(score, paths["wav"], soundfont=soundfont)
-        written.append(
-            {
-                "name": name,
-                "midi": paths["mid"],
-                "png": paths["png"],
-                "wav": paths["wav"],
-                "audio": method,
-                "score": score,
-            }
-        )
-    return written
+        for roll in rolls
+    ]
+    return write_sample_files(samples, samples_dir, prefix=prefix, soundfont=soundfont)
 
 
 def sample_rolls(model, representation, primer, bars, num_samples, seed, config):
