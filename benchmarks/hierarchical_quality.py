@@ -1,0 +1,124 @@
+"""Form and style of a hierarchical run's pieces: form contrast with its confidence interval, style recognition.
+
+Writes ``--pieces`` pieces of one ``--style`` from a finished run of
+``recipes/hierarchical_transformer.py`` (its ``snippets`` come from the run's
+held-out pieces, one piece per sample in turn; its sampling is the run's
+``sampling.json``), saves them as MIDI in ``--output`` (for
+``benchmarks/music_quality.py --samples``), and judges them with
+:func:`musickit.metrics.generated_forms.judge_generated_pieces`:
+
+* form contrast: same-label minus different-label section similarity, mean and
+  95% confidence interval over pieces;
+* style recognition: the share of pieces the run's style classifier
+  (``style_classifier.keras``) calls ``--style``, beside that classifier's own
+  held-out accuracy (``metrics.json``).
+
+Usage::
+
+    python benchmarks/hierarchical_quality.py --run runs/hierarchical_transformer --style bach --output samples/bach
+    python benchmarks/hierarchical_quality.py --run runs/hierarchical_transformer --style essen --json
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run", required=True, help="a finished hierarchical_transformer run folder")
+    parser.add_argument("--style", required=True, help="the style every piece is asked for")
+    parser.add_argument("--pieces", type=int, default=16, help="pieces to write (default: %(default)s)")
+    parser.add_argument("--form", default="ABA", help="the form of every piece (default: %(default)s)")
+    parser.add_argument("--reprise", choices=("copy", "none"), default=None, help="default: the run's")
+    parser.add_argument("--legacy-sampling", action="store_true", help="temperature 0.9, top-k 20, grammar only")
+    parser.add_argument("--output", default=None, help="folder for the MIDI files (default: none written)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    args = parser.parse_args(argv)
+    if args.pieces < 1:
+        parser.error("--pieces must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    import keras
+
+    from musickit.families.hierarchical_transformer import pipeline
+    from musickit.families.hierarchical_transformer.config import (
+        FAMILY_SAMPLING,
+        LEGACY_SAMPLING,
+        MODEL_NAME,
+        HierarchicalConfig,
+    )
+    from musickit.families.hierarchical_transformer.generation import write_pieces
+    from musickit.generation.sampling_config import SamplingConfig
+    from musickit.metrics.generated_forms import judge_generated_pieces
+    from musickit.music.midi_io import write_midi
+    from musickit.runs.folder import RunFolder
+
+    run = RunFolder(args.run)
+    info = run.read_info()
+    flags = info.get("flags") or {}
+    _, model, tokenizer = run.load(MODEL_NAME)
+    styles = info["styles"]
+    if args.style not in styles:
+        print(f"hierarchical_quality.py: error: --style {args.style!r} is not among {styles}", file=sys.stderr)
+        return 2
+    sampling = LEGACY_SAMPLING if args.legacy_sampling else SamplingConfig.load(run, base=FAMILY_SAMPLING)
+    config = HierarchicalConfig.preset(
+        "smoke" if flags.get("smoke") else "cpu",
+        data=info["data"],
+        max_files=flags.get("max_files"),
+        seed=info.get("seed", 0),
+    )
+    _, corpus = pipeline.build_corpus(config, tokenizer)
+    config = config.replace(
+        form=args.form.upper(),
+        num_samples=args.pieces,
+        sampling=sampling,
+        reprise=args.reprise or flags.get("reprise") or config.reprise,
+        tokens_per_section=flags.get("tokens_per_section") or config.tokens_per_section,
+        seed=args.seed,
+    )
+    written = write_pieces(model, tokenizer, config, styles, corpus.valid_scores, style=args.style)
+    if args.output:
+        os.makedirs(args.output, exist_ok=True)
+        for number, (ids, _, _) in enumerate(written):
+            write_midi(tokenizer.decode(ids), os.path.join(args.output, f"form_{config.form}_{number:02d}.mid"))
+    classifier = keras.saving.load_model(run.file("style_classifier.keras"), compile=False)
+    with open(run.metrics_path) as handle:
+        judge_accuracy = json.load(handle).get("style_classifier", {}).get("valid_accuracy")
+    report = judge_generated_pieces(
+        written, tokenizer, model.encoder.snippet_length, classifier=classifier, styles=styles
+    )
+    low, high = report["form_contrast_interval"]
+    result = {
+        "run": args.run,
+        "style": args.style,
+        "pieces": len(written),
+        "form": config.form,
+        "reprise": config.reprise,
+        "sampling": sampling.to_dict(),
+        "form_contrast": report["mean"]["form_contrast"],
+        "form_contrast_interval": [low, high],
+        "style_recognition": report["style_accuracy"],
+        "classifier_held_out_accuracy": judge_accuracy,
+        "predicted_styles": [row.get("predicted_style") for row in report["pieces"]],
+    }
+    print(
+        f"{len(written)} {args.style} pieces in {config.form} (reprise {config.reprise}): form contrast "
+        f"{result['form_contrast']:+.3f} (95% CI {low:+.3f} .. {high:+.3f}); recognised as {args.style}: "
+        f"{result['style_recognition']:.2f} (the classifier's held-out accuracy: {judge_accuracy})"
+    )
+    if args.json:
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
