@@ -11,7 +11,14 @@ held-out pieces, one piece per sample in turn; its sampling is the run's
   95% confidence interval over pieces;
 * style recognition: the share of pieces the run's style classifier
   (``style_classifier.keras``) calls ``--style``, beside that classifier's own
-  held-out accuracy (``metrics.json``).
+  held-out accuracy (``metrics.json``);
+* texture-matched style recognition: a second classifier, trained and
+  held out like the run's but on the top voice of every piece (the chorales'
+  soprano against the folk tunes, so the number of voices cannot give the
+  style away), judges the top voice of the generated pieces;
+* snippet ablation: held-out NLL per token with each piece's own snippets and
+  with those of another held-out piece of the same style (does the decoder
+  read its snippets?).
 
 Usage::
 
@@ -44,6 +51,44 @@ def parse_arguments(argv=None):
     return args
 
 
+def shuffled_snippets(split):
+    """``split`` with each piece's section snippets taken from the next held-out piece of its style."""
+    from musickit.data.dataset import EncodedSplit
+
+    by_style = {}
+    for index, item in enumerate(split.metadata):
+        by_style.setdefault(item.get("style"), []).append(index)
+    metadata = [dict(item) for item in split.metadata]
+    for indices in by_style.values():
+        for position, index in enumerate(indices):
+            metadata[index]["sections"] = split.metadata[indices[(position + 1) % len(indices)]]["sections"]
+    return EncodedSplit(list(split), metadata)
+
+
+def top_voice(score):
+    """``score`` with only its highest note at each onset (a chorale's soprano line)."""
+    import dataclasses
+
+    highest = {}
+    for note in score.notes:
+        if note.start not in highest or note.pitch > highest[note.start].pitch:
+            highest[note.start] = note
+    return dataclasses.replace(score, notes=[highest[start] for start in sorted(highest)])
+
+
+def top_voice_split(split, tokenizer):
+    """An :class:`EncodedSplit` of the top voices of ``split``'s pieces, sections and styles kept."""
+    import dataclasses
+
+    from musickit.data.sections import encode_sectioned
+
+    scores = []
+    for ids, item in zip(split, split.metadata):
+        score = top_voice(tokenizer.decode([int(token) for token in ids]))
+        scores.append(dataclasses.replace(score, metadata={"style": item.get("style"), "form": item.get("form")}))
+    return encode_sectioned(scores, tokenizer)
+
+
 def main(argv=None):
     args = parse_arguments(argv)
     import keras
@@ -58,6 +103,7 @@ def main(argv=None):
     from musickit.families.hierarchical_transformer.generation import write_pieces
     from musickit.generation.sampling_config import SamplingConfig
     from musickit.metrics.generated_forms import judge_generated_pieces
+    from musickit.metrics.likelihood import dataset_token_nll
     from musickit.music.midi_io import write_midi
     from musickit.runs.folder import RunFolder
 
@@ -97,6 +143,29 @@ def main(argv=None):
         written, tokenizer, model.encoder.snippet_length, classifier=classifier, styles=styles
     )
     low, high = report["form_contrast_interval"]
+    from musickit.training.style_classifier import train_style_classifier
+
+    texture_classifier, texture_accuracies = train_style_classifier(
+        top_voice_split(corpus.train, tokenizer),
+        styles,
+        tokenizer.vocabulary_size,
+        model.encoder.snippet_length,
+        valid_split=top_voice_split(corpus.valid, tokenizer),
+        epochs=config.style_classifier_epochs,
+        pad_id=tokenizer.pad_id,
+        seed=config.seed,
+        verbose=0,
+    )
+    tops = [
+        (tokenizer.encode(top_voice(tokenizer.decode([int(token) for token in ids]))), snippets, piece_style)
+        for ids, snippets, piece_style in written
+    ]
+    texture = judge_generated_pieces(
+        tops, tokenizer, model.encoder.snippet_length, classifier=texture_classifier, styles=styles
+    )
+    own, _ = dataset_token_nll(model, pipeline.snippet_pairs(corpus.valid, config, styles, tokenizer, shuffle=False))
+    swapped = pipeline.snippet_pairs(shuffled_snippets(corpus.valid), config, styles, tokenizer, shuffle=False)
+    other, _ = dataset_token_nll(model, swapped)
     result = {
         "run": args.run,
         "style": args.style,
@@ -109,11 +178,18 @@ def main(argv=None):
         "style_recognition": report["style_accuracy"],
         "classifier_held_out_accuracy": judge_accuracy,
         "predicted_styles": [row.get("predicted_style") for row in report["pieces"]],
+        "top_voice_style_recognition": texture["style_accuracy"],
+        "top_voice_classifier_held_out_accuracy": texture_accuracies.get("valid_accuracy"),
+        "held_out_nll_own_snippets": own,
+        "held_out_nll_other_snippets": other,
     }
     print(
         f"{len(written)} {args.style} pieces in {config.form} (reprise {config.reprise}): form contrast "
         f"{result['form_contrast']:+.3f} (95% CI {low:+.3f} .. {high:+.3f}); recognised as {args.style}: "
-        f"{result['style_recognition']:.2f} (the classifier's held-out accuracy: {judge_accuracy})"
+        f"{result['style_recognition']:.2f} (the classifier's held-out accuracy: {judge_accuracy}); held-out "
+        f"NLL/token with the own snippets {own:.3f}, with another piece's {other:.3f}; top voice alone: "
+        f"recognised {texture['style_accuracy']:.2f} by a classifier of top voices (held-out accuracy "
+        f"{texture_accuracies.get('valid_accuracy')})"
     )
     if args.json:
         print(json.dumps(result))
