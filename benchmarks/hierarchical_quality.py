@@ -10,8 +10,8 @@ held-out pieces, one piece per sample in turn; its sampling is the run's
 * form contrast: same-label minus different-label section similarity, mean and
   95% confidence interval over pieces;
 * style recognition: the share of pieces the run's style classifier
-  (``style_classifier.keras``) calls ``--style``, beside that classifier's own
-  held-out accuracy (``metrics.json``);
+  (``style_classifier.keras``; trained here as the recipe does when the run
+  has none) calls ``--style``, beside that classifier's own held-out accuracy;
 * texture-matched style recognition: a second classifier, trained and
   held out like the run's but on the top voice of every piece (the chorales'
   soprano against the folk tunes, so the number of voices cannot give the
@@ -136,9 +136,13 @@ def main(argv=None):
         os.makedirs(args.output, exist_ok=True)
         for number, (ids, _, _) in enumerate(written):
             write_midi(tokenizer.decode(ids), os.path.join(args.output, f"form_{config.form}_{number:02d}.mid"))
-    classifier = keras.saving.load_model(run.file("style_classifier.keras"), compile=False)
-    with open(run.metrics_path) as handle:
-        judge_accuracy = json.load(handle).get("style_classifier", {}).get("valid_accuracy")
+    if os.path.isfile(run.file("style_classifier.keras")):
+        classifier = keras.saving.load_model(run.file("style_classifier.keras"), compile=False)
+        with open(run.metrics_path) as handle:
+            judge_accuracy = json.load(handle).get("style_classifier", {}).get("valid_accuracy")
+    else:  # a run stopped after training: the recipe's style judge, trained here the same way
+        classifier, accuracies = pipeline.train_style_judge(corpus, config, tokenizer, verbose=0)
+        judge_accuracy = accuracies.get("valid_accuracy")
     report = judge_generated_pieces(
         written, tokenizer, model.encoder.snippet_length, classifier=classifier, styles=styles
     )
