@@ -43,6 +43,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--reprise", choices=("copy", "none"), default=None, help="default: the run's")
     parser.add_argument("--legacy-sampling", action="store_true", help="temperature 0.9, top-k 20, grammar only")
     parser.add_argument("--output", default=None, help="folder for the MIDI files (default: none written)")
+    parser.add_argument("--preset", choices=("cpu", "smoke"), default="cpu", help="the run's preset (default: cpu)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     args = parser.parse_args(argv)
@@ -117,7 +118,7 @@ def main(argv=None):
         return 2
     sampling = LEGACY_SAMPLING if args.legacy_sampling else SamplingConfig.load(run, base=FAMILY_SAMPLING)
     config = HierarchicalConfig.preset(
-        "smoke" if flags.get("smoke") else "cpu",
+        args.preset,
         data=info["data"],
         max_files=flags.get("max_files"),
         seed=info.get("seed", 0),
@@ -134,8 +135,13 @@ def main(argv=None):
     written = write_pieces(model, tokenizer, config, styles, corpus.valid_scores, style=args.style)
     if args.output:
         os.makedirs(args.output, exist_ok=True)
+        from musickit.viz.metric_plots import plot_score_piano_roll
+
         for number, (ids, _, _) in enumerate(written):
-            write_midi(tokenizer.decode(ids), os.path.join(args.output, f"form_{config.form}_{number:02d}.mid"))
+            path = os.path.join(args.output, f"form_{config.form}_{number:02d}")
+            write_midi(tokenizer.decode(ids), path + ".mid")
+            if number < 4:  # a few piano rolls to look at
+                plot_score_piano_roll(tokenizer.decode(ids), path + ".png", title=f"{args.style} {number}")
     if os.path.isfile(run.file("style_classifier.keras")):
         classifier = keras.saving.load_model(run.file("style_classifier.keras"), compile=False)
         with open(run.metrics_path) as handle:

@@ -1,12 +1,15 @@
 """
 Title: Hierarchical transformer: snippet encoder, cross-attention decoder, pieces in a requested form
-Description: Pre-train a snippet encoder contrastively and a decoder as a language model, join them
-  through cross-attention, train in stages (A: cross-attention + adapters, B: decoder unfrozen top
-  blocks first, C: everything), then write pieces in a requested form (ABA, AABA, ...) and style from
-  section snippets, with section markers in the MIDI; judge them against a decoder-only baseline.
-Run time: about 17 minutes on a 2-core CPU with the defaults (16 min 52 s measured from a fresh clone,
-  sharing the machine with other work for most of it; a third of it trains the decoder-only baseline,
-  which `--no-baseline` skips).
+Description: Join a snippet encoder and a decoder through cross-attention and train them end to end on
+  compact REMI (or, with `--stages A,B,C`, after contrastive and language-model pre-training, in stages:
+  A: cross-attention + adapters, B: decoder unfrozen top blocks first, C: everything), then write pieces
+  in a requested form (ABA, AABA, ...) and style from section snippets, with section markers in the MIDI,
+  under the REMI note rules (the family's sampling, saved as sampling.json); judge them against a
+  decoder-only baseline.
+Run time: the defaults take 12 end-to-end epochs of 24 steps, about as many decoder updates as the old
+  staged schedule's 17 minutes cost, in one compiled fit instead of seven (not timed on an idle machine:
+  on the shared 2-core CPU, loaded 10x, the hierarchical model's training took about 35 minutes wall).
+  A third to a half of a run trains the decoder-only baseline, which `--no-baseline` skips.
   `--smoke` runs every step with the family's `smoke` preset (a one-block decoder, a few steps per fit,
   two held-out batches per evaluation); it is not yet under a minute on a shared 2-core CPU (minutes,
   most of it compiling; on JAX a second run reuses the first one's compiled programs).
