@@ -6,10 +6,10 @@ Description: Join a snippet encoder and a decoder through cross-attention and tr
   in a requested form (ABA, AABA, ...) and style from section snippets, with section markers in the MIDI,
   under the REMI note rules (the family's sampling, saved as sampling.json); judge them against a
   decoder-only baseline.
-Run time: the defaults take 12 end-to-end epochs of 24 steps, about as many decoder updates as the old
-  staged schedule's 17 minutes cost, in one compiled fit instead of seven (not timed on an idle machine:
-  on the shared 2-core CPU, loaded 10x, the hierarchical model's training took about 35 minutes wall).
-  A third to a half of a run trains the decoder-only baseline, which `--no-baseline` skips.
+Run time: the defaults train 12 end-to-end epochs of 24 steps in one compiled fit (the old staged
+  schedule took seven). This has not been timed on an idle machine. On the shared 2-core CPU at load
+  average 9-14, the training alone took about 65 minutes of wall time. The decoder-only baseline
+  trains as many steps again; `--no-baseline` skips it.
   `--smoke` runs every step with the family's `smoke` preset (a one-block decoder, a few steps per fit,
   two held-out batches per evaluation); it is not yet under a minute on a shared 2-core CPU (minutes,
   most of it compiling; on JAX a second run reuses the first one's compiled programs).
