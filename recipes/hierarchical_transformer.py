@@ -1,12 +1,15 @@
 """
 Title: Hierarchical transformer: snippet encoder, cross-attention decoder, pieces in a requested form
-Description: Pre-train a snippet encoder contrastively and a decoder as a language model, join them
-  through cross-attention, train in stages (A: cross-attention + adapters, B: decoder unfrozen top
-  blocks first, C: everything), then write pieces in a requested form (ABA, AABA, ...) and style from
-  section snippets, with section markers in the MIDI; judge them against a decoder-only baseline.
-Run time: about 17 minutes on a 2-core CPU with the defaults (16 min 52 s measured from a fresh clone,
-  sharing the machine with other work for most of it; a third of it trains the decoder-only baseline,
-  which `--no-baseline` skips).
+Description: Join a snippet encoder and a decoder through cross-attention and train them end to end on
+  compact REMI (or, with `--stages A,B,C`, after contrastive and language-model pre-training, in stages:
+  A: cross-attention + adapters, B: decoder unfrozen top blocks first, C: everything), then write pieces
+  in a requested form (ABA, AABA, ...) and style from section snippets, with section markers in the MIDI,
+  under the REMI note rules (the family's sampling, saved as sampling.json); judge them against a
+  decoder-only baseline.
+Run time: the defaults train 12 end-to-end epochs of 24 steps in one compiled fit (the old staged
+  schedule took seven). This has not been timed on an idle machine. On the shared 2-core CPU at load
+  average 9-14, the training alone took about 65 minutes of wall time. The decoder-only baseline
+  trains as many steps again; `--no-baseline` skips it.
   `--smoke` runs every step with the family's `smoke` preset (a one-block decoder, a few steps per fit,
   two held-out batches per evaluation); it is not yet under a minute on a shared 2-core CPU (minutes,
   most of it compiling; on JAX a second run reuses the first one's compiled programs).
@@ -68,6 +71,7 @@ from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse
 from musickit.runs.distribution_flags import add_distribution_flags, configure_distribution
 from musickit.runs.entry import run_main
 from musickit.runs.flags import add_snippet_flag, snippet_files_from_flags
+from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_flag_defaults
 
 # Keras and the family's pipeline load in import_libraries(), after the flags are checked, so --help and a bad
 # flag answer at once instead of after 10 s of imports.
@@ -76,19 +80,16 @@ keras = family = generation = None
 
 def import_libraries():
     """Import the heavy modules this recipe uses into its namespace (once)."""
-    global keras, family, generation, REMITokenizer, sampling_config_from_flags, token_processors
-    global token_sampler
+    global keras, family, generation, token_processors
     global write_samples, judge_generated_pieces, load_model_file, atomic_path, enable_compilation_cache
     import keras
 
     from musickit.families.hierarchical_transformer import generation
     from musickit.families.hierarchical_transformer import pipeline as family
     from musickit.families.music_transformer.generation import write_samples
-    from musickit.generation.token_sampling import token_processors, token_sampler
+    from musickit.generation.token_sampling import token_processors
     from musickit.metrics.generated_forms import judge_generated_pieces
-    from musickit.representations.remi import REMITokenizer
     from musickit.runs.folder import load_model_file
-    from musickit.runs.sampling_flags import sampling_config_from_flags
     from musickit.utils.atomic import atomic_path
     from musickit.utils.compile_cache import enable_compilation_cache
 
@@ -113,8 +114,7 @@ SETTINGS_FLAGS = {
     "contrastive_temperature": "contrastive_temperature",
     "form": "form",
     "tokens_per_section": "tokens_per_section",
-    "temperature": "temperature",
-    "top_k": "top_k",
+    "reprise": "reprise",
     "num_samples": "num_samples",
 }
 
@@ -128,13 +128,15 @@ def parse_arguments(argv=None):
         choices=("all", "pretrain", "train", "generate"),
         help="what to run (default: the whole pipeline)",
     )
-    add_common_flags(
-        parser, default_output_dir=f"runs/{MODEL_NAME}", default_epochs=DEFAULTS.epochs, default_batch_size=None
-    )
+    add_common_flags(parser, default_output_dir=f"runs/{MODEL_NAME}", default_epochs=None, default_batch_size=None)
     add_sampling_flags(parser)
     add_distribution_flags(parser)
-    # Unset flags take the preset's value (cpu, or smoke with --smoke); the help shows the cpu one.
-    parser.set_defaults(data=None, temperature=None, top_k=None, num_samples=None)
+    # Unset flags take the preset's value (cpu, or smoke with --smoke); the help shows the cpu one. The sampling
+    # flags default to the family's sampling; a flag left at it keeps the preset's.
+    parser.set_defaults(data=None, num_samples=None, **sampling_flag_defaults(DEFAULTS.sampling))
+    for action in parser._actions:
+        if action.dest == "epochs":
+            action.help = f"training epochs per stage (default: {DEFAULTS.epochs})"
     model = parser.add_argument_group("model and training")
     model.add_argument("--preset", choices=MODEL_PRESETS, default=None, help=f"default: {DEFAULTS.model_preset}")
     model.add_argument("--snippet-length", type=int, default=None, help=f"default: {DEFAULTS.snippet_length}")
@@ -170,6 +172,12 @@ def parse_arguments(argv=None):
         help="tempo class (default: that of the piece the snippets come from)",
     )
     pieces.add_argument("--tokens-per-section", type=int, default=None, help=f"default: {DEFAULTS.tokens_per_section}")
+    pieces.add_argument(
+        "--reprise",
+        choices=("copy", "none"),
+        default=None,
+        help=f"a returning section repeats its first statement (copy) or is written anew (default: {DEFAULTS.reprise})",
+    )
     args = parse_flags(parser, argv)
     if args.form is not None:
         args.form = args.form.strip().upper()
@@ -182,9 +190,10 @@ def parse_arguments(argv=None):
 def settings(args):
     """The family's settings for these flags: the preset (smoke or cpu), with the flags that were given."""
     overrides = {setting: getattr(args, flag) for flag, setting in SETTINGS_FLAGS.items()}
-    return HierarchicalConfig.preset(
+    config = HierarchicalConfig.preset(
         "smoke" if args.smoke else PRESET, pretrain=not args.no_pretrain, baseline=not args.no_baseline, **overrides
     )
+    return config.replace(sampling=sampling_config_from_flags(args, config.sampling, defaults=DEFAULTS.sampling))
 
 
 # ## Staged training: the family's steps, with this run folder's history and logs
@@ -244,7 +253,7 @@ def snippets_from_flags(args, config, tokenizer, styles):
 
 
 def generate(model, corpus, config, args, tokenizer, run, given, classifier=None):
-    sampling = sampling_config_from_flags(args)
+    config.sampling.save(run)  # what `musickit generate --run` starts from
     written = generation.write_pieces(
         model,
         tokenizer,
@@ -255,8 +264,6 @@ def generate(model, corpus, config, args, tokenizer, run, given, classifier=None
         style=args.style,
         emotion=args.emotion,
         tempo=args.tempo,
-        sampler=token_sampler(sampling, config.seed),
-        processors=token_processors(sampling, tokenizer, model.vocabulary_size),
     )
     write_samples(
         [ids for ids, _, _ in written],
@@ -299,6 +306,7 @@ GENERATION_FLAGS = (
     "emotion",
     "tempo",
     "tokens_per_section",
+    "reprise",
     "temperature",
     "top_k",
     "top_p",
@@ -331,11 +339,10 @@ def main(argv=None):
         setattr(args, flag, getattr(config, setting))
     configure_distribution(args)  # --distribute: --batch-size becomes per device
     config = config.replace(batch_size=args.batch_size)
-    sampling = sampling_config_from_flags(args)  # bad sampling flags fail here, before any work
     keras.utils.set_random_seed(config.seed)
     enable_compilation_cache()  # JAX: a second run reuses the first one's compiled programs
-    tokenizer = REMITokenizer()
-    token_processors(sampling, tokenizer, tokenizer.vocabulary_size)  # bad --key/--scale fail early
+    tokenizer = family.make_tokenizer(config)
+    token_processors(config.sampling, tokenizer, tokenizer.vocabulary_size)  # bad --key/--scale fail early
 
     # ## Data: real phrases of each style assembled into pieces of known form
     tokenizer, corpus = family.build_corpus(config, tokenizer)
@@ -356,6 +363,7 @@ def main(argv=None):
         "styles": corpus.styles,
         "snippet_length": config.snippet_length,
         "sequence_length": config.sequence_length,
+        "bars_per_section": config.bars_per_section,
         "stages": config.stages,
         "curriculum": config.curriculum,
     }

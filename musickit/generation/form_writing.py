@@ -24,10 +24,21 @@ Example:
 """
 
 from musickit.data.form_synthesis import form_letters
+from musickit.errors import UsageError
 from musickit.music.score import SECTION_LETTERS
 
 
-def write_in_form(continue_piece, tokenizer, form, tokens_per_section, max_tokens, style=None, end_id=None):
+def write_in_form(
+    continue_piece,
+    tokenizer,
+    form,
+    tokens_per_section,
+    max_tokens,
+    style=None,
+    end_id=None,
+    bars_per_section=None,
+    reprise="none",
+):
     """The token ids of one piece in ``form`` (e.g. ``"ABA"``); see the module docstring.
 
     Args:
@@ -38,21 +49,72 @@ def write_in_form(continue_piece, tokenizer, form, tokens_per_section, max_token
         max_tokens: longest piece (the model's context); later sections are dropped.
         style: a style name the tokenizer knows; its ``STYLE`` token opens the piece.
         end_id: the model's end-of-piece id, which also stops a section.
+        bars_per_section: optional int: every section opens with a ``Bar`` (as in the training pieces) and
+            keeps whole bars only, at most this many: what the model writes past them is cut, and so is a
+            last bar the token limit cut short (when a whole bar stays before it).
+        reprise: ``"none"``: the model writes every section; ``"copy"``: a returning section repeats the
+            tokens of its first statement (``ABA`` plays A, B, A again, as the synthetic training pieces do).
+
+    >>> from musickit.representations.remi import REMITokenizer
+    >>> tokenizer = REMITokenizer()
+    >>> bar, pitch = tokenizer.token_to_id("Bar"), tokenizer.token_to_id("Pitch_60")
+    >>> def continue_piece(ids, max_length, stop_token_ids):  # writes bars of one token until the limit
+    ...     return (list(ids) + [pitch, bar] * 10)[:max_length]
+    >>> ids = write_in_form(continue_piece, tokenizer, "ABA", 6, 100, bars_per_section=2, reprise="copy")
+    >>> [tokenizer.id_to_token(i) for i in ids][:6]
+    ['SECTION_A', 'Bar', 'Pitch_60', 'Bar', 'Pitch_60', 'SECTION_B']
+    >>> ids[:5] == ids[-5:]  # the returning A is the first A
+    True
     """
     form = str(form).strip().upper()
     form_letters(form)
+    if reprise not in ("none", "copy"):
+        raise UsageError(f"reprise {reprise!r}: use 'none' or 'copy'")
     stops = tuple(tokenizer.section_token_id(letter) for letter in SECTION_LETTERS) + (
         (end_id,) if end_id is not None else ()
     )
+    bar = getattr(tokenizer, "bar_id", None) if bars_per_section else None
     ids = [tokenizer.style_token_id(style)] if style and style in getattr(tokenizer, "styles", ()) else []
+    statements = {}
     for letter in form:
-        if len(ids) + 2 > max_tokens:
+        if reprise == "copy" and letter in statements:
+            if len(ids) + len(statements[letter]) > max_tokens:
+                break
+            ids = ids + statements[letter]
+            continue
+        opening = [tokenizer.section_token_id(letter)] + ([bar] if bar is not None else [])
+        if len(ids) + len(opening) + 1 > max_tokens:
             break  # no room for a section token and one token of music: later sections are dropped
-        ids.append(tokenizer.section_token_id(letter))
-        output = list(continue_piece(ids, min(len(ids) + int(tokens_per_section), max_tokens), stops))
-        if output[-1] in stops and len(output) > len(ids):
+        start = len(ids)
+        ids = ids + opening
+        limit = min(len(ids) + int(tokens_per_section), max_tokens)
+        output = list(continue_piece(ids, limit, stops))
+        stopped = output[-1] in stops and len(output) > len(ids)
+        if stopped:
             output = output[:-1]  # the form, not the model, decides where the next section starts
+        if bar is not None:
+            output = whole_bars(
+                output, start, bar, int(bars_per_section), cut_last=not stopped and len(output) >= limit
+            )
+        statements[letter] = output[start:]
         ids = output
+    return ids
+
+
+def whole_bars(ids, start, bar_id, most_bars, cut_last):
+    """``ids`` with the section from ``start`` cut to its first ``most_bars`` bars, and its last bar dropped
+    when ``cut_last`` (it was cut short) and a whole bar stays before it.
+
+    >>> whole_bars([9, 1, 5, 1, 5, 1, 5], start=0, bar_id=1, most_bars=2, cut_last=False)
+    [9, 1, 5, 1, 5]
+    >>> whole_bars([9, 1, 5, 1, 5], start=0, bar_id=1, most_bars=4, cut_last=True)
+    [9, 1, 5]
+    """
+    bars = [index for index in range(start, len(ids)) if ids[index] == bar_id]
+    if len(bars) > most_bars:
+        return ids[: bars[most_bars]]
+    if cut_last and len(bars) >= 2:
+        return ids[: bars[-1]]
     return ids
 
 

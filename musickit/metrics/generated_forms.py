@@ -12,6 +12,10 @@ the style it was asked for:
 * ``predicted_style``: a style classifier's verdict on the piece's sections,
   and over all pieces ``style_accuracy``, when a ``classifier`` is given.
 
+Over all pieces, ``form_contrast_interval`` is the 95% confidence interval of
+the mean form contrast (:func:`mean_interval`): positive at both ends when
+same-label sections are measurably closer than different-label ones.
+
 Example:
 
 >>> report = judge_generated_pieces(pieces, tokenizer, snippet_length=128, classifier=classifier,
@@ -67,7 +71,24 @@ def judge_generated_pieces(pieces, tokenizer, snippet_length, judge_encoder=None
         report["style_accuracy"] = style_accuracy(predicted, [row["style"] for row in rows], styles)
     measures = [name for name in (rows[0] if rows else {}) if name not in ("style", "sections", "predicted_style")]
     report["mean"] = {name: _nanmean([row[name] for row in rows]) for name in measures}
+    report["form_contrast_interval"] = mean_interval([row["form_contrast"] for row in rows])
     return report
+
+
+def mean_interval(values, confidence=0.95):
+    """``(low, high)``: the Student-t confidence interval of the mean of ``values`` (NaNs left out);
+    ``(nan, nan)`` with fewer than two values.
+
+    >>> [round(bound, 3) for bound in mean_interval([0.1, 0.2, 0.3])]
+    [-0.048, 0.448]
+    """
+    from scipy import stats
+
+    values = np.asarray([value for value in values if value is not None and not np.isnan(value)], "float64")
+    if len(values) < 2:
+        return (float("nan"), float("nan"))
+    half = stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return (float(values.mean() - half), float(values.mean() + half))
 
 
 def _nanmean(values):

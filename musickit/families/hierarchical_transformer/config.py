@@ -17,6 +17,7 @@ Example:
 import dataclasses
 
 from musickit.errors import UsageError
+from musickit.generation.sampling_config import SamplingConfig
 
 MODEL_NAME = "hierarchical_transformer"
 FORMS = ("AB", "ABA", "ABAB", "ABC", "AABA", "ABCD")  # musickit.data.form_synthesis.FORMS
@@ -24,6 +25,26 @@ MODEL_PRESETS = ("base", "paper", "small", "tiny")  # musickit.models.decoder_ba
 STAGE_NAMES = ("A", "B", "C", "E")  # musickit.training.staging.STAGES
 SCHEDULES = ("warmup_cosine", "inverse_sqrt", "constant")  # musickit.training.optimizers.SCHEDULES
 CURRICULA = ("none", "length", "form", "length,form")
+REPRISES = ("copy", "none")
+#: What a run made before ``sampling.json`` sampled with: temperature 0.9, top-k 20, the grammar alone.
+LEGACY_SAMPLING = SamplingConfig(temperature=0.9, top_k=20)
+# The family's sampling (the run's sampling.json; `musickit generate --run` starts from it): the REMI note
+# rules the Music Transformer samples under (no pitch struck while it sounds, the notes of a position lowest
+# first, no silent step, no end before the section's last token), at most as many voices as the snippets
+# hold (``max_polyphony`` caps that: 4 for the chorales, 1 for a folk tune), and a soft mask on the key
+# estimated from the snippets (chorales are 94% diatonic). Without the rules a CPU-trained model leaves a
+# quarter of the bars empty and holds notes for bars.
+FAMILY_SAMPLING = SamplingConfig(
+    temperature=0.8,
+    top_p=0.95,
+    key="auto",
+    key_penalty=1.2,
+    max_polyphony=4,
+    no_duplicates=True,
+    max_rest_steps=0,
+    ascending_pitches=True,
+    full_length=True,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,14 +53,17 @@ class HierarchicalConfig:
 
     Data: ``data`` (a source string), ``max_files`` (pieces read per style), ``forms`` and ``pieces_per_form``
     (synthetic pieces per form and style), ``bars_per_section``, ``snippet_length`` (tokens of each section the
-    encoder reads), ``sequence_length`` (decoder window), ``curriculum``. Model: ``model_preset`` (decoder and
-    encoder size), ``num_layers`` (decoder blocks, default the preset's), ``num_memory_vectors``,
-    ``adapter_dim``. Pre-training: ``pretrain``, ``contrastive_epochs``, ``contrastive_copies``,
+    encoder reads), ``sequence_length`` (decoder window), ``curriculum``, and the REMI tokens
+    (``num_velocity_bins``, ``use_programs``: compact REMI, a note is ``Pitch Duration``). Model:
+    ``model_preset`` (decoder and encoder size), ``num_layers`` (decoder blocks, default the preset's),
+    ``num_memory_vectors``, ``adapter_dim``. Pre-training: ``pretrain``, ``contrastive_epochs``, ``contrastive_copies``,
     ``contrastive_temperature``, ``contrastive_batch_size``, ``language_model_epochs``,
     ``language_model_steps``. Training: ``stages``, ``epochs`` (per stage), ``batch_size``, ``learning_rate``,
     ``schedule``, ``steps_per_epoch`` (``None``: the whole split). Evaluation: ``validation_steps`` (``None``:
     every held-out batch), ``baseline``, ``style_classifier_epochs``. Generation: ``form``,
-    ``tokens_per_section``, ``temperature``, ``top_k``, ``num_samples``. ``jit_compile``: XLA on or off
+    ``tokens_per_section``, ``sampling`` (a :class:`SamplingConfig`, saved as the run's ``sampling.json``),
+    ``reprise`` (``"copy"``: a returning section repeats its first statement, as the training pieces do;
+    ``"none"``: the model writes it again from its snippet), ``num_samples``. ``jit_compile``: XLA on or off
     (``"auto"``: Keras decides per backend). ``seed``.
     """
 
@@ -47,11 +71,14 @@ class HierarchicalConfig:
     data: str = "bach,essen"
     max_files: int = 40  # pieces read per style; None for all (433 chorales, 8,000+ folk songs)
     forms: tuple = FORMS
-    pieces_per_form: int = 4  # synthetic training pieces per form and style (48 in all)
+    pieces_per_form: int = 8  # synthetic training pieces per form and style (96 in all)
     bars_per_section: int = 4
     snippet_length: int = 64  # tokens per section snippet (a bar or two of chorale); 256 in the proposal
     sequence_length: int = 256  # decoder window; 1024-4096 on a GPU
     curriculum: str = "none"  # or "length", "form", "length,form"
+    # Compact REMI: no Velocity or Program tokens, so a window or a snippet holds twice the music.
+    num_velocity_bins: int = 0
+    use_programs: bool = False
     # Model.
     model_preset: str = "small"
     num_layers: int = None  # decoder blocks; None: the model preset's (stage B trains one step per block)
@@ -59,15 +86,17 @@ class HierarchicalConfig:
     adapter_dim: int = 32
     # Pre-training.
     pretrain: bool = True
-    contrastive_epochs: int = 4  # 50 for good results
+    # Off on a CPU: after 4 epochs it did not help the decoder (benchmarks/RESULTS.md, issue 5); 50 on a GPU.
+    contrastive_epochs: int = 0
     contrastive_copies: int = 4  # augmented pairs per snippet and epoch
     contrastive_temperature: float = 0.1
     contrastive_batch_size: int = None  # None: batch_size, at least 4 (each batch must hold negatives)
-    language_model_epochs: int = 2  # 20 for good results
+    language_model_epochs: int = 0  # the decoder's own steps go to end-to-end training on a CPU; 20 on a GPU
     language_model_steps: int = None  # per epoch; None: the whole split
-    # Staged training.
-    stages: str = "A,B,C"
-    epochs: int = 1  # per stage; 10 for good results
+    # Training. End to end ("E"): the staged schedule (A,B,C) adapts a large pre-trained decoder; at CPU scale
+    # it starves the decoder (held-out perplexity 21 against 5 for a decoder-only model of the same size).
+    stages: str = "E"
+    epochs: int = 12  # per stage
     batch_size: int = 8
     learning_rate: float = 1e-3
     schedule: str = "warmup_cosine"
@@ -78,9 +107,9 @@ class HierarchicalConfig:
     style_classifier_epochs: int = 4
     # Generation.
     form: str = "ABA"
-    tokens_per_section: int = 160  # about 4 bars of four-part chorale
-    temperature: float = 0.9
-    top_k: int = 20
+    tokens_per_section: int = 160  # about 4 bars of four-part chorale in compact REMI
+    sampling: SamplingConfig = FAMILY_SAMPLING
+    reprise: str = "copy"
     num_samples: int = 2
     jit_compile: object = "auto"  # or True or False (XLA)
     seed: int = 0
@@ -94,6 +123,8 @@ class HierarchicalConfig:
         curriculum = {part.strip() for part in str(self.curriculum).split(",")}
         if not curriculum <= {"none", "length", "form"} or ("none" in curriculum and len(curriculum) > 1):
             raise UsageError(f"--curriculum {self.curriculum!r}: use none, length, form or length,form")
+        if self.reprise not in REPRISES:
+            raise UsageError(f"--reprise {self.reprise!r}: use {' or '.join(REPRISES)}")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"unknown learning-rate schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         for name in ("snippet_length", "sequence_length", "batch_size", "epochs", "tokens_per_section"):
@@ -133,6 +164,8 @@ PRESETS = {
     },
     # Every step of the pipeline, each as small as it goes: what the tests and `--smoke` run.
     "smoke": {
+        "stages": "A,B,C",
+        "epochs": 1,
         "model_preset": "tiny",
         "max_files": 8,
         "batch_size": 4,

@@ -1,8 +1,11 @@
 """Pieces in a requested form from a hierarchical transformer: section by section, reading every snippet.
 
 :func:`generate_in_form` writes one piece; :func:`write_pieces` writes the recipe's samples (snippets from
-a held-out piece of each style unless given); :func:`default_snippets` is what a run folder keeps in
-``snippets.json`` so that :func:`generate_from_run` (``musickit generate --run RUN``) needs nothing else.
+a held-out piece of each style unless given) under the family's sampling
+(:data:`~musickit.families.hierarchical_transformer.config.FAMILY_SAMPLING`, with the key and the number
+of voices of each piece's snippets: :func:`piece_sampling`); :func:`default_snippets` is what a run
+folder keeps in ``snippets.json`` so that :func:`generate_from_run` (``musickit generate --run RUN``)
+needs nothing else.
 """
 
 import dataclasses
@@ -12,8 +15,14 @@ import os
 from musickit.data.form_synthesis import form_letters
 from musickit.data.sections import section_snippets
 from musickit.errors import UsageError
-from musickit.families.hierarchical_transformer.config import MODEL_NAME, HierarchicalConfig
+from musickit.families.hierarchical_transformer.config import (
+    FAMILY_SAMPLING,
+    LEGACY_SAMPLING,
+    MODEL_NAME,
+    HierarchicalConfig,
+)
 from musickit.generation.form_writing import write_in_form
+from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.hierarchical import HierarchicalTransformer  # noqa: F401  (registered for load_model)
 from musickit.music.midi_io import read_midi
@@ -37,14 +46,17 @@ def generate_in_form(
     sampler="greedy",
     processors=(),
     seed=None,
+    bars_per_section=None,
+    reprise="none",
     **sampler_options,
 ):
     """Write one piece in ``form`` (e.g. ``"ABA"``), section by section; return its token ids.
 
     The section tokens are placed by :func:`musickit.generation.form_writing.write_in_form`,
     so the piece follows the requested form exactly; the model writes up to
-    ``tokens_per_section`` tokens of each section, reading every snippet
-    through cross-attention.
+    ``tokens_per_section`` tokens of each section (whole bars, at most
+    ``bars_per_section``, when given), reading every snippet through
+    cross-attention. With ``reprise="copy"`` a returning section repeats its first statement.
 
     Example:
 
@@ -75,15 +87,56 @@ def generate_in_form(
         )[0]
 
     return write_in_form(
-        continue_piece, tokenizer, form, tokens_per_section, model.max_sequence_length, style=style, end_id=model.end_id
+        continue_piece,
+        tokenizer,
+        form,
+        tokens_per_section,
+        model.max_sequence_length,
+        style=style,
+        end_id=model.end_id,
+        bars_per_section=bars_per_section,
+        reprise=reprise,
     )
 
 
-def source_piece(valid_scores, style, form):
-    """A held-out piece of ``style`` whose sections cover ``form``'s letters (its snippets are the default)."""
+def snippet_voices(tokenizer, snippets):
+    """The most notes sounding at once in any of ``snippets`` (``{label: ids}``); 0 without notes.
+
+    >>> from musickit.representations.remi import REMITokenizer
+    >>> tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
+    >>> chord = ["Bar", "Position_0", "Pitch_60", "Duration_4", "Pitch_64", "Duration_4", "Position_4", "Pitch_62",
+    ...          "Duration_4"]
+    >>> snippet_voices(tokenizer, {"A": [tokenizer.token_to_id(token) for token in chord]})
+    2
+    """
+    most = 0
+    for ids in snippets.values():
+        notes = tokenizer.decode([int(token) for token in ids]).notes
+        events = sorted([(note.end, -1) for note in notes] + [(note.start, 1) for note in notes])
+        sounding = 0
+        for _, change in events:  # an end at the same time as a start comes first
+            sounding += change
+            most = max(most, sounding)
+    return most
+
+
+def piece_sampling(sampling, tokenizer, snippets):
+    """``sampling`` for one piece: ``max_polyphony`` lowered to the voices of its snippets (a folk tune's
+    snippets give one voice, a chorale's four); ``(sampling, prompt)`` where ``prompt`` (the snippets' ids
+    end to end) is what ``key="auto"`` reads the key from."""
+    voices = snippet_voices(tokenizer, snippets)
+    if sampling.max_polyphony and voices:
+        sampling = sampling.replace(max_polyphony=min(sampling.max_polyphony, voices))
+    prompt = [int(token) for label in sorted(snippets) for token in snippets[label]]
+    return sampling, prompt
+
+
+def source_piece(valid_scores, style, form, number=0):
+    """The ``number``-th held-out piece (cycling) of ``style`` whose sections cover ``form``'s letters (its
+    snippets are the default), so that successive samples read different pieces' snippets."""
     candidates = [score for score in valid_scores if score.metadata.get("style") == style] or list(valid_scores)
-    covering = [score for score in candidates if set(form) <= set(score.metadata.get("form", ""))]
-    return (covering or candidates)[0]
+    covering = [score for score in candidates if set(form) <= set(score.metadata.get("form", ""))] or candidates
+    return covering[number % len(covering)]
 
 
 def condition_classes(styles, style, emotion=None, tempo=None):
@@ -120,15 +173,15 @@ def write_pieces(
     style=None,
     emotion=None,
     tempo=None,
-    sampler="greedy",
-    processors=(),
     defaults=None,
 ):
     """``config.num_samples`` pieces in ``config.form``: a list of ``(ids, snippets, style)``.
 
     Styles are taken in turn unless ``style`` is given. Sections without a ``given`` snippet read those of a
     held-out piece of the style (from ``valid_scores``, or from ``defaults``, a :func:`default_snippets`
-    dict); emotion and tempo default to that piece's.
+    dict); emotion and tempo default to that piece's. Each piece samples with ``config.sampling`` as
+    :func:`piece_sampling` fits it to its snippets, in sections of at most ``config.bars_per_section`` whole
+    bars, with ``config.reprise``.
     """
     given = dict(given or {})
     missing = [letter for letter in form_letters(config.form) if letter not in given]
@@ -139,13 +192,15 @@ def write_pieces(
             saved = defaults.get(piece_style) or next(iter(defaults.values()))
             snippets, metadata = dict(saved["snippets"]) if missing else {}, saved
         else:
-            piece = source_piece(valid_scores, piece_style, config.form)
+            turn = number if style else number // len(styles)  # styles alternate: each one's pieces in turn
+            piece = source_piece(valid_scores, piece_style, config.form, turn)
             snippets = section_snippets(piece, tokenizer, config.snippet_length) if missing else {}
             metadata = piece.metadata
         snippets.update(given)
         conditions = condition_classes(
             styles, piece_style, emotion or metadata.get("emotion"), tempo or metadata.get("tempo")
         )
+        sampling, prompt = piece_sampling(config.sampling, tokenizer, snippets)
         ids = generate_in_form(
             model,
             tokenizer,
@@ -154,9 +209,11 @@ def write_pieces(
             config.tokens_per_section,
             style=piece_style,
             conditions=conditions,
-            sampler=sampler,
-            processors=processors,
+            sampler=token_sampler(sampling, config.seed + number),
+            processors=token_processors(sampling, tokenizer, model.vocabulary_size, prompt=prompt),
             seed=config.seed + number,
+            bars_per_section=config.bars_per_section,
+            reprise=config.reprise,
         )
         written.append((ids, snippets, piece_style))
     return written
@@ -198,10 +255,11 @@ def generate_from_run(run_dir, output_dir, request):
     """``musickit generate --run RUN`` for a hierarchical run: pieces in the run's form, files written.
 
     ``request`` is a :class:`~musickit.families.request.GenerationRequest`. Its ``sampling_changes`` are laid
-    over the sampling the run's recipe used (its saved flags); ``new_tokens`` (``--max-length``) is split
-    over the sections. ``form``, ``style``, ``emotion`` and ``tempo`` left ``None`` are the run's. A section
-    reads ``request.snippets``' file for its letter (``{"A": "opening.mid"}``), else the run's
-    ``snippets.json`` (a held-out piece of each style, saved at training time).
+    over the sampling the run's recipe used (its ``sampling.json``; a run from before it: its saved flags);
+    ``new_tokens`` (``--max-length``) is split over the sections. ``form``, ``style``, ``emotion`` and
+    ``tempo`` left ``None`` are the run's. A section reads ``request.snippets``' file for its letter
+    (``{"A": "opening.mid"}``), else the run's ``snippets.json`` (a held-out piece of each style, saved at
+    training time).
 
     Returns:
         One dict per piece with ``"midi"``, ``"png"``, ``"wav"`` and ``"audio"``.
@@ -229,7 +287,10 @@ def generate_from_run(run_dir, output_dir, request):
         if new_tokens
         else flags.get("tokens_per_section") or HierarchicalConfig.tokens_per_section
     )
-    sampling = dataclasses.replace(sampling_config_from_flags(flags), **changes).validate()  # fails before loading
+    saved = SamplingConfig.load(run, base=FAMILY_SAMPLING)
+    # A run from before sampling.json sampled with its flags' temperature and top-k, by the grammar alone.
+    base = saved or sampling_config_from_flags(flags, LEGACY_SAMPLING)
+    sampling = dataclasses.replace(base, **changes).validate()  # bad settings fail before loading
     snippet_scores = read_snippet_files(request.snippets)  # a bad snippet fails before loading, too
     _, model, tokenizer = run.load(MODEL_NAME)
     given = encode_snippets(snippet_scores, tokenizer, model.encoder.snippet_length)
@@ -239,6 +300,9 @@ def generate_from_run(run_dir, output_dir, request):
         seed=request.seed,
         snippet_length=model.encoder.snippet_length,
         num_samples=request.num_samples,
+        sampling=sampling,
+        bars_per_section=int(info.get("bars_per_section") or HierarchicalConfig.bars_per_section),
+        reprise=flags.get("reprise") or ("none" if saved is None else HierarchicalConfig.reprise),
     )
     written = write_pieces(
         model,
@@ -249,8 +313,6 @@ def generate_from_run(run_dir, output_dir, request):
         style=request.style,
         emotion=request.emotion,
         tempo=request.tempo,
-        sampler=token_sampler(sampling, request.seed),
-        processors=token_processors(sampling, tokenizer, model.vocabulary_size),
         defaults=defaults,
     )
     pieces = token_samples([ids for ids, _, _ in written], tokenizer)

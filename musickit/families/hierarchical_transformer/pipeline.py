@@ -39,9 +39,14 @@ CONDITIONS = {"style": None, "emotion": EMOTION_CLASSES, "tempo": TEMPO_CLASSES}
 # ## Data: real phrases of each style assembled into pieces of known form
 
 
+def make_tokenizer(config):
+    """The REMI tokenizer ``config`` describes (compact by default: no Velocity or Program tokens)."""
+    return REMITokenizer(num_velocity_bins=config.num_velocity_bins, use_programs=config.use_programs)
+
+
 def build_corpus(config, tokenizer=None):
     """``(tokenizer, corpus)``: a :class:`~musickit.data.form_corpus.FormCorpus` of ``config.data``."""
-    tokenizer = tokenizer or REMITokenizer()
+    tokenizer = tokenizer or make_tokenizer(config)
     corpus = build_form_corpus(
         config.data,
         tokenizer,
