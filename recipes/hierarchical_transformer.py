@@ -330,6 +330,10 @@ def adopt_training_flags(args, run):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    if args.smoke:  # a few steps per fit: compile time is all there is, so ask XLA for quick compiles
+        from musickit.utils.compile_cache import compile_quickly
+
+        compile_quickly()
     import_libraries()
     run = RunFolder(args.output_dir)
     if args.command == "generate":
