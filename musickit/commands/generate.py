@@ -50,6 +50,9 @@ def add_arguments(parser):
     parser.add_argument("--tempo", default=None, help="tempo class (hierarchical runs; default: the snippets' piece's)")
     parser.add_argument("--soundfont", default=None, help="a .sf2 soundfont for audio (or MUSICKIT_SOUNDFONT)")
     parser.add_argument("--max-rest-steps", type=int, default=None, help="longest silence in grid steps (token models)")
+    parser.add_argument(
+        "--key-penalty", type=float, default=None, help="logit taken from out-of-key pitches (0: a hard mask)"
+    )
     add_sampling_flags(parser)
     # Unset sampling flags stay None, so a run that saved its sampling configuration samples as its recipe did.
     parser.set_defaults(**{name: None for name in UNSET_SAMPLING_FLAGS})
