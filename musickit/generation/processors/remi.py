@@ -237,7 +237,14 @@ class RemiNoteRules(LogitsProcessor):
       the distribution it was trained on;
     - move on (a later ``Position`` or the next ``Bar``) past more than
       ``max_rest_steps`` steps with nothing sounding (0: every step sounds
-      from step 0 until the piece ends).
+      from step 0 until the piece ends);
+    - move on past a step where fewer than ``min_voices`` notes would sound
+      (the next position may be no later than where the sounding notes drop
+      below ``min_voices``): a voice that ends is taken up by a new note.
+      Where the other rules leave no pitch to strike, moving on stays open.
+
+    With ``clash_penalty``, a ``Pitch`` a semitone from a sounding note
+    loses that much logit (soft: a clash the model is sure of stays possible).
 
     A note whose ``Duration`` is still to come counts as sounding at its
     onset only. Tokens up to the last of ``reset_token_ids`` (the prompt's
@@ -253,6 +260,8 @@ class RemiNoteRules(LogitsProcessor):
         no_duplicates: bool, forbid striking a sounding pitch.
         max_rest_steps: optional int, the longest silence the piece may hold.
         ascending_pitches: bool, each pitch at a position higher than the last.
+        min_voices: optional int, fewest notes sounding once the piece has begun.
+        clash_penalty: optional float, logit taken from a pitch a semitone from a sounding note.
         reset_token_ids: ids after which a new piece starts.
 
     Example:
@@ -278,6 +287,8 @@ class RemiNoteRules(LogitsProcessor):
         max_rest_steps=None,
         ascending_pitches=False,
         reset_token_ids=(),
+        min_voices=None,
+        clash_penalty=None,
     ):
         self.ascending_pitches = bool(ascending_pitches)
         self.token_kinds = [str(kind) for kind in token_kinds]
@@ -291,6 +302,12 @@ class RemiNoteRules(LogitsProcessor):
         if max_rest_steps is not None and int(max_rest_steps) < 0:
             raise UsageError(f"max_rest_steps must be >= 0 (or None for no limit), got {max_rest_steps}")
         self.max_polyphony = None if max_polyphony is None else int(max_polyphony)
+        if min_voices is not None and not 1 <= int(min_voices) <= (self.max_polyphony or int(min_voices)):
+            raise UsageError(f"min_voices must be from 1 to max_polyphony {self.max_polyphony} (or None), got {min_voices}")
+        if clash_penalty is not None and not float(clash_penalty) >= 0:
+            raise UsageError(f"clash_penalty must be >= 0 (or None), got {clash_penalty}")
+        self.min_voices = None if min_voices is None else int(min_voices)
+        self.clash_penalty = None if clash_penalty is None else float(clash_penalty)
         self.no_duplicates = bool(no_duplicates)
         self.max_rest_steps = None if max_rest_steps is None else int(max_rest_steps)
         self.reset_token_ids = [int(token) for token in reset_token_ids]
@@ -374,9 +391,9 @@ class RemiNoteRules(LogitsProcessor):
         def sounding_at(step):  # step: (batch, k) -> notes sounding there, (batch, k, length)
             return ops.logical_and(onset[:, None, :] <= step[:, :, None], step[:, :, None] < end[:, None, :])
 
+        sounding_pitches = ops.where(sounding_at(now[:, None])[:, 0, :], pitch, -1000)
+        pitch_values = ops.where(token_is[_FIRST_NOTE], values_tensor[None, :], -2000)
         if self.no_duplicates:
-            sounding_pitches = ops.where(sounding_at(now[:, None])[:, 0, :], pitch, -1)
-            pitch_values = ops.where(token_is[_FIRST_NOTE], values_tensor[None, :], -2)
             struck = ops.any(pitch_values[:, :, None] == sounding_pitches[:, None, :], axis=-1)
             forbidden = ops.logical_or(forbidden, struck)
         position_step = current_bar_start[:, None] + values_tensor[None, :]
@@ -387,13 +404,16 @@ class RemiNoteRules(LogitsProcessor):
             highest = ops.max(ops.where(here, pitch, -1), axis=1)
             lower = ops.logical_and(token_is[_FIRST_NOTE], values_tensor[None, :] <= highest[:, None])
             forbidden = ops.logical_or(forbidden, lower)
+        # The notes sounding at each step of the current bar (and past it), for the polyphony rules.
+        position_values = np.arange(max(int(values.max()) + 1, 1), dtype="int32")
+        candidate = current_bar_start[:, None] + position_values[None, :]
+        if self.max_polyphony is not None or self.min_voices is not None:
+            counts = ops.sum(ops.cast(sounding_at(candidate), "int32"), axis=-1)
         if self.max_polyphony is not None:
             full_now = ops.sum(ops.cast(sounding_at(now[:, None])[:, 0, :], "int32"), axis=1) >= self.max_polyphony
             forbidden = ops.logical_or(forbidden, ops.logical_and(token_is[_FIRST_NOTE], full_now[:, None]))
             # Positions: count the notes sounding at each position step of the current bar.
-            position_values = np.arange(max(int(values.max()) + 1, 1), dtype="int32")
-            candidate = current_bar_start[:, None] + position_values[None, :]
-            full = ops.sum(ops.cast(sounding_at(candidate), "int32"), axis=-1) >= self.max_polyphony
+            full = counts >= self.max_polyphony
             full_at_value = ops.take_along_axis(
                 full,
                 ops.broadcast_to(
@@ -411,6 +431,19 @@ class RemiNoteRules(LogitsProcessor):
             next_bar_too_late = next_bar > latest
             too_late_bar = ops.logical_and(token_is[_BAR], next_bar_too_late[:, None])
             forbidden = ops.logical_or(forbidden, ops.logical_or(too_late_position, too_late_bar))
+        if self.min_voices is not None:
+            # The first step from now on where fewer than min_voices notes sound: no moving on past it.
+            thin = ops.logical_and(counts < self.min_voices, candidate >= now[:, None])
+            first_thin = ops.min(ops.where(thin, position_values[None, :], len(position_values)), axis=1)
+            past_position = ops.logical_and(token_is[_POSITION], values_tensor[None, :] > first_thin[:, None])
+            past_bar = ops.logical_and(token_is[_BAR], (current_bar_length > first_thin)[:, None])
+            pitch_open = ops.any(ops.logical_and(token_is[_FIRST_NOTE], ops.logical_not(forbidden)), axis=1)
+            thin_gap = ops.logical_and(ops.logical_or(past_position, past_bar), pitch_open[:, None])
+            forbidden = ops.logical_or(forbidden, thin_gap)
+        if self.clash_penalty:
+            distance = ops.abs(pitch_values[:, :, None] - sounding_pitches[:, None, :])
+            clashes = ops.any(distance == 1, axis=-1)
+            logits = logits - self.clash_penalty * ops.cast(clashes, logits.dtype)
         return ops.where(forbidden, FORBIDDEN_LOGIT, logits)
 
     def get_config(self):
@@ -424,4 +457,6 @@ class RemiNoteRules(LogitsProcessor):
             "max_rest_steps": self.max_rest_steps,
             "ascending_pitches": self.ascending_pitches,
             "reset_token_ids": self.reset_token_ids,
+            "min_voices": self.min_voices,
+            "clash_penalty": self.clash_penalty,
         }
