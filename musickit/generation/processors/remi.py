@@ -240,8 +240,11 @@ class RemiNoteRules(LogitsProcessor):
       from step 0 until the piece ends);
     - move on past a step where fewer than ``min_voices`` notes would sound
       (the next position may be no later than where the sounding notes drop
-      below ``min_voices``): a voice that ends is taken up by a new note.
-      Where the other rules leave no pitch to strike, moving on stays open.
+      below ``min_voices``), or write a token outside the bars and notes
+      (a section, the end) while fewer sound now: a voice that ends is taken
+      up by a new note, below the position's highest one too (an exception
+      to ``ascending_pitches``). Where the other rules leave no pitch to
+      strike, moving on stays open.
 
     With ``clash_penalty``, a ``Pitch`` a semitone from a sounding note
     loses that much logit (soft: a clash the model is sure of stays possible).
@@ -315,6 +318,9 @@ class RemiNoteRules(LogitsProcessor):
         self._codes = np.array([codes.get(kind, _OTHER) for kind in self.token_kinds], "int32")
         self._values = np.array(self.token_values, "int32")
         self._duration_offset = self.note_order.index("duration") - self.note_order.index("pitch")
+        # Tokens outside the bar grammar and the notes (specials, sections, styles): no way around the voice floor.
+        placed = {"bar", "time_signature", "position", "tempo", "program", *self.note_order}
+        self._extra = np.array([kind not in placed for kind in self.token_kinds], bool)
 
     @classmethod
     def from_tokenizer(cls, tokenizer, vocabulary_size=None, **options):
@@ -397,20 +403,22 @@ class RemiNoteRules(LogitsProcessor):
             struck = ops.any(pitch_values[:, :, None] == sounding_pitches[:, None, :], axis=-1)
             forbidden = ops.logical_or(forbidden, struck)
         position_step = current_bar_start[:, None] + values_tensor[None, :]
+        sounding_now = ops.sum(ops.cast(sounding_at(now[:, None])[:, 0, :], "int32"), axis=1)
+        needs_note = sounding_now < (self.min_voices or 0)  # the voice floor wants another note here
         if self.ascending_pitches:
-            # The pitches placed since the last Position or Bar share this onset.
+            # The pitches placed since the last Position or Bar share this onset; the floor may add one below.
             since = ops.maximum(column(last_position), column(last_bar))
             here = ops.logical_and(is_pitch, steps > since[:, None])
             highest = ops.max(ops.where(here, pitch, -1), axis=1)
             lower = ops.logical_and(token_is[_FIRST_NOTE], values_tensor[None, :] <= highest[:, None])
-            forbidden = ops.logical_or(forbidden, lower)
+            forbidden = ops.logical_or(forbidden, ops.logical_and(lower, ops.logical_not(needs_note)[:, None]))
         # The notes sounding at each step of the current bar (and past it), for the polyphony rules.
         position_values = np.arange(max(int(values.max()) + 1, 1), dtype="int32")
         candidate = current_bar_start[:, None] + position_values[None, :]
         if self.max_polyphony is not None or self.min_voices is not None:
             counts = ops.sum(ops.cast(sounding_at(candidate), "int32"), axis=-1)
         if self.max_polyphony is not None:
-            full_now = ops.sum(ops.cast(sounding_at(now[:, None])[:, 0, :], "int32"), axis=1) >= self.max_polyphony
+            full_now = sounding_now >= self.max_polyphony
             forbidden = ops.logical_or(forbidden, ops.logical_and(token_is[_FIRST_NOTE], full_now[:, None]))
             # Positions: count the notes sounding at each position step of the current bar.
             full = counts >= self.max_polyphony
@@ -436,9 +444,15 @@ class RemiNoteRules(LogitsProcessor):
             thin = ops.logical_and(counts < self.min_voices, candidate >= now[:, None])
             first_thin = ops.min(ops.where(thin, position_values[None, :], len(position_values)), axis=1)
             past_position = ops.logical_and(token_is[_POSITION], values_tensor[None, :] > first_thin[:, None])
-            past_bar = ops.logical_and(token_is[_BAR], (current_bar_length > first_thin)[:, None])
+            closes = ops.logical_and(column(last_bar) >= 0, current_bar_length > first_thin)  # the first Bar opens step 0
+            past_bar = ops.logical_and(token_is[_BAR], closes[:, None])
             pitch_open = ops.any(ops.logical_and(token_is[_FIRST_NOTE], ops.logical_not(forbidden)), axis=1)
-            thin_gap = ops.logical_and(ops.logical_or(past_position, past_bar), pitch_open[:, None])
+            extra = np.ones(vocabulary_size, bool)  # ids past the known vocabulary are condition tokens
+            extra[: len(self._extra)] = self._extra[:vocabulary_size]
+            leaving = ops.logical_and(extra[None, :], needs_note[:, None])  # no section or end token in a thin step
+            # A dead end only when a note is wanted now and none may be struck: then moving on stays open.
+            binding = ops.logical_or(pitch_open, ops.logical_not(needs_note))
+            thin_gap = ops.logical_and(ops.logical_or(ops.logical_or(past_position, past_bar), leaving), binding[:, None])
             forbidden = ops.logical_or(forbidden, thin_gap)
         if self.clash_penalty:
             distance = ops.abs(pitch_values[:, :, None] - sounding_pitches[:, None, :])
