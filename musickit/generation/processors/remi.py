@@ -264,6 +264,9 @@ class RemiNoteRules(LogitsProcessor):
         max_rest_steps: optional int, the longest silence the piece may hold.
         ascending_pitches: bool, each pitch at a position higher than the last.
         min_voices: optional int, fewest notes sounding once the piece has begun.
+        floor_grid: the voice floor binds on every ``floor_grid``-th step of a bar (2 on a 16th grid: the
+            8th-note grid; ``from_tokenizer`` takes half a quarter); a voice may rest over the steps between,
+            so the floor does not force notes onto off-beat 16ths, where the chorales rarely start one.
         clash_penalty: optional float, logit taken from a pitch a semitone from a sounding note.
         reset_token_ids: ids after which a new piece starts.
 
@@ -292,6 +295,7 @@ class RemiNoteRules(LogitsProcessor):
         reset_token_ids=(),
         min_voices=None,
         clash_penalty=None,
+        floor_grid=1,
     ):
         self.ascending_pitches = bool(ascending_pitches)
         self.token_kinds = [str(kind) for kind in token_kinds]
@@ -310,6 +314,7 @@ class RemiNoteRules(LogitsProcessor):
         if clash_penalty is not None and not float(clash_penalty) >= 0:
             raise UsageError(f"clash_penalty must be >= 0 (or None), got {clash_penalty}")
         self.min_voices = None if min_voices is None else int(min_voices)
+        self.floor_grid = max(int(floor_grid), 1)
         self.clash_penalty = None if clash_penalty is None else float(clash_penalty)
         self.no_duplicates = bool(no_duplicates)
         self.max_rest_steps = None if max_rest_steps is None else int(max_rest_steps)
@@ -331,6 +336,7 @@ class RemiNoteRules(LogitsProcessor):
             raise UsageError(f"{type(tokenizer).__name__} has no bars; the note rules need REMI tokens")
         if "reset_token_ids" not in options and hasattr(tokenizer, "prompt_end_id"):
             options["reset_token_ids"] = [tokenizer.prompt_end_id]
+        options.setdefault("floor_grid", max(int(getattr(tokenizer, "steps_per_quarter", 2)) // 2, 1))
         return cls(
             grammar.kinds,
             grammar.values,
@@ -404,7 +410,8 @@ class RemiNoteRules(LogitsProcessor):
             forbidden = ops.logical_or(forbidden, struck)
         position_step = current_bar_start[:, None] + values_tensor[None, :]
         sounding_now = ops.sum(ops.cast(sounding_at(now[:, None])[:, 0, :], "int32"), axis=1)
-        needs_note = sounding_now < (self.min_voices or 0)  # the voice floor wants another note here
+        now_on_grid = ops.mod(now - current_bar_start, self.floor_grid) == 0
+        needs_note = ops.logical_and(sounding_now < (self.min_voices or 0), now_on_grid)  # the floor wants a note here
         if self.ascending_pitches:
             # The pitches placed since the last Position or Bar share this onset; the floor may add one below.
             since = ops.maximum(column(last_position), column(last_bar))
@@ -441,7 +448,8 @@ class RemiNoteRules(LogitsProcessor):
             forbidden = ops.logical_or(forbidden, ops.logical_or(too_late_position, too_late_bar))
         if self.min_voices is not None:
             # The first step from now on where fewer than min_voices notes sound: no moving on past it.
-            thin = ops.logical_and(counts < self.min_voices, candidate >= now[:, None])
+            on_grid = (position_values % self.floor_grid == 0)[None, :]
+            thin = ops.logical_and(ops.logical_and(counts < self.min_voices, candidate >= now[:, None]), on_grid)
             first_thin = ops.min(ops.where(thin, position_values[None, :], len(position_values)), axis=1)
             past_position = ops.logical_and(token_is[_POSITION], values_tensor[None, :] > first_thin[:, None])
             closes = ops.logical_and(column(last_bar) >= 0, current_bar_length > first_thin)  # the first Bar opens step 0
@@ -473,4 +481,5 @@ class RemiNoteRules(LogitsProcessor):
             "reset_token_ids": self.reset_token_ids,
             "min_voices": self.min_voices,
             "clash_penalty": self.clash_penalty,
+            "floor_grid": self.floor_grid,
         }
