@@ -30,9 +30,11 @@ probability of sounding):
   count): when the sampled frame has fewer, the silent keys the model finds
   most probable are switched on, one by one (:func:`keep_voices`), so a
   voice that ends is taken up by another instead of leaving a hole. The
-  model's own logits rank them: where it prefers to hold a sounding key,
-  that key is held (no new onset). A key a semitone from a sounding one
-  loses ``clash_penalty`` in that ranking.
+  model's own logits rank them; a key the model let go is struck again on
+  the 8th-note grid and otherwise held as its onset bit says. A key a
+  semitone from a sounding one loses ``clash_penalty`` in that ranking.
+* ``clash_penalty`` (autoregressive head): a key whose neighbour a
+  semitone below was just drawn sounding loses this logit.
 
 Models with an onset channel (``frame_channels=2``) sample ``(sustain, onset)``
 pairs: a key that starts sounding gets an onset, a key that keeps sounding is
@@ -184,6 +186,7 @@ class PianoRollSampler:
                 max_keys=min(limits) if limits else None,
                 channels=channels,
                 previous_sustain=_sustain(frame) if channels == 2 else None,
+                clash_penalty=config.clash_penalty,
             )
         if config.min_voices:
             independent = self.model.head == "independent"
