@@ -264,9 +264,11 @@ class RemiNoteRules(LogitsProcessor):
         max_rest_steps: optional int, the longest silence the piece may hold.
         ascending_pitches: bool, each pitch at a position higher than the last.
         min_voices: optional int, fewest notes sounding once the piece has begun.
-        floor_grid: the voice floor binds on every ``floor_grid``-th step of a bar (2 on a 16th grid: the
-            8th-note grid; ``from_tokenizer`` takes half a quarter); a voice may rest over the steps between,
-            so the floor does not force notes onto off-beat 16ths, where the chorales rarely start one.
+        floor_grid: the voice floor binds on every ``floor_grid``-th step of a bar (``from_tokenizer``: a
+            quarter, the beat); a voice may rest over the steps between, so the floor does not force notes
+            onto off-beats, where the chorales start few.
+        offbeat_floor_penalty: logit taken from moving past a thin step half-way between two floor steps
+            (the off-beat 8th; ``from_tokenizer``: 2): a softer floor there.
         clash_penalty: optional float, logit taken from a pitch a semitone from a sounding note.
         reset_token_ids: ids after which a new piece starts.
 
@@ -296,6 +298,7 @@ class RemiNoteRules(LogitsProcessor):
         min_voices=None,
         clash_penalty=None,
         floor_grid=1,
+        offbeat_floor_penalty=0.0,
     ):
         self.ascending_pitches = bool(ascending_pitches)
         self.token_kinds = [str(kind) for kind in token_kinds]
@@ -315,6 +318,7 @@ class RemiNoteRules(LogitsProcessor):
             raise UsageError(f"clash_penalty must be >= 0 (or None), got {clash_penalty}")
         self.min_voices = None if min_voices is None else int(min_voices)
         self.floor_grid = max(int(floor_grid), 1)
+        self.offbeat_floor_penalty = float(offbeat_floor_penalty)
         self.clash_penalty = None if clash_penalty is None else float(clash_penalty)
         self.no_duplicates = bool(no_duplicates)
         self.max_rest_steps = None if max_rest_steps is None else int(max_rest_steps)
@@ -336,7 +340,8 @@ class RemiNoteRules(LogitsProcessor):
             raise UsageError(f"{type(tokenizer).__name__} has no bars; the note rules need REMI tokens")
         if "reset_token_ids" not in options and hasattr(tokenizer, "prompt_end_id"):
             options["reset_token_ids"] = [tokenizer.prompt_end_id]
-        options.setdefault("floor_grid", max(int(getattr(tokenizer, "steps_per_quarter", 2)) // 2, 1))
+        options.setdefault("floor_grid", max(int(getattr(tokenizer, "steps_per_quarter", 1)), 1))
+        options.setdefault("offbeat_floor_penalty", 1.0)
         return cls(
             grammar.kinds,
             grammar.values,
@@ -450,17 +455,26 @@ class RemiNoteRules(LogitsProcessor):
             # The first step from now on where fewer than min_voices notes sound: no moving on past it.
             on_grid = (position_values % self.floor_grid == 0)[None, :]
             thin = ops.logical_and(ops.logical_and(counts < self.min_voices, candidate >= now[:, None]), on_grid)
-            first_thin = ops.min(ops.where(thin, position_values[None, :], len(position_values)), axis=1)
-            past_position = ops.logical_and(token_is[_POSITION], values_tensor[None, :] > first_thin[:, None])
-            closes = ops.logical_and(column(last_bar) >= 0, current_bar_length > first_thin)  # the first Bar opens step 0
-            past_bar = ops.logical_and(token_is[_BAR], closes[:, None])
+            opened = column(last_bar) >= 0  # the first Bar opens step 0
+
+            def past(thin_steps):
+                """Position and Bar tokens that move on past the first of ``thin_steps``."""
+                first = ops.min(ops.where(thin_steps, position_values[None, :], len(position_values)), axis=1)
+                past_position = ops.logical_and(token_is[_POSITION], values_tensor[None, :] > first[:, None])
+                closes = ops.logical_and(opened, current_bar_length > first)
+                return ops.logical_or(past_position, ops.logical_and(token_is[_BAR], closes[:, None]))
+
+            if self.offbeat_floor_penalty and self.floor_grid % 2 == 0:
+                halfway = (position_values % self.floor_grid == self.floor_grid // 2)[None, :]
+                soft = past(ops.logical_and(ops.logical_and(counts < self.min_voices, candidate >= now[:, None]), halfway))
+                logits = logits - self.offbeat_floor_penalty * ops.cast(soft, logits.dtype)
             pitch_open = ops.any(ops.logical_and(token_is[_FIRST_NOTE], ops.logical_not(forbidden)), axis=1)
             extra = np.ones(vocabulary_size, bool)  # ids past the known vocabulary are condition tokens
             extra[: len(self._extra)] = self._extra[:vocabulary_size]
             leaving = ops.logical_and(extra[None, :], needs_note[:, None])  # no section or end token in a thin step
             # A dead end only when a note is wanted now and none may be struck: then moving on stays open.
             binding = ops.logical_or(pitch_open, ops.logical_not(needs_note))
-            thin_gap = ops.logical_and(ops.logical_or(ops.logical_or(past_position, past_bar), leaving), binding[:, None])
+            thin_gap = ops.logical_and(ops.logical_or(past(thin), leaving), binding[:, None])
             forbidden = ops.logical_or(forbidden, thin_gap)
         if self.clash_penalty:
             distance = ops.abs(pitch_values[:, :, None] - sounding_pitches[:, None, :])
@@ -482,4 +496,5 @@ class RemiNoteRules(LogitsProcessor):
             "min_voices": self.min_voices,
             "clash_penalty": self.clash_penalty,
             "floor_grid": self.floor_grid,
+            "offbeat_floor_penalty": self.offbeat_floor_penalty,
         }
