@@ -100,7 +100,9 @@ def keep_voices(sustain, logits, min_voices, clash_penalty=0.0):
     keys = sustain.shape[-1]
     for _ in range(int(min_voices)):  # one key a round: a key switched on changes its neighbours' clash
         zeros = ops.zeros_like(sustain[:, :1])
-        neighbours = ops.concatenate([sustain[:, 1:], zeros], axis=1) + ops.concatenate([zeros, sustain[:, :-1]], axis=1)
+        neighbours = ops.concatenate([sustain[:, 1:], zeros], axis=1) + ops.concatenate(
+            [zeros, sustain[:, :-1]], axis=1
+        )
         score = logits - clash_penalty * ops.minimum(neighbours, 1.0)
         score = ops.where(sustain > 0, -1e9, score)
         best = ops.one_hot(ops.argmax(score, axis=-1), keys, dtype="float32")
@@ -195,7 +197,9 @@ class PianoRollSampler:
                 return logits if independent else config.temper(self.model.frame_head(context, sampled) + bias)
 
             on_eighths = ops.cast(ops.mod(position, 2) == 0, "float32")  # the grid's strong half: not an off-beat 16th
-            next_frame = _keep_frame_voices(next_frame, frame_logits, frame, uniform_noise, on_eighths, channels, config)
+            next_frame = _keep_frame_voices(
+                next_frame, frame_logits, frame, uniform_noise, on_eighths, channels, config
+            )
         held = (held + 1.0) * (_sustain(next_frame) if channels == 2 else next_frame)
         return next_frame, states, held
 
@@ -308,7 +312,9 @@ def _keep_frame_voices(next_frame, frame_logits, frame, uniform_noise, strong_st
         return ops.reshape(flat, (batch, -1, 2))
 
     sampled = pairs(next_frame)
-    sustain = keep_voices(sampled[..., 0], pairs(frame_logits(next_frame))[..., 0], config.min_voices, config.clash_penalty)
+    sustain = keep_voices(
+        sampled[..., 0], pairs(frame_logits(next_frame))[..., 0], config.min_voices, config.clash_penalty
+    )
     added = sustain - sampled[..., 0]
     sounded = ops.cast(_sustain(frame), "float32")
     onset = sampled[..., 1] + added * (1.0 - sounded)  # a new key: a new note

@@ -56,9 +56,9 @@ def prompt_key(tokenizer, prompt):
 
 def token_processors(config, tokenizer, vocabulary_size, prompt=None):
     """Logits processors for ``config``: the REMI grammar always; note rules (``max_polyphony``,
-    ``no_duplicates``, ``max_rest_steps``, ``ascending_pitches``, ``min_voices``, ``clash_penalty``), no early end (``full_length``), a
-    key/scale mask and a repetition penalty on request. ``key="auto"`` takes the key of ``prompt``
-    (:func:`prompt_key`)."""
+    ``min_voices``, ``no_duplicates``, ``max_rest_steps``, ``ascending_pitches``, ``clash_penalty``), no
+    early end (``full_length``), a key/scale mask and a repetition penalty on request. ``key="auto"``
+    takes the key of ``prompt`` (:func:`prompt_key`)."""
     processors = []
     if hasattr(tokenizer, "token_ids") and "Position" in getattr(tokenizer, "token_ranges", {}):
         reset = [tokenizer.prompt_end_id] if hasattr(tokenizer, "prompt_end_id") else []

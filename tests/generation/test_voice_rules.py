@@ -71,10 +71,15 @@ def test_remi_voice_floor_stops_moving_on_where_voices_drop():
     positions = sorted(int(name.split("_")[1]) for name in allowed if name.startswith("Position_"))
     assert positions == [0, 1, 2, 3, 4] and "Bar" not in allowed  # Position_0 is the grammar mask's to forbid
     assert "Bar" in _allowed(rules, ["STYLE_bach"])  # the first Bar opens the piece
-    # Full now (the cap is 2), one voice ending at step 2: moving on is bounded by the step where voices drop.
+    # Full now (the cap is 2), one voice ending at step 2: on a 16th-step floor, moving on stops there.
+    every_step = dict(max_polyphony=2, min_voices=2, ascending_pitches=True, floor_grid=1, offbeat_floor_penalty=0)
+    allowed = _allowed(RemiNoteRules.from_tokenizer(COMPACT, **every_step), one_voice + ["Pitch_64", "Duration_2"])
+    assert {name for name in allowed if name.startswith("Position_")} == {"Position_2"}
+    # The tokenizer's floor binds on the beat (step 4) and costs 1 logit past the off-beat 8th (step 2).
     capped = RemiNoteRules.from_tokenizer(COMPACT, max_polyphony=2, min_voices=2, ascending_pitches=True)
     allowed = _allowed(capped, one_voice + ["Pitch_64", "Duration_2"])
-    assert {name for name in allowed if name.startswith("Position_")} == {"Position_2"}
+    positions = {name: value for name, value in allowed.items() if name.startswith("Position_")}
+    assert positions == {"Position_2": 0.0, "Position_3": -1.0, "Position_4": -1.0}
     # Both held to the bar line: the next Bar is open.
     assert "Bar" in _allowed(rules, one_voice + ["Pitch_64", "Duration_16"])
     with pytest.raises(UsageError, match="min_voices"):

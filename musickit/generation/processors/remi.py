@@ -313,7 +313,9 @@ class RemiNoteRules(LogitsProcessor):
             raise UsageError(f"max_rest_steps must be >= 0 (or None for no limit), got {max_rest_steps}")
         self.max_polyphony = None if max_polyphony is None else int(max_polyphony)
         if min_voices is not None and not 1 <= int(min_voices) <= (self.max_polyphony or int(min_voices)):
-            raise UsageError(f"min_voices must be from 1 to max_polyphony {self.max_polyphony} (or None), got {min_voices}")
+            raise UsageError(
+                f"min_voices must be from 1 to max_polyphony {self.max_polyphony} (or None), got {min_voices}"
+            )
         if clash_penalty is not None and not float(clash_penalty) >= 0:
             raise UsageError(f"clash_penalty must be >= 0 (or None), got {clash_penalty}")
         self.min_voices = None if min_voices is None else int(min_voices)
@@ -466,7 +468,9 @@ class RemiNoteRules(LogitsProcessor):
 
             if self.offbeat_floor_penalty and self.floor_grid % 2 == 0:
                 halfway = (position_values % self.floor_grid == self.floor_grid // 2)[None, :]
-                soft = past(ops.logical_and(ops.logical_and(counts < self.min_voices, candidate >= now[:, None]), halfway))
+                soft = past(
+                    ops.logical_and(ops.logical_and(counts < self.min_voices, candidate >= now[:, None]), halfway)
+                )
                 logits = logits - self.offbeat_floor_penalty * ops.cast(soft, logits.dtype)
             pitch_open = ops.any(ops.logical_and(token_is[_FIRST_NOTE], ops.logical_not(forbidden)), axis=1)
             extra = np.ones(vocabulary_size, bool)  # ids past the known vocabulary are condition tokens
