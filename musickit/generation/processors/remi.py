@@ -471,7 +471,7 @@ class RemiNoteRules(LogitsProcessor):
                 soft = past(
                     ops.logical_and(ops.logical_and(counts < self.min_voices, candidate >= now[:, None]), halfway)
                 )
-                logits = logits - self.offbeat_floor_penalty * ops.cast(soft, logits.dtype)
+                logits = ops.subtract(logits, self.offbeat_floor_penalty * ops.cast(soft, "float32"))
             pitch_open = ops.any(ops.logical_and(token_is[_FIRST_NOTE], ops.logical_not(forbidden)), axis=1)
             extra = np.ones(vocabulary_size, bool)  # ids past the known vocabulary are condition tokens
             extra[: len(self._extra)] = self._extra[:vocabulary_size]
@@ -483,7 +483,7 @@ class RemiNoteRules(LogitsProcessor):
         if self.clash_penalty:
             distance = ops.abs(pitch_values[:, :, None] - sounding_pitches[:, None, :])
             clashes = ops.any(distance == 1, axis=-1)
-            logits = logits - self.clash_penalty * ops.cast(clashes, logits.dtype)
+            logits = ops.subtract(logits, self.clash_penalty * ops.cast(clashes, "float32"))
         return ops.where(forbidden, FORBIDDEN_LOGIT, logits)
 
     def get_config(self):
