@@ -342,7 +342,7 @@ class RemiNoteRules(LogitsProcessor):
             raise UsageError(f"{type(tokenizer).__name__} has no bars; the note rules need REMI tokens")
         if "reset_token_ids" not in options and hasattr(tokenizer, "prompt_end_id"):
             options["reset_token_ids"] = [tokenizer.prompt_end_id]
-        options.setdefault("floor_grid", max(int(getattr(tokenizer, "steps_per_quarter", 1)), 1))
+        options.setdefault("floor_grid", max(grammar.default_bar_steps // 4, 1))  # a quarter: the default bar is 4/4
         options.setdefault("offbeat_floor_penalty", 1.0)
         return cls(
             grammar.kinds,
