@@ -51,6 +51,9 @@ def add_arguments(parser):
     add_snippet_flag(parser)  # hierarchical runs: --snippet A=opening.mid, repeatable
     parser.add_argument("--soundfont", default=None, help="a .sf2 soundfont for audio (or MUSICKIT_SOUNDFONT)")
     parser.add_argument("--max-rest-steps", type=int, default=None, help="longest silence in grid steps (token models)")
+    parser.add_argument(
+        "--key-penalty", type=float, default=None, help="logit taken from out-of-key pitches (0: a hard mask)"
+    )
     add_sampling_flags(parser)
     # Unset sampling flags stay None, so a run that saved its sampling configuration samples as its recipe did.
     parser.set_defaults(**{name: None for name in UNSET_SAMPLING_FLAGS})

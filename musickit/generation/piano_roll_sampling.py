@@ -26,6 +26,15 @@ probability of sounding):
   Autoregressive head: nucleus sampling on each key's own two outcomes (when
   the likelier outcome has probability ``>= top_p`` it is taken outright).
 * ``max_polyphony``: at most this many keys sound (the most probable ones).
+* ``min_voices``: at least this many keys sound (the corpus' usual voice
+  count): when the sampled frame has fewer, the silent keys the model finds
+  most probable are switched on, one by one (:func:`keep_voices`), so a
+  voice that ends is taken up by another instead of leaving a hole. The
+  model's own logits rank them; a key the model let go is struck again on
+  the 8th-note grid and otherwise held as its onset bit says. A key a
+  semitone from a sounding one loses ``clash_penalty`` in that ranking.
+* ``clash_penalty`` (autoregressive head): a key whose neighbour a
+  semitone below was just drawn sounding loses this logit.
 
 Models with an onset channel (``frame_channels=2``) sample ``(sustain, onset)``
 pairs: a key that starts sounding gets an onset, a key that keeps sounding is
@@ -69,6 +78,38 @@ def sample_independent_frame(logits, uniform_noise, top_k=0, top_p=1.0, max_keys
     if max_keys and max_keys < keys:
         frame = frame * _largest_mask(ops.where(frame > 0, probability, -1.0), max_keys)
     return frame
+
+
+def keep_voices(sustain, logits, min_voices, clash_penalty=0.0):
+    """Switch on silent keys of ``sustain`` (``(batch, keys)`` 0/1), most probable first, until ``min_voices`` sound.
+
+    ``logits`` (``(batch, keys)``, tempered, biases included) rank the silent
+    keys; a key a semitone from a sounding key (or from one switched on just
+    before) loses ``clash_penalty`` in the ranking. Rows that already sound
+    ``min_voices`` keys are unchanged; nothing is switched off.
+
+    >>> import numpy as np
+    >>> sustain = np.array([[1.0, 0.0, 0.0, 0.0, 0.0]], "float32")
+    >>> logits = np.array([[0.0, 3.0, 2.0, -1.0, 0.5]], "float32")
+    >>> np.asarray(keep_voices(sustain, logits, 3)).tolist()  # keys 1 and 2, the two most probable
+    [[1.0, 1.0, 1.0, 0.0, 0.0]]
+    >>> np.asarray(keep_voices(sustain, logits, 3, clash_penalty=10.0)).tolist()  # 1 clashes with 0; then 4, not 3
+    [[1.0, 0.0, 1.0, 0.0, 1.0]]
+    """
+    sustain = ops.cast(ops.convert_to_tensor(sustain), "float32")
+    logits = ops.cast(ops.convert_to_tensor(logits), "float32")
+    keys = sustain.shape[-1]
+    for _ in range(int(min_voices)):  # one key a round: a key switched on changes its neighbours' clash
+        zeros = ops.zeros_like(sustain[:, :1])
+        neighbours = ops.concatenate([sustain[:, 1:], zeros], axis=1) + ops.concatenate(
+            [zeros, sustain[:, :-1]], axis=1
+        )
+        score = logits - clash_penalty * ops.minimum(neighbours, 1.0)
+        score = ops.where(sustain > 0, -1e9, score)
+        best = ops.one_hot(ops.argmax(score, axis=-1), keys, dtype="float32")
+        short = ops.cast(ops.sum(sustain, axis=-1, keepdims=True) < min_voices, "float32")
+        sustain = ops.minimum(sustain + short * best, 1.0)
+    return sustain
 
 
 def _largest_mask(values, count):
@@ -148,6 +189,17 @@ class PianoRollSampler:
                 max_keys=min(limits) if limits else None,
                 channels=channels,
                 previous_sustain=_sustain(frame) if channels == 2 else None,
+                clash_penalty=config.clash_penalty,
+            )
+        if config.min_voices:
+            independent = self.model.head == "independent"
+
+            def frame_logits(sampled):  # the autoregressive head's conditionals, given the keys below as sampled
+                return logits if independent else config.temper(self.model.frame_head(context, sampled) + bias)
+
+            on_eighths = ops.cast(ops.mod(position, 2) == 0, "float32")  # the grid's strong half: not an off-beat 16th
+            next_frame = _keep_frame_voices(
+                next_frame, frame_logits, frame, uniform_noise, on_eighths, channels, config
             )
         held = (held + 1.0) * (_sustain(next_frame) if channels == 2 else next_frame)
         return next_frame, states, held
@@ -242,6 +294,35 @@ class _WeakModelLoops(PianoRollSampler):
 def _sustain(frame):
     """The sustain bits of flat ``(batch, 2 * keys)`` (sustain, onset) pairs: ``(batch, keys)``."""
     return ops.reshape(frame, (ops.shape(frame)[0], -1, 2))[..., 0]
+
+
+def _keep_frame_voices(next_frame, frame_logits, frame, uniform_noise, strong_step, channels, config):
+    """:func:`keep_voices` on a flat frame (``frame_logits(frame) -> logits``: the head's, given that frame).
+
+    With onsets, a key switched on that did not sound in ``frame`` starts a
+    note. One that did (the model ended it) is struck again on a
+    ``strong_step`` (1.0: the 8th-note grid; a voice moves there), and on an
+    off-beat 16th held or struck as the model's onset bit says, given that
+    the key sounds (the chorales rarely start notes there).
+    """
+    if channels == 1:
+        return keep_voices(next_frame, frame_logits(next_frame), config.min_voices, config.clash_penalty)
+    batch = ops.shape(next_frame)[0]
+
+    def pairs(flat):
+        return ops.reshape(flat, (batch, -1, 2))
+
+    sampled = pairs(next_frame)
+    sustain = keep_voices(
+        sampled[..., 0], pairs(frame_logits(next_frame))[..., 0], config.min_voices, config.clash_penalty
+    )
+    added = sustain - sampled[..., 0]
+    sounded = ops.cast(_sustain(frame), "float32")
+    onset = sampled[..., 1] + added * (1.0 - sounded)  # a new key: a new note
+    held_frame = ops.reshape(ops.stack([sustain, onset], axis=-1), (batch, -1))
+    restrike = ops.cast(pairs(uniform_noise)[..., 1] < ops.sigmoid(pairs(frame_logits(held_frame))[..., 1]), "float32")
+    onset = onset + added * sounded * ops.maximum(restrike, strong_step)
+    return ops.reshape(ops.stack([sustain, onset], axis=-1), (batch, -1))
 
 
 def _sample_independent_pairs(logits, uniform_noise, previous_sustain, config):

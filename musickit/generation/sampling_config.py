@@ -55,6 +55,12 @@ class SamplingConfig:
         repetition_penalty: >= 1 (1: off).
         repetition_window: frames (piano roll) or tokens (token models) the repetition penalty looks back.
         max_polyphony: most notes at once (0: no limit).
+        min_voices: fewest notes sounding at once, a floor beside the ``max_polyphony`` cap (0: off; the
+            corpus' usual voice count, 4 for the Bach chorales). Piano roll: when a frame has fewer keys, the
+            model's most probable further keys are switched on (a held note's sustain where the model prefers
+            it). Token models: no later ``Position`` or ``Bar`` while fewer notes would sound across the gap.
+        clash_penalty: logit taken from a pitch a semitone from a sounding note (0: off). Token models: every
+            ``Pitch`` token; piano roll: the keys the ``min_voices`` floor switches on.
         no_duplicates: never strike a pitch that is already sounding (token models).
         max_rest_steps: longest silence in grid steps (-1: no limit; token models).
         ascending_pitches: the notes of one position lowest first (token models).
@@ -71,6 +77,8 @@ class SamplingConfig:
     repetition_penalty: float = 1.0
     repetition_window: int = 16
     max_polyphony: int = 0
+    min_voices: int = 0
+    clash_penalty: float = 0.0
     no_duplicates: bool = False
     max_rest_steps: int = -1
     ascending_pitches: bool = False
@@ -106,6 +114,16 @@ class SamplingConfig:
                 raise UsageError(f"--key: {error}") from None
         if self.max_polyphony < 0:
             raise UsageError(f"--max-polyphony must be >= 0 (0 turns it off), got {self.max_polyphony}")
+        if int(self.min_voices) != self.min_voices or self.min_voices < 0:
+            raise UsageError(f"--min-voices must be a whole number >= 0 (0 turns it off), got {self.min_voices}")
+        if self.max_polyphony and self.min_voices > self.max_polyphony:
+            raise UsageError(
+                f"--min-voices {self.min_voices} is more than --max-polyphony {self.max_polyphony}; lower one of them"
+            )
+        if not (isinstance(self.clash_penalty, (int, float)) and math.isfinite(self.clash_penalty)) or (
+            self.clash_penalty < 0
+        ):
+            raise UsageError(f"--clash-penalty must be a logit >= 0 (0 turns it off), got {self.clash_penalty}")
         if self.max_rest_steps < -1:
             raise UsageError(f"--max-rest-steps must be >= -1 (-1 turns it off), got {self.max_rest_steps}")
         if self.new_tokens is not None and self.new_tokens < 1:
@@ -123,9 +141,10 @@ class SamplingConfig:
 
         Reads the ``sampling.json`` of runs made before this class too: the
         piano roll's ``out_of_key_bias`` (a negative logit; ``-1e9`` was the
-        hard mask) becomes ``key_penalty``, and ``None`` values of the Music
-        Transformer's old files keep ``base``'s value. Unknown names are a
-        one-line error.
+        hard mask) becomes ``key_penalty``, ``None`` values of the Music
+        Transformer's old files keep ``base``'s value, and settings added
+        later (``min_voices``, ``clash_penalty``) that an old file lacks keep
+        ``base``'s value too. Unknown names are a one-line error.
 
         >>> old = {"temperature": 0.9, "top_p": 0.95, "key": "primer", "out_of_key_bias": -2.0, "max_polyphony": 4}
         >>> SamplingConfig.from_dict(old).key_penalty

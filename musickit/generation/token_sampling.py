@@ -56,9 +56,9 @@ def prompt_key(tokenizer, prompt):
 
 def token_processors(config, tokenizer, vocabulary_size, prompt=None):
     """Logits processors for ``config``: the REMI grammar always; note rules (``max_polyphony``,
-    ``no_duplicates``, ``max_rest_steps``, ``ascending_pitches``), no early end (``full_length``), a
-    key/scale mask and a repetition penalty on request. ``key="auto"`` takes the key of ``prompt``
-    (:func:`prompt_key`)."""
+    ``min_voices``, ``no_duplicates``, ``max_rest_steps``, ``ascending_pitches``, ``clash_penalty``), no
+    early end (``full_length``), a key/scale mask and a repetition penalty on request. ``key="auto"``
+    takes the key of ``prompt`` (:func:`prompt_key`)."""
     processors = []
     if hasattr(tokenizer, "token_ids") and "Position" in getattr(tokenizer, "token_ranges", {}):
         reset = [tokenizer.prompt_end_id] if hasattr(tokenizer, "prompt_end_id") else []
@@ -80,7 +80,8 @@ def token_processors(config, tokenizer, vocabulary_size, prompt=None):
         )
         max_polyphony = config.max_polyphony or None
         max_rest_steps = None if config.max_rest_steps < 0 else config.max_rest_steps
-        if max_polyphony or config.no_duplicates or config.ascending_pitches or max_rest_steps is not None:
+        note_rules = (max_polyphony, config.no_duplicates, config.ascending_pitches, config.min_voices)
+        if any(note_rules) or config.clash_penalty or max_rest_steps is not None:
             processors.append(
                 RemiNoteRules.from_tokenizer(
                     tokenizer,
@@ -89,6 +90,8 @@ def token_processors(config, tokenizer, vocabulary_size, prompt=None):
                     no_duplicates=config.no_duplicates,
                     max_rest_steps=max_rest_steps,
                     ascending_pitches=config.ascending_pitches,
+                    min_voices=config.min_voices or None,
+                    clash_penalty=config.clash_penalty or None,
                 )
             )
         if config.full_length:

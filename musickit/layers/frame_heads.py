@@ -101,6 +101,7 @@ class AutoregressiveFrameHead(keras.layers.Layer):
         max_keys=None,
         channels=1,
         previous_sustain=None,
+        clash_penalty=0.0,
     ):
         """Draw one frame per row of ``context`` (``(batch, features)``), keys low to high.
 
@@ -128,6 +129,9 @@ class AutoregressiveFrameHead(keras.layers.Layer):
                 consistent bits.
             previous_sustain: ``(batch, num_pitches // channels)`` keys that
                 sounded in the previous frame (needed with ``channels=2``).
+            clash_penalty: logit taken from a key whose neighbour a semitone
+                below was just drawn sounding (keys are drawn low to high, so
+                every semitone pair of the frame is seen once).
 
         Returns:
             ``(batch, num_pitches)`` float frame of 0/1.
@@ -157,6 +161,9 @@ class AutoregressiveFrameHead(keras.layers.Layer):
                 + ops.sum(frame * ops.take(direct_kernel, key, axis=1), axis=-1)
                 + ops.take(context_logits, key, axis=1)
             )
+            if clash_penalty:
+                below = ops.take(frame, ops.maximum(key - channels, 0), axis=1) * ops.cast(key >= channels, frame.dtype)
+                logit = logit - clash_penalty * below * ops.cast(key % channels == 0, frame.dtype)
             if process_logit is not None:
                 logit = process_logit(logit)
             probability = ops.sigmoid(logit)

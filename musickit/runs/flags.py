@@ -35,7 +35,7 @@ LIMITS = {
     "new_tokens": 100_000,
     "tokens_per_section": 100_000,
 }
-SAMPLER_NUMBERS = ("temperature", "top_k", "top_p", "repetition_penalty")
+SAMPLER_NUMBERS = ("temperature", "top_k", "top_p", "repetition_penalty", "min_voices", "clash_penalty")
 # Flags every recipe's --smoke replaces by its own tiny value: given together with --smoke they would be ignored.
 SMOKE_SETS = ("epochs", "max_files")
 
@@ -101,6 +101,18 @@ def add_sampling_flags(parser):
         help="major, minor, harmonic_minor, pentatonic, minor_pentatonic or chromatic (default: the key's own)",
     )
     group.add_argument("--repetition-penalty", type=float, default=1.0, help=">= 1; 1 is off (default: %(default)s)")
+    group.add_argument(
+        "--min-voices",
+        type=int,
+        default=None,
+        help="fewest notes sounding at once, e.g. 4 for chorales; 0 is off (default: the family's or the run's)",
+    )
+    group.add_argument(
+        "--clash-penalty",
+        type=float,
+        default=None,
+        help="logit taken from a pitch a semitone from a sounding one; 0 is off (default: the family's or the run's)",
+    )
     group.add_argument("--primer", default=None, help="a MIDI file to continue (default: a held-out piece)")
     group.add_argument("--num-samples", type=int, default=3, help="pieces to generate (default: %(default)s)")
 

@@ -71,6 +71,7 @@ def test_an_old_sampling_json_still_loads(tmp_path):
         24,
     )
     assert config.repetition_window == 64  # the window the family always used
+    assert (config.min_voices, config.clash_penalty) == (0, 0.0)  # settings added later stay off for an old run
 
 
 def test_processors_follow_the_sampling_configuration():

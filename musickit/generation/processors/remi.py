@@ -237,7 +237,17 @@ class RemiNoteRules(LogitsProcessor):
       the distribution it was trained on;
     - move on (a later ``Position`` or the next ``Bar``) past more than
       ``max_rest_steps`` steps with nothing sounding (0: every step sounds
-      from step 0 until the piece ends).
+      from step 0 until the piece ends);
+    - move on past a step where fewer than ``min_voices`` notes would sound
+      (the next position may be no later than where the sounding notes drop
+      below ``min_voices``), or write a token outside the bars and notes
+      (a section, the end) while fewer sound now: a voice that ends is taken
+      up by a new note, below the position's highest one too (an exception
+      to ``ascending_pitches``). Where the other rules leave no pitch to
+      strike, moving on stays open.
+
+    With ``clash_penalty``, a ``Pitch`` a semitone from a sounding note
+    loses that much logit (soft: a clash the model is sure of stays possible).
 
     A note whose ``Duration`` is still to come counts as sounding at its
     onset only. Tokens up to the last of ``reset_token_ids`` (the prompt's
@@ -253,6 +263,13 @@ class RemiNoteRules(LogitsProcessor):
         no_duplicates: bool, forbid striking a sounding pitch.
         max_rest_steps: optional int, the longest silence the piece may hold.
         ascending_pitches: bool, each pitch at a position higher than the last.
+        min_voices: optional int, fewest notes sounding once the piece has begun.
+        floor_grid: the voice floor binds on every ``floor_grid``-th step of a bar (``from_tokenizer``: a
+            quarter, the beat); a voice may rest over the steps between, so the floor does not force notes
+            onto off-beats, where the chorales start few.
+        offbeat_floor_penalty: logit taken from moving past a thin step half-way between two floor steps
+            (the off-beat 8th; ``from_tokenizer``: 2): a softer floor there.
+        clash_penalty: optional float, logit taken from a pitch a semitone from a sounding note.
         reset_token_ids: ids after which a new piece starts.
 
     Example:
@@ -278,6 +295,10 @@ class RemiNoteRules(LogitsProcessor):
         max_rest_steps=None,
         ascending_pitches=False,
         reset_token_ids=(),
+        min_voices=None,
+        clash_penalty=None,
+        floor_grid=1,
+        offbeat_floor_penalty=0.0,
     ):
         self.ascending_pitches = bool(ascending_pitches)
         self.token_kinds = [str(kind) for kind in token_kinds]
@@ -291,6 +312,16 @@ class RemiNoteRules(LogitsProcessor):
         if max_rest_steps is not None and int(max_rest_steps) < 0:
             raise UsageError(f"max_rest_steps must be >= 0 (or None for no limit), got {max_rest_steps}")
         self.max_polyphony = None if max_polyphony is None else int(max_polyphony)
+        if min_voices is not None and not 1 <= int(min_voices) <= (self.max_polyphony or int(min_voices)):
+            raise UsageError(
+                f"min_voices must be from 1 to max_polyphony {self.max_polyphony} (or None), got {min_voices}"
+            )
+        if clash_penalty is not None and not float(clash_penalty) >= 0:
+            raise UsageError(f"clash_penalty must be >= 0 (or None), got {clash_penalty}")
+        self.min_voices = None if min_voices is None else int(min_voices)
+        self.floor_grid = max(int(floor_grid), 1)
+        self.offbeat_floor_penalty = float(offbeat_floor_penalty)
+        self.clash_penalty = None if clash_penalty is None else float(clash_penalty)
         self.no_duplicates = bool(no_duplicates)
         self.max_rest_steps = None if max_rest_steps is None else int(max_rest_steps)
         self.reset_token_ids = [int(token) for token in reset_token_ids]
@@ -298,6 +329,9 @@ class RemiNoteRules(LogitsProcessor):
         self._codes = np.array([codes.get(kind, _OTHER) for kind in self.token_kinds], "int32")
         self._values = np.array(self.token_values, "int32")
         self._duration_offset = self.note_order.index("duration") - self.note_order.index("pitch")
+        # Tokens outside the bar grammar and the notes (specials, sections, styles): no way around the voice floor.
+        placed = {"bar", "time_signature", "position", "tempo", "program", *self.note_order}
+        self._extra = np.array([kind not in placed for kind in self.token_kinds], bool)
 
     @classmethod
     def from_tokenizer(cls, tokenizer, vocabulary_size=None, **options):
@@ -308,6 +342,8 @@ class RemiNoteRules(LogitsProcessor):
             raise UsageError(f"{type(tokenizer).__name__} has no bars; the note rules need REMI tokens")
         if "reset_token_ids" not in options and hasattr(tokenizer, "prompt_end_id"):
             options["reset_token_ids"] = [tokenizer.prompt_end_id]
+        options.setdefault("floor_grid", max(grammar.default_bar_steps // 4, 1))  # a quarter: the default bar is 4/4
+        options.setdefault("offbeat_floor_penalty", 1.0)
         return cls(
             grammar.kinds,
             grammar.values,
@@ -374,26 +410,32 @@ class RemiNoteRules(LogitsProcessor):
         def sounding_at(step):  # step: (batch, k) -> notes sounding there, (batch, k, length)
             return ops.logical_and(onset[:, None, :] <= step[:, :, None], step[:, :, None] < end[:, None, :])
 
+        sounding_pitches = ops.where(sounding_at(now[:, None])[:, 0, :], pitch, -1000)
+        pitch_values = ops.where(token_is[_FIRST_NOTE], values_tensor[None, :], -2000)
         if self.no_duplicates:
-            sounding_pitches = ops.where(sounding_at(now[:, None])[:, 0, :], pitch, -1)
-            pitch_values = ops.where(token_is[_FIRST_NOTE], values_tensor[None, :], -2)
             struck = ops.any(pitch_values[:, :, None] == sounding_pitches[:, None, :], axis=-1)
             forbidden = ops.logical_or(forbidden, struck)
         position_step = current_bar_start[:, None] + values_tensor[None, :]
+        sounding_now = ops.sum(ops.cast(sounding_at(now[:, None])[:, 0, :], "int32"), axis=1)
+        now_on_grid = ops.mod(now - current_bar_start, self.floor_grid) == 0
+        needs_note = ops.logical_and(sounding_now < (self.min_voices or 0), now_on_grid)  # the floor wants a note here
         if self.ascending_pitches:
-            # The pitches placed since the last Position or Bar share this onset.
+            # The pitches placed since the last Position or Bar share this onset; the floor may add one below.
             since = ops.maximum(column(last_position), column(last_bar))
             here = ops.logical_and(is_pitch, steps > since[:, None])
             highest = ops.max(ops.where(here, pitch, -1), axis=1)
             lower = ops.logical_and(token_is[_FIRST_NOTE], values_tensor[None, :] <= highest[:, None])
-            forbidden = ops.logical_or(forbidden, lower)
+            forbidden = ops.logical_or(forbidden, ops.logical_and(lower, ops.logical_not(needs_note)[:, None]))
+        # The notes sounding at each step of the current bar (and past it), for the polyphony rules.
+        position_values = np.arange(max(int(values.max()) + 1, 1), dtype="int32")
+        candidate = current_bar_start[:, None] + position_values[None, :]
+        if self.max_polyphony is not None or self.min_voices is not None:
+            counts = ops.sum(ops.cast(sounding_at(candidate), "int32"), axis=-1)
         if self.max_polyphony is not None:
-            full_now = ops.sum(ops.cast(sounding_at(now[:, None])[:, 0, :], "int32"), axis=1) >= self.max_polyphony
+            full_now = sounding_now >= self.max_polyphony
             forbidden = ops.logical_or(forbidden, ops.logical_and(token_is[_FIRST_NOTE], full_now[:, None]))
             # Positions: count the notes sounding at each position step of the current bar.
-            position_values = np.arange(max(int(values.max()) + 1, 1), dtype="int32")
-            candidate = current_bar_start[:, None] + position_values[None, :]
-            full = ops.sum(ops.cast(sounding_at(candidate), "int32"), axis=-1) >= self.max_polyphony
+            full = counts >= self.max_polyphony
             full_at_value = ops.take_along_axis(
                 full,
                 ops.broadcast_to(
@@ -411,6 +453,37 @@ class RemiNoteRules(LogitsProcessor):
             next_bar_too_late = next_bar > latest
             too_late_bar = ops.logical_and(token_is[_BAR], next_bar_too_late[:, None])
             forbidden = ops.logical_or(forbidden, ops.logical_or(too_late_position, too_late_bar))
+        if self.min_voices is not None:
+            # The first step from now on where fewer than min_voices notes sound: no moving on past it.
+            on_grid = (position_values % self.floor_grid == 0)[None, :]
+            thin = ops.logical_and(ops.logical_and(counts < self.min_voices, candidate >= now[:, None]), on_grid)
+            opened = column(last_bar) >= 0  # the first Bar opens step 0
+
+            def past(thin_steps):
+                """Position and Bar tokens that move on past the first of ``thin_steps``."""
+                first = ops.min(ops.where(thin_steps, position_values[None, :], len(position_values)), axis=1)
+                past_position = ops.logical_and(token_is[_POSITION], values_tensor[None, :] > first[:, None])
+                closes = ops.logical_and(opened, current_bar_length > first)
+                return ops.logical_or(past_position, ops.logical_and(token_is[_BAR], closes[:, None]))
+
+            if self.offbeat_floor_penalty and self.floor_grid % 2 == 0:
+                halfway = (position_values % self.floor_grid == self.floor_grid // 2)[None, :]
+                soft = past(
+                    ops.logical_and(ops.logical_and(counts < self.min_voices, candidate >= now[:, None]), halfway)
+                )
+                logits = ops.subtract(logits, self.offbeat_floor_penalty * ops.cast(soft, "float32"))
+            pitch_open = ops.any(ops.logical_and(token_is[_FIRST_NOTE], ops.logical_not(forbidden)), axis=1)
+            extra = np.ones(vocabulary_size, bool)  # ids past the known vocabulary are condition tokens
+            extra[: len(self._extra)] = self._extra[:vocabulary_size]
+            leaving = ops.logical_and(extra[None, :], needs_note[:, None])  # no section or end token in a thin step
+            # A dead end only when a note is wanted now and none may be struck: then moving on stays open.
+            binding = ops.logical_or(pitch_open, ops.logical_not(needs_note))
+            thin_gap = ops.logical_and(ops.logical_or(past(thin), leaving), binding[:, None])
+            forbidden = ops.logical_or(forbidden, thin_gap)
+        if self.clash_penalty:
+            distance = ops.abs(pitch_values[:, :, None] - sounding_pitches[:, None, :])
+            clashes = ops.any(distance == 1, axis=-1)
+            logits = ops.subtract(logits, self.clash_penalty * ops.cast(clashes, "float32"))
         return ops.where(forbidden, FORBIDDEN_LOGIT, logits)
 
     def get_config(self):
@@ -424,4 +497,8 @@ class RemiNoteRules(LogitsProcessor):
             "max_rest_steps": self.max_rest_steps,
             "ascending_pitches": self.ascending_pitches,
             "reset_token_ids": self.reset_token_ids,
+            "min_voices": self.min_voices,
+            "clash_penalty": self.clash_penalty,
+            "floor_grid": self.floor_grid,
+            "offbeat_floor_penalty": self.offbeat_floor_penalty,
         }
