@@ -27,8 +27,15 @@ def make_score(tuples, qpm=120.0, numerator=4, denominator=4, **metadata):
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
-    """Every test gets the same session-wide cache, never the user's ~/.cache."""
-    monkeypatch.setenv("MUSICKIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "musickit-cache"))
+    """Every test gets the same session-wide cache, never the user's ~/.cache.
+
+    Under pytest-xdist (``-n 2``) each worker has its own base folder inside the run's; the cache sits in
+    the run's, so the workers share parsed corpora (cache entries are written atomically).
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    monkeypatch.setenv("MUSICKIT_CACHE_DIR", str(base / "musickit-cache"))
     monkeypatch.setenv("MUSICKIT_PROGRESS", "0")
 
 
