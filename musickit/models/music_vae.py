@@ -204,7 +204,9 @@ class MusicVAE(DecoderLanguageModel):
             )
             for index in range(self.encoder_layers)
         ]
-        self.encoder_norm = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, dtype=policy, name="encoder_norm")
+        self.encoder_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=policy, name="encoder_norm"
+        )
         self.global_posterior = GaussianLatent(self.global_latent_dim, seed=seed, dtype=policy, name="global_posterior")
         bar_seed = None if seed is None else seed + 1
         self.bar_posterior = GaussianLatent(self.bar_latent_dim, seed=bar_seed, dtype=policy, name="bar_posterior")
@@ -426,7 +428,10 @@ class MusicVAE(DecoderLanguageModel):
         inputs = {}
         rows = 1
         if latents is not None:
-            inputs = {name: np.asarray(ops.convert_to_numpy(latents[name]), "float32") for name in ("global_latent", "bar_latents")}
+            inputs = {
+                name: np.asarray(ops.convert_to_numpy(latents[name]), "float32")
+                for name in ("global_latent", "bar_latents")
+            }
             rows = len(inputs["global_latent"])
             if inputs["bar_latents"].shape[1:] != (self.num_bars, self.bar_latent_dim):
                 raise UsageError(

@@ -56,7 +56,9 @@ class MultiScaleDiscriminator(keras.Model):
         self.token_projection = SpectralConv1D(self.hidden_dim, dtype=policy, name="token_projection")
         self.convolutions = [
             [
-                SpectralConv1D(self.hidden_dim, self.kernel_size, dtype=policy, name=f"scale_{scale}_convolution_{index}")
+                SpectralConv1D(
+                    self.hidden_dim, self.kernel_size, dtype=policy, name=f"scale_{scale}_convolution_{index}"
+                )
                 for index in range(self.num_convolutions)
             ]
             for scale in self.scales

@@ -190,7 +190,9 @@ class AdversarialTrainer:
         fake_logits, fake_features = self.discriminator(fake, mask, training=False)
         adversarial = sum(generator_hinge_loss(logit) for logit in fake_logits) / len(fake_logits)
         matching = feature_matching_loss(real_features, fake_features)
-        loss = reconstruction + kl_cost + self.adversarial_weight * adversarial + self.feature_matching_weight * matching
+        loss = (
+            reconstruction + kl_cost + self.adversarial_weight * adversarial + self.feature_matching_weight * matching
+        )
         return loss, {"generator_loss": loss, "reconstruction": reconstruction, "adversarial": adversarial}
 
     def discriminator_step(self, segment_ids):
