@@ -245,6 +245,17 @@ class MusicVAE(DecoderLanguageModel):
             )
         self.built = True
 
+    def latent_layers(self):
+        """The encoder, the posteriors and the blocks' latent projections: what the ``transformer`` stage leaves out."""
+        return [
+            self.encoder_position_embedding,
+            *self.encoder_blocks,
+            self.encoder_norm,
+            self.global_posterior,
+            self.bar_posterior,
+            *(block.latent_projection for block in self.blocks),
+        ]
+
     # -- encoder --------------------------------------------------------------------------------
 
     def token_bars(self, token_ids):

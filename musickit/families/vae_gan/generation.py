@@ -21,7 +21,7 @@ from musickit.families.music_transformer.generation import decode_piece
 from musickit.families.vae_gan.config import MODEL_NAME, VaeGanConfig
 from musickit.families.vae_gan.measures import interpolate_latents, interpolation_smoothness
 from musickit.generation.sampling_config import SamplingConfig
-from musickit.generation.token_sampling import token_processors, token_sampler
+from musickit.generation.token_sampling import token_processors
 from musickit.models.music_vae import MusicVAE  # noqa: F401  (registered for loading model.keras)
 from musickit.music.midi_io import write_midi
 from musickit.music.quantization import quantize
@@ -82,12 +82,34 @@ def write_strip(pieces, tokenizer, path):
     return path
 
 
+def named_sampler(sampling):
+    """``(name, options)`` of the sampler :func:`~musickit.generation.token_sampling.token_sampler` builds.
+
+    Given by name, the engine keeps one sampler (and its compiled loop) per
+    setting and reseeds it, so repeated calls do not compile again.
+    """
+    if sampling.top_p != 1.0:
+        return "top_p", {"top_p": sampling.top_p, "top_k": sampling.top_k or None, "temperature": sampling.temperature}
+    if sampling.top_k:
+        return "top_k", {"top_k": sampling.top_k, "temperature": sampling.temperature}
+    return "temperature", {"temperature": sampling.temperature}
+
+
+def cached_processors(model, tokenizer, sampling):
+    """The logits processors for ``sampling``, made once per model and configuration (the engine's cache key)."""
+    cache = model.__dict__.setdefault("_musickit_vae_processors", {})
+    key = (id(tokenizer), sampling.replace(new_tokens=None))
+    if key not in cache:
+        cache[key] = token_processors(sampling, tokenizer, model.vocabulary_size)
+    return cache[key]
+
+
 def decode_latents(model, tokenizer, latents, sampling, seed=0, greedy=False):
     """Decode one piece per latent row under ``sampling`` (its processors; greedy or its sampler)."""
-    processors = token_processors(sampling, tokenizer, model.vocabulary_size)
-    sampler = "greedy" if greedy else token_sampler(sampling, seed)
+    processors = cached_processors(model, tokenizer, sampling)
+    name, options = ("greedy", {}) if greedy else named_sampler(sampling)
     length = min(int(sampling.new_tokens) + 1, model.max_sequence_length)
-    return model.generate(latents, max_length=length, sampler=sampler, processors=processors, seed=seed)
+    return model.generate(latents, max_length=length, sampler=name, processors=processors, seed=seed, **options)
 
 
 def prior_pieces(model, tokenizer, num_samples, sampling, temperature=1.0, seed=0):

@@ -89,10 +89,10 @@ def posterior_measures(model, segments, batch_size, seed=0):
 def sampled_accuracy(model, segments, batch_size):
     """Greedy decoding from the posterior means, compared position by position with the original segment."""
     hits = total = 0.0
-    for batch in _batches(segments, batch_size):
+    for batch in _batches(segments, max(batch_size, 64)):
         posterior = _posterior(model, batch)
-        length = int((batch != model.padding_id).sum(axis=1).max())
-        decoded = model.generate(posterior, max_length=length + 1, sampler="greedy", stop_token_ids=None)
+        # One length for every call (the segments' padded length): the engine compiles its loop once.
+        decoded = model.generate(posterior, max_length=batch.shape[1] + 1, sampler="greedy", stop_token_ids=None)
         for original, output in zip(batch, decoded):
             real = original[original != model.padding_id]
             output = np.asarray(output[: len(real)])

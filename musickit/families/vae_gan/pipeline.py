@@ -181,6 +181,9 @@ def compile_for_stage(model, config, stage):
     from musickit.training.optimizers import OptimizerSettings, build_optimizer
 
     model.use_latents = stage != "transformer"
+    for layer in model.latent_layers():
+        # Set before compile: the language-model stage trains the decoder alone (the latent path gets no gradient).
+        layer.trainable = model.use_latents
     model.compile(
         optimizer=build_optimizer(OptimizerSettings(learning_rate=config.learning_rate, clipnorm=1.0)),
         loss=SequenceCrossEntropy(),
@@ -350,8 +353,8 @@ def stage_gate(model, data, config, stage):
     from musickit.families.vae_gan.measures import posterior_measures
 
     latents = None if stage == "transformer" else model.sample_prior(4, seed=0)
-    length = min(config.sampling.new_tokens or config.max_segment_tokens, config.max_segment_tokens)
-    gate = collapse_measures(greedy_samples(model, latents, length + 1))
+    # The segments' length, as every greedy decode of the family uses: the engine compiles its loop once.
+    gate = collapse_measures(greedy_samples(model, latents, config.max_segment_tokens + 1))
     if stage != "transformer":
         gate.update(posterior_measures(model, data.segments["valid"][: config.evaluation_segments], config.batch_size))
     return gate
