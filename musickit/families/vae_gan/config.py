@@ -131,7 +131,7 @@ PRESETS = {
     "smoke": dict(
         max_files_per_source=6,
         bars_per_segment=2,
-        max_segment_tokens=96,
+        max_segment_tokens=48,
         model_preset="tiny",
         encoder_layers=1,
         global_latent_dim=8,

@@ -115,6 +115,8 @@ def slerp(first, second, fraction):
 def interpolate_latents(first, second, steps):
     """``steps`` latents from ``first`` to ``second`` (dicts of one row each), spherically, ends included."""
     fractions = np.linspace(0.0, 1.0, steps)
+    first = {name: ops.convert_to_numpy(first[name]) for name in ("global_latent", "bar_latents")}
+    second = {name: ops.convert_to_numpy(second[name]) for name in ("global_latent", "bar_latents")}
     return {
         name: np.stack([slerp(first[name][0], second[name][0], fraction) for fraction in fractions]).astype("float32")
         for name in ("global_latent", "bar_latents")
