@@ -41,8 +41,8 @@ def make_tokenizer(config):
     from musickit.representations.performance import PerformanceTokenizer
 
     if config.tokenizer == "performance774":
-        # 128 note-on + 128 note-off + 387 time shifts of 8 ms + 128 velocities + PAD/BOS/EOS = 774 events
-        return PerformanceTokenizer(num_time_shifts=387, time_shift_ms=8, num_velocity_bins=128, special_tokens=True)
+        # 128 note-on + 128 note-off + 388 time shifts of 8 ms + 127 velocities + PAD/BOS/EOS = 774 events
+        return PerformanceTokenizer(num_time_shifts=388, time_shift_ms=8, num_velocity_bins=127, special_tokens=True)
     return PerformanceTokenizer(special_tokens=True)
 
 
