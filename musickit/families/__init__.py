@@ -27,6 +27,7 @@ FAMILIES = {
     "piano_roll_lstm": "musickit.families.piano_roll_lstm",
     "music_transformer": "musickit.families.music_transformer",
     "hierarchical_transformer": "musickit.families.hierarchical_transformer",
+    "vae_gan": "musickit.families.vae_gan",
 }
 
 

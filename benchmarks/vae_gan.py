@@ -1,0 +1,101 @@
+"""Transformer-VAE-GAN on held-out chorale segments: reconstruction, posterior use, the GAN stage, interpolation.
+
+Trains the family's three stages (transformer -> VAE -> VAE-GAN; gates printed, not enforced, so every number
+is measured even when a stage collapses) and prints a Markdown table of the issue's measurements, then, with
+--json, one JSON object.
+
+    python benchmarks/vae_gan.py --max-files 60 --epochs 2 --gan-steps 20 --json
+
+Not measured here (yet): the side-by-side plain Music Transformer of equal parameters and steps, and the
+prior samples' feature distributions through `musickit evaluate`.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+
+from musickit.families.vae_gan.config import MODEL_PRESETS, VaeGanConfig
+
+TARGETS = {
+    "teacher_forced_accuracy": (">=", 0.85),
+    "sampled_accuracy": (">=", 0.60),
+    "active_units_fraction": (">=", 0.25),
+    "shuffle_accuracy_drop": (">=", 0.15),
+    "gan_nll_increase": ("<=", 0.05),
+    "max_token_run": ("<=", 16),
+}
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=MODEL_PRESETS, default="small")
+    parser.add_argument("--max-files", type=int, default=VaeGanConfig.max_files_per_source)
+    parser.add_argument("--epochs", type=int, default=VaeGanConfig.vae_epochs, help="VAE epochs")
+    parser.add_argument("--gan-steps", type=int, default=VaeGanConfig.gan_steps)
+    parser.add_argument("--steps-per-epoch", type=int, default=None)
+    parser.add_argument("--evaluation-segments", type=int, default=VaeGanConfig.evaluation_segments)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="end with one JSON object")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    config = VaeGanConfig.preset(
+        "cpu",
+        model_preset=args.preset,
+        max_files_per_source=args.max_files,
+        vae_epochs=args.epochs,
+        gan_steps=args.gan_steps,
+        steps_per_epoch=args.steps_per_epoch,
+        evaluation_segments=args.evaluation_segments,
+        enforce_gates=False,
+    )
+    import keras
+
+    from musickit.families.vae_gan import generation, pipeline
+    from musickit.runs import RunFolder
+
+    keras.utils.set_random_seed(args.seed)
+    started = time.perf_counter()
+    data = pipeline.load_data(config, seed=args.seed)
+    model = pipeline.build_model(config, data)
+    with tempfile.TemporaryDirectory() as folder:
+        run = RunFolder(folder)
+        pipeline.start_run(run, model, data, config, seed=args.seed)
+        model = pipeline.train_stages(model, data, config, run, seed=args.seed, verbose=2)
+        measures = pipeline.evaluate(model, data, config)
+        _, generated = generation.write_run_samples(model, data, config, run, seed=args.seed)
+        stages = pipeline.stages_done(run)
+    gan = stages["vae_gan"]["gate"]
+    result = {
+        **measures,
+        "gan_nll_increase": gan["nll_increase"],
+        "gan_distinct4_change": gan.get("distinct4_change"),
+        "interpolation_monotonicity": generated["interpolation_monotonicity"],
+        "stage_gates": {name: stage["gate"] for name, stage in stages.items()},
+        "segments": {name: len(segments) for name, segments in data.segments.items()},
+        "parameters": model.count_params(),
+        "seconds": time.perf_counter() - started,
+        "config": config.to_dict(),
+    }
+    print("\n| measure | value | target |\n|---|---|---|")
+    for name in (*TARGETS, "distinct4_ratio", "held_out_nll", "kl_per_active_dimension"):
+        comparison, target = TARGETS.get(name, ("", ""))
+        value = result[name]
+        print(
+            f"| {name} | {value:.3f} | {comparison} {target} |"
+            if isinstance(value, float)
+            else f"| {name} | {value} | {comparison} {target} |"
+        )
+    for feature, value in result["interpolation_monotonicity"].items():
+        print(f"| interpolation monotonicity ({feature}) | {value:.3f} | 1 is steady A -> B |")
+    if args.json:
+        print(json.dumps(result, default=float))
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)

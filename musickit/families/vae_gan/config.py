@@ -1,0 +1,156 @@
+"""The Transformer-VAE-GAN family's configuration: one dataclass of defaults, with smoke, cpu and gpu presets.
+
+No Keras here, so a recipe builds its flags' defaults before parsing them.
+
+Example:
+
+>>> config = VaeGanConfig.preset("smoke")
+>>> config.model_preset, config.bars_per_segment, config.stages_to_run
+('tiny', 2, ('transformer', 'vae', 'vae_gan'))
+"""
+
+import dataclasses
+
+from musickit.errors import UsageError
+from musickit.families.configuration import FamilyConfig
+from musickit.generation.sampling_config import SamplingConfig
+
+MODEL_NAME = "vae_gan"
+MODEL_PRESETS = ("base", "small", "tiny")  # musickit.models.music_vae.PRESETS, spelled here without Keras
+STAGES = ("transformer", "vae", "vae_gan")
+TOKENIZERS = ("remi", "performance", "performance774")
+KL_SCHEDULES = ("monotonic", "cyclical", "constant")
+
+# Prior samples and interpolations: a cool temperature and nucleus 0.95 under the REMI grammar and the
+# chorales' note rules (four voices at most, no pitch struck twice); a segment is a few bars, so no full length.
+FAMILY_SAMPLING = SamplingConfig(
+    temperature=0.8, top_p=0.95, max_polyphony=4, no_duplicates=True, repetition_window=64, new_tokens=256
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class VaeGanConfig(FamilyConfig):
+    """Every setting of a Transformer-VAE-GAN run; the defaults are the ``cpu`` preset (the recipe's).
+
+    Data: offline music21 corpora (``data``), at most ``max_files_per_source``
+    pieces, as ``tokenizer`` tokens (REMI, or performance events: 388 or 774),
+    cut into segments of ``bars_per_segment`` bars (every ``train_hop_bars``
+    bars in training, without overlap when measuring), at most
+    ``max_segment_tokens`` tokens each.
+
+    Model: a ``model_preset`` decoder with ``encoder_layers`` encoder blocks, a
+    ``global_latent_dim`` latent and a ``bar_latent_dim`` latent per bar.
+
+    Training, stage by stage (:data:`STAGES` up to ``last_stage``): the decoder as a
+    language model (``transformer_epochs``), the VAE (``vae_epochs``; KL with
+    ``free_bits`` per dimension under ``kl_schedule`` after a reconstruction
+    warm-up of ``kl_warmup_fraction`` of its steps), then ``gan_steps``
+    adversarial steps. Each stage ends at a gate (``enforce_gates``: stop on
+    failure) that checks greedy decoding for collapse.
+    """
+
+    # Data.
+    data: str = "bach"
+    max_files_per_source: int = 200
+    tokenizer: str = "remi"
+    steps_per_quarter: int = 4
+    bars_per_segment: int = 4
+    train_hop_bars: int = 2
+    max_segment_tokens: int = 192
+    # Model.
+    model_preset: str = "small"
+    encoder_layers: int = 2
+    global_latent_dim: int = 32
+    bar_latent_dim: int = 16
+    dropout: float = 0.1
+    token_dropout: float = 0.0
+    # Training.
+    last_stage: str = "vae_gan"
+    transformer_epochs: int = 1
+    vae_epochs: int = 4  # 40 or more on a GPU
+    gan_steps: int = 40
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    steps_per_epoch: int = None
+    free_bits: float = 0.25
+    kl_schedule: str = "cyclical"
+    kl_warmup_fraction: float = 0.1
+    kl_cycles: int = 2
+    kl_max_weight: float = 0.5
+    adversarial_weight: float = 0.05
+    feature_matching_weight: float = 0.1
+    gumbel_temperature: float = 1.0
+    # Gates: greedy decoding must not repeat one token more than gate_max_token_run times in a row, and its
+    # distinct tokens over its length must reach gate_min_distinct_ratio; the VAE must keep active units.
+    enforce_gates: bool = True
+    gate_max_token_run: int = 16
+    gate_min_distinct_ratio: float = 0.05
+    gate_min_active_units: float = 0.05
+    gate_max_nll_increase: float = 0.05
+    # Generation.
+    num_samples: int = 3
+    num_reconstructions: int = 3
+    interpolation_steps: int = 5
+    prior_temperature: float = 1.0
+    evaluation_segments: int = 64
+    sampling: SamplingConfig = FAMILY_SAMPLING
+
+    def validate(self):
+        for name, allowed in (
+            ("model_preset", MODEL_PRESETS),
+            ("tokenizer", TOKENIZERS),
+            ("kl_schedule", KL_SCHEDULES),
+            ("last_stage", STAGES),
+        ):
+            if getattr(self, name) not in allowed:
+                flag = {"model_preset": "--preset", "last_stage": "--stage"}.get(name, f"--{name.replace('_', '-')}")
+                raise UsageError(f"{flag} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        self.check_at_least_one(
+            ("batch_size", "bars_per_segment", "train_hop_bars", "max_segment_tokens", "num_samples", "vae_epochs")
+        )
+        if self.interpolation_steps < 2:
+            raise UsageError(f"--interpolation-steps must be at least 2, got {self.interpolation_steps}")
+        if not 0 <= self.token_dropout < 1:
+            raise UsageError(f"--token-dropout {self.token_dropout}: use a number in [0, 1)")
+        if self.free_bits < 0 or self.kl_max_weight < 0 or self.adversarial_weight < 0:
+            raise UsageError("--free-bits, --kl-max-weight and --adversarial-weight must not be negative")
+        if not self.learning_rate > 0:
+            raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        self.sampling.validate()
+        return self
+
+    @property
+    def stages_to_run(self):
+        """The stages up to and including ``last_stage``."""
+        return STAGES[: STAGES.index(self.last_stage) + 1]
+
+
+PRESETS = {
+    # a tiny model and a few steps on a few chorales: checks the pipeline in seconds (what tests use);
+    # its gates print but do not stop (a model trained for four steps has not learnt to avoid repetition)
+    "smoke": dict(
+        max_files_per_source=6,
+        bars_per_segment=2,
+        max_segment_tokens=48,
+        model_preset="tiny",
+        encoder_layers=1,
+        global_latent_dim=8,
+        bar_latent_dim=4,
+        transformer_epochs=1,
+        vae_epochs=1,
+        gan_steps=2,
+        steps_per_epoch=2,
+        batch_size=4,
+        num_samples=1,
+        num_reconstructions=1,
+        interpolation_steps=2,
+        evaluation_segments=4,
+        enforce_gates=False,
+        sampling=FAMILY_SAMPLING.replace(new_tokens=24),
+    ),
+    # the recipe's defaults: all three stages on 2 CPU cores
+    "cpu": dict(),
+    # a GPU run: the base model, long enough to converge
+    "gpu": dict(model_preset="base", vae_epochs=40, transformer_epochs=5, gan_steps=2000, batch_size=32),
+}
+VaeGanConfig.PRESETS, VaeGanConfig.SAMPLING = PRESETS, FAMILY_SAMPLING

@@ -1,0 +1,175 @@
+"""Generating from a VAE-GAN run: prior samples, reconstructions beside their originals, latent interpolation.
+
+Every piece is decoded with KV caching through the shared engine
+(:meth:`musickit.models.music_vae.MusicVAE.generate`), under the run's
+sampling configuration (its ``sampling.json``: sampler, temperature, nucleus,
+the REMI grammar and note rules); reconstructions decode greedily. Files are
+written as the other token families write them: MIDI, a piano-roll PNG and a
+WAV per piece, plus one PNG strip for an interpolation.
+
+Example::
+
+    musickit generate --run runs/vae_gan --temperature 0.9 --num-samples 4
+"""
+
+import os
+
+import numpy as np
+
+from musickit.audio.rendering import render
+from musickit.families.music_transformer.generation import decode_piece
+from musickit.families.vae_gan.config import MODEL_NAME, VaeGanConfig
+from musickit.families.vae_gan.measures import interpolate_latents, interpolation_smoothness
+from musickit.generation.sampling_config import SamplingConfig
+from musickit.generation.token_sampling import token_processors
+from musickit.models.music_vae import MusicVAE  # noqa: F401  (registered for loading model.keras)
+from musickit.music.midi_io import write_midi
+from musickit.music.quantization import quantize
+from musickit.representations.piano_roll import PianoRoll
+from musickit.runs.folder import RunFolder
+from musickit.viz.piano_roll import plot_piano_roll
+
+STEPS_PER_QUARTER = 4  # the grid of the pictures of performance-event pieces
+
+
+def decode_tokens(tokenizer, ids):
+    """The :class:`Score` of generated ids (REMI through the Music Transformer family's decoder)."""
+    if hasattr(tokenizer, "decode_quantized"):
+        return decode_piece(tokenizer, ids)
+    return tokenizer.decode(np.asarray(ids, "int64"))
+
+
+def _roll(tokenizer, score):
+    steps_per_quarter = getattr(tokenizer, "steps_per_quarter", STEPS_PER_QUARTER)
+    quantized = quantize(score, steps_per_quarter)
+    return PianoRoll(steps_per_quarter=steps_per_quarter).encode(quantized), quantized, steps_per_quarter
+
+
+def write_pieces(pieces, tokenizer, samples_dir, prefix, soundfont=None):
+    """Write each piece as ``PREFIX_N.mid``, ``.png`` and ``.wav``; return what was written."""
+    os.makedirs(samples_dir, exist_ok=True)
+    written = []
+    for index, ids in enumerate(pieces):
+        name = f"{prefix}_{index + 1}"
+        score = decode_tokens(tokenizer, ids)
+        paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}
+        write_midi(score, paths["mid"])
+        roll, quantized, steps_per_quarter = _roll(tokenizer, score)
+        plot_piano_roll(
+            roll,
+            paths["png"],
+            steps_per_quarter=steps_per_quarter,
+            bar_starts=quantized.bar_starts(),
+            title=f"{name}: {len(score.notes)} notes",
+        )
+        method = render(score, paths["wav"], soundfont=soundfont)
+        written.append({"name": name, "midi": paths["mid"], "png": paths["png"], "wav": paths["wav"], "audio": method})
+    return written
+
+
+def write_strip(pieces, tokenizer, path):
+    """One PNG of the pieces' piano rolls side by side (an interpolation from A to B)."""
+    rolls = [_roll(tokenizer, decode_tokens(tokenizer, ids))[0] for ids in pieces]
+    steps_per_quarter = getattr(tokenizer, "steps_per_quarter", STEPS_PER_QUARTER)
+    starts = np.cumsum([0] + [len(roll) for roll in rolls[:-1]]).tolist()
+    plot_piano_roll(
+        np.concatenate(rolls, axis=0),
+        path,
+        steps_per_quarter=steps_per_quarter,
+        bar_starts=starts,
+        title=f"interpolation in {len(pieces)} steps (one piece between lines)",
+    )
+    return path
+
+
+def named_sampler(sampling):
+    """``(name, options)`` of the sampler :func:`~musickit.generation.token_sampling.token_sampler` builds.
+
+    Given by name, the engine keeps one sampler (and its compiled loop) per
+    setting and reseeds it, so repeated calls do not compile again.
+    """
+    if sampling.top_p != 1.0:
+        return "top_p", {"top_p": sampling.top_p, "top_k": sampling.top_k or None, "temperature": sampling.temperature}
+    if sampling.top_k:
+        return "top_k", {"top_k": sampling.top_k, "temperature": sampling.temperature}
+    return "temperature", {"temperature": sampling.temperature}
+
+
+def cached_processors(model, tokenizer, sampling):
+    """The logits processors for ``sampling``, made once per model and configuration (the engine's cache key)."""
+    cache = model.__dict__.setdefault("_musickit_vae_processors", {})
+    key = (id(tokenizer), sampling.replace(new_tokens=None))
+    if key not in cache:
+        cache[key] = token_processors(sampling, tokenizer, model.vocabulary_size)
+    return cache[key]
+
+
+def decode_latents(model, tokenizer, latents, sampling, seed=0, greedy=False):
+    """Decode one piece per latent row under ``sampling`` (its processors; greedy or its sampler)."""
+    processors = cached_processors(model, tokenizer, sampling)
+    name, options = ("greedy", {}) if greedy else named_sampler(sampling)
+    length = min(int(sampling.new_tokens) + 1, model.max_sequence_length)
+    return model.generate(latents, max_length=length, sampler=name, processors=processors, seed=seed, **options)
+
+
+def prior_pieces(model, tokenizer, num_samples, sampling, temperature=1.0, seed=0):
+    """``num_samples`` pieces from the prior ``N(0, temperature^2)``."""
+    return decode_latents(model, tokenizer, model.sample_prior(num_samples, temperature, seed=seed), sampling, seed)
+
+
+def reconstruct(model, tokenizer, segments, sampling):
+    """Greedy reconstructions of ``segments`` from their posterior means."""
+    return decode_latents(model, tokenizer, model.encode(segments, sample=False), sampling, greedy=True)
+
+
+def interpolate(model, tokenizer, first, second, steps, sampling, seed=0):
+    """Pieces decoded along the spherical path between the posterior means of two segments (``(1, time)`` each)."""
+    latents = interpolate_latents(model.encode(first), model.encode(second), steps)
+    latents = {name: np.asarray(value) for name, value in latents.items()}
+    # One seed for every step: the path, not the noise, changes the music.
+    return decode_latents(model, tokenizer, latents, sampling, seed=seed)
+
+
+def interpolation_pair(data):
+    """Two held-out segments from different pieces (the first segment of the first two pieces)."""
+    name = data.held_out_name
+    pieces = data.pieces[name]
+    first = 0
+    others = np.flatnonzero(pieces != pieces[first])
+    second = int(others[0]) if len(others) else min(1, len(pieces) - 1)
+    segments = data.segments[name]
+    return segments[first : first + 1], segments[second : second + 1]
+
+
+def write_run_samples(model, data, config, run, seed=0, soundfont=None):
+    """Originals and reconstructions, prior samples, an interpolation (MIDI, PNG, WAV, strip); return metrics."""
+    tokenizer, sampling, samples_dir = data.tokenizer, config.sampling, run.samples_dir
+    held_out = data.segments[data.held_out_name][: config.num_reconstructions]
+    originals = [segment[segment != tokenizer.pad_id].tolist() for segment in held_out]
+    written = write_pieces(originals, tokenizer, samples_dir, "original", soundfont)
+    whole = sampling.replace(new_tokens=held_out.shape[1])
+    reconstructions = reconstruct(model, tokenizer, held_out, whole)
+    written += write_pieces(reconstructions, tokenizer, samples_dir, "reconstruction", soundfont)
+    prior = prior_pieces(model, tokenizer, config.num_samples, sampling, config.prior_temperature, seed)
+    written += write_pieces(prior, tokenizer, samples_dir, "sample", soundfont)
+    first, second = interpolation_pair(data)
+    path = interpolate(model, tokenizer, first, second, config.interpolation_steps, sampling, seed)
+    written += write_pieces(path, tokenizer, samples_dir, "interpolation", soundfont)
+    write_strip(path, tokenizer, os.path.join(samples_dir, "interpolation_strip.png"))
+    return written, {"interpolation_monotonicity": interpolation_smoothness(tokenizer, path)}
+
+
+def generate_from_run(run_dir, output_dir, request):
+    """``musickit generate`` for a VAE-GAN run: load, sample the prior, write; return the files written.
+
+    ``request`` is a :class:`~musickit.families.request.GenerationRequest`; its
+    ``sampling_changes`` are laid over the run's ``sampling.json``. The run's
+    ``prior_temperature`` scales the latents.
+    """
+    run = RunFolder(run_dir)
+    base = SamplingConfig.load(run, base=VaeGanConfig.SAMPLING) or VaeGanConfig.SAMPLING
+    sampling = base.replace(**request.sampling_changes)
+    info, model, tokenizer = run.load(MODEL_NAME)
+    temperature = info.get("config", {}).get("prior_temperature", 1.0)
+    pieces = prior_pieces(model, tokenizer, request.num_samples, sampling, temperature, seed=request.seed)
+    return write_pieces(pieces, tokenizer, output_dir, "sample", soundfont=request.soundfont)

@@ -1,0 +1,69 @@
+"""The VAE-GAN family's pure parts: presets, bar segments, gates, interpolation measures."""
+
+import json
+
+import numpy as np
+import pytest
+
+from musickit.errors import UsageError
+from musickit.families import get_family
+from musickit.families.vae_gan.config import VaeGanConfig
+from musickit.families.vae_gan.gates import check_gate, collapse_measures, longest_run
+from musickit.families.vae_gan.measures import interpolate_latents, monotonicity, slerp
+from musickit.families.vae_gan.pipeline import StageGateError, cut_segments, make_tokenizer, token_bars
+
+
+def test_presets_round_trip_and_the_registry_knows_the_family():
+    smoke, cpu, gpu = (VaeGanConfig.preset(name) for name in ("smoke", "cpu", "gpu"))
+    assert cpu == VaeGanConfig()
+    assert smoke.vae_epochs < cpu.vae_epochs < gpu.vae_epochs and not smoke.enforce_gates and cpu.enforce_gates
+    for config in (smoke, cpu, gpu):
+        assert VaeGanConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert cpu.replace(last_stage="vae").stages_to_run == ("transformer", "vae")
+    assert get_family("vae_gan").MODEL_NAME == "vae_gan"
+    with pytest.raises(UsageError, match="--stage must be one of"):
+        cpu.replace(last_stage="gan")
+
+
+def test_segments_are_cut_at_bar_tokens():
+    tokenizer = make_tokenizer(VaeGanConfig.preset("smoke"))
+    bar, pitch = tokenizer.bar_id, tokenizer.token_to_id("Pitch_60")
+    style = tokenizer.style_token_id("bach")
+    ids = [style, bar, pitch, pitch, bar, pitch, bar, pitch, pitch, pitch, bar, pitch]
+    assert token_bars(ids, {bar: 1.0}, 1.0).tolist() == [-1, 0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3]
+    segments = cut_segments(ids, tokenizer, bars_per_segment=2, hop_bars=2, max_tokens=5)
+    assert [segment.tolist() for segment in segments] == [
+        [bar, pitch, pitch, bar, pitch],
+        [bar, pitch, pitch, pitch, bar],
+    ]
+    performance = make_tokenizer(VaeGanConfig.preset("smoke", tokenizer="performance774"))
+    assert performance.vocabulary_size == 774
+
+
+def test_collapse_measures_and_the_gate():
+    assert longest_run([1, 2, 2, 2, 3, 3]) == 3
+    collapsed = collapse_measures([[7] * 40])
+    assert collapsed["max_token_run"] == 40 and collapsed["distinct_ratio"] == 1 / 40
+    config = VaeGanConfig()
+    with pytest.raises(StageGateError, match="repeats one token 40 times"):
+        check_gate("transformer", collapsed, config, error=StageGateError)
+    assert not check_gate("transformer", collapsed, config.replace(enforce_gates=False))
+    healthy = collapse_measures([list(range(30))]) | {"active_units_fraction": 0.01}
+    with pytest.raises(StageGateError, match="posterior collapse"):
+        check_gate("vae", healthy, config, error=StageGateError)
+    assert check_gate("transformer", healthy, config)
+
+
+def test_spherical_interpolation_ends_at_both_latents_and_monotonicity():
+    first, second = np.array([1.0, 0.0]), np.array([0.0, 2.0])
+    np.testing.assert_allclose(slerp(first, second, 0.0), first, atol=1e-9)
+    np.testing.assert_allclose(slerp(first, second, 1.0), second, atol=1e-9)
+    middle = slerp(first, second, 0.5)
+    assert middle[0] == pytest.approx(middle[1] / 2)  # the angle is halved, the norm moves with it
+    latents = interpolate_latents(
+        {"global_latent": first[None], "bar_latents": first[None, None]},
+        {"global_latent": second[None], "bar_latents": second[None, None]},
+        steps=3,
+    )
+    assert latents["global_latent"].shape == (3, 2) and latents["bar_latents"].shape == (3, 1, 2)
+    assert monotonicity([1, 2, 3]) == 1.0 and monotonicity([3, 2, 1]) == -1.0 and monotonicity([1, 1, 1]) == 0.0

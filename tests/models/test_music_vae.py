@@ -1,0 +1,104 @@
+"""MusicVAE: latents reach the decoder, fit() trains it with the KL schedule, cached decoding, .keras round trip."""
+
+import keras
+import numpy as np
+import pytest
+
+from musickit.errors import UsageError
+from musickit.layers.latent import bar_indices, bar_pooling
+from musickit.losses.sequence import SequenceCrossEntropy
+from musickit.losses.vae import free_bits_kl, gaussian_kl, kl_weight
+from musickit.models.music_vae import MusicVAE
+
+BAR = 3  # the toy vocabulary's bar token
+SEGMENTS = np.array([[3, 5, 6, 3, 7, 8, 0, 0], [3, 9, 3, 5, 5, 6, 7, 0]])
+
+
+def tiny_model(**changes):
+    settings = dict(
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+        max_sequence_length=32,
+        encoder_layers=1,
+        num_bars=2,
+        global_latent_dim=4,
+        bar_latent_dim=2,
+        bar_increments={BAR: 1.0},
+        bos_id=1,
+        kl_anneal_steps=4,
+        seed=1,
+    )
+    return MusicVAE(vocabulary_size=12, **(settings | changes))
+
+
+def test_bar_indices_count_bar_tokens_and_time_shares():
+    assert keras.ops.convert_to_numpy(bar_indices(SEGMENTS[:1], np.eye(12)[BAR], 2, offset=1.0)).tolist() == [
+        [0, 0, 0, 1, 1, 1, 1, 1]
+    ]
+    quarter = np.zeros(12, "float32")
+    quarter[4] = 0.25  # a time shift of a quarter of a bar (performance events: offset 0)
+    assert keras.ops.convert_to_numpy(bar_indices(np.array([[4, 4, 4, 4, 5, 4]]), quarter, 3)).tolist() == [
+        [0, 0, 0, 1, 1, 1]
+    ]
+    pooled = bar_pooling(np.arange(4.0).reshape(1, 4, 1), np.array([[0, 0, 1, 1]]), np.array([[1, 1, 1, 0]]), 2)
+    assert keras.ops.convert_to_numpy(pooled).ravel().tolist() == [0.5, 2.0]
+
+
+def test_kl_free_bits_and_schedules_by_hand():
+    kl = gaussian_kl(np.array([[2.0, 0.0]], "float32"), np.zeros((1, 2), "float32"))
+    assert keras.ops.convert_to_numpy(kl).tolist() == [[2.0, 0.0]]  # mean^2 / 2
+    assert float(free_bits_kl(kl, free_bits=0.5)) == 2.5
+    assert float(kl_weight(3, "monotonic", warmup_steps=2, anneal_steps=4)) == 0.25
+    assert float(kl_weight(1, "monotonic", warmup_steps=2, anneal_steps=4)) == 0.0
+    cyclical = [float(kl_weight(step, "cyclical", anneal_steps=8, cycles=2)) for step in (0, 1, 2, 3, 4, 5, 9)]
+    assert cyclical == [0.0, 0.5, 1.0, 1.0, 0.0, 0.5, 1.0]
+
+
+def test_fit_trains_with_the_kl_term_and_the_step_counter():
+    model = tiny_model(token_dropout=0.2, mask_id=2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=SequenceCrossEntropy())
+    before = keras.ops.convert_to_numpy(model(SEGMENTS)).copy()
+    model.fit(SEGMENTS, SEGMENTS, sample_weight=(SEGMENTS != 0).astype("float32"), epochs=3, verbose=0)
+    assert float(keras.ops.convert_to_numpy(model.training_step)) == 3.0  # the KL schedule's clock
+    assert not np.allclose(before, keras.ops.convert_to_numpy(model(SEGMENTS)))
+    assert len(model.losses) == 1  # the KL cost, added by call
+
+
+def test_the_decoder_reads_the_latents():
+    model = tiny_model()
+    decoder_ids = model.decoder_inputs(SEGMENTS)
+    first = model.decode_latents(decoder_ids, np.zeros((2, 4), "float32"), np.zeros((2, 2, 2), "float32"))
+    second = model.decode_latents(decoder_ids, np.ones((2, 4), "float32"), np.zeros((2, 2, 2), "float32"))
+    assert not np.allclose(keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(second))
+    bars_only = np.zeros((2, 2, 2), "float32")
+    bars_only[:, 1] = 3.0  # the second bar's latent changes only tokens of the second bar
+    third = model.decode_latents(decoder_ids, np.zeros((2, 4), "float32"), bars_only)
+    changed = ~np.isclose(keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(third)).all(axis=-1)
+    assert changed[0].tolist() == [False, False, False, False, True, True, True, True]
+
+
+def test_cached_generation_matches_full_recompute_and_round_trip(tmp_path):
+    model = tiny_model()
+    latents = model.sample_prior(2, seed=3)
+    cached = model.generate(latents, max_length=12, stop_token_ids=None)
+    assert cached == model.generate(latents, max_length=12, stop_token_ids=None, use_cache=False)
+    assert [len(row) for row in cached] == [11, 11]
+    path = tmp_path / "vae.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(SEGMENTS)), keras.ops.convert_to_numpy(model(SEGMENTS)), atol=1e-5
+    )
+    assert loaded.generate(latents, max_length=12, stop_token_ids=None) == cached
+
+
+def test_bad_settings_are_one_line_errors():
+    with pytest.raises(UsageError, match="bar_increments"):
+        tiny_model(bar_increments={})
+    with pytest.raises(UsageError, match="mask_id"):
+        tiny_model(token_dropout=0.1)
+    with pytest.raises(UsageError, match="bar_latents"):
+        tiny_model().generate({"global_latent": np.zeros((1, 4)), "bar_latents": np.zeros((1, 3, 2))}, max_length=4)
