@@ -16,17 +16,16 @@ import os
 
 import numpy as np
 
-from musickit.audio.rendering import render
 from musickit.families.music_transformer.generation import decode_piece
 from musickit.families.vae_gan.config import MODEL_NAME, VaeGanConfig
 from musickit.families.vae_gan.measures import interpolate_latents, interpolation_smoothness
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors
 from musickit.models.music_vae import MusicVAE  # noqa: F401  (registered for loading model.keras)
-from musickit.music.midi_io import write_midi
 from musickit.music.quantization import quantize
 from musickit.representations.piano_roll import PianoRoll
 from musickit.runs.folder import RunFolder
+from musickit.runs.samples import Sample, write_samples
 from musickit.viz.piano_roll import plot_piano_roll
 
 STEPS_PER_QUARTER = 4  # the grid of the pictures of performance-event pieces
@@ -46,25 +45,13 @@ def _roll(tokenizer, score):
 
 
 def write_pieces(pieces, tokenizer, samples_dir, prefix, soundfont=None):
-    """Write each piece as ``PREFIX_N.mid``, ``.png`` and ``.wav``; return what was written."""
-    os.makedirs(samples_dir, exist_ok=True)
-    written = []
-    for index, ids in enumerate(pieces):
-        name = f"{prefix}_{index + 1}"
+    """Write each piece as ``PREFIX_N.mid``, ``.png`` and ``.wav`` (the shared writer); return what was written."""
+    steps_per_quarter = getattr(tokenizer, "steps_per_quarter", STEPS_PER_QUARTER)
+    samples = []
+    for ids in pieces:
         score = decode_tokens(tokenizer, ids)
-        paths = {kind: os.path.join(samples_dir, f"{name}.{kind}") for kind in ("mid", "png", "wav")}
-        write_midi(score, paths["mid"])
-        roll, quantized, steps_per_quarter = _roll(tokenizer, score)
-        plot_piano_roll(
-            roll,
-            paths["png"],
-            steps_per_quarter=steps_per_quarter,
-            bar_starts=quantized.bar_starts(),
-            title=f"{name}: {len(score.notes)} notes",
-        )
-        method = render(score, paths["wav"], soundfont=soundfont)
-        written.append({"name": name, "midi": paths["mid"], "png": paths["png"], "wav": paths["wav"], "audio": method})
-    return written
+        samples.append(Sample.from_score(score, steps_per_quarter, caption=f"{len(score.notes)} notes"))
+    return write_samples(samples, samples_dir, prefix=prefix, soundfont=soundfont)
 
 
 def write_strip(pieces, tokenizer, path):
