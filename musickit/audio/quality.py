@@ -8,10 +8,10 @@ side by side; all take two normalised log-mels ``(num_mels, frames)`` of
 * ``mel_l1``: mean absolute difference on the [0, 1] scale;
 * ``log_spectral_distance``: per frame, the root mean square difference in
   decibels over the mel bins, averaged over frames;
-* ``chroma_cosine``: each mel bin's energy (linear magnitude) added to the
-  pitch class of its centre frequency (bins below 60 Hz left out: too wide
-  to name a pitch), then the mean over frames of the cosine between the two
-  12-bin chroma vectors (frames silent in both left out);
+* ``chroma_cosine``: each mel filter's linear magnitude shared among the
+  pitch classes of the equal-tempered pitches it passes (by its response to
+  each), then the mean over frames of the cosine between the two 12-bin
+  chroma vectors (frames silent in either left out);
 * ``onset_f1``: onsets picked from the spectral flux of the rendered mel
   against the notes' onsets, each matched once within 50 ms.
 
@@ -26,7 +26,7 @@ Example:
 
 import numpy as np
 
-from musickit.audio.mel import MelSettings, mel_center_frequencies
+from musickit.audio.mel import MelSettings
 
 ONSET_TOLERANCE_SECONDS = 0.05
 
@@ -47,16 +47,32 @@ def log_spectral_distance(rendered, reference, settings):
     return float(np.sqrt((difference**2).mean(axis=0)).mean())
 
 
+def pitch_class_weights(settings):
+    """``(num_mels, 12)``: each mel filter's response to the equal-tempered pitches it passes, by pitch class."""
+    from musickit.audio.mel import mel_edges
+
+    edges = mel_edges(settings)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    pitches = np.arange(12, 120)
+    frequencies = 440.0 * 2.0 ** ((pitches - 69) / 12.0)
+    response = np.maximum(
+        0.0, np.minimum((frequencies - lower) / (centre - lower), (upper - frequencies) / (upper - centre))
+    )
+    weights = np.zeros((settings.num_mels, 12))
+    for column, pitch in enumerate(pitches):
+        weights[:, pitch % 12] += response[:, column]
+    return weights
+
+
 def chroma(log_mel, settings):
-    """``(12, frames)`` pitch-class energy of a normalised log-mel (C first)."""
-    centres = mel_center_frequencies(settings)
-    usable = centres >= 60.0
-    classes = np.round(12 * np.log2(centres[usable] / 440.0) + 69).astype(int) % 12
+    """``(12, frames)`` pitch-class energy of a normalised log-mel (C first).
+
+    A mel filter's linear magnitude is shared among the pitch classes of the
+    pitches inside it, in proportion to its response to each.
+    """
     decibels = np.asarray(log_mel, "float64") * settings.dynamic_range_db + settings.reference_db
     magnitude = np.where(np.asarray(log_mel) > 0, 10.0 ** ((decibels - settings.dynamic_range_db) / 20.0), 0.0)
-    result = np.zeros((12, magnitude.shape[1]))
-    np.add.at(result, classes, magnitude[usable])
-    return result
+    return pitch_class_weights(settings).T @ magnitude
 
 
 def chroma_cosine(rendered, reference, settings):

@@ -30,6 +30,7 @@ from musickit.errors import UsageError
 from musickit.families.mel_diffusion.config import MODEL_NAME, MelDiffusionConfig
 from musickit.generation.diffusion import diffusion_sample, sampler_settings
 from musickit.music.midi_io import read_midi, write_midi
+from musickit.utils.atomic import atomic_path
 from musickit.viz.spectrogram import plot_mel_pair
 
 QUALITY_NAMES = ("mel_l1", "log_spectral_distance", "chroma_cosine", "onset_f1")
@@ -118,7 +119,15 @@ def render_pieces(model, pieces, settings, config, output_dir, seed=0, sampler=N
         )
         onsets = [note.start for note in score.notes if not note.is_drum]
         scores = compare_log_mels(neural, reference.log_mel, settings, onsets)
-        results.append({"name": name, "reference_renderer": method, "scores": scores, "wav": f"{stem}.neural.wav"})
+        results.append(
+            {
+                "name": name,
+                "reference_renderer": method,
+                "scores": scores,
+                "wav": os.path.basename(f"{stem}.neural.wav"),
+                "midi": f"{stem}.mid",
+            }
+        )
     means = {
         key: float(np.nanmean([item["scores"][key] for item in results])) if results else None for key in QUALITY_NAMES
     }
@@ -154,6 +163,7 @@ def generate_from_run(run_dir, output_dir, request):
         names = info.get("held_out", [])[: request.num_samples]
         pieces = [(name, read_midi(run.inside(os.path.join("held_out", f"{file_stem(name)}.mid")))) for name in names]
     result = render_pieces(model, pieces, settings, config, output_dir, seed=request.seed, soundfont=request.soundfont)
-    with open(os.path.join(output_dir, "render_metrics.json"), "w") as handle:
-        json.dump(result, handle, indent=2, default=float)
-    return [item["wav"] for item in result["pieces"]]
+    with atomic_path(os.path.join(output_dir, "render_metrics.json")) as temporary:
+        with open(temporary, "w") as handle:
+            json.dump(result, handle, indent=2, default=float)
+    return [{"midi": item["midi"], "audio": f"{item['wav']}, neural"} for item in result["pieces"]]
