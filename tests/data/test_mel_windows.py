@@ -6,9 +6,9 @@ from musickit.audio.mel import MelSettings
 from musickit.data.mel_windows import (
     LOWEST_PITCH,
     mel_piece,
+    noisy_window_dataset,
     note_roll,
     note_tokens,
-    noisy_window_dataset,
     truncate_score,
     unconditional_tokens,
     window_examples,
