@@ -43,7 +43,7 @@ from musickit.runs.flags import config_changes_from_flags
 # Keras and the model load inside main(), after the flags are checked and the backend is chosen.
 
 # Every setting lives in the family's configuration (musickit/families/mel_diffusion/config.py): 60 Bach
-# chorales (their first 40 s), 64 x 128 log-mel windows, the `small` U-Net (about 0.3 M parameters), v-prediction
+# chorales (their first 40 s), 64 x 128 log-mel windows, the `small` U-Net (about 0.5 M parameters), v-prediction
 # with mean squared error, Adam with EMA weights, 10% of the notes dropped, DDIM 50 steps at guidance 2.
 DEFAULTS = MelDiffusionConfig.preset("cpu")
 FLAG_FIELDS = {"preset": "model_preset", "max_files": "max_files_per_source"}

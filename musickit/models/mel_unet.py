@@ -35,7 +35,7 @@ TOKEN_FEATURES = 89  # musickit.data.mel_windows.TOKEN_FEATURES: 88 keys and the
 PRESETS = {
     # what tests and --smoke use: seconds per step on a CPU
     "tiny": dict(widths=(8, 8, 16), blocks_per_level=1, groups=4, encoder_dim=16, encoder_layers=1, num_heads=2),
-    # the CPU recipe's: about 0.3 M parameters on 64 x 128 windows
+    # the CPU recipe's: about 0.5 M parameters on 64 x 128 windows
     "small": dict(widths=(16, 32, 48), blocks_per_level=1, groups=8, encoder_dim=48, encoder_layers=1, num_heads=4),
     # a GPU run's
     "base": dict(

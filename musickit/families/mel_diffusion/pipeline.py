@@ -144,6 +144,7 @@ def train(model, data, config, run, resuming=False, seed=0, verbose=None):
         epochs=config.epochs,
         steps_per_epoch=config.steps_per_epoch,
         callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles
         verbose=(2 if os.environ.get("CI") else "auto") if verbose is None else verbose,
     )  # fit ends by swapping in the EMA weights (the optimizer's use_ema)
     run.save_model(
