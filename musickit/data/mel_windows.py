@@ -27,7 +27,7 @@ Example:
 >>> from musickit.audio.mel import MelSettings
 >>> roll = note_roll(Score(notes=[Note(60, 100, 0.0, 0.5)]), MelSettings(), frames=40)
 >>> roll.shape, int(roll[:, 60 - LOWEST_PITCH].sum())
-((40, 88), 32)
+((40, 88), 31)
 >>> note_tokens(roll, start=0, frames=16, frames_per_token=4, context_tokens=1).shape
 (6, 89)
 """

@@ -11,7 +11,7 @@ Example:
 
 >>> import numpy as np
 >>> float(cosine_alpha_bar(0.0)), round(float(cosine_alpha_bar(0.5)), 3), float(cosine_alpha_bar(1.0)) < 1e-4
-(1.0, 0.492, True)
+(1.0, 0.494, True)
 """
 
 import numpy as np

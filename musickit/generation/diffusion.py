@@ -21,7 +21,9 @@ pass), ``w = 0`` the unconditional one.
 Example:
 
 >>> import numpy as np
->>> predict = lambda noisy, levels, conditions: np.zeros_like(noisy)  # "the clean signal is 0"
+>>> def predict(noisy, levels, conditions):  # a perfect model of "the clean signal is 0": v = sqrt(a / (1 - a)) x
+...     alpha = cosine_alpha_bar(levels.reshape(-1, 1, 1, 1))
+...     return np.sqrt(alpha / (1 - alpha)) * noisy
 >>> sample = diffusion_sample(predict, np.zeros((1, 3)), np.zeros((1, 3)), (1, 4, 4, 1), steps=5)
 >>> sample.shape, float(np.abs(sample).max()) < 1e-2
 ((1, 4, 4, 1), True)
