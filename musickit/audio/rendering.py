@@ -63,6 +63,21 @@ def render(score, path, soundfont=None, sample_rate=DEFAULT_SAMPLE_RATE):
     >>> render(Score(notes=[Note(69, 100, 0.0, 0.5)]), "/tmp/a440.wav")  # doctest: +SKIP
     'fluidsynth'
     """
+    audio, method = render_audio(score, soundfont, sample_rate)
+    write_wav(audio, path, sample_rate)
+    return method
+
+
+def render_audio(score, soundfont=None, sample_rate=DEFAULT_SAMPLE_RATE):
+    """``(audio, method)``: ``score`` as float32 mono samples (not normalised) and ``"fluidsynth"`` or ``"synth"``.
+
+    The same choice of renderer as :func:`render`, without writing a file.
+
+    Example:
+
+    >>> from musickit.music.score import Note, Score
+    >>> audio, method = render_audio(Score(notes=[Note(69, 100, 0.0, 0.5)]), sample_rate=8000)  # doctest: +SKIP
+    """
     soundfont_path = find_soundfont(soundfont)
     audio, method = None, "synth"
     if soundfont_path:
@@ -81,8 +96,7 @@ def render(score, path, soundfont=None, sample_rate=DEFAULT_SAMPLE_RATE):
                 reason,
             )
         audio = synthesize(score, sample_rate)
-    _write_wav(audio, path, sample_rate)
-    return method
+    return np.asarray(audio, dtype="float32"), method
 
 
 def synthesize(score, sample_rate=DEFAULT_SAMPLE_RATE, fade_seconds=FADE_SECONDS):
@@ -143,7 +157,8 @@ def _render_with_fluidsynth_program(score, soundfont_path, sample_rate):
     return audio.mean(axis=1) if audio.ndim == 2 else audio
 
 
-def _write_wav(audio, path, sample_rate):
+def write_wav(audio, path, sample_rate):
+    """Write ``audio`` as a 16-bit mono WAV at ``path``, atomically, peak-normalised to 0.9."""
     audio = np.asarray(audio, dtype="float32")
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 0:

@@ -12,8 +12,8 @@ provides ``generate_from_run(run_dir, output_dir, request)`` with a
 
 Example:
 
->>> family_names()[:2]
-['hierarchical_transformer', 'music_transformer']
+>>> family_names()[0]
+'hierarchical_transformer'
 >>> get_family("piano_roll_lstm").MODEL_NAME
 'piano_roll_lstm'
 """
@@ -28,6 +28,7 @@ FAMILIES = {
     "music_transformer": "musickit.families.music_transformer",
     "hierarchical_transformer": "musickit.families.hierarchical_transformer",
     "vae_gan": "musickit.families.vae_gan",
+    "mel_diffusion": "musickit.families.mel_diffusion",
 }
 
 
