@@ -170,6 +170,7 @@ class PianoRollSampler:
         if channels == 2:  # the penalty lowers the sustain bit only
             penalty = ops.reshape(ops.stack([penalty, ops.zeros_like(penalty)], axis=-1), ops.shape(key_bias))
         bias = key_bias - penalty + self.model.step_logit_bias(frame, position)
+        limits = [value for value in (config.top_k, config.max_polyphony) if value]  # caps on keys at once
         if self.model.head == "independent":
             logits = config.temper(self.model.frame_head(context) + bias)
             if channels == 1:
@@ -179,7 +180,6 @@ class PianoRollSampler:
             else:
                 next_frame = _sample_independent_pairs(logits, uniform_noise, _sustain(frame), config)
         else:
-            limits = [value for value in (config.top_k, config.max_polyphony) if value]
             next_frame = self.model.frame_head.sample(
                 context,
                 uniform_noise,
@@ -191,7 +191,8 @@ class PianoRollSampler:
                 previous_sustain=_sustain(frame) if channels == 2 else None,
                 clash_penalty=config.clash_penalty,
             )
-        if config.min_voices:
+        voice_floor = min([config.voice_floor, *limits]) if config.min_voices else 0
+        if voice_floor:
             independent = self.model.head == "independent"
 
             def frame_logits(sampled):  # the autoregressive head's conditionals, given the keys below as sampled
@@ -199,7 +200,7 @@ class PianoRollSampler:
 
             on_eighths = ops.cast(ops.mod(position, 2) == 0, "float32")  # the grid's strong half: not an off-beat 16th
             next_frame = _keep_frame_voices(
-                next_frame, frame_logits, frame, uniform_noise, on_eighths, channels, config
+                next_frame, frame_logits, frame, uniform_noise, on_eighths, channels, voice_floor, config.clash_penalty
             )
         held = (held + 1.0) * (_sustain(next_frame) if channels == 2 else next_frame)
         return next_frame, states, held
@@ -296,7 +297,9 @@ def _sustain(frame):
     return ops.reshape(frame, (ops.shape(frame)[0], -1, 2))[..., 0]
 
 
-def _keep_frame_voices(next_frame, frame_logits, frame, uniform_noise, strong_step, channels, config):
+def _keep_frame_voices(
+    next_frame, frame_logits, frame, uniform_noise, strong_step, channels, voice_floor, clash_penalty
+):
     """:func:`keep_voices` on a flat frame (``frame_logits(frame) -> logits``: the head's, given that frame).
 
     With onsets, a key switched on that did not sound in ``frame`` starts a
@@ -306,16 +309,14 @@ def _keep_frame_voices(next_frame, frame_logits, frame, uniform_noise, strong_st
     the key sounds (the chorales rarely start notes there).
     """
     if channels == 1:
-        return keep_voices(next_frame, frame_logits(next_frame), config.min_voices, config.clash_penalty)
+        return keep_voices(next_frame, frame_logits(next_frame), voice_floor, clash_penalty)
     batch = ops.shape(next_frame)[0]
 
     def pairs(flat):
         return ops.reshape(flat, (batch, -1, 2))
 
     sampled = pairs(next_frame)
-    sustain = keep_voices(
-        sampled[..., 0], pairs(frame_logits(next_frame))[..., 0], config.min_voices, config.clash_penalty
-    )
+    sustain = keep_voices(sampled[..., 0], pairs(frame_logits(next_frame))[..., 0], voice_floor, clash_penalty)
     added = sustain - sampled[..., 0]
     sounded = ops.cast(_sustain(frame), "float32")
     onset = sampled[..., 1] + added * (1.0 - sounded)  # a new key: a new note

@@ -56,9 +56,11 @@ class SamplingConfig:
         repetition_window: frames (piano roll) or tokens (token models) the repetition penalty looks back.
         max_polyphony: most notes at once (0: no limit).
         min_voices: fewest notes sounding at once, a floor beside the ``max_polyphony`` cap (0: off; the
-            corpus' usual voice count, 4 for the Bach chorales). Piano roll: when a frame has fewer keys, the
-            model's most probable further keys are switched on (a held note's sustain where the model prefers
-            it). Token models: no later ``Position`` or ``Bar`` while fewer notes would sound across the gap.
+            corpus' usual voice count, 4 for the Bach chorales). A lower cap lowers the floor with it
+            (:attr:`voice_floor`), so ``--max-polyphony 1`` alone gives one voice, not an error. Piano roll:
+            when a frame has fewer keys, the model's most probable further keys are switched on (a held note's
+            sustain where the model prefers it). Token models: no later ``Position`` or ``Bar`` while fewer
+            notes would sound across the gap.
         clash_penalty: logit taken from a pitch a semitone from a sounding note (0: off). Token models: every
             ``Pitch`` token; piano roll: the keys the ``min_voices`` floor switches on.
         no_duplicates: never strike a pitch that is already sounding (token models).
@@ -89,6 +91,15 @@ class SamplingConfig:
         """A copy with ``changes``, validated."""
         return dataclasses.replace(self, **changes).validate()
 
+    @property
+    def voice_floor(self):
+        """The floor the samplers keep: ``min_voices``, never above ``max_polyphony``.
+
+        >>> SamplingConfig(min_voices=4, max_polyphony=2).voice_floor
+        2
+        """
+        return min(self.min_voices, self.max_polyphony) if self.max_polyphony else self.min_voices
+
     def validate(self):
         """``self`` if every value is possible, else a :class:`UsageError` naming the flag."""
         if not (
@@ -116,10 +127,6 @@ class SamplingConfig:
             raise UsageError(f"--max-polyphony must be >= 0 (0 turns it off), got {self.max_polyphony}")
         if int(self.min_voices) != self.min_voices or self.min_voices < 0:
             raise UsageError(f"--min-voices must be a whole number >= 0 (0 turns it off), got {self.min_voices}")
-        if self.max_polyphony and self.min_voices > self.max_polyphony:
-            raise UsageError(
-                f"--min-voices {self.min_voices} is more than --max-polyphony {self.max_polyphony}; lower one of them"
-            )
         if not (isinstance(self.clash_penalty, (int, float)) and math.isfinite(self.clash_penalty)) or (
             self.clash_penalty < 0
         ):

@@ -80,7 +80,7 @@ def token_processors(config, tokenizer, vocabulary_size, prompt=None):
         )
         max_polyphony = config.max_polyphony or None
         max_rest_steps = None if config.max_rest_steps < 0 else config.max_rest_steps
-        note_rules = (max_polyphony, config.no_duplicates, config.ascending_pitches, config.min_voices)
+        note_rules = (max_polyphony, config.no_duplicates, config.ascending_pitches, config.voice_floor)
         if any(note_rules) or config.clash_penalty or max_rest_steps is not None:
             processors.append(
                 RemiNoteRules.from_tokenizer(
@@ -90,7 +90,7 @@ def token_processors(config, tokenizer, vocabulary_size, prompt=None):
                     no_duplicates=config.no_duplicates,
                     max_rest_steps=max_rest_steps,
                     ascending_pitches=config.ascending_pitches,
-                    min_voices=config.min_voices or None,
+                    min_voices=config.voice_floor or None,
                     clash_penalty=config.clash_penalty or None,
                 )
             )

@@ -97,8 +97,6 @@ def test_remi_clash_penalty_lowers_pitches_a_semitone_from_sounding_notes():
 
 def test_config_flags_and_old_sampling_files():
     with pytest.raises(UsageError, match="--min-voices"):
-        SamplingConfig(max_polyphony=3, min_voices=4).validate()
-    with pytest.raises(UsageError, match="--min-voices"):
         SamplingConfig(min_voices=-1).validate()
     with pytest.raises(UsageError, match="--clash-penalty"):
         SamplingConfig(clash_penalty=-0.5).validate()
@@ -110,3 +108,11 @@ def test_config_flags_and_old_sampling_files():
     loaded = SamplingConfig.from_dict(old, base=SamplingConfig(min_voices=3, max_polyphony=4))
     assert (loaded.temperature, loaded.min_voices, loaded.clash_penalty) == (0.7, 3, 0.0)
     assert SamplingConfig.from_dict(old).min_voices == 0
+
+
+def test_a_lower_polyphony_cap_lowers_the_voice_floor_instead_of_failing():
+    # The families default to a floor of 4; asking for one voice at most must give one voice, not an error.
+    config = SamplingConfig(min_voices=4, max_polyphony=1).validate()
+    assert config.voice_floor == 1
+    assert SamplingConfig(min_voices=4).voice_floor == 4  # no cap: the floor as set
+    assert SamplingConfig(min_voices=2, max_polyphony=4).voice_floor == 2
