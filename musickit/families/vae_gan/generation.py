@@ -16,7 +16,6 @@ import os
 
 import numpy as np
 
-from musickit.families.music_transformer.generation import decode_piece
 from musickit.families.vae_gan.config import MODEL_NAME, VaeGanConfig
 from musickit.families.vae_gan.measures import interpolate_latents, interpolation_smoothness
 from musickit.generation.sampling_config import SamplingConfig
@@ -25,16 +24,16 @@ from musickit.models.music_vae import MusicVAE  # noqa: F401  (registered for lo
 from musickit.music.quantization import quantize
 from musickit.representations.piano_roll import PianoRoll
 from musickit.runs.folder import RunFolder
-from musickit.runs.samples import Sample, write_samples
+from musickit.runs.samples import Sample, decode_token_piece, write_samples
 from musickit.viz.piano_roll import plot_piano_roll
 
 STEPS_PER_QUARTER = 4  # the grid of the pictures of performance-event pieces
 
 
 def decode_tokens(tokenizer, ids):
-    """The :class:`Score` of generated ids (REMI through the Music Transformer family's decoder)."""
+    """The :class:`Score` of generated ids (REMI through the shared token decoder)."""
     if hasattr(tokenizer, "decode_quantized"):
-        return decode_piece(tokenizer, ids)
+        return decode_token_piece(tokenizer, ids)
     return tokenizer.decode(np.asarray(ids, "int64"))
 
 
