@@ -122,7 +122,10 @@ def parse_arguments(argv=None):
     generation.add_argument("--form", default=DEFAULTS.form, help="sections the prompt shows, e.g. AB or A")
     generation.add_argument("--new-tokens", type=int, default=sampling.new_tokens, help="tokens to generate per piece")
     generation.add_argument(
-        "--max-polyphony", type=int, default=sampling.max_polyphony, help="most notes at once (0: no cap)"
+        "--max-polyphony",
+        type=int,
+        default=sampling.max_polyphony,
+        help="most notes at once (0: no cap; default: the training pieces' usual range)",
     )
     generation.add_argument(
         "--max-rest-steps",
@@ -191,6 +194,10 @@ def main(argv=None):
         f"{len(splits['train'])} training, {len(splits['valid'])} validation, {len(splits['test'])} test pieces "
         f"from {', '.join(data.sources)}; styles {data.styles}"
     )
+    if config.sampling.voices_from_corpus:
+        config = pipeline.fit_sampling_to_corpus(config, data)
+        sampling = config.sampling
+        print(f"sampling keeps {sampling.voice_floor} to {sampling.max_polyphony} voices, as the training pieces do")
 
     # ## Model
     model = pipeline.build_model(config, data)

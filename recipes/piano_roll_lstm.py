@@ -103,7 +103,7 @@ def parse_arguments(argv=None):
         "--max-polyphony",
         type=int,
         default=DEFAULTS.sampling.max_polyphony,
-        help="most keys at once (default: %(default)s; 0: no limit)",
+        help="most keys at once (0: no limit; default: the training pieces' usual range, 4 for chorales)",
     )
     return parse_flags(parser, argv)  # the shared checks, and the --smoke default folder
 
@@ -130,6 +130,10 @@ def main(argv=None):
         f"{len(dataset.train)} training, {len(dataset.valid)} validation, {len(dataset.test)} test pieces "
         f"from {args.data}" + (" (cached)" if dataset.from_cache else "")
     )
+    if config.sampling.voices_from_corpus:
+        config = pipeline.fit_sampling_to_corpus(config, data)
+        sampling = config.sampling
+        print(f"sampling keeps {sampling.voice_floor} to {sampling.max_polyphony} voices, as the training pieces do")
 
     # ## Model
     model = pipeline.build_model(config)

@@ -13,9 +13,10 @@ probability of sounding):
   ``2`` makes them about 7 times rarer). ``key="primer"`` estimates the
   key from the primer (Krumhansl-Schmuckler); a minor key then also allows
   the raised 6th and 7th, as tonal music does.
-* ``repetition_penalty``: a key that has sounded for the last
-  ``repetition_window`` frames has its logit lowered by ``log(penalty)``, a key
-  held for fewer frames proportionally less; it breaks drones and stuck notes.
+* ``repetition_penalty``: a key that has sounded (held or struck again) for
+  the last ``repetition_window`` frames has its logit lowered by
+  ``log(penalty)``, one that has sounded for twice as long by twice that, a
+  key held for fewer frames proportionally less; it breaks drones and stuck notes.
 * ``temperature`` then divides every key's logit, once (:meth:`SamplingConfig.temper`),
   after the biases above and before the rules below.
 * ``top_k`` (independent head): only the ``k`` most probable keys of the
@@ -80,13 +81,15 @@ def sample_independent_frame(logits, uniform_noise, top_k=0, top_p=1.0, max_keys
     return frame
 
 
-def keep_voices(sustain, logits, min_voices, clash_penalty=0.0):
+def keep_voices(sustain, logits, min_voices, clash_penalty=0.0, blocked=None):
     """Switch on silent keys of ``sustain`` (``(batch, keys)`` 0/1), most probable first, until ``min_voices`` sound.
 
     ``logits`` (``(batch, keys)``, tempered, biases included) rank the silent
     keys; a key a semitone from a sounding key (or from one switched on just
-    before) loses ``clash_penalty`` in the ranking. Rows that already sound
-    ``min_voices`` keys are unchanged; nothing is switched off.
+    before) loses ``clash_penalty`` in the ranking, and a key where
+    ``blocked`` (optional ``(batch, keys)`` 0/1) is 1 is never switched on.
+    Rows that already sound ``min_voices`` keys are unchanged; nothing is
+    switched off.
 
     >>> import numpy as np
     >>> sustain = np.array([[1.0, 0.0, 0.0, 0.0, 0.0]], "float32")
@@ -94,6 +97,8 @@ def keep_voices(sustain, logits, min_voices, clash_penalty=0.0):
     >>> np.asarray(keep_voices(sustain, logits, 3)).tolist()  # keys 1 and 2, the two most probable
     [[1.0, 1.0, 1.0, 0.0, 0.0]]
     >>> np.asarray(keep_voices(sustain, logits, 3, clash_penalty=10.0)).tolist()  # 1 clashes with 0; then 4, not 3
+    [[1.0, 0.0, 1.0, 0.0, 1.0]]
+    >>> np.asarray(keep_voices(sustain, logits, 3, blocked=np.array([[0, 1, 0, 0, 0]]))).tolist()  # not key 1
     [[1.0, 0.0, 1.0, 0.0, 1.0]]
     """
     sustain = ops.cast(ops.convert_to_tensor(sustain), "float32")
@@ -106,6 +111,8 @@ def keep_voices(sustain, logits, min_voices, clash_penalty=0.0):
         )
         score = logits - clash_penalty * ops.minimum(neighbours, 1.0)
         score = ops.where(sustain > 0, -1e9, score)
+        if blocked is not None:
+            score = ops.where(blocked > 0, -1e9, score)
         best = ops.one_hot(ops.argmax(score, axis=-1), keys, dtype="float32")
         short = ops.cast(ops.sum(sustain, axis=-1, keepdims=True) < min_voices, "float32")
         sustain = ops.minimum(sustain + short * best, 1.0)
@@ -166,7 +173,8 @@ class PianoRollSampler:
         config = self.config
         channels = self.model.frame_channels
         window = float(max(config.repetition_window, 1))
-        penalty = math.log(config.repetition_penalty) * ops.minimum(held, window) / window  # (batch, keys)
+        # Uncapped: a key sounding for two windows loses twice as much, so a drone ends however sure the model is.
+        penalty = math.log(config.repetition_penalty) * held / window  # (batch, keys)
         if channels == 2:  # the penalty lowers the sustain bit only
             penalty = ops.reshape(ops.stack([penalty, ops.zeros_like(penalty)], axis=-1), ops.shape(key_bias))
         bias = key_bias - penalty + self.model.step_logit_bias(frame, position)
@@ -199,8 +207,19 @@ class PianoRollSampler:
                 return logits if independent else config.temper(self.model.frame_head(context, sampled) + bias)
 
             on_eighths = ops.cast(ops.mod(position, 2) == 0, "float32")  # the grid's strong half: not an off-beat 16th
+            # With a repetition penalty, the floor never brings back a key that has sounded for a whole window:
+            # the model may keep it (against the growing penalty), but a voice the floor fills in moves.
+            blocked = ops.cast(held >= window, "float32") if config.repetition_penalty > 1 else None
             next_frame = _keep_frame_voices(
-                next_frame, frame_logits, frame, uniform_noise, on_eighths, channels, voice_floor, config.clash_penalty
+                next_frame,
+                frame_logits,
+                frame,
+                uniform_noise,
+                on_eighths,
+                channels,
+                voice_floor,
+                config.clash_penalty,
+                blocked,
             )
         held = (held + 1.0) * (_sustain(next_frame) if channels == 2 else next_frame)
         return next_frame, states, held
@@ -298,7 +317,7 @@ def _sustain(frame):
 
 
 def _keep_frame_voices(
-    next_frame, frame_logits, frame, uniform_noise, strong_step, channels, voice_floor, clash_penalty
+    next_frame, frame_logits, frame, uniform_noise, strong_step, channels, voice_floor, clash_penalty, blocked=None
 ):
     """:func:`keep_voices` on a flat frame (``frame_logits(frame) -> logits``: the head's, given that frame).
 
@@ -309,14 +328,14 @@ def _keep_frame_voices(
     the key sounds (the chorales rarely start notes there).
     """
     if channels == 1:
-        return keep_voices(next_frame, frame_logits(next_frame), voice_floor, clash_penalty)
+        return keep_voices(next_frame, frame_logits(next_frame), voice_floor, clash_penalty, blocked)
     batch = ops.shape(next_frame)[0]
 
     def pairs(flat):
         return ops.reshape(flat, (batch, -1, 2))
 
     sampled = pairs(next_frame)
-    sustain = keep_voices(sampled[..., 0], pairs(frame_logits(next_frame))[..., 0], voice_floor, clash_penalty)
+    sustain = keep_voices(sampled[..., 0], pairs(frame_logits(next_frame))[..., 0], voice_floor, clash_penalty, blocked)
     added = sustain - sampled[..., 0]
     sounded = ops.cast(_sustain(frame), "float32")
     onset = sampled[..., 1] + added * (1.0 - sounded)  # a new key: a new note

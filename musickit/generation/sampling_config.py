@@ -63,6 +63,10 @@ class SamplingConfig:
             notes would sound across the gap.
         clash_penalty: logit taken from a pitch a semitone from a sounding note (0: off). Token models: every
             ``Pitch`` token; piano roll: the keys the ``min_voices`` floor switches on.
+        voices_from_corpus: a run replaces ``min_voices`` and ``max_polyphony`` with its training pieces'
+            voice range when it starts (:meth:`fitted_to_corpus`) and saves those numbers, so a melody
+            corpus is not sampled with a chorale's four voices; the values given are the fallback. Setting
+            ``--min-voices`` or ``--max-polyphony`` turns it off.
         no_duplicates: never strike a pitch that is already sounding (token models).
         max_rest_steps: longest silence in grid steps (-1: no limit; token models).
         ascending_pitches: the notes of one position lowest first (token models).
@@ -81,6 +85,7 @@ class SamplingConfig:
     max_polyphony: int = 0
     min_voices: int = 0
     clash_penalty: float = 0.0
+    voices_from_corpus: bool = False
     no_duplicates: bool = False
     max_rest_steps: int = -1
     ascending_pitches: bool = False
@@ -99,6 +104,19 @@ class SamplingConfig:
         2
         """
         return min(self.min_voices, self.max_polyphony) if self.max_polyphony else self.min_voices
+
+    def fitted_to_corpus(self, floor, cap):
+        """With ``voices_from_corpus``: this configuration keeping ``floor`` to ``cap`` voices (the training
+        pieces' range, :func:`musickit.metrics.features.voice_range`), no longer marked; else ``self``.
+
+        >>> SamplingConfig(min_voices=4, max_polyphony=4, voices_from_corpus=True).fitted_to_corpus(1, 1).voice_floor
+        1
+        >>> SamplingConfig(min_voices=4, max_polyphony=4).fitted_to_corpus(1, 1).voice_floor  # not asked: unchanged
+        4
+        """
+        if not self.voices_from_corpus:
+            return self
+        return self.replace(min_voices=int(floor), max_polyphony=int(cap), voices_from_corpus=False)
 
     def validate(self):
         """``self`` if every value is possible, else a :class:`UsageError` naming the flag."""

@@ -40,6 +40,7 @@ from musickit.metrics.features import (
     in_scale_ratio_estimated,
     inter_onset_histogram,
     key_drift,
+    longest_pitch_stretch,
     max_polyphony,
     note_length_histogram,
     offbeat_sixteenth_fraction,
@@ -123,6 +124,7 @@ FEATURES = {
     "empty_bar_fraction": (lambda s, c: empty_bar_fraction(s), "bars without an onset"),
     "inter_onset_histogram": (lambda s, c: inter_onset_histogram(s), "quarters between onsets"),
     "note_length_histogram": (lambda s, c: note_length_histogram(s), "note lengths in quarters"),
+    "longest_pitch_stretch": (lambda s, c: longest_pitch_stretch(s), "quarters one pitch keeps sounding (drones)"),
     "in_scale_ratio": (lambda s, c: in_scale_ratio_estimated(s), "notes in the estimated key's scale"),
 }
 KEY_DRIFT = "key_drift"  # fifths between primer and continuation keys; only with a primer

@@ -137,6 +137,42 @@ def voice_count_fraction(score, voices):
     return float(lengths[counts == voices].sum() / sounding)
 
 
+#: The voice floor a corpus gets: the most voices that sound in at least this share of its sounding time.
+VOICE_FLOOR_SHARE = 0.85
+#: The polyphony cap a corpus gets: the fewest voices that cover at least this share of its sounding time.
+VOICE_CAP_SHARE = 0.90
+
+
+def voice_range(scores):
+    """``(floor, cap)``: the voice counts a sampler should keep between to sound like ``scores``.
+
+    From the share of sounding time with 1, 2, ... voices over all
+    ``scores``: ``floor`` is the largest count that at least
+    :data:`VOICE_FLOOR_SHARE` of that time reaches, ``cap`` the smallest
+    count that covers :data:`VOICE_CAP_SHARE` of it. The Bach chorales give
+    ``(4, 4)``, monophonic folk tunes ``(1, 1)``; ``(1, 8)`` without pitched notes.
+
+    >>> from musickit.music.score import Note, Score
+    >>> chorale = Score(notes=[Note(p, 80, 0.0, 4.0) for p in (48, 55, 64, 72)])
+    >>> tune = Score(notes=[Note(60 + i, 80, float(i), 1.0) for i in range(4)])
+    >>> voice_range([chorale]), voice_range([tune]), voice_range([chorale, tune])
+    ((4, 4), (1, 1), (1, 4))
+    """
+    total = np.zeros(MAX_VOICES)
+    for score in scores:
+        lengths, _, counts, sounding = _sounding(score)
+        if sounding > 0:
+            bins = np.clip(counts[counts > 0], 1, MAX_VOICES) - 1
+            total += np.bincount(bins, weights=lengths[counts > 0], minlength=MAX_VOICES)
+    if not total.sum():
+        return 1, MAX_VOICES
+    share = total / total.sum()
+    reaching = np.cumsum(share[::-1])[::-1]  # reaching[v - 1]: share of time with at least v voices
+    floor = int(np.flatnonzero(reaching >= VOICE_FLOOR_SHARE - 1e-9).max()) + 1
+    cap = int(np.flatnonzero(np.cumsum(share) >= VOICE_CAP_SHARE - 1e-9).min()) + 1
+    return floor, max(cap, floor)
+
+
 def max_polyphony(score):
     """The most keys ever sounding at once (0 without pitched notes)."""
     _, _, voices, _ = _sounding(score)
@@ -265,6 +301,33 @@ def note_length_histogram(score):
     if not len(notes):
         undefined(NO_PITCHED_NOTES)
     return duration_histogram(notes.end - notes.start)
+
+
+def longest_pitch_stretch(score):
+    """The longest time, in quarters, that one pitch keeps sounding, held or struck again without a rest.
+
+    A drone or pedal shows here and nowhere else: an inner voice that
+    repeats one note for four bars has ordinary note lengths. Bach's
+    chorales, cut to 32 quarters, reach about 5 quarters (median).
+
+    >>> from musickit.music.score import Note, Score
+    >>> repeated = [Note(60, 90, 0.5 * i, 0.5 * i + 0.5) for i in range(6)] + [Note(64, 90, 0.0, 2.0)]
+    >>> longest_pitch_stretch(Score(notes=repeated))  # in seconds at 120 qpm: 3 s = 6 quarters of C
+    6.0
+    """
+    notes = _pitched(score)
+    if not len(notes):
+        return undefined(NO_PITCHED_NOTES)
+    longest = 0.0
+    for pitch in np.unique(notes.pitch):
+        chosen = notes.pitch == pitch
+        order = np.argsort(notes.start[chosen])
+        starts, ends = notes.start[chosen][order], notes.end[chosen][order]
+        reach = np.maximum.accumulate(ends)  # the stretch so far ends at the latest end seen
+        breaks = np.flatnonzero(starts[1:] > reach[:-1] + 1e-6) + 1  # a rest before this note
+        for first, last in zip(np.r_[0, breaks], np.r_[breaks, len(starts)]):
+            longest = max(longest, float(reach[last - 1] - starts[first]))
+    return longest
 
 
 def in_scale_ratio_estimated(score):

@@ -105,7 +105,7 @@ def add_sampling_flags(parser):
         "--min-voices",
         type=int,
         default=None,
-        help="fewest notes sounding at once, e.g. 4 for chorales; 0 is off (default: the family's or the run's)",
+        help="fewest notes sounding at once, e.g. 4 for chorales; 0 is off (default: the run's or the corpus')",
     )
     group.add_argument(
         "--clash-penalty",

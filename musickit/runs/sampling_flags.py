@@ -41,6 +41,8 @@ def sampling_changes_from_flags(args, defaults=None):
         if field in SAMPLING_FIELDS and value is not None:
             if defaults is None or value != getattr(defaults, field):
                 changes[field] = value
+    if {"min_voices", "max_polyphony"} & set(changes):
+        changes["voices_from_corpus"] = False  # a voice count the user asked for wins over the corpus'
     return changes
 
 

@@ -32,6 +32,9 @@ def test_data_model_train_generate_and_generate_again(tmp_path, monkeypatch):
     )
     data = pipeline.load_data(config, source, seed=0)
     assert data.primer.shape == (config.primer_bars * 16, 88, 2)  # two 4/4 bars on the 16th grid, with onsets
+    assert config.sampling.voice_floor == 4  # the family's chorale default, until the run sees its corpus
+    config = pipeline.fit_sampling_to_corpus(config, data)
+    assert (config.sampling.voice_floor, config.sampling.max_polyphony) == (1, 1)  # these pieces are melodies
     model = pipeline.build_model(config)
     run = RunFolder(str(tmp_path / "run"))
     assert pipeline.start_run(run, model, data, config, source=source, seed=0) is False

@@ -111,7 +111,12 @@ def test_flags_become_a_configuration_at_the_edge():
     assert (config.temperature, config.top_p, config.max_polyphony, config.new_tokens) == (0.9, 0.8, 4, 100)
     # A recipe's flags default to the cpu preset: only what differs from it changes the run's (smoke) preset.
     at_defaults = argparse.Namespace(temperature=0.9, top_p=0.95, key="primer", max_polyphony=2)
-    assert sampling_changes_from_flags(at_defaults, FAMILY_SAMPLING) == {"max_polyphony": 2}
+    # A voice count asked for also stops the run from fitting the voices to its corpus.
+    assert sampling_changes_from_flags(at_defaults, FAMILY_SAMPLING) == {
+        "max_polyphony": 2,
+        "voices_from_corpus": False,
+    }
+    assert FAMILY_SAMPLING.fitted_to_corpus(1, 1).voice_floor == 1  # the family's default fits: a melody corpus
     cpu = PianoRollLSTMConfig()
     flags = argparse.Namespace(lstm_units=256, head="independent", max_files=None)
     assert config_changes_from_flags(flags, cpu, ("lstm_units", "head", "max_files")) == {"head": "independent"}

@@ -50,6 +50,33 @@ def test_sampled_frames_keep_the_voice_floor_and_consistent_onsets(head):
     assert unfloored[:, 2:, :, 0].sum(axis=-1).max() < 3  # the model alone does not keep three
 
 
+def _longest_runs(sustain):
+    """The longest run of consecutive sounding frames of any key, per roll (``(rolls, steps, keys)`` 0/1)."""
+    runs, longest = np.zeros(sustain.shape[::2]), np.zeros(sustain.shape[0])
+    for step in range(sustain.shape[1]):
+        runs = (runs + 1) * sustain[:, step]
+        longest = np.maximum(longest, runs.max(axis=-1))
+    return longest
+
+
+def test_the_voice_floor_does_not_bring_back_a_key_held_for_a_whole_repetition_window():
+    model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0, head="independent", frame_channels=2)
+    sampler = PianoRollSampler(model)
+    bias = np.full(176, -9.0, "float32")  # the model alone goes silent: the floor chooses every key...
+    bias[[2 * 39, 2 * 43, 2 * 46]] = -6.0  # ...always C4, E4 and G4 first, as long as it may
+    for weight in model.frame_head.weights:
+        if tuple(weight.shape) == (176,):
+            weight.assign(bias)
+    del sampler
+    primer = np.zeros((1, 88, 2), "float32")
+    floor = SamplingConfig(max_polyphony=3, min_voices=3, repetition_window=2)
+    held = PianoRollSampler(model, floor).generate(primer, 8, num_samples=2, seed=0)[:, 1:, :, 0]
+    assert (_longest_runs(held) == 8).all()  # without a penalty the floor keeps the same keys: drones
+    moving = PianoRollSampler(model, floor.replace(repetition_penalty=1.5)).generate(primer, 8, num_samples=2, seed=0)
+    sustain = moving[:, 1:, :, 0]
+    assert (sustain.sum(axis=-1) == 3).all() and (_longest_runs(sustain) <= 2).all()  # three keys, none past 2 frames
+
+
 def _allowed(rules, names):
     ids = [COMPACT.token_to_id(name) for name in names]
     history = np.zeros((1, len(ids) + 4), "int32")

@@ -14,6 +14,7 @@ from musickit.metrics.features import (
     inter_onset_histogram,
     key_distance,
     key_drift,
+    longest_pitch_stretch,
     max_polyphony,
     mean_inter_onset_interval,
     note_length_histogram,
@@ -23,6 +24,7 @@ from musickit.metrics.features import (
     silence_fraction,
     voice_count_distribution,
     voice_count_fraction,
+    voice_range,
 )
 from musickit.music.keys import estimate_key
 from musickit.music.score import Marker, Note, Score
@@ -82,6 +84,18 @@ def test_inter_onset_and_note_length_histograms_in_quarters():
     assert mean_inter_onset_interval(score) == pytest.approx(1.0)
     # Lengths 0.5, 1, 0.5, 2, 4 quarters.
     assert note_length_histogram(score).tolist() == pytest.approx([0, 2 / 5, 0, 1 / 5, 0, 1 / 5, 0, 1 / 5])
+
+
+def test_longest_pitch_stretch_sees_a_drone_and_voice_range_the_corpus_voices():
+    # Quarters: C struck 8 times in eighths from 0 to 4 (one stretch of 4), E 0-2 and again 3-4 after a rest, G 0-1.
+    notes = [(60, 90, q / 4, q / 4 + 0.25) for q in range(8)] + [(64, 90, 0.0, 1.0), (64, 90, 1.5, 2.0)]
+    drone = make_score(notes + [(67, 90, 0.0, 0.5)])
+    assert longest_pitch_stretch(drone) == pytest.approx(4.0)
+    assert note_length_histogram(drone)[0] == 0  # its notes are short: only the stretch shows the drone
+    chorale = make_score([(pitch, 90, 0.0, 2.0) for pitch in (48, 55, 64, 72)])  # four voices all the time
+    tune = make_score([(60 + step, 90, step / 2, step / 2 + 0.5) for step in range(4)])  # one voice
+    assert voice_range([chorale]) == (4, 4) and voice_range([tune]) == (1, 1)
+    assert voice_range([chorale, tune]) == (1, 4)  # half the time one voice: the floor falls, the cap stays
 
 
 def test_key_drift_and_the_fast_key_estimate():

@@ -33,13 +33,17 @@ LEGACY_SAMPLING = SamplingConfig(temperature=0.9, top_k=20)
 # first, no silent step, no end before the section's last token), at most as many voices as the snippets
 # hold (``max_polyphony`` caps that: 4 for the chorales, 1 for a folk tune), and a soft mask on the key
 # estimated from the snippets (chorales are 94% diatonic). Without the rules a CPU-trained model leaves a
-# quarter of the bars empty and holds notes for bars.
+# quarter of the bars empty and holds notes for bars. As many voices at least as at most (the floor follows
+# the snippets' cap down, see SamplingConfig.voice_floor) and semitone neighbours 1.5 logits rarer: without
+# them the pieces sounded 3.2 voices where the chorales sound 4 (benchmarks/RESULTS.md, issue 17).
 FAMILY_SAMPLING = SamplingConfig(
     temperature=0.8,
     top_p=0.95,
     key="auto",
     key_penalty=1.2,
     max_polyphony=4,
+    min_voices=4,
+    clash_penalty=1.5,
     no_duplicates=True,
     max_rest_steps=0,
     ascending_pitches=True,

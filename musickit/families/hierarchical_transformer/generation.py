@@ -22,6 +22,7 @@ from musickit.families.hierarchical_transformer.config import (
     HierarchicalConfig,
 )
 from musickit.generation.form_writing import write_in_form
+from musickit.generation.processors import ForbiddenTokens
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.hierarchical import HierarchicalTransformer  # noqa: F401  (registered for load_model)
@@ -131,6 +132,16 @@ def piece_sampling(sampling, tokenizer, snippets):
     return sampling, prompt
 
 
+def form_processors(sampling, tokenizer, vocabulary_size, prompt):
+    """``sampling``'s token processors for writing in a form: with ``full_length``, the model may not open a
+    section itself either (the form places every section token), so a section is never left empty or cut
+    off mid-bar because the model jumped ahead; it writes until its token budget and keeps whole bars."""
+    processors = token_processors(sampling, tokenizer, vocabulary_size, prompt=prompt)
+    if sampling.full_length:
+        processors.append(ForbiddenTokens([tokenizer.section_token_id(letter) for letter in SECTION_LETTERS]))
+    return processors
+
+
 def source_piece(valid_scores, style, form, number=0):
     """The ``number``-th held-out piece (cycling) of ``style`` whose sections cover ``form``'s letters (its
     snippets are the default), so that successive samples read different pieces' snippets."""
@@ -210,7 +221,7 @@ def write_pieces(
             style=piece_style,
             conditions=conditions,
             sampler=token_sampler(sampling, config.seed + number),
-            processors=token_processors(sampling, tokenizer, model.vocabulary_size, prompt=prompt),
+            processors=form_processors(sampling, tokenizer, model.vocabulary_size, prompt),
             seed=config.seed + number,
             bars_per_section=config.bars_per_section,
             reprise=config.reprise,

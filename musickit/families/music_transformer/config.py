@@ -42,6 +42,7 @@ FAMILY_SAMPLING = SamplingConfig(
     max_polyphony=4,
     min_voices=4,
     clash_penalty=1.5,
+    voices_from_corpus=True,
     no_duplicates=True,
     max_rest_steps=0,
     ascending_pitches=True,

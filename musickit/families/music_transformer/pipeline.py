@@ -98,6 +98,17 @@ def load_data(config, seed=0):
     return TransformerData(sources, tokenizer, splits, styles, style, train_examples, valid_examples, default_prompt)
 
 
+def fit_sampling_to_corpus(config, data):
+    """``config`` whose sampling keeps the training pieces' voice range, when it asks for that
+    (``voices_from_corpus``, the family's default): 4 voices for the Bach chorales, 1 for folk tunes."""
+    if not config.sampling.voices_from_corpus:
+        return config
+    from musickit.metrics.features import voice_range
+
+    scores = [data.tokenizer.decode(ids) for ids in data.splits["train"]]
+    return config.replace(sampling=config.sampling.fitted_to_corpus(*voice_range(scores)))
+
+
 def build_model(config, data, compile=True):
     """A :class:`~musickit.models.MusicTransformer` for ``config`` and ``data``'s tokenizer and styles.
 

@@ -83,6 +83,20 @@ def load_data(config, source, seed=0, primer_path=None):
     )
 
 
+def fit_sampling_to_corpus(config, data):
+    """``config`` whose sampling keeps the training pieces' voice range, when it asks for that
+    (``voices_from_corpus``, the family's default): 4 voices for the Bach chorales, 1 for folk tunes.
+
+    The number of keys sounding in every frame of the training rolls is that range's evidence.
+    """
+    if not config.sampling.voices_from_corpus:
+        return config
+    from musickit.metrics.features import voice_range
+
+    scores = [data.representation.decode(roll) for roll in data.dataset.train]
+    return config.replace(sampling=config.sampling.fitted_to_corpus(*voice_range(scores)))
+
+
 def build_model(config, compile=True):
     """A :class:`~musickit.models.PianoRollLSTM` for ``config``, compiled for training unless ``compile=False``."""
     from musickit.models.piano_roll_lstm import PianoRollLSTM
