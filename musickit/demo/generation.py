@@ -73,11 +73,12 @@ def _call_family(model, run_dir, output_dir, changes, options):
         primer=options.get("primer"),
         num_samples=1,
         seed=options["seed"],
-        bars=options.get("bars", 8),
+        bars=options.get("bars"),
         style=options.get("style"),
         form=options.get("form"),
         emotion=options.get("emotion"),
         tempo=options.get("tempo"),
         snippets=options.get("snippets") or {},
     )
+    request.check_family(model)  # as `musickit generate` does: nothing the family would ignore
     return family.generate_from_run(run_dir, output_dir, request)

@@ -1,0 +1,83 @@
+"""Tiny untrained run folders for the demo's tests: what ``generate_from_run`` reads, nothing trained.
+
+Written in a second or two instead of a recipe's ``--smoke`` training (minutes on two busy cores); the page
+and ``musickit generate`` treat them as any run. The metrics.json numbers are made up: the page only
+copies them beside the piece's own.
+"""
+
+import json
+
+import numpy as np
+from conftest import make_score
+
+#: The held-out means the piano-roll run's metrics.json claims (the page shows them beside the piece's).
+HELD_OUT = {"note_density": 2.5, "polyphony": 3.0, "in_scale_ratio": 0.9, "pieces": 2}
+
+
+def write_piano_roll_run(folder):
+    """A piano-roll LSTM run folder (the smoke preset's model, untrained) at ``folder``; its path."""
+    import keras
+
+    from musickit.families.piano_roll_lstm.config import PianoRollLSTMConfig
+    from musickit.families.piano_roll_lstm.pipeline import build_model
+    from musickit.music.midi_io import write_midi
+    from musickit.representations.piano_roll import PianoRoll
+    from musickit.runs.folder import RunFolder
+
+    folder.mkdir(parents=True)
+    keras.utils.set_random_seed(3)
+    config = PianoRollLSTMConfig.preset("smoke")
+    model = build_model(config, compile=False)
+    frames = np.zeros((1, 1, 88 * config.frame_channels), "float32")
+    model({"frames": frames, "next_frames": frames})
+    model.save(folder / "model.keras")
+    PianoRoll(steps_per_quarter=config.steps_per_quarter, onset_channel=config.onsets).save(
+        folder / "representation.json"
+    )
+    info = {"model": "piano_roll_lstm", "data": "bach", "default_primer_path": "primer.mid"}
+    (folder / "run.json").write_text(json.dumps(info))
+    (folder / "metrics.json").write_text(json.dumps({"samples": {"held_out": HELD_OUT}}))
+    config.sampling.save(RunFolder(str(folder)))
+    chord = [(60, 80, 0.0, 1.0), (64, 80, 0.0, 1.0), (67, 80, 1.0, 2.0), (72, 80, 2.0, 4.0)]
+    write_midi(make_score(chord), folder / "primer.mid")
+    return str(folder)
+
+
+def write_transformer_run(folder):
+    """A Music Transformer run folder (a tiny model, untrained, one style) at ``folder``; its path."""
+    import keras
+
+    from musickit.families.music_transformer.config import MusicTransformerConfig
+    from musickit.families.music_transformer.pipeline import make_tokenizer
+    from musickit.generation.prompts import build_prompt
+    from musickit.models.music_transformer import MusicTransformer
+    from musickit.runs.folder import RunFolder
+
+    folder.mkdir(parents=True)
+    keras.utils.set_random_seed(4)
+    config = MusicTransformerConfig.preset("smoke")
+    tokenizer = make_tokenizer(config)
+    model = MusicTransformer.from_preset(
+        "tiny",
+        vocabulary_size=tokenizer.vocabulary_size,
+        max_sequence_length=96,
+        condition_sizes={"style": 1},
+        padding_id=tokenizer.pad_id,
+        end_id=tokenizer.eos_id,
+    )
+    model.build()
+    model.save(folder / "model.keras")
+    tokenizer.save(folder / "representation.json")
+    opening = tokenizer.encode(make_score([(60, 80, 0.0, 1.0), (62, 80, 1.0, 2.0), (64, 80, 2.0, 4.0)]))
+    info = {
+        "model": "music_transformer",
+        "styles": ["bach"],
+        "default_style": "bach",
+        "form": "A",
+        "snippet_length": 8,
+        "default_prompt": build_prompt([("A", opening)], tokenizer, 8),
+        "new_tokens": config.sampling.new_tokens,
+    }
+    (folder / "run.json").write_text(json.dumps(info))
+    config.sampling.save(RunFolder(str(folder)))
+    return str(folder)
