@@ -1,6 +1,6 @@
 """The demo page driven in-process with Streamlit's AppTest: generate from tiny runs, every bad input.
 
-The run folders are tiny untrained models written by fixtures (tests/demo/tiny_runs.py) in a second or two,
+The run folders are tiny untrained models written by fixtures (tests/tiny_runs.py) in a second or two,
 not trained by a recipe; the page generates one piece from the piano-roll run, and that piece must equal
 `musickit generate`'s with the same flags.
 """

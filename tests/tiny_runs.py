@@ -1,4 +1,4 @@
-"""Tiny untrained run folders for the demo's tests: what ``generate_from_run`` reads, nothing trained.
+"""Tiny untrained run folders for the demo's and the commands' tests: what ``generate_from_run`` reads.
 
 Written in a second or two instead of a recipe's ``--smoke`` training (minutes on two busy cores); the page
 and ``musickit generate`` treat them as any run. The metrics.json numbers are made up: the page only
