@@ -81,3 +81,30 @@ def write_transformer_run(folder):
     (folder / "run.json").write_text(json.dumps(info))
     config.sampling.save(RunFolder(str(folder)))
     return str(folder)
+
+
+def write_hierarchical_run(folder, snippet_length=8):
+    """A hierarchical transformer run folder (a tiny model, untrained, one style, form AB) at ``folder``."""
+    from musickit.models.hierarchical import HierarchicalTransformer
+    from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES
+    from musickit.representations.remi import REMITokenizer
+
+    folder.mkdir(parents=True)
+    tokenizer = REMITokenizer()
+    model = HierarchicalTransformer.from_preset(
+        "tiny",
+        vocabulary_size=tokenizer.vocabulary_size,
+        snippet_length=snippet_length,
+        max_sequence_length=64,
+        end_id=tokenizer.eos_id,
+        condition_sizes={"style": 1, "emotion": len(EMOTION_CLASSES), "tempo": len(TEMPO_CLASSES)},
+    )
+    model.build()
+    model.save(folder / "model.keras")
+    tokenizer.save(folder / "representation.json")
+    info = {"model": "hierarchical_transformer", "styles": ["bach"], "flags": {"form": "AB", "tokens_per_section": 8}}
+    (folder / "run.json").write_text(json.dumps(info))
+    snippet = [int(i) for i in tokenizer.encode(make_score([(60, 80, 0.0, 0.5), (64, 80, 0.5, 1.0)]))]
+    saved = {"A": snippet[:snippet_length], "B": snippet[:snippet_length]}
+    (folder / "snippets.json").write_text(json.dumps({"bach": {"form": "AB", "snippets": saved}}))
+    return str(folder)

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from tiny_runs import write_transformer_run
+from tiny_runs import write_hierarchical_run, write_transformer_run
 
 from musickit.cli import main
 from musickit.demo.runs import piece_bars
@@ -66,3 +66,31 @@ def test_a_transformer_piece_ends_after_its_bars(tmp_path, capsys):
     assert main(["generate", "--run", run, "--bars", "2", *flags]) == 0
     pieces = sorted(output.glob("*.mid"))
     assert len(pieces) == 2 and all(1 <= piece_bars(str(piece)) <= 2 for piece in pieces)
+
+
+def test_a_hierarchical_run_spreads_the_bars_over_its_sections(tmp_path, monkeypatch):
+    from musickit.families.hierarchical_transformer import generation as family_generation
+    from musickit.representations.remi import REMITokenizer
+
+    run = write_hierarchical_run(tmp_path / "hierarchical")
+    written, original = [], family_generation.write_pieces
+
+    def recording(model, tokenizer, config, *args, **kwargs):
+        pieces = original(model, tokenizer, config, *args, **kwargs)
+        written.append((config, kwargs["end_sections_at_bars"], pieces))
+        return pieces
+
+    monkeypatch.setattr(family_generation, "write_pieces", recording)
+    assert main(["generate", "--run", run, "--bars", "3", "--num-samples", "1", "--output-dir", str(tmp_path)]) == 0
+    ((config, ended, pieces),) = written
+    assert (config.form, config.bars_per_section, ended) == ("AB", 2, True)  # 3 bars over 2 sections: 2 each
+    assert config.tokens_per_section == 64 // 2  # the bars end each section; its context is the budget
+    tokenizer = REMITokenizer()
+    sections, bars = [], 0
+    for token in pieces[0][0]:
+        if tokenizer.token_type(token) == "SECTION":
+            sections.append(bars)
+            bars = 0
+        bars += token == tokenizer.bar_id
+    sections = sections[1:] + [bars]
+    assert len(sections) == 2 and all(1 <= count <= 2 for count in sections)
