@@ -71,5 +71,5 @@ def test_generation_ends_after_the_bars_of_the_piece_on_every_backend():
     prompt = [REMI.prompt_start_id, REMI.bar_id, REMI.prompt_end_id]
     budget = BarBudget.from_tokenizer(REMI, 2, REMI.vocabulary_size, reset_token_ids=[REMI.prompt_end_id])
     ended = model.generate([prompt], max_length=10, sampler="greedy", processors=rules + [budget])[0]
-    # The boosted model writes nothing but bar lines (seven of them without a budget): two, then the end.
+    # The boost makes a bar line the greedy choice wherever the grammar allows one: two bars, then the end.
     assert ended == prompt + [REMI.bar_id, REMI.bar_id, REMI.eos_id]
