@@ -60,7 +60,7 @@ def write_transformer_run(folder):
     model = MusicTransformer.from_preset(
         "tiny",
         vocabulary_size=tokenizer.vocabulary_size,
-        max_sequence_length=96,
+        max_sequence_length=48,
         condition_sizes={"style": 1},
         padding_id=tokenizer.pad_id,
         end_id=tokenizer.eos_id,
@@ -95,7 +95,7 @@ def write_hierarchical_run(folder, snippet_length=8):
         "tiny",
         vocabulary_size=tokenizer.vocabulary_size,
         snippet_length=snippet_length,
-        max_sequence_length=64,
+        max_sequence_length=32,
         end_id=tokenizer.eos_id,
         condition_sizes={"style": 1, "emotion": len(EMOTION_CLASSES), "tempo": len(TEMPO_CLASSES)},
     )
