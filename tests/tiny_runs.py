@@ -108,3 +108,37 @@ def write_hierarchical_run(folder, snippet_length=8):
     saved = {"A": snippet[:snippet_length], "B": snippet[:snippet_length]}
     (folder / "snippets.json").write_text(json.dumps({"bach": {"form": "AB", "snippets": saved}}))
     return str(folder)
+
+
+def write_mel_run(folder, held_out=None):
+    """A mel_diffusion run folder (a tiny U-Net, untrained: windows of 32 frames of 16 mels) at ``folder``.
+
+    ``held_out``, an optional Score, is saved as its one held-out piece (what ``generate_from_run`` renders).
+    """
+    import keras
+
+    from musickit.audio.mel import MelSettings
+    from musickit.families.mel_diffusion.config import MelDiffusionConfig
+    from musickit.models.mel_unet import MelUNet
+    from musickit.music.midi_io import write_midi
+
+    folder.mkdir(parents=True)
+    keras.utils.set_random_seed(2)
+    window = {"num_mels": 16, "frames": 32, "frames_per_token": 4, "context_tokens": 1, "model_preset": "tiny"}
+    config = MelDiffusionConfig.preset("smoke", renderer="synth", guidance=1.0, **window)
+    model = MelUNet(num_mels=16, frames=32, tokens=config.tokens, widths=(4, 8), groups=2, encoder_dim=8, num_heads=2)
+    model.predict_on_batch(
+        {
+            "noisy_mel": np.zeros((1, config.num_mels, config.frames, 1), "float32"),
+            "noise_level": np.ones((1, 1), "float32"),
+            "note_tokens": np.zeros((1, config.tokens, 89), "float32"),
+        }
+    )
+    model.save(folder / "model.keras")
+    info = {"model": "mel_diffusion", "config": config.to_dict(), "mel_settings": MelSettings(num_mels=16).to_dict()}
+    if held_out is not None:
+        info["held_out"] = ["piece"]
+        (folder / "held_out").mkdir()
+        write_midi(held_out, folder / "held_out" / "piece.mid")
+    (folder / "run.json").write_text(json.dumps(info))
+    return str(folder)

@@ -44,7 +44,12 @@ FAMILY_CONTROLS = {
     + ("bars", "max_length", "seed"),
     # Pieces decoded from the prior: no primer; a latent stands for one training segment of a few bars.
     "vae_gan": _SHARED_SAMPLING + ("bars", "seed"),
+    # A renderer, not a composer: the MIDI it renders (default: a held-out piece) and the noise's seed.
+    "mel_diffusion": ("primer", "seed"),
 }
+
+#: Labels a family gives a control in its own words.
+FAMILY_LABELS = {"mel_diffusion": {"primer": "MIDI to render (optional; default: a held-out piece)"}}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,39 +9,15 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 from conftest import make_score
+from tiny_runs import write_mel_run
 
 from musickit.cli import main
 from musickit.music.midi_io import write_midi
 
-#: A model small enough for a test: windows of 32 frames (half a second at 16 kHz, hop 256) and 16 mels.
-WINDOW = {"num_mels": 16, "frames": 32, "frames_per_token": 4, "context_tokens": 1, "model_preset": "tiny"}
-
 
 @pytest.fixture(scope="module")
 def mel_run(tmp_path_factory):
-    """An untrained mel_diffusion run folder: what render reads (run.json's config and mel settings, model.keras)."""
-    import keras
-
-    from musickit.audio.mel import MelSettings
-    from musickit.families.mel_diffusion.config import MelDiffusionConfig
-    from musickit.models.mel_unet import MelUNet
-
-    folder = tmp_path_factory.mktemp("runs") / "mel_unet"
-    folder.mkdir()
-    keras.utils.set_random_seed(2)
-    config = MelDiffusionConfig.preset("smoke", **WINDOW)
-    model = MelUNet(num_mels=16, frames=32, tokens=config.tokens, widths=(4, 8), groups=2, encoder_dim=8, num_heads=2)
-    model.predict_on_batch(
-        {
-            "noisy_mel": np.zeros((1, config.num_mels, config.frames, 1), "float32"),
-            "noise_level": np.ones((1, 1), "float32"),
-            "note_tokens": np.zeros((1, config.tokens, 89), "float32"),
-        }
-    )
-    model.save(folder / "model.keras")
-    info = {"model": "mel_diffusion", "config": config.to_dict(), "mel_settings": MelSettings(num_mels=16).to_dict()}
-    (folder / "run.json").write_text(json.dumps(info))
-    return str(folder)
+    return write_mel_run(tmp_path_factory.mktemp("runs") / "mel_unet")
 
 
 @pytest.fixture

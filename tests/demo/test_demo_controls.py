@@ -19,7 +19,9 @@ from musickit.errors import UsageError
 def test_each_family_has_its_own_controls():
     assert "bars" in controls_for("piano_roll_lstm") and "max_length" not in controls_for("piano_roll_lstm")
     assert {"style", "max_length", "primer"} <= set(controls_for("music_transformer"))
-    assert all("bars" in names for names in FAMILY_CONTROLS.values())  # every family has a length in bars
+    composers = {family: names for family, names in FAMILY_CONTROLS.items() if family != "mel_diffusion"}
+    assert all("bars" in names for names in composers.values())  # every composing family has a length in bars
+    assert controls_for("mel_diffusion") == ("primer", "seed")  # a renderer: its MIDI's length is the length
     assert {"form", "snippets", "emotion", "tempo"} <= set(controls_for("hierarchical_transformer"))
     assert all(name in CONTROLS for names in FAMILY_CONTROLS.values() for name in names)
     with pytest.raises(UsageError, match="'new_family', which the demo does not know"):

@@ -13,8 +13,9 @@ import mido
 import pytest
 
 pytest.importorskip("streamlit")
+from conftest import make_score  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
-from tiny_runs import HELD_OUT, write_piano_roll_run, write_transformer_run  # noqa: E402
+from tiny_runs import HELD_OUT, write_mel_run, write_piano_roll_run, write_transformer_run  # noqa: E402
 
 from musickit import cli  # noqa: E402
 from musickit.demo.runs import RUNS_VARIABLE  # noqa: E402
@@ -126,7 +127,7 @@ def test_an_unknown_family_shows_the_message_and_other_runs_still_work(piano_rol
     app = page(monkeypatch, tmp_path, other, piano_roll_run)
     assert [error.value for error in app.error] == [
         "this run was made by 'something_else', which the demo does not know "
-        "(it knows hierarchical_transformer, music_transformer, piano_roll_lstm, vae_gan)"
+        "(it knows hierarchical_transformer, mel_diffusion, music_transformer, piano_roll_lstm, vae_gan)"
     ]
     assert not app.button  # no Generate for a run the demo cannot drive
     app.selectbox(key="run").set_value(piano_roll_run).run()
@@ -195,3 +196,20 @@ def test_a_transformer_piece_ends_after_the_bars_asked_for(transformer_run, monk
     piece = app.session_state["pieces"][0]
     assert 1 <= piece["bars"] <= 2
     assert any(caption.value.startswith(f"{piece['bars']} bars with notes") for caption in app.caption)
+
+
+def test_a_mel_diffusion_run_renders_its_held_out_piece_and_measures_it(monkeypatch, tmp_path):
+    held_out = make_score([(60, 90, 0.0, 0.5), (64, 90, 0.5, 1.0)])
+    run = write_mel_run(tmp_path / "runs" / "mel_unet", held_out=held_out)
+    app = page(monkeypatch, tmp_path, run)
+    assert control_labels(app) == {"Run", "Preset", "Seed"}  # a renderer: the MIDI to render and the noise
+    if hasattr(app, "file_uploader"):
+        labels = [upload.label for upload in app.file_uploader]
+        assert labels == ["MIDI to render (optional; default: a held-out piece)"]
+    app.button[0].click().run()
+    assert not app.exception and not app.error
+    assert len(app.get("audio")) == 1 and len(app.image) == 1
+    assert [button.label for button in app.get("download_button")] == ["Download MIDI", "Download WAV"]
+    captions = [caption.value for caption in app.caption]
+    assert any("Audio rendered with the model (mel diffusion, then Griffin-Lim)" in caption for caption in captions)
+    assert any(caption.startswith("Against the reference rendering: mel_l1 ") for caption in captions)
