@@ -4,7 +4,9 @@ The run's ``run.json`` names its model family; the family registry
 (:mod:`musickit.families`) finds the family, whose
 ``generate_from_run(run_dir, output_dir, request)`` samples with the run's
 saved ``sampling.json`` and only the sampling flags given here laid over it,
-so the samples match the recipe's.
+so the samples match the recipe's. A flag the run's family does not read
+(``--snippet`` for a run that writes no form, ``--primer`` for one that
+takes none...) is a one-line error, not silently ignored.
 """
 
 import os
@@ -35,7 +37,13 @@ def add_arguments(parser):
     parser.add_argument("--run", required=True, help="a run folder written by a recipe")
     parser.add_argument("--output-dir", default=None, help="where to write samples (default: RUN/generated)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same pieces")
-    parser.add_argument("--bars", type=int, default=8, help="bars to generate after the primer")
+    parser.add_argument(
+        "--bars",
+        type=int,
+        default=None,
+        help="length in bars: after the primer (piano roll; default 8), or where a token model's piece ends "
+        "(default: the run's token count; hierarchical runs spread them over the sections)",
+    )
     parser.add_argument("--max-polyphony", type=int, help="most keys at once (0: no limit; default: the run's)")
     parser.add_argument(
         "--max-length", type=int, help="tokens to generate (token models; default: the run's, else 512)"
@@ -80,6 +88,7 @@ def run(args):
         snippets=snippet_files_from_flags(args.snippet),
         soundfont=args.soundfont,
     )
+    request.check_family(model)  # a flag this family would ignore is refused instead
     output_dir = args.output_dir or os.path.join(args.run, "generated")
     written = get_family(model).generate_from_run(args.run, output_dir, request)
     for sample in written:

@@ -18,11 +18,20 @@ import tempfile
 
 import streamlit as st
 
-from musickit.demo.controls import CONTROLS, PRESETS, SCALE_CHOICES, apply_preset, controls_for, default_settings
+from musickit.demo.controls import (
+    CONTROLS,
+    FAMILY_LABELS,
+    PRESETS,
+    SCALE_CHOICES,
+    apply_preset,
+    controls_for,
+    default_settings,
+)
 from musickit.demo.generation import generate
-from musickit.demo.runs import RUNS_VARIABLE, find_runs, piece_metrics, read_run
+from musickit.demo.runs import RUNS_VARIABLE, find_runs, piece_bars, piece_metrics, read_run
 from musickit.demo.uploads import save_midi_upload
 from musickit.errors import MusickitError
+from musickit.families.request import FAMILY_FIELDS
 
 logger = logging.getLogger("musickit.demo")
 
@@ -92,7 +101,8 @@ def show_control(summary, name):
             return None  # a run without styles shows no style control
         return st.selectbox(control.label, (UNSET, *choices), key=key, help=control.help)
     if name == "primer":
-        upload = st.file_uploader(control.label, type=["mid", "midi"], key=key, help=control.help)
+        label = FAMILY_LABELS.get(summary.family, {}).get(name, control.label)
+        upload = st.file_uploader(label, type=["mid", "midi"], key=key, help=control.help)
         return (upload.name, upload.getvalue()) if upload else None
     if name == "snippets":
         form = st.session_state.get(widget_key(summary.path, "form")) or ""
@@ -142,6 +152,8 @@ def make_piece(summary, values):
     piece["title"] = f"#{number} from {summary.name}"
     piece["settings"] = {name: value for name, value in settings.items() if value not in (None, "", {})}
     piece["metrics"] = piece_metrics(piece["midi"], summary.corpus)
+    piece["scores"] = written[0].get("scores") or {}  # a renderer's: its audio against the reference rendering
+    piece["bars"] = piece_bars(piece["midi"])
     piece["corpus_source"] = summary.corpus_source
     progress.progress(1.0, text="done")
     return piece
@@ -149,12 +161,20 @@ def make_piece(summary, values):
 
 def show_piece(piece):
     st.subheader(f"Piece {piece['title']}")
-    audio = "FluidSynth" if piece["audio"] == "fluidsynth" else "the plain synth (no soundfont found)"
+    audio = {"fluidsynth": "FluidSynth", "neural": "the model (mel diffusion, then Griffin-Lim)"}.get(
+        piece["audio"], "the plain synth (no soundfont found)"
+    )
     with open(piece["wav"], "rb") as handle:
         st.audio(handle.read(), format="audio/wav")
-    st.caption(f"Audio rendered with {audio}.")
+    st.caption(f"{piece['bars']} bars with notes (the whole MIDI file). Audio rendered with {audio}.")
     picture, numbers = st.columns([3, 2])
-    picture.image(piece["png"], caption="piano roll")
+    neural = piece["audio"] == "neural"
+    picture.image(piece["png"], caption="log-mels: the model's and the reference's" if neural else "piano roll")
+    if piece["scores"]:
+        picture.caption(
+            "Against the reference rendering: "
+            + ", ".join(f"{name} {value:.3f}" for name, value in piece["scores"].items() if value is not None)
+        )
     rows = [
         {"metric": name, "this piece": mine, "corpus (held-out mean)": corpus}
         for name, mine, corpus in piece["metrics"]
@@ -221,7 +241,7 @@ def main():
     )
     run_settings = {
         name: clamp(name, value) if CONTROLS[name].minimum is not None else value
-        for name, value in default_settings(names, summary.sampling).items()
+        for name, value in default_settings(names, summary.sampling, summary.info).items()
     }
     run_settings = {
         name: UNSET if value is None and name in ("scale", "style", "emotion", "tempo") else value
@@ -250,6 +270,12 @@ def main():
     )
     with st.sidebar:
         values = {name: show_control(summary, name) for name in names}
+        if "snippets" not in names:
+            readers = [family for family, fields in FAMILY_FIELDS.items() if "snippets" in fields]
+            st.caption(
+                f"No snippet upload: {summary.family} runs take no section snippets; "
+                f"only {', '.join(readers)} runs write a form from them."
+            )
     if st.button("Generate", type="primary"):
         try:
             state.pieces.insert(0, make_piece(summary, values))

@@ -33,16 +33,23 @@ SAMPLING_CONTROLS = (
 
 _SHARED_SAMPLING = ("temperature", "top_k", "top_p", "key", "scale", "repetition_penalty", "max_polyphony")
 
-#: run.json "model" -> the controls the page shows for it, in page order.
+#: run.json "model" -> the controls the page shows for it, in page order. Every family has a length in bars
+#: (a token model's piece ends after them; its "Length in tokens" is then only a cap).
 FAMILY_CONTROLS = {
     "piano_roll_lstm": _SHARED_SAMPLING + ("bars", "primer", "seed"),
-    # The transformer's length is in tokens (max_length); it has no bar count.
-    "music_transformer": _SHARED_SAMPLING + ("max_length", "style", "primer", "seed"),
+    "music_transformer": _SHARED_SAMPLING + ("bars", "max_length", "style", "primer", "seed"),
     # Pieces in a form from section snippets: no primer to continue, so no "primer" key either.
     "hierarchical_transformer": ("form", "snippets", "style", "emotion", "tempo")
     + _SHARED_SAMPLING
-    + ("max_length", "seed"),
+    + ("bars", "max_length", "seed"),
+    # Pieces decoded from the prior: no primer; a latent stands for one training segment of a few bars.
+    "vae_gan": _SHARED_SAMPLING + ("bars", "seed"),
+    # A renderer, not a composer: the MIDI it renders (default: a held-out piece) and the noise's seed.
+    "mel_diffusion": ("primer", "seed"),
 }
+
+#: Labels a family gives a control in its own words.
+FAMILY_LABELS = {"mel_diffusion": {"primer": "MIDI to render (optional; default: a held-out piece)"}}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,8 +73,18 @@ CONTROLS = {
     "scale": Control("Scale", None, help="the key's own scale unless chosen"),
     "repetition_penalty": Control("Repetition penalty", 1.0, 1.0, 2.0, 0.05, "1: off"),
     "max_polyphony": Control("Most keys at once", 0, 0, 12, 1, "0: no limit"),
-    "bars": Control("Length in bars", 4, 1, 32, 1, "bars after the primer"),
-    "max_length": Control("Length in tokens", 512, 16, 4096, 16, "tokens to generate"),
+    "bars": Control(
+        "Length in bars",
+        4,
+        1,
+        32,
+        1,
+        "piano roll: bars after the primer; token models: the piece ends after them (a form spreads them over "
+        "its sections, rounded up; a VAE writes at most its training segment's bars)",
+    ),
+    "max_length": Control(
+        "Length in tokens", 512, 16, 4096, 16, "most tokens to generate; the bars end the piece first when they fit"
+    ),
     "seed": Control("Seed", 0, 0, 2**31 - 1, 1, "same seed, same piece"),
     "style": Control("Style", None, help="the style the piece is conditioned on"),
     "emotion": Control("Emotion", None),
@@ -108,12 +125,32 @@ def controls_for(family):
     return FAMILY_CONTROLS[family]
 
 
-def default_settings(names, saved_sampling=None):
-    """Each control's starting value: the run's saved sampling value where it has one, else the generic default."""
+def run_bars(info):
+    """The length in bars a run's pieces had (``None`` when its run.json does not say).
+
+    >>> run_bars({"model": "vae_gan", "config": {"bars_per_segment": 2}})
+    2
+    >>> run_bars({"model": "hierarchical_transformer", "bars_per_section": 4, "flags": {"form": "ABA"}})
+    12
+    """
+    info = info or {}
+    if info.get("model") == "vae_gan":
+        return (info.get("config") or {}).get("bars_per_segment")
+    if info.get("model") == "hierarchical_transformer" and info.get("bars_per_section"):
+        form = str((info.get("flags") or {}).get("form") or "AB").strip()
+        return int(info["bars_per_section"]) * max(len(form), 1)
+    return None
+
+
+def default_settings(names, saved_sampling=None, info=None):
+    """Each control's starting value: the run's saved sampling value where it has one, else the generic default;
+    the length in bars is the run's own (:func:`run_bars`, from its run.json ``info``) where it says."""
     saved = saved_sampling or {}
     settings = {}
     for name in names:
         value = saved.get("new_tokens" if name == "max_length" else name, CONTROLS[name].default)
+        if name == "bars":
+            value = run_bars(info) or value
         settings[name] = "" if name == "key" and value is None else value
     return settings
 

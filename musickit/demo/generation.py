@@ -50,7 +50,7 @@ def generate(run_dir, output_dir, settings, saved_sampling=None):
 
     Returns:
         One dict per written piece with ``name``, ``midi``, ``png``, ``wav`` and ``audio``
-        (``"fluidsynth"`` or ``"synth"``).
+        (``"fluidsynth"``, ``"synth"``, or ``"neural"`` for a mel-diffusion render, which also has ``scores``).
     """
     model = RunFolder(run_dir).read_info().get("model")
     check_settings(settings, FAMILY_CONTROLS.get(model))
@@ -58,7 +58,13 @@ def generate(run_dir, output_dir, settings, saved_sampling=None):
     options = {name: value for name, value in settings.items() if name not in SAMPLING_CONTROLS}
     options.setdefault("seed", 0)
     written = _call_family(model, run_dir, output_dir, changes, options)
-    return [{field: sample.get(field) for field in PIECE_FIELDS} for sample in written]
+    pieces = []
+    for sample in written:
+        piece = {field: sample.get(field) for field in PIECE_FIELDS}
+        if sample.get("scores"):  # a renderer's: its audio measured against the reference rendering
+            piece["scores"] = sample["scores"]
+        pieces.append(piece)
+    return pieces
 
 
 def _call_family(model, run_dir, output_dir, changes, options):
@@ -73,11 +79,12 @@ def _call_family(model, run_dir, output_dir, changes, options):
         primer=options.get("primer"),
         num_samples=1,
         seed=options["seed"],
-        bars=options.get("bars", 8),
+        bars=options.get("bars"),
         style=options.get("style"),
         form=options.get("form"),
         emotion=options.get("emotion"),
         tempo=options.get("tempo"),
         snippets=options.get("snippets") or {},
     )
+    request.check_family(model)  # as `musickit generate` does: nothing the family would ignore
     return family.generate_from_run(run_dir, output_dir, request)

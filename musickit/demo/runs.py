@@ -132,3 +132,18 @@ def piece_metrics(midi_path, corpus):
         value = float(values[name])
         rows.append((name, None if math.isnan(value) else value, corpus.get(name)))
     return rows
+
+
+def piece_bars(midi_path):
+    """Bars of the MIDI file ``midi_path`` that notes start in, up to its last onset (at its time signatures).
+
+    A note held past its piece's last bar line (a token model's piece ends at a bar line) adds no bar.
+    """
+    from musickit.music.midi_io import read_midi
+    from musickit.music.quantization import quantize
+
+    quantized = quantize(read_midi(midi_path), 4)
+    if not quantized.notes:
+        return 0
+    last_onset = max(note.start_step for note in quantized.notes)
+    return sum(1 for start in quantized.bar_starts() if start <= last_onset)

@@ -2,7 +2,15 @@
 
 import pytest
 
-from musickit.demo.controls import CONTROLS, FAMILY_CONTROLS, PRESETS, apply_preset, check_settings, controls_for
+from musickit.demo.controls import (
+    CONTROLS,
+    FAMILY_CONTROLS,
+    PRESETS,
+    apply_preset,
+    check_settings,
+    controls_for,
+    default_settings,
+)
 from musickit.demo.generation import sampling_changes
 from musickit.demo.runs import corpus_metrics
 from musickit.errors import UsageError
@@ -11,7 +19,9 @@ from musickit.errors import UsageError
 def test_each_family_has_its_own_controls():
     assert "bars" in controls_for("piano_roll_lstm") and "max_length" not in controls_for("piano_roll_lstm")
     assert {"style", "max_length", "primer"} <= set(controls_for("music_transformer"))
-    assert "bars" not in controls_for("music_transformer")  # its length is in tokens
+    composers = {family: names for family, names in FAMILY_CONTROLS.items() if family != "mel_diffusion"}
+    assert all("bars" in names for names in composers.values())  # every composing family has a length in bars
+    assert controls_for("mel_diffusion") == ("primer", "seed")  # a renderer: its MIDI's length is the length
     assert {"form", "snippets", "emotion", "tempo"} <= set(controls_for("hierarchical_transformer"))
     assert all(name in CONTROLS for names in FAMILY_CONTROLS.values() for name in names)
     with pytest.raises(UsageError, match="'new_family', which the demo does not know"):
@@ -28,6 +38,14 @@ def test_presets_change_only_the_controls_a_family_has():
     assert "emotion" in apply_preset("calm in C major", {}, controls_for("hierarchical_transformer"))
     with pytest.raises(UsageError, match="unknown preset 'loud'"):
         apply_preset("loud", run, ())
+
+
+def test_the_length_in_bars_starts_at_the_runs_own():
+    vae = {"model": "vae_gan", "config": {"bars_per_segment": 2}}
+    assert default_settings(controls_for("vae_gan"), {}, vae)["bars"] == 2
+    hierarchical = {"model": "hierarchical_transformer", "bars_per_section": 4, "flags": {"form": "ABA"}}
+    assert default_settings(controls_for("hierarchical_transformer"), {}, hierarchical)["bars"] == 12
+    assert default_settings(controls_for("music_transformer"), {}, {"model": "music_transformer"})["bars"] == 4
 
 
 @pytest.mark.parametrize(
@@ -77,7 +95,7 @@ def test_corpus_metrics_come_from_either_recipe_layout():
 def test_the_hierarchical_family_shows_its_sampling_controls_but_no_primer():
     names = controls_for("hierarchical_transformer")
     assert {"key", "scale", "repetition_penalty", "max_polyphony", "top_k", "top_p"} <= set(names)
-    assert "primer" not in names and "bars" not in names
+    assert "primer" not in names and "bars" in names
     with pytest.raises(UsageError, match="this model has no primer"):
         check_settings({"key": "primer"}, names)
     check_settings({"key": "primer"}, controls_for("music_transformer"))

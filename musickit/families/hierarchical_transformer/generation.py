@@ -10,6 +10,7 @@ needs nothing else.
 
 import dataclasses
 import json
+import math
 import os
 
 from musickit.data.form_synthesis import form_letters
@@ -23,6 +24,7 @@ from musickit.families.hierarchical_transformer.config import (
 )
 from musickit.generation.form_writing import write_in_form
 from musickit.generation.processors import ForbiddenTokens
+from musickit.generation.processors.length import BarBudget
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors, token_sampler
 from musickit.models.hierarchical import HierarchicalTransformer  # noqa: F401  (registered for load_model)
@@ -185,6 +187,7 @@ def write_pieces(
     emotion=None,
     tempo=None,
     defaults=None,
+    end_sections_at_bars=False,
 ):
     """``config.num_samples`` pieces in ``config.form``: a list of ``(ids, snippets, style)``.
 
@@ -192,7 +195,9 @@ def write_pieces(
     held-out piece of the style (from ``valid_scores``, or from ``defaults``, a :func:`default_snippets`
     dict); emotion and tempo default to that piece's. Each piece samples with ``config.sampling`` as
     :func:`piece_sampling` fits it to its snippets, in sections of at most ``config.bars_per_section`` whole
-    bars, with ``config.reprise``.
+    bars, with ``config.reprise``. ``end_sections_at_bars`` also ends each section's sampling where its
+    ``config.bars_per_section + 1``-th bar would open (:class:`~musickit.generation.processors.length.BarBudget`)
+    instead of sampling all ``config.tokens_per_section`` tokens and cutting them.
     """
     given = dict(given or {})
     missing = [letter for letter in form_letters(config.form) if letter not in given]
@@ -212,6 +217,11 @@ def write_pieces(
             styles, piece_style, emotion or metadata.get("emotion"), tempo or metadata.get("tempo")
         )
         sampling, prompt = piece_sampling(config.sampling, tokenizer, snippets)
+        processors = form_processors(sampling, tokenizer, model.vocabulary_size, prompt)
+        if end_sections_at_bars:
+            sections = [tokenizer.section_token_id(letter) for letter in SECTION_LETTERS]
+            budget = BarBudget.from_tokenizer(tokenizer, config.bars_per_section, model.vocabulary_size, sections)
+            processors.append(budget)
         ids = generate_in_form(
             model,
             tokenizer,
@@ -221,7 +231,7 @@ def write_pieces(
             style=piece_style,
             conditions=conditions,
             sampler=token_sampler(sampling, config.seed + number),
-            processors=form_processors(sampling, tokenizer, model.vocabulary_size, prompt),
+            processors=processors,
             seed=config.seed + number,
             bars_per_section=config.bars_per_section,
             reprise=config.reprise,
@@ -267,7 +277,9 @@ def generate_from_run(run_dir, output_dir, request):
 
     ``request`` is a :class:`~musickit.families.request.GenerationRequest`. Its ``sampling_changes`` are laid
     over the sampling the run's recipe used (its ``sampling.json``; a run from before it: its saved flags);
-    ``new_tokens`` (``--max-length``) is split over the sections. ``form``, ``style``, ``emotion`` and
+    ``new_tokens`` (``--max-length``) is split over the sections. ``request.bars`` is spread over the
+    sections too (rounded up: ``ceil(bars / sections)`` whole bars each), each section ending at its bars;
+    the token budget is then ``--max-length`` when given, else the model's context. ``form``, ``style``, ``emotion`` and
     ``tempo`` left ``None`` are the run's. A section reads ``request.snippets``' file for its letter
     (``{"A": "opening.mid"}``), else the run's ``snippets.json`` (a held-out piece of each style, saved at
     training time).
@@ -305,6 +317,11 @@ def generate_from_run(run_dir, output_dir, request):
     snippet_scores = read_snippet_files(request.snippets)  # a bad snippet fails before loading, too
     _, model, tokenizer = run.load(MODEL_NAME)
     given = encode_snippets(snippet_scores, tokenizer, model.encoder.snippet_length)
+    bars_per_section = int(info.get("bars_per_section") or HierarchicalConfig.bars_per_section)
+    if request.bars:
+        bars_per_section = math.ceil(request.bars / len(form))
+        if not new_tokens:
+            tokens_per_section = model.max_sequence_length // len(form)  # the bars end each section
     config = HierarchicalConfig(
         form=form,
         tokens_per_section=int(tokens_per_section),
@@ -312,7 +329,7 @@ def generate_from_run(run_dir, output_dir, request):
         snippet_length=model.encoder.snippet_length,
         num_samples=request.num_samples,
         sampling=sampling,
-        bars_per_section=int(info.get("bars_per_section") or HierarchicalConfig.bars_per_section),
+        bars_per_section=bars_per_section,
         reprise=flags.get("reprise") or ("none" if saved is None else HierarchicalConfig.reprise),
     )
     written = write_pieces(
@@ -325,6 +342,7 @@ def generate_from_run(run_dir, output_dir, request):
         emotion=request.emotion,
         tempo=request.tempo,
         defaults=defaults,
+        end_sections_at_bars=bool(request.bars),
     )
     pieces = token_samples([ids for ids, _, _ in written], tokenizer)
     return write_samples(pieces, output_dir, prefix=f"form_{form}", soundfont=request.soundfont)

@@ -166,4 +166,15 @@ def generate_from_run(run_dir, output_dir, request):
     with atomic_path(os.path.join(output_dir, "render_metrics.json")) as temporary:
         with open(temporary, "w") as handle:
             json.dump(result, handle, indent=2, default=float)
-    return [{"midi": item["midi"], "audio": f"{item['wav']}, neural"} for item in result["pieces"]]
+    # The record every family returns (as runs.samples.write_samples writes it): the picture is the mel pair.
+    return [
+        {
+            "name": file_stem(item["name"]),
+            "midi": item["midi"],
+            "png": f"{os.path.splitext(item['midi'])[0]}.png",
+            "wav": os.path.join(output_dir, item["wav"]),
+            "audio": "neural",
+            "scores": item["scores"],
+        }
+        for item in result["pieces"]
+    ]

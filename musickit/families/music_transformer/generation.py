@@ -14,6 +14,7 @@ Example::
 
 from musickit.errors import UsageError
 from musickit.families.music_transformer.config import LEGACY_SAMPLING, MODEL_NAME, MusicTransformerConfig
+from musickit.generation.processors.length import BarBudget
 from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors, token_sampler
@@ -57,16 +58,21 @@ def piece_prefix(tokenizer, style=None):
     return []
 
 
-def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, style=None, styles=()):
+def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, style=None, styles=(), bars=None):
     """Continue ``prompt`` (plus the style prefix) ``num_samples`` times with ``config``; return each piece's ids.
 
     ``config`` is a :class:`~musickit.generation.sampling_config.SamplingConfig`
     (``new_tokens`` tokens a piece). ``styles`` is the run's list of style
     names, whose index is the model's style condition (``UNKNOWN_ID``, -1, when
-    ``style`` is ``None``: no style conditioning).
+    ``style`` is ``None``: no style conditioning). ``bars``, when given, ends
+    each piece after that many bars (:class:`~musickit.generation.processors.length.BarBudget`,
+    counted after ``PROMPT_END``), within the ``new_tokens`` budget.
     """
     sampler = token_sampler(config, seed)
     processors = token_processors(config, tokenizer, model.vocabulary_size, prompt=prompt)
+    if bars:
+        reset = [tokenizer.prompt_end_id] if hasattr(tokenizer, "prompt_end_id") else []
+        processors.append(BarBudget.from_tokenizer(tokenizer, bars, model.vocabulary_size, reset_token_ids=reset))
     start = list(prompt) + piece_prefix(tokenizer, style)
     max_length = min(len(start) + int(config.new_tokens), model.max_sequence_length)
     if len(start) >= max_length:
@@ -99,10 +105,14 @@ def generate_from_run(run_dir, output_dir, request):
 
     ``request`` is a :class:`~musickit.families.request.GenerationRequest`;
     its ``sampling_changes`` are laid over the run's own sampling configuration.
+    With ``request.bars``, pieces end after that many bars; their token budget
+    is then ``--max-length`` when given, else the model's whole context.
     """
     run = RunFolder(run_dir)
     config = run_sampling(run).replace(**request.sampling_changes)  # bad settings fail before loading anything
     info, model, tokenizer = run.load(MODEL_NAME)
+    if request.bars and "new_tokens" not in request.sampling_changes:
+        config = config.replace(new_tokens=model.max_sequence_length)  # the bars end the piece, not a token count
     form = info.get("form", DEFAULT_FORM)
     snippet_length = info.get("snippet_length", DEFAULT_SNIPPET_LENGTH)
     if request.primer:
@@ -120,5 +130,6 @@ def generate_from_run(run_dir, output_dir, request):
         seed=request.seed,
         style=request.style or info.get("default_style"),
         styles=info.get("styles", []),
+        bars=request.bars,
     )
     return write_samples(pieces, tokenizer, output_dir, soundfont=request.soundfont)

@@ -11,6 +11,7 @@ import numpy as np
 
 from musickit.errors import UsageError
 from musickit.families.piano_roll_lstm.config import MODEL_NAME, PianoRollLSTMConfig
+from musickit.families.request import DEFAULT_FRAME_BARS
 from musickit.generation.piano_roll_sampling import PianoRollSampler
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.models.piano_roll_lstm import PianoRollLSTM  # noqa: F401  (registered for loading model.keras)
@@ -89,5 +90,6 @@ def generate_from_run(run_dir, output_dir, request):
         if not stored or not os.path.isfile(run.inside(stored)):
             raise UsageError(f"{run_dir} has no stored primer; pass --primer FILE.mid")
         primer, qpm = primer_from_file(run.inside(stored), representation)
-    rolls = sample_rolls(model, representation, primer, request.bars, request.num_samples, request.seed, config)
+    bars = request.bars or DEFAULT_FRAME_BARS
+    rolls = sample_rolls(model, representation, primer, bars, request.num_samples, request.seed, config)
     return write_samples(rolls, len(primer), representation, output_dir, qpm, soundfont=request.soundfont)

@@ -16,8 +16,10 @@ import os
 
 import numpy as np
 
+from musickit.errors import UsageError
 from musickit.families.vae_gan.config import MODEL_NAME, VaeGanConfig
 from musickit.families.vae_gan.measures import interpolate_latents, interpolation_smoothness
+from musickit.generation.processors.length import BarBudget
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors
 from musickit.models.music_vae import MusicVAE  # noqa: F401  (registered for loading model.keras)
@@ -81,26 +83,32 @@ def named_sampler(sampling):
     return "temperature", {"temperature": sampling.temperature}
 
 
-def cached_processors(model, tokenizer, sampling):
-    """The logits processors for ``sampling``, made once per model and configuration (the engine's cache key)."""
+def cached_processors(model, tokenizer, sampling, bars=None):
+    """The logits processors for ``sampling`` (and a length of ``bars`` bars when given), made once per model
+    and configuration (the engine's cache key)."""
     cache = model.__dict__.setdefault("_musickit_vae_processors", {})
-    key = (id(tokenizer), sampling.replace(new_tokens=None))
+    key = (id(tokenizer), sampling.replace(new_tokens=None), bars)
     if key not in cache:
-        cache[key] = token_processors(sampling, tokenizer, model.vocabulary_size)
+        processors = token_processors(sampling, tokenizer, model.vocabulary_size)
+        if bars:
+            processors.append(BarBudget.from_tokenizer(tokenizer, bars, model.vocabulary_size))
+        cache[key] = processors
     return cache[key]
 
 
-def decode_latents(model, tokenizer, latents, sampling, seed=0, greedy=False):
-    """Decode one piece per latent row under ``sampling`` (its processors; greedy or its sampler)."""
-    processors = cached_processors(model, tokenizer, sampling)
+def decode_latents(model, tokenizer, latents, sampling, seed=0, greedy=False, bars=None):
+    """Decode one piece per latent row under ``sampling`` (its processors; greedy or its sampler), ending
+    after ``bars`` bars when given."""
+    processors = cached_processors(model, tokenizer, sampling, bars)
     name, options = ("greedy", {}) if greedy else named_sampler(sampling)
     length = min(int(sampling.new_tokens) + 1, model.max_sequence_length)
     return model.generate(latents, max_length=length, sampler=name, processors=processors, seed=seed, **options)
 
 
-def prior_pieces(model, tokenizer, num_samples, sampling, temperature=1.0, seed=0):
-    """``num_samples`` pieces from the prior ``N(0, temperature^2)``."""
-    return decode_latents(model, tokenizer, model.sample_prior(num_samples, temperature, seed=seed), sampling, seed)
+def prior_pieces(model, tokenizer, num_samples, sampling, temperature=1.0, seed=0, bars=None):
+    """``num_samples`` pieces from the prior ``N(0, temperature^2)`` (of at most ``bars`` bars when given)."""
+    latents = model.sample_prior(num_samples, temperature, seed=seed)
+    return decode_latents(model, tokenizer, latents, sampling, seed, bars=bars)
 
 
 def reconstruct(model, tokenizer, segments, sampling):
@@ -150,12 +158,22 @@ def generate_from_run(run_dir, output_dir, request):
 
     ``request`` is a :class:`~musickit.families.request.GenerationRequest`; its
     ``sampling_changes`` are laid over the run's ``sampling.json``. The run's
-    ``prior_temperature`` scales the latents.
+    ``prior_temperature`` scales the latents. ``request.bars`` ends each piece
+    after that many bars; a latent stands for one training segment, so at most
+    its ``bars_per_segment``.
     """
     run = RunFolder(run_dir)
     base = SamplingConfig.load(run, base=VaeGanConfig.SAMPLING) or VaeGanConfig.SAMPLING
     sampling = base.replace(**request.sampling_changes)
-    info, model, tokenizer = run.load(MODEL_NAME)
-    temperature = info.get("config", {}).get("prior_temperature", 1.0)
-    pieces = prior_pieces(model, tokenizer, request.num_samples, sampling, temperature, seed=request.seed)
+    run_config = run.read_info().get("config", {})
+    segment_bars = run_config.get("bars_per_segment", VaeGanConfig.bars_per_segment)
+    if request.bars and request.bars > segment_bars:
+        raise UsageError(
+            f"--bars {request.bars}: this VAE writes pieces of at most {segment_bars} bars (its training segments)"
+        )
+    _, model, tokenizer = run.load(MODEL_NAME)
+    temperature = run_config.get("prior_temperature", 1.0)
+    pieces = prior_pieces(
+        model, tokenizer, request.num_samples, sampling, temperature, seed=request.seed, bars=request.bars
+    )
     return write_pieces(pieces, tokenizer, output_dir, "sample", soundfont=request.soundfont)
