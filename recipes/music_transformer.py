@@ -42,7 +42,7 @@ from musickit.families.music_transformer.config import (
     SECTION_LETTERS,
     MusicTransformerConfig,
 )
-from musickit.runs import add_common_flags, add_sampling_flags, parse_flags
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags
 from musickit.runs.distribution_flags import add_distribution_flags, configure_distribution
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
@@ -165,6 +165,8 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    # A folder this run may not write (another run to keep, nothing to resume, in use) is refused now.
+    RunFolder(args.output_dir).check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     # The flags the user changed, laid over the preset this run uses; bad values fail here, before any work.
     changes = config_changes_from_flags(args, _flag_view(DEFAULTS), CONFIG_FLAGS)
     config = MusicTransformerConfig.preset(
@@ -176,7 +178,6 @@ def main(argv=None):
 
     from musickit.families.music_transformer import pipeline
     from musickit.generation.token_sampling import token_processors
-    from musickit.runs import RunFolder
 
     configure_distribution(args)  # --distribute: --batch-size becomes per device
     keras.utils.set_random_seed(args.seed)

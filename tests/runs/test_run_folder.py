@@ -119,7 +119,11 @@ def test_resume_refuses_other_flags_and_has_nothing_to_do_for_a_finished_run(tmp
     with pytest.raises(UsageError) as error:
         RunFolder(run.path).start({**INFO, "model_config": {"units": 8}}, resume=True)
     assert "different model config" in one_line(error)
-    RunFolder(run.path).start(INFO, resume=True, flags=flags("--epochs", "8", "--resume", "--soundfont", __file__))
+    soundfont = tmp_path / "other.sf2"  # where the soundfont lies is not a setting of the run
+    soundfont.write_bytes(b"RIFF\0\0\0\0sfbk")
+    RunFolder(run.path).start(
+        INFO, resume=True, flags=flags("--epochs", "8", "--resume", "--soundfont", str(soundfont))
+    )
     RunFolder(run.path).finish()
     with pytest.raises(UsageError) as error:
         RunFolder(run.path).start(INFO, resume=True, flags=flags("--epochs", "8", "--resume"))
