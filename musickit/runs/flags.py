@@ -250,8 +250,12 @@ def check_flags(args):
             )
     if given("data") and str(args.data).strip():
         from musickit.data.sources.dispatch import open_source  # names and paths only: reads no piece, no Keras
+        from musickit.errors import DataSourceError
 
-        open_source(args.data)  # an unknown name or a missing path: one DataSourceError line, before the imports
+        try:
+            open_source(args.data)  # an unknown name or a missing path: one line, before the imports
+        except DataSourceError as error:
+            raise UsageError(str(error)) from None
     for name in ("primer", "soundfont"):
         if given(name) and not os.path.isfile(values[name]):
             raise UsageError(f"--{name} {values[name]}: no such file")
