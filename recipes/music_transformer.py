@@ -160,7 +160,21 @@ def parse_arguments(argv=None):
     args = parse_flags(parser, argv)  # the shared checks, and the --smoke default folder
     if not set(args.form) <= set(SECTION_LETTERS) or not args.form:
         raise UsageError(f"--form {args.form!r}: use section letters A to D, e.g. AB")
+    check_style(args.style, args.data)
     return args
+
+
+def check_style(style, data):
+    """Refuse a ``--style`` that none of the named corpora in ``data`` gives, before the corpus is parsed.
+
+    A corpus' style is its name; a folder's styles are known only once it is read (the family checks them then).
+    """
+    from musickit.data.sources.corpora import Music21CorpusSource
+
+    sources = [source.strip() for source in str(data).split(",")]
+    corpora = Music21CorpusSource.CORPORA
+    if style and all(source in corpora for source in sources) and style not in {corpora[s][2] for s in sources}:
+        raise UsageError(f"--style {style!r} is not among the training styles {sorted(sources)}; pick one of them")
 
 
 def main(argv=None):
