@@ -383,8 +383,16 @@ def load_model_file(path):
     run imports its own model module (which registers it and its layers), so
     this module imports no model and stays below the families.
     """
+    import zipfile
+
     import keras  # here, not at the top: `musickit --help` should not wait for a backend
 
+    if not os.path.isfile(path):
+        raise UsageError(f"{path} does not exist; the run did not finish training: rerun its recipe with --resume")
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" for a torn or overwritten file
+        raise UsageError(
+            f"{path} is damaged (not a .keras zip archive; a write was cut off?): train again or use another run"
+        )
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises many kinds for one cause: a file it cannot load
