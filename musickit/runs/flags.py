@@ -15,6 +15,7 @@ Example:
 (0.9, 'runs/demo-smoke')
 """
 
+import argparse
 import math
 import os
 import sys
@@ -164,6 +165,24 @@ def snippet_files_from_flags(items):
     return files
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """``--help`` says each flag's default: ``(default: X)`` is added where the help text does not say it.
+
+    On/off switches (``store_true``) are left alone: their default is "off".
+    """
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        if (
+            action.option_strings
+            and "default" not in help_text
+            and action.default not in (None, False, argparse.SUPPRESS)
+            and not isinstance(action, argparse._StoreConstAction)  # store_true/store_false: a switch
+        ):
+            help_text = f"{help_text} (default: %(default)s)".strip()
+        return help_text
+
+
 def one_line_errors(parser):
     """Make ``parser`` answer a flag error in one line (``PROG: error: ...; --help lists the flags``), exit 2.
 
@@ -185,6 +204,11 @@ def parse_flags(parser, argv=None, smoke_sets=SMOKE_SETS):
     ``smoke_sets`` names the flags the recipe's ``--smoke`` replaces; giving
     one of them with ``--smoke`` is refused rather than silently ignored.
     """
+    if parser.formatter_class is argparse.HelpFormatter:
+        parser.formatter_class = DefaultsHelpFormatter
+        for action in parser._actions:  # a flag with no help text is not listed with one: give it its default
+            if action.help is None and action.default not in (None, False) and action.option_strings:
+                action.help = "default: %(default)s"
     args = one_line_errors(parser).parse_args(argv)
     if getattr(args, "output_dir", "") is None and getattr(args, "musickit_default_output_dir", None):
         suffix = "-smoke" if getattr(args, "smoke", False) else ""
