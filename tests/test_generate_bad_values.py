@@ -15,6 +15,7 @@ from musickit.cli import main
         (["--top-k", "1000000000"], "is there a typo"),
         (["--num-samples", "0"], "--num-samples must be at least 1"),
         (["--bars", "100000000"], "is there a typo"),
+        (["--max-length", "1000000000"], "--max-length 1000000000 is more than 100,000"),
         (["--key", ""], "--key is empty"),
         (["--temperature", "nan"], "use a finite number"),
         (["--output-dir", "{file}"], "is a file; pass a folder"),

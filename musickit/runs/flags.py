@@ -34,6 +34,7 @@ LIMITS = {
     "epochs": 100_000,
     "bars": 1000,
     "new_tokens": 100_000,
+    "max_length": 100_000,
     "tokens_per_section": 100_000,
     # model and schedule sizes: GPU presets stay far below these (sequences of 1024-4096 tokens, 512 units)
     "lstm_units": 8192,
