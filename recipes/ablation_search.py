@@ -192,13 +192,7 @@ def prepare_folder(folder, settings, overwrite, role):
     folders), and only in a folder that holds a study; a folder with other files is never touched.
     """
     path = os.path.join(folder, "study.json")
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise UsageError(f"--output-dir {folder} is a file; pass a folder")
-    is_study = os.path.isfile(path)
-    if os.path.isdir(folder) and not is_study and any(name != ".musickit.lock" for name in os.listdir(folder)):
-        raise UsageError(
-            f"--output-dir {folder} is not empty and holds no study (no study.json); pass a new or empty folder"
-        )
+    is_study = check_study_folder(folder)
     os.makedirs(folder, exist_ok=True)
     if role != "worker":  # workers share the chief's folder (on one machine) by design
         RunFolder(folder).lock()  # a second study in this folder is refused in one line
@@ -220,6 +214,23 @@ def prepare_folder(folder, settings, overwrite, role):
             )
         return
     RunFolder(folder).write_json(path, settings)
+
+
+def check_study_folder(folder):
+    """Refuse a file, or a folder with files but no study, in one line; whether ``folder`` holds a study."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"--output-dir {folder} is a file; pass a folder")
+    is_study = os.path.isfile(os.path.join(folder, "study.json"))
+    if os.path.isdir(folder) and not is_study and any(name != ".musickit.lock" for name in os.listdir(folder)):
+        raise UsageError(
+            f"--output-dir {folder} is not empty and holds no study (no study.json); pass a new or empty folder"
+        )
+    return is_study
+
+
+def study_folder(args):
+    """``--output-dir``, or ``runs/ablation/STUDY`` (``runs/ablation-smoke/STUDY`` with ``--smoke``)."""
+    return args.output_dir or os.path.join("runs", "ablation-smoke" if args.smoke else "ablation", args.study)
 
 
 def remove_study_files(folder):
@@ -407,6 +418,8 @@ def objective_for(name, family=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    if not args.list:
+        check_study_folder(study_folder(args))  # a folder that is not a study is refused before the imports
     import_libraries()
     if args.list:
         print(study_table())
@@ -427,7 +440,7 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
 
     # ## Study folder: Keras Tuner's project lives in FOLDER/TUNER and is reloaded when it exists
-    folder = args.output_dir or os.path.join("runs", "ablation-smoke" if args.smoke else "ablation", study.name)
+    folder = study_folder(args)
     prepare_folder(folder, study_settings(args, study), args.overwrite, role)
     epochs = args.epochs or smoke_or(args, 1, EPOCHS)  # --smoke trains one epoch unless told otherwise
     space = study.hyperparameters(smoke=args.smoke)

@@ -334,8 +334,12 @@ def main(argv=None):
         from musickit.utils.compile_cache import compile_quickly
 
         compile_quickly()
-    import_libraries()
     run = RunFolder(args.output_dir)
+    # The train and generate steps add to the run the earlier steps made; the whole pipeline starts one.
+    stepwise = args.command in ("train", "generate")
+    # A folder this step may not write (another run to keep, nothing to resume, in use) is refused now.
+    run.check_start(resume=args.resume or stepwise, overwrite=args.overwrite, continue_finished=stepwise)
+    import_libraries()
     if args.command == "generate":
         adopt_training_flags(args, run)
     config = settings(args)
@@ -375,8 +379,6 @@ def main(argv=None):
     if os.path.isfile(run.metrics_path) and args.command != "all":
         with open(run.metrics_path) as handle:
             metrics = json.load(handle)
-    # The train and generate steps add to the run the earlier steps made; the whole pipeline starts one.
-    stepwise = args.command in ("train", "generate")
     resume = (
         run.start(
             info,

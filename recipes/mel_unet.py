@@ -36,7 +36,7 @@ import sys
 
 from musickit.errors import UsageError
 from musickit.families.mel_diffusion.config import MODEL_PRESETS, RENDERERS, SAMPLERS, MelDiffusionConfig
-from musickit.runs import add_common_flags, parse_flags
+from musickit.runs import RunFolder, add_common_flags, parse_flags
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
 
@@ -102,6 +102,8 @@ def choose_backend():
 
 def main(argv=None):
     args = parse_arguments(argv)
+    # A folder this run may not write (another run to keep, nothing to resume, in use) is refused now.
+    RunFolder(args.output_dir).check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     changes = config_changes_from_flags(args, _flag_view(DEFAULTS), CONFIG_FLAGS)
     config = MelDiffusionConfig.preset(
         "smoke" if args.smoke else "cpu", **{FLAG_FIELDS.get(name, name): value for name, value in changes.items()}
@@ -112,7 +114,6 @@ def main(argv=None):
     import keras
 
     from musickit.families.mel_diffusion import pipeline
-    from musickit.runs import RunFolder
 
     if keras.backend.backend() != backend:
         raise UsageError(f"Keras was already loaded with the {keras.backend.backend()} backend; set KERAS_BACKEND")

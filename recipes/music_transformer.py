@@ -42,7 +42,7 @@ from musickit.families.music_transformer.config import (
     SECTION_LETTERS,
     MusicTransformerConfig,
 )
-from musickit.runs import add_common_flags, add_sampling_flags, parse_flags
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags
 from musickit.runs.distribution_flags import add_distribution_flags, configure_distribution
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
@@ -163,11 +163,27 @@ def parse_arguments(argv=None):
     args = parse_flags(parser, argv)  # the shared checks, and the --smoke default folder
     if not set(args.form) <= set(SECTION_LETTERS) or not args.form:
         raise UsageError(f"--form {args.form!r}: use section letters A to D, e.g. AB")
+    check_style(args.style, args.data)
     return args
+
+
+def check_style(style, data):
+    """Refuse a ``--style`` that none of the named corpora in ``data`` gives, before the corpus is parsed.
+
+    A corpus' style is its name; a folder's styles are known only once it is read (the family checks them then).
+    """
+    from musickit.data.sources.corpora import Music21CorpusSource
+
+    sources = [source.strip() for source in str(data).split(",")]
+    corpora = Music21CorpusSource.CORPORA
+    if style and all(source in corpora for source in sources) and style not in {corpora[s][2] for s in sources}:
+        raise UsageError(f"--style {style!r} is not among the training styles {sorted(sources)}; pick one of them")
 
 
 def main(argv=None):
     args = parse_arguments(argv)
+    # A folder this run may not write (another run to keep, nothing to resume, in use) is refused now.
+    RunFolder(args.output_dir).check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     # The flags the user changed, laid over the preset this run uses; bad values fail here, before any work.
     changes = config_changes_from_flags(args, _flag_view(DEFAULTS), CONFIG_FLAGS)
     config = MusicTransformerConfig.preset(
@@ -179,7 +195,6 @@ def main(argv=None):
 
     from musickit.families.music_transformer import pipeline
     from musickit.generation.token_sampling import token_processors
-    from musickit.runs import RunFolder
 
     configure_distribution(args)  # --distribute: --batch-size becomes per device
     keras.utils.set_random_seed(args.seed)

@@ -33,7 +33,7 @@ import argparse
 import sys
 
 from musickit.families.piano_roll_lstm.config import FRAME_HEADS, PianoRollLSTMConfig
-from musickit.runs import add_common_flags, add_sampling_flags, parse_flags
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
 from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_flag_defaults
@@ -110,6 +110,8 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    # A folder this run may not write (another run to keep, nothing to resume, in use) is refused now.
+    RunFolder(args.output_dir).check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     # The flags the user changed, laid over the preset this run uses; bad values fail here, before any work.
     config = PianoRollLSTMConfig.preset(
         "smoke" if args.smoke else "cpu", **config_changes_from_flags(args, DEFAULTS, CONFIG_FLAGS)
@@ -119,7 +121,6 @@ def main(argv=None):
     import keras
 
     from musickit.families.piano_roll_lstm import pipeline
-    from musickit.runs import RunFolder
 
     keras.utils.set_random_seed(args.seed)
 

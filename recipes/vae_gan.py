@@ -36,7 +36,7 @@ import argparse
 import sys
 
 from musickit.families.vae_gan.config import KL_SCHEDULES, MODEL_PRESETS, STAGES, TOKENIZERS, VaeGanConfig
-from musickit.runs import add_common_flags, add_sampling_flags, parse_flags
+from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
 from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_flag_defaults
@@ -114,6 +114,8 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
+    # A folder this run may not write (another run to keep, nothing to resume, in use) is refused now.
+    RunFolder(args.output_dir).check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     changes = config_changes_from_flags(args, _flag_view(DEFAULTS), CONFIG_FLAGS)
     config = VaeGanConfig.preset(
         "smoke" if args.smoke else "cpu", **{FLAG_FIELDS.get(name, name): value for name, value in changes.items()}
@@ -123,7 +125,6 @@ def main(argv=None):
     import keras
 
     from musickit.families.vae_gan import generation, pipeline
-    from musickit.runs import RunFolder
 
     keras.utils.set_random_seed(args.seed)
 

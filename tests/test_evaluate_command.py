@@ -150,6 +150,8 @@ def test_a_tiny_reference_falls_back_to_all_its_pieces_with_a_warning(folders, c
         (["{generated}", "--reference", "mozart"], "unknown data source 'mozart'"),
         (["{generated}", "--max-reference-files", "-1"], "--max-reference-files must be 0 (all) or a positive number"),
         (["{generated}", "--primer-quarters", "-2"], "--primer-quarters must be 0 or a positive number"),
+        (["{generated}", "--seed", "-1"], "--seed -1: use a whole number"),
+        (["{header_only}"], "header only"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(folders, tmp_path, capsys, arguments, message):
@@ -157,12 +159,14 @@ def test_bad_input_is_one_line_and_exit_code_2(folders, tmp_path, capsys, argume
     (tmp_path / "empty").mkdir()
     (tmp_path / "broken_only").mkdir()
     (tmp_path / "broken_only" / "bad.mid").write_bytes(b"MThd")
+    (tmp_path / "header_only.mid").write_bytes(b"MThd" + struct.pack(">IHHH", 6, 1, 0, 480))
     paths = {
+        "header_only": tmp_path / "header_only.mid",
         "empty": tmp_path / "empty",
         "missing": tmp_path / "nope",
         "broken_only": tmp_path / "broken_only",
         "generated": generated,
     }
     assert main(["evaluate"] + [argument.format(**paths) for argument in arguments]) == 2
-    error_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("musickit evaluate: error")]
-    assert len(error_lines) == 1 and message in error_lines[0]
+    error_lines = capsys.readouterr().err.strip().splitlines()
+    assert len(error_lines) == 1 and error_lines[0].startswith("musickit evaluate: error") and message in error_lines[0]

@@ -26,8 +26,10 @@ import math
 import os
 import sys
 
+from musickit.data.sources.dispatch import open_source
 from musickit.errors import DataSourceError, MidiReadError, UsageError
 from musickit.music.midi_io import read_midi
+from musickit.runs.flags import MAX_SEED
 
 NAME = "evaluate"
 HELP = "Compare generated MIDI files with held-out pieces of a corpus, beside random and Markov floors and a ceiling."
@@ -109,10 +111,12 @@ def read_generated(path):
             scores.append(read_midi(file))
             names.append(name)
         except MidiReadError as error:
-            _warn(f"skipped {name}: {error.reason}")
             skipped.append((name, error.reason))
-    if not scores:
-        raise DataSourceError(f"{path}: none of its {len(files)} MIDI files could be read")
+    if not scores:  # one line that says why, not a warning per file above it
+        first, reason = skipped[0]
+        raise DataSourceError(f"{path}: none of its {len(files)} MIDI files could be read ({first}: {reason})")
+    for name, reason in skipped:
+        _warn(f"skipped {name}: {reason}")
     return scores, names, skipped
 
 
@@ -207,6 +211,12 @@ def run(args):
     from musickit.metrics.corpus import compare_to_corpus
     from musickit.metrics.evaluation import compare_sets, json_safe
 
+    if args.max_reference_files is not None and args.max_reference_files < 0:
+        raise UsageError("--max-reference-files must be 0 (all) or a positive number")
+    if args.reference is not None:
+        open_source(args.reference)  # an unknown name or a missing path, before any file is read
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed {args.seed}: use a whole number from 0 to {MAX_SEED}")
     if args.primer_quarters is not None and (not math.isfinite(args.primer_quarters) or args.primer_quarters < 0):
         raise UsageError("--primer-quarters must be 0 or a positive number of quarters")
     names = _metric_names(args.metrics)

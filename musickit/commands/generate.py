@@ -14,7 +14,7 @@ import os
 from musickit.errors import UsageError
 from musickit.families import FAMILIES, family_names, get_family
 from musickit.families.request import GenerationRequest
-from musickit.runs.flags import add_sampling_flags, add_snippet_flag, snippet_files_from_flags
+from musickit.runs.flags import add_sampling_flags, add_snippet_flag, check_flags, snippet_files_from_flags
 from musickit.runs.folder import RunFolder
 from musickit.runs.sampling_flags import sampling_changes_from_flags
 
@@ -68,6 +68,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    check_flags(args)  # --seed -1, a huge --num-samples, an empty --key ...: one line before the model loads
     info = RunFolder(args.run).read_info()
     model = info.get("model")
     if model not in FAMILIES:

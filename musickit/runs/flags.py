@@ -15,6 +15,7 @@ Example:
 (0.9, 'runs/demo-smoke')
 """
 
+import argparse
 import math
 import os
 import sys
@@ -33,7 +34,22 @@ LIMITS = {
     "epochs": 100_000,
     "bars": 1000,
     "new_tokens": 100_000,
+    "max_length": 100_000,
     "tokens_per_section": 100_000,
+    # model and schedule sizes: GPU presets stay far below these (sequences of 1024-4096 tokens, 512 units)
+    "lstm_units": 8192,
+    "num_layers": 256,
+    "sequence_length": 65_536,
+    "snippet_length": 65_536,
+    "max_segment_tokens": 65_536,
+    "global_latent_dim": 8192,
+    "bar_latent_dim": 8192,
+    "steps_per_epoch": 10_000_000,
+    "gan_steps": 10_000_000,
+    "interpolation_steps": 1000,
+    "max_trials": 100_000,
+    "max_files": 10_000_000,
+    "transpose": 12,
 }
 SAMPLER_NUMBERS = ("temperature", "top_k", "top_p", "repetition_penalty", "min_voices", "clash_penalty")
 # Flags every recipe's --smoke replaces by its own tiny value: given together with --smoke they would be ignored.
@@ -150,6 +166,24 @@ def snippet_files_from_flags(items):
     return files
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """``--help`` says each flag's default: ``(default: X)`` is added where the help text does not say it.
+
+    On/off switches (``store_true``) are left alone: their default is "off".
+    """
+
+    def _get_help_string(self, action):
+        help_text = action.help or ""
+        if (
+            action.option_strings
+            and "default" not in help_text
+            and action.default not in (None, False, argparse.SUPPRESS)
+            and not isinstance(action, argparse._StoreConstAction)  # store_true/store_false: a switch
+        ):
+            help_text = f"{help_text} (default: %(default)s)".strip()
+        return help_text
+
+
 def one_line_errors(parser):
     """Make ``parser`` answer a flag error in one line (``PROG: error: ...; --help lists the flags``), exit 2.
 
@@ -171,6 +205,11 @@ def parse_flags(parser, argv=None, smoke_sets=SMOKE_SETS):
     ``smoke_sets`` names the flags the recipe's ``--smoke`` replaces; giving
     one of them with ``--smoke`` is refused rather than silently ignored.
     """
+    if parser.formatter_class is argparse.HelpFormatter:
+        parser.formatter_class = DefaultsHelpFormatter
+        for action in parser._actions:  # a flag with no help text is not listed with one: give it its default
+            if action.help is None and action.default not in (None, False) and action.option_strings:
+                action.help = "default: %(default)s"
     args = one_line_errors(parser).parse_args(argv)
     if getattr(args, "output_dir", "") is None and getattr(args, "musickit_default_output_dir", None):
         suffix = "-smoke" if getattr(args, "smoke", False) else ""
@@ -193,9 +232,24 @@ def check_flags(args):
     def given(name):
         return values.get(name) is not None
 
+    for name, value in sorted(values.items()):  # NaN or infinity is never a setting
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"--{name.replace('_', '-')} {value}: use a finite number")
     if given("seed") and not 0 <= args.seed <= MAX_SEED:
         raise UsageError(f"--seed {args.seed}: use a whole number from 0 to {MAX_SEED}")
-    for name in ("epochs", "batch_size", "num_samples", "max_files", "bars", "new_tokens", "tokens_per_section"):
+    if given("transpose") and args.transpose < 0:
+        raise UsageError(f"--transpose {args.transpose}: use a range in semitones from 0 (off) to 12")
+    for name in (
+        "epochs",
+        "batch_size",
+        "num_samples",
+        "max_files",
+        "bars",
+        "new_tokens",
+        "tokens_per_section",
+        "global_latent_dim",
+        "bar_latent_dim",
+    ):
         if given(name) and values[name] < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {values[name]}")
     for name, limit in LIMITS.items():
@@ -205,9 +259,12 @@ def check_flags(args):
             )
     # The sampler's numbers are checked by SamplingConfig, the one place that validates sampling settings.
     SamplingConfig(**{name: values[name] for name in SAMPLER_NUMBERS if given(name)}).validate()
-    for name in ("learning_rate", "contrastive_temperature"):
+    if given("gan_steps") and args.gan_steps < 0:
+        raise UsageError(f"--gan-steps must be at least 0, got {args.gan_steps}")
+    for name in ("learning_rate", "contrastive_temperature", "prior_temperature"):
         if given(name) and not (math.isfinite(values[name]) and values[name] > 0):
-            raise UsageError(f"--{name.replace('_', '-')} {values[name]}: use a positive number such as 1e-3")
+            example = {"learning_rate": "1e-3", "contrastive_temperature": "0.1", "prior_temperature": "1.0"}[name]
+            raise UsageError(f"--{name.replace('_', '-')} {values[name]}: use a positive number such as {example}")
     if given("label_smoothing") and not 0 <= args.label_smoothing < 1:
         raise UsageError(f"--label-smoothing {args.label_smoothing}: use a number in [0, 1)")
     for name in ("key", "scale", "style", "data"):
@@ -216,14 +273,34 @@ def check_flags(args):
                 f"--{name} is empty; leave the flag out or name a {name}, e.g. "
                 + {"key": "C or 'F# minor'", "scale": "major", "style": "bach", "data": "bach"}[name]
             )
+    if given("data") and str(args.data).strip():
+        from musickit.data.sources.dispatch import open_source  # names and paths only: reads no piece, no Keras
+        from musickit.errors import DataSourceError
+
+        try:
+            open_source(args.data)  # an unknown name or a missing path: one line, before the imports
+        except DataSourceError as error:
+            raise UsageError(str(error)) from None
     for name in ("primer", "soundfont"):
         if given(name) and not os.path.isfile(values[name]):
             raise UsageError(f"--{name} {values[name]}: no such file")
+    if given("soundfont") and not _is_soundfont(args.soundfont):
+        raise UsageError(f"--soundfont {args.soundfont} is not a SoundFont 2 (.sf2) file; pass a General MIDI .sf2")
     if given("output_dir") and os.path.exists(args.output_dir) and not os.path.isdir(args.output_dir):
         raise UsageError(f"--output-dir {args.output_dir} is a file; pass a folder")
     if given("resume") and given("overwrite") and args.resume and args.overwrite:
         raise UsageError("--resume and --overwrite contradict each other; pass one of them")
     return args
+
+
+def _is_soundfont(path):
+    """Whether ``path`` starts as a SoundFont 2 file does: a RIFF chunk of form ``sfbk``."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+    except OSError:
+        return False
+    return header[:4] == b"RIFF" and header[8:12] == b"sfbk"
 
 
 def smoke_or(args, smoke_value, value):

@@ -207,28 +207,9 @@ class RunFolder:
         if os.path.isdir(self.path):
             self.lock()  # first: a folder another process is writing is refused as such
         try:
-            if resume and not self.exists():
-                if not continue_finished:
-                    raise UsageError(f"nothing to resume: {self.path} holds no run; leave out --resume to start one")
-                resume = False
-            if not resume and not self.exists() and _has_foreign_files(self.path):
-                raise UsageError(
-                    f"--output-dir {self.path} is not empty and holds no musickit run; pass a new or empty folder"
-                )
-            if not resume and self.exists() and not overwrite:
-                state = "a finished" if self.finished else "an unfinished"
-                raise UsageError(
-                    f"{self.path} already holds {state} run; pass --overwrite to replace it"
-                    + ("" if self.finished else ", --resume to continue it")
-                    + " or another --output-dir"
-                )
+            resume = self.check_start(resume=resume, overwrite=overwrite, continue_finished=continue_finished)
             if resume:
                 check_resumable(self.path, self.read_info(), info)
-                if self.finished and not continue_finished:
-                    raise UsageError(
-                        f"nothing to resume: {self.path} holds a finished run; generate more with "
-                        f"musickit generate --run {self.path}, or pass --overwrite to train again"
-                    )
         except UsageError:
             self.unlock()
             raise
@@ -248,6 +229,49 @@ class RunFolder:
         self._save_manifest()
         self.write_json(self.info_path, info)
         return resume and (os.path.isdir(self.backup_dir) or self.trained)
+
+    def check_start(self, resume=False, overwrite=False, continue_finished=False):
+        """Refuse, in one line, a start that :meth:`start` would refuse, before any data is read or model built.
+
+        Checks what the folder alone tells (a file, another process' lock, a folder that holds no run,
+        a run to keep without ``--overwrite``, nothing to resume) but not the saved flags, which need the
+        data. Writes nothing. Returns whether there is a run to resume.
+
+        >>> RunFolder("/tmp/musickit-check-start-never-made").check_start(resume=True)
+        Traceback (most recent call last):
+        ...
+        musickit.errors.UsageError: nothing to resume: /tmp/musickit-check-start-never-made holds no run; \
+leave out --resume to start one
+        """
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise UsageError(f"--output-dir {self.path} is a file; pass a folder")
+        holder = _read_lock(self.lock_path)
+        if holder is not None and holder != _process_identity() and _alive(holder):
+            raise UsageError(
+                f"{self.path} is being written by process {holder['pid']} on {holder['host']}; "
+                "wait for it to finish or pass another --output-dir"
+            )
+        if resume and not self.exists():
+            if not continue_finished:
+                raise UsageError(f"nothing to resume: {self.path} holds no run; leave out --resume to start one")
+            resume = False
+        if not resume and not self.exists() and _has_foreign_files(self.path):
+            raise UsageError(
+                f"--output-dir {self.path} is not empty and holds no musickit run; pass a new or empty folder"
+            )
+        if not resume and self.exists() and not overwrite:
+            state = "a finished" if self.finished else "an unfinished"
+            raise UsageError(
+                f"{self.path} already holds {state} run; pass --overwrite to replace it"
+                + ("" if self.finished else ", --resume to continue it")
+                + " or another --output-dir"
+            )
+        if resume and self.finished and not continue_finished:
+            raise UsageError(
+                f"nothing to resume: {self.path} holds a finished run; generate more with "
+                f"musickit generate --run {self.path}, or pass --overwrite to train again"
+            )
+        return resume
 
     def remove_own_files(self):
         """Delete the files the manifest lists (and the run's own bookkeeping), nothing else."""
@@ -359,8 +383,16 @@ def load_model_file(path):
     run imports its own model module (which registers it and its layers), so
     this module imports no model and stays below the families.
     """
+    import zipfile
+
     import keras  # here, not at the top: `musickit --help` should not wait for a backend
 
+    if not os.path.isfile(path):
+        raise UsageError(f"{path} does not exist; the run did not finish training: rerun its recipe with --resume")
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" for a torn or overwritten file
+        raise UsageError(
+            f"{path} is damaged (not a .keras zip archive; a write was cut off?): train again or use another run"
+        )
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # noqa: BLE001 - Keras raises many kinds for one cause: a file it cannot load

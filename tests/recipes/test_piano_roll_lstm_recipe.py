@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import shutil
 
 import mido
 import pytest
@@ -94,9 +95,17 @@ def test_generate_command_reproduces_with_a_seed(smoke_run, tmp_path):
     ]
 
 
-def test_resume_refuses_a_run_of_another_config(recipe, smoke_run, capsys):
+def test_resume_refuses_a_run_of_another_config(recipe, smoke_run, capsys, tmp_path):
     output, _ = smoke_run
     same = ["--smoke", "--output-dir", str(output), "--num-samples", "2", "--seed", "3", "--resume"]
+    assert run_main(recipe.main, same) == 2  # a finished run: said before any data is read
+    assert "nothing to resume" in capsys.readouterr().err
+    # The same run as if killed before its end: --resume compares the saved flags and the model.
+    interrupted = tmp_path / "interrupted"
+    shutil.copytree(output, interrupted)
+    manifest = json.loads((interrupted / "manifest.json").read_text())
+    (interrupted / "manifest.json").write_text(json.dumps({**manifest, "finished": False}))
+    same = ["--smoke", "--output-dir", str(interrupted), "--num-samples", "2", "--seed", "3", "--resume"]
     assert run_main(recipe.main, [*same, "--transpose", "1"]) == 2
     assert "--transpose 2, not 1" in capsys.readouterr().err  # the saved flags are compared, one line
     # A model flag given with --smoke now sizes the smoke model (it was ignored before): the model differs.

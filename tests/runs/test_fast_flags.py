@@ -105,3 +105,20 @@ def test_musickit_flag_errors_are_one_line(argv):
     last, error = probe("musickit/cli.py", *argv)
     assert last.endswith("EXIT 2")
     assert len(error.splitlines()) == 1 and "error:" in error, error
+
+
+@pytest.mark.parametrize(
+    "script, says",
+    [
+        ("recipes/piano_roll_lstm.py", ["--lstm-units LSTM_UNITS", "default: 256", "default: autoregressive"]),
+        ("recipes/vae_gan.py", ["--global-latent-dim GLOBAL_LATENT_DIM", "default: 32"]),
+        ("recipes/mel_unet.py", ["--ddim-steps DDIM_STEPS", "default: 50"]),
+    ],
+)
+def test_help_says_every_default(script, says, capsys):
+    recipe = _load(script, os.path.basename(script).removesuffix(".py") + "_for_help")
+    with pytest.raises(SystemExit):
+        recipe.parse_arguments(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for phrase in says:
+        assert phrase in text, phrase

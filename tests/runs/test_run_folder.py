@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from musickit.errors import UsageError
 from musickit.music import Note, Score, write_midi
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags
+from musickit.runs.entry import run_main
 from musickit.runs.folder import LOCK_NAME
 from musickit.training.callbacks import standard_callbacks
 from musickit.utils.atomic import atomic_path
@@ -119,7 +121,11 @@ def test_resume_refuses_other_flags_and_has_nothing_to_do_for_a_finished_run(tmp
     with pytest.raises(UsageError) as error:
         RunFolder(run.path).start({**INFO, "model_config": {"units": 8}}, resume=True)
     assert "different model config" in one_line(error)
-    RunFolder(run.path).start(INFO, resume=True, flags=flags("--epochs", "8", "--resume", "--soundfont", __file__))
+    soundfont = tmp_path / "other.sf2"  # where the soundfont lies is not a setting of the run
+    soundfont.write_bytes(b"RIFF\0\0\0\0sfbk")
+    RunFolder(run.path).start(
+        INFO, resume=True, flags=flags("--epochs", "8", "--resume", "--soundfont", str(soundfont))
+    )
     RunFolder(run.path).finish()
     with pytest.raises(UsageError) as error:
         RunFolder(run.path).start(INFO, resume=True, flags=flags("--epochs", "8", "--resume"))
@@ -233,6 +239,11 @@ def test_json_is_valid_and_paths_from_run_json_stay_inside(tmp_path):
         (["--smoke", "--epochs", "3"], "--smoke sets --epochs"),
         (["--resume", "--overwrite"], "contradict"),
         (["--primer", "missing.mid"], "no such file"),
+        (["--clash-penalty", "nan"], "--clash-penalty nan: use a finite number"),
+        (["--batch-size", "10000000"], "typo"),
+        (["--data", "nonsense-corpus"], "unknown data source 'nonsense-corpus'"),
+        (["--data", "no/such/folder"], "no such file or folder"),
+        (["--soundfont", __file__], "is not a SoundFont 2 (.sf2) file"),
     ],
 )
 def test_bad_values_are_one_line(argv, message, tmp_path):
@@ -243,6 +254,42 @@ def test_bad_values_are_one_line(argv, message, tmp_path):
     with pytest.raises(UsageError) as error:
         parse_flags(parser, argv)
     assert message in one_line(error)
+
+
+def _load_recipe(name):
+    spec = importlib.util.spec_from_file_location(
+        f"{name}_for_folder_checks", os.path.join(ROOT, "recipes", f"{name}.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_recipe_refuses_a_folder_it_may_not_write_before_reading_data(tmp_path, monkeypatch, capsys):
+    from musickit.families.piano_roll_lstm import pipeline
+
+    def no_data(*arguments, **keywords):
+        raise AssertionError("the folder should have been refused before the data was read")
+
+    monkeypatch.setattr(pipeline, "load_data", no_data)
+    recipe = _load_recipe("piano_roll_lstm")
+    finished = finished_run(tmp_path / "finished").path
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("mine")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / LOCK_NAME).write_text(json.dumps({"pid": os.getppid(), "host": os.uname().nodename}))
+    for argv, message in [
+        (["--output-dir", finished], "already holds a finished run; pass --overwrite"),
+        (["--output-dir", finished, "--resume"], "nothing to resume"),
+        (["--output-dir", str(tmp_path / "never"), "--resume"], "holds no run"),
+        (["--output-dir", str(tmp_path / "notes")], "holds no musickit run"),
+        (["--output-dir", str(tmp_path / "busy")], f"is being written by process {os.getppid()}"),
+    ]:
+        assert run_main(recipe.main, ["--smoke", *argv]) == 2, argv
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1 and message in error, (argv, error)
+    assert not (tmp_path / "never").exists()
+    assert sorted(os.listdir(tmp_path / "notes")) == ["notes.txt"]
 
 
 def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
@@ -269,4 +316,4 @@ def test_an_unsafe_or_damaged_model_is_one_line(tmp_path):
         handle.write(b"PK\x03\x04 torn")
     with pytest.raises(UsageError) as error:
         run.load("test")
-    assert "damaged" in one_line(error)
+    assert "is damaged (not a .keras zip archive" in one_line(error)  # not Keras' "File not found"

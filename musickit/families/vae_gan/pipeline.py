@@ -283,6 +283,7 @@ def train_fit_stage(model, data, config, run, stage, seed, verbose):
         epochs=epochs,
         steps_per_epoch=steps_per_epoch(config, data),
         callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles (Keras warns that it ignores shuffle=True for a tf.data.Dataset)
         verbose=(2 if os.environ.get("CI") else "auto") if verbose is None else verbose,
     )
     _copy_history(run, stage)
