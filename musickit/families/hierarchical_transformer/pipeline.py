@@ -5,7 +5,7 @@ The recipe (``recipes/hierarchical_transformer.py``), the Keras Tuner hypermodel
 these steps with a :class:`~musickit.families.hierarchical_transformer.config.HierarchicalConfig`; none of
 them repeats a step.
 
-Example (the smoke preset, every step; about a minute on a CPU):
+Example (the smoke preset, every step; several minutes on a shared 2-core CPU, most of it compiling):
 
 >>> from musickit.families.hierarchical_transformer.config import HierarchicalConfig
 >>> config = HierarchicalConfig.preset("smoke")
