@@ -83,12 +83,18 @@ def train_prompted_baseline(
         ).repeat()
         windows = windows.map(lambda inputs, targets, weights: ({"token_ids": inputs["token_ids"]}, targets, weights))
         compile_for_tokens(model, learning_rate, pretrain_steps, jit_compile)
-        model.fit(windows, epochs=1, steps_per_epoch=pretrain_steps, verbose=verbose)
+        model.fit(windows, epochs=1, steps_per_epoch=pretrain_steps, verbose=verbose, shuffle=False)
     train, valid = (
         prompted_examples(split, tokenizer, length, snippet_length, "".join(SECTION_LETTERS), corpus.styles)
         for split in (corpus.train, corpus.valid)
     )
     compile_for_tokens(model, learning_rate, steps, jit_compile)
-    model.fit(prompted_dataset(train, batch_size, seed=seed).repeat(), epochs=1, steps_per_epoch=steps, verbose=verbose)
+    model.fit(
+        prompted_dataset(train, batch_size, seed=seed).repeat(),
+        epochs=1,
+        steps_per_epoch=steps,
+        verbose=verbose,
+        shuffle=False,  # the pipeline shuffles
+    )
     # Batches of one: prompted_dataset drops a short last batch, and held-out tokens must all count.
     return model, prompted_dataset(valid, 1, shuffle=False)

@@ -171,7 +171,7 @@ def pretrain_encoder(
     pretrainer = ContrastivePretrainer(encoder)
     pretrainer.compile_for_contrast(temperature, learning_rate=learning_rate, jit_compile=jit_compile)
     history = pretrainer.fit(
-        contrastive_dataset(views, batch_size=batch_size, seed=seed), epochs=epochs, verbose=verbose
+        contrastive_dataset(views, batch_size=batch_size, seed=seed), epochs=epochs, verbose=verbose, shuffle=False
     )
     return {
         "contrastive_loss": float(history.history["loss"][-1]),

@@ -215,6 +215,7 @@ class StagedTrainer:
                 validation_data=validation_data,
                 callbacks=list(callbacks),
                 verbose=verbose,
+                shuffle=False,  # the tf.data pipeline shuffles; Keras warns that it ignores shuffle=True
             )
             histories[step] = history.history
             save_weights_atomically(self.model, self.weights_path(step))

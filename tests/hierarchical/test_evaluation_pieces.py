@@ -114,11 +114,11 @@ def test_snippet_embedding_cosines_are_one_to_the_own_snippet_and_zero_to_others
     assert np.isnan(snippet_embedding_cosines(OneHotEncoder(), {"D": [1]}, {"A": [1]}, 4)[0])
 
 
-class UniformModel:
-    """Logits that give every one of four tokens probability 1/4."""
+class UniformModel(keras.Model):
+    """Logits that give every one of four tokens probability 1/4 (a Keras model: scored through predict)."""
 
-    def __call__(self, inputs, training=False):
-        return np.zeros(inputs["token_ids"].shape + (4,), "float32")
+    def call(self, inputs):
+        return keras.ops.zeros(keras.ops.shape(inputs["token_ids"]) + (4,))
 
 
 def test_dataset_token_nll_counts_only_weighted_tokens():

@@ -184,7 +184,11 @@ def pretrain_language_model(model, train_split, config, tokenizer, verbose=2):
         model, config.learning_rate, steps * config.language_model_epochs, jit_compile=config.jit_compile
     )
     history = model.fit(
-        windows, epochs=config.language_model_epochs, steps_per_epoch=config.language_model_steps, verbose=verbose
+        windows,
+        epochs=config.language_model_epochs,
+        steps_per_epoch=config.language_model_steps,
+        verbose=verbose,
+        shuffle=False,  # the windows are shuffled by their pipeline; Keras warns that it ignores shuffle=True
     )
     return {
         "language_model_loss": history.history["loss"][-1],
