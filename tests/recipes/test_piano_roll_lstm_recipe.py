@@ -64,7 +64,8 @@ def test_smoke_run_writes_the_whole_run_folder(smoke_run):
     # One sampling configuration: the family's, saved for `musickit generate --run`.
     from musickit.families.piano_roll_lstm import FAMILY_SAMPLING
 
-    assert json.loads((output / "sampling.json").read_text()) == FAMILY_SAMPLING.to_dict()
+    # Its voice range fitted to the training chorales (4 to 4), and saved as numbers, no longer to be fitted.
+    assert json.loads((output / "sampling.json").read_text()) == FAMILY_SAMPLING.fitted_to_corpus(4, 4).to_dict()
 
 
 def test_generate_command_reproduces_with_a_seed(smoke_run, tmp_path):
