@@ -96,3 +96,54 @@ def read_remi(tokenizer, ids, velocity=90):
         markers=markers,
         metadata=metadata,
     )
+
+
+def end_notes_at_sections(tokenizer, ids):
+    """``ids`` with every note's ``Duration`` shortened so that the note ends where the next section begins.
+
+    A model writing in a form is stopped at a bar line, but the Durations of a section's last notes may
+    reach past it and sound under the next section's first notes (five to seven notes at once where the
+    music has four). Only Duration tokens change; sections start where :func:`read_remi` puts their
+    markers (the bar line after the section token).
+
+    >>> from musickit.representations.remi import REMITokenizer
+    >>> tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
+    >>> names = ["SECTION_A", "Bar", "Position_0", "Pitch_60", "Duration_32", "SECTION_B", "Bar", "Position_0",
+    ...          "Pitch_62", "Duration_4"]
+    >>> ids = end_notes_at_sections(tokenizer, [tokenizer.token_to_id(name) for name in names])
+    >>> [tokenizer.id_to_token(i) for i in ids][4]  # two 4/4 bars cut to the one before section B
+    'Duration_16'
+    """
+    ids = [int(index) for index in np.asarray(ids).reshape(-1)]
+    grammar = tokenizer.grammar
+    kinds, values = grammar.kinds, grammar.values.tolist()
+    duration_ids = {values[index]: index for index in range(*grammar.ranges["duration"])}
+    bar_start, bar_steps, started, step = 0, tokenizer.bar_steps(4, 4), False, 0
+    section_starts, note_starts = [], {}  # note_starts: position of a Pitch token -> its start step
+    for position, index in enumerate(ids):
+        if index == tokenizer.eos_id:
+            break
+        kind, value = kinds[index], values[index]
+        if kind == "position":
+            step = bar_start + value
+        elif kind == "bar":
+            if started:
+                bar_start += bar_steps
+            started, step = True, bar_start
+        elif kind == "time_signature":
+            bar_steps = value
+        elif kind == "section":
+            section_starts.append(bar_start + bar_steps if started else 0)
+        elif kind == "pitch":
+            note_starts[position] = step
+    ended = list(ids)
+    for position, start in note_starts.items():
+        later = [section for section in section_starts if section > start]
+        duration_at = next(
+            (p for p in range(position + 1, min(position + 3, len(ids))) if kinds[ids[p]] == "duration"), None
+        )
+        if not later or duration_at is None or start + values[ids[duration_at]] <= min(later):
+            continue
+        room = min(later) - start
+        ended[duration_at] = duration_ids[max(value for value in duration_ids if value <= room)]
+    return ended

@@ -403,3 +403,19 @@ def test_hand_built_stream_decodes_to_the_notes_it_states():
         (62, 44, 46),
     ]
     assert quantized.time_signatures == [(0, 3, 4)] and quantized.metadata == {"style": "bach"}
+
+
+def test_notes_end_where_the_next_section_begins():
+    from musickit.representations.remi_decoding import end_notes_at_sections
+
+    tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
+    # A: a whole note and a note held for 2 bars from beat 3; B (from bar 2): one quarter note; the end.
+    names = ["SECTION_A", "Bar", "Position_0", "Pitch_60", "Duration_16", "Position_8", "Pitch_64", "Duration_32"]
+    names += ["SECTION_B", "Bar", "Position_0", "Pitch_67", "Duration_4", "EOS"]
+    ids = [tokenizer.token_to_id(name) for name in names]
+    ended = end_notes_at_sections(tokenizer, ids)
+    changed = [(names[i], tokenizer.id_to_token(ended[i])) for i in range(len(ids)) if ended[i] != ids[i]]
+    assert changed == [("Duration_32", "Duration_8")]  # only the note crossing into B: beat 3 to the bar line
+    score = tokenizer.decode_quantized(ended)
+    assert [(n.pitch, n.start_step, n.end_step) for n in score.notes] == [(60, 0, 16), (64, 8, 16), (67, 16, 20)]
+    assert end_notes_at_sections(tokenizer, ids[:8]) == ids[:8]  # no later section: nothing to end

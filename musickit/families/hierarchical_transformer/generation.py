@@ -31,6 +31,7 @@ from musickit.models.hierarchical import HierarchicalTransformer  # noqa: F401  
 from musickit.music.midi_io import read_midi
 from musickit.music.score import SECTION_LETTERS
 from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, class_id
+from musickit.representations.remi_decoding import end_notes_at_sections
 from musickit.runs.folder import RunFolder
 from musickit.runs.samples import token_samples, write_samples
 from musickit.runs.sampling_flags import sampling_config_from_flags
@@ -195,7 +196,9 @@ def write_pieces(
     held-out piece of the style (from ``valid_scores``, or from ``defaults``, a :func:`default_snippets`
     dict); emotion and tempo default to that piece's. Each piece samples with ``config.sampling`` as
     :func:`piece_sampling` fits it to its snippets, in sections of at most ``config.bars_per_section`` whole
-    bars, with ``config.reprise``. ``end_sections_at_bars`` also ends each section's sampling where its
+    bars, with ``config.reprise``; no note sounds into the next section
+    (:func:`~musickit.representations.remi_decoding.end_notes_at_sections`). ``end_sections_at_bars`` also
+    ends each section's sampling where its
     ``config.bars_per_section + 1``-th bar would open (:class:`~musickit.generation.processors.length.BarBudget`)
     instead of sampling all ``config.tokens_per_section`` tokens and cutting them.
     """
@@ -236,7 +239,7 @@ def write_pieces(
             bars_per_section=config.bars_per_section,
             reprise=config.reprise,
         )
-        written.append((ids, snippets, piece_style))
+        written.append((end_notes_at_sections(tokenizer, ids), snippets, piece_style))
     return written
 
 
