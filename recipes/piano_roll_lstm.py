@@ -3,7 +3,8 @@ Title: Piano-roll LSTM on the Bach chorales
 Description: Train a stacked LSTM on 88-key piano rolls, beat the Markov baseline, and write new music.
 Run time: 8 epochs used 6 min 16 s of CPU (user time) with the onset and metre model; on a 2-core
   machine shared with four other jobs it took 21.6 min wall (corpus cached; the first parse adds
-  about 2 min). `--smoke` takes well under a minute unloaded.
+  about 2 min); re-run on 2026-11-30 beside three other sessions (load 7-14): 12.4 CPU-min, 25.5 min
+  wall. `--smoke` takes well under a minute unloaded.
   On a GPU, scale it up: `--epochs 60 --lstm-units 512` (the family's `gpu` preset).
 
 Run it with no arguments:
