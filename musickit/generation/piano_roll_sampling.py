@@ -33,9 +33,10 @@ probability of sounding):
   voice that ends is taken up by another instead of leaving a hole. The
   model's own logits rank them; a key the model let go is struck again on
   the 8th-note grid and otherwise held as its onset bit says. A key a
-  semitone from a sounding one loses ``clash_penalty`` in that ranking.
-* ``clash_penalty`` (autoregressive head): a key whose neighbour a
-  semitone below was just drawn sounding loses this logit.
+  minor second or ninth from a sounding one (what the evaluator counts as a
+  clash) loses ``clash_penalty`` in that ranking.
+* ``clash_penalty`` (autoregressive head): a key with a key a minor second
+  or ninth below just drawn sounding loses this logit.
 
 Models with an onset channel (``frame_channels=2``) sample ``(sustain, onset)``
 pairs: a key that starts sounding gets an onset, a key that keeps sounding is
@@ -54,6 +55,7 @@ from keras import ops
 from musickit.errors import UsageError
 from musickit.generation.compiling import compile_for_backend
 from musickit.generation.sampling_config import SamplingConfig
+from musickit.music.intervals import CLASH_INTERVALS
 from musickit.music.keys import estimate_key
 
 
@@ -85,8 +87,8 @@ def keep_voices(sustain, logits, min_voices, clash_penalty=0.0, blocked=None):
     """Switch on silent keys of ``sustain`` (``(batch, keys)`` 0/1), most probable first, until ``min_voices`` sound.
 
     ``logits`` (``(batch, keys)``, tempered, biases included) rank the silent
-    keys; a key a semitone from a sounding key (or from one switched on just
-    before) loses ``clash_penalty`` in the ranking, and a key where
+    keys; a key a minor second or ninth from a sounding key (or from one
+    switched on just before) loses ``clash_penalty`` in the ranking, and a key where
     ``blocked`` (optional ``(batch, keys)`` 0/1) is 1 is never switched on.
     Rows that already sound ``min_voices`` keys are unchanged; nothing is
     switched off.
@@ -105,11 +107,7 @@ def keep_voices(sustain, logits, min_voices, clash_penalty=0.0, blocked=None):
     logits = ops.cast(ops.convert_to_tensor(logits), "float32")
     keys = sustain.shape[-1]
     for _ in range(int(min_voices)):  # one key a round: a key switched on changes its neighbours' clash
-        zeros = ops.zeros_like(sustain[:, :1])
-        neighbours = ops.concatenate([sustain[:, 1:], zeros], axis=1) + ops.concatenate(
-            [zeros, sustain[:, :-1]], axis=1
-        )
-        score = logits - clash_penalty * ops.minimum(neighbours, 1.0)
+        score = logits - clash_penalty * _clash_neighbours(sustain)
         score = ops.where(sustain > 0, -1e9, score)
         if blocked is not None:
             score = ops.where(blocked > 0, -1e9, score)
@@ -117,6 +115,20 @@ def keep_voices(sustain, logits, min_voices, clash_penalty=0.0, blocked=None):
         short = ops.cast(ops.sum(sustain, axis=-1, keepdims=True) < min_voices, "float32")
         sustain = ops.minimum(sustain + short * best, 1.0)
     return sustain
+
+
+def _clash_neighbours(sustain):
+    """1.0 at each key a clash interval (:data:`~musickit.music.intervals.CLASH_INTERVALS`) from a sounding key."""
+    keys = sustain.shape[-1]
+    neighbours = ops.zeros_like(sustain)
+    for interval in CLASH_INTERVALS:
+        if interval >= keys:
+            continue
+        zeros = ops.zeros_like(sustain[:, :interval])
+        above = ops.concatenate([sustain[:, interval:], zeros], axis=1)  # key k sees key k + interval
+        below = ops.concatenate([zeros, sustain[:, :-interval]], axis=1)  # and key k - interval
+        neighbours = neighbours + above + below
+    return ops.minimum(neighbours, 1.0)
 
 
 def _largest_mask(values, count):

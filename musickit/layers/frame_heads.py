@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from musickit.music.intervals import CLASH_INTERVALS
+
 
 @keras.saving.register_keras_serializable(package="musickit")
 class AutoregressiveFrameHead(keras.layers.Layer):
@@ -129,9 +131,10 @@ class AutoregressiveFrameHead(keras.layers.Layer):
                 consistent bits.
             previous_sustain: ``(batch, num_pitches // channels)`` keys that
                 sounded in the previous frame (needed with ``channels=2``).
-            clash_penalty: logit taken from a key whose neighbour a semitone
-                below was just drawn sounding (keys are drawn low to high, so
-                every semitone pair of the frame is seen once).
+            clash_penalty: logit taken from a key with a key a minor second
+                or ninth below (:data:`~musickit.music.intervals.CLASH_INTERVALS`)
+                just drawn sounding (keys are drawn low to high, so every
+                clashing pair of the frame is seen once).
 
         Returns:
             ``(batch, num_pitches)`` float frame of 0/1.
@@ -162,8 +165,12 @@ class AutoregressiveFrameHead(keras.layers.Layer):
                 + ops.take(context_logits, key, axis=1)
             )
             if clash_penalty:
-                below = ops.take(frame, ops.maximum(key - channels, 0), axis=1) * ops.cast(key >= channels, frame.dtype)
-                logit = logit - clash_penalty * below * ops.cast(key % channels == 0, frame.dtype)
+                below = sum(
+                    ops.take(frame, ops.maximum(key - channels * interval, 0), axis=1)
+                    * ops.cast(key >= channels * interval, frame.dtype)
+                    for interval in CLASH_INTERVALS
+                )
+                logit = logit - clash_penalty * ops.minimum(below, 1.0) * ops.cast(key % channels == 0, frame.dtype)
             if process_logit is not None:
                 logit = process_logit(logit)
             probability = ops.sigmoid(logit)

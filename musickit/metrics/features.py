@@ -44,11 +44,11 @@ import numpy as np
 from musickit.metrics.pitch import estimate_key_fast, in_scale_ratio
 from musickit.metrics.timeline import note_times
 from musickit.metrics.undefined import undefined
+from musickit.music.intervals import CLASH_INTERVALS
 from musickit.music.keys import parse_key
 
 NO_PITCHED_NOTES = "no pitched notes"
 GRID_TOLERANCE = 1.0 / 48.0  # quarters: a 192nd note; a tick or two off the grid keeps its level
-CLASH_INTERVALS = (1, 13)
 METRICAL_LEVELS = ("beat", "eighth", "sixteenth", "finer")
 MAX_VOICES = 8  # the voice-count distribution's last bin holds 8 or more
 # Bin edges in quarters for inter-onset intervals and note lengths: a 16th,

@@ -28,6 +28,17 @@ def test_keep_voices_switches_on_the_most_probable_silent_keys_by_hand():
     assert kept.tolist() == [[1, 0, 1, 0, 1, 0]]
 
 
+def test_keep_voices_avoids_a_minor_ninth_as_the_evaluator_counts_it():
+    sustain = np.zeros((1, 20), "float32")
+    sustain[0, 0] = 1.0  # one key sounds
+    logits = np.zeros((1, 20), "float32")
+    logits[0, 13], logits[0, 7] = 3.0, 1.0  # the model prefers the key a minor ninth above it
+    kept = np.asarray(ops.convert_to_numpy(keep_voices(sustain, logits, 2, clash_penalty=10.0)))
+    assert np.flatnonzero(kept[0]).tolist() == [0, 7]  # 13 would clash (-7 after the penalty), so 7
+    kept = np.asarray(ops.convert_to_numpy(keep_voices(sustain, logits, 2)))
+    assert np.flatnonzero(kept[0]).tolist() == [0, 13]  # without the penalty, the model's choice
+
+
 @pytest.mark.parametrize("head", ["independent", "autoregressive"])
 def test_sampled_frames_keep_the_voice_floor_and_consistent_onsets(head):
     model = PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0, head=head, head_hidden_units=4, frame_channels=2)
@@ -120,6 +131,8 @@ def test_remi_clash_penalty_lowers_pitches_a_semitone_from_sounding_notes():
     # At step 2 (Position_2) G4 has ended: only C4's neighbours clash.
     later = _allowed(rules, ["Bar", "Position_0", "Pitch_60", "Duration_8", "Pitch_67", "Duration_2", "Position_2"])
     assert later["Pitch_61"] == -3.0 and later["Pitch_68"] == 0.0
+    # Minor ninths clash too, as the evaluator counts them: C#5 and B3 against the C4 (G4 has ended).
+    assert later["Pitch_73"] == -3.0 and later["Pitch_47"] == -3.0 and later["Pitch_72"] == 0.0
 
 
 def test_config_flags_and_old_sampling_files():

@@ -49,6 +49,20 @@ def test_autoregressive_sampling_matches_teacher_forced_probabilities():
     np.testing.assert_array_equal(frame, (noise < probabilities).astype("float32"))
 
 
+def test_autoregressive_clash_penalty_sees_minor_seconds_and_ninths():
+    head = AutoregressiveFrameHead(num_pitches=16, hidden_units=4)
+    head(np.zeros((1, 2), "float32"), np.zeros((1, 16), "float32"))
+    for weight in head.weights:
+        weight.assign(np.zeros(weight.shape, "float32"))
+    noise = np.full((1, 16), 0.5, "float32")  # a key sounds when its probability is above one half
+    bias = np.full((1, 16), -9.0, "float32")
+    bias[0, [0, 1, 4, 13]] = 2.0  # four keys the model wants: 1 and 13 clash with 0
+    frame = ops.convert_to_numpy(head.sample(np.zeros((1, 2), "float32"), noise, logit_bias=bias))
+    assert np.flatnonzero(frame[0]).tolist() == [0, 1, 4, 13]
+    frame = ops.convert_to_numpy(head.sample(np.zeros((1, 2), "float32"), noise, logit_bias=bias, clash_penalty=3.0))
+    assert np.flatnonzero(frame[0]).tolist() == [0, 4]  # 2 - 3 < 0: the minor second and the minor ninth go
+
+
 @pytest.mark.parametrize("head", ["independent", "autoregressive"])
 def test_many_to_many_output_and_keras_round_trip(tmp_path, head):
     model = tiny(head)

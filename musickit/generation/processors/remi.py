@@ -5,12 +5,15 @@ Both processors read the vocabulary from the tokenizer's ``grammar``
 integer value per id, and which kind may follow which.
 """
 
+import functools
+
 import keras  # noqa: F401  (the examples in the docstrings use it)
 import numpy as np
 from keras import ops
 
 from musickit.errors import UsageError
 from musickit.generation.processors.base import FORBIDDEN_LOGIT, LogitsProcessor, previous_tokens, vocabulary_structure
+from musickit.music.intervals import CLASH_INTERVALS
 from musickit.representations.grammar import OTHER, remi_follows
 
 # Token kinds as small integers for the transition table; note kinds follow from 6 on, in note order.
@@ -246,8 +249,9 @@ class RemiNoteRules(LogitsProcessor):
       to ``ascending_pitches``). Where the other rules leave no pitch to
       strike, moving on stays open.
 
-    With ``clash_penalty``, a ``Pitch`` a semitone from a sounding note
-    loses that much logit (soft: a clash the model is sure of stays possible).
+    With ``clash_penalty``, a ``Pitch`` a minor second or ninth from a sounding
+    note (:data:`~musickit.music.intervals.CLASH_INTERVALS`, what the evaluator
+    counts as a clash) loses that much logit (soft: a clash the model is sure of stays possible).
 
     A note whose ``Duration`` is still to come counts as sounding at its
     onset only. Tokens up to the last of ``reset_token_ids`` (the prompt's
@@ -482,7 +486,8 @@ class RemiNoteRules(LogitsProcessor):
             forbidden = ops.logical_or(forbidden, thin_gap)
         if self.clash_penalty:
             distance = ops.abs(pitch_values[:, :, None] - sounding_pitches[:, None, :])
-            clashes = ops.any(distance == 1, axis=-1)
+            clash_pairs = functools.reduce(ops.logical_or, [distance == interval for interval in CLASH_INTERVALS])
+            clashes = ops.any(clash_pairs, axis=-1)
             logits = ops.subtract(logits, self.clash_penalty * ops.cast(clashes, "float32"))
         return ops.where(forbidden, FORBIDDEN_LOGIT, logits)
 
