@@ -72,6 +72,7 @@ from musickit.runs.distribution_flags import add_distribution_flags, configure_d
 from musickit.runs.entry import run_main
 from musickit.runs.flags import add_snippet_flag, snippet_files_from_flags
 from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_flag_defaults
+from musickit.runs.steps import recipe_step
 
 # Keras and the family's pipeline load in import_libraries(), after the flags are checked, so --help and a bad
 # flag answer at once instead of after 10 s of imports.
@@ -330,10 +331,19 @@ def adopt_training_flags(args, run):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    if args.smoke:  # a few steps per fit: compile time is all there is, so ask XLA for quick compiles
-        from musickit.utils.compile_cache import compile_quickly
+    if not args.smoke:
+        return run_pipeline(args)
+    # A few steps per fit: compile time is all there is, so ask XLA for quick compiles (JAX) and trace no
+    # graphs (TensorFlow).
+    from musickit.utils.compile_cache import compile_quickly, run_smoke_eagerly
 
-        compile_quickly()
+    compile_quickly()
+    with run_smoke_eagerly():
+        return run_pipeline(args)
+
+
+def run_pipeline(args):
+    """The pipeline's steps for parsed flags (``main`` parses them)."""
     run = RunFolder(args.output_dir)
     # The train and generate steps add to the run the earlier steps made; the whole pipeline starts one.
     stepwise = args.command in ("train", "generate")
@@ -353,7 +363,8 @@ def main(argv=None):
     token_processors(config.sampling, tokenizer, tokenizer.vocabulary_size)  # bad --key/--scale fail early
 
     # ## Data: real phrases of each style assembled into pieces of known form
-    tokenizer, corpus = family.build_corpus(config, tokenizer)
+    with recipe_step("reading the corpus and assembling pieces in forms"):
+        tokenizer, corpus = family.build_corpus(config, tokenizer)
     print(
         f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces in {len(config.forms)} forms; "
         f"styles {corpus.styles}"
@@ -393,19 +404,24 @@ def main(argv=None):
 
     # ## Pre-training: NT-Xent for the encoder, next-token prediction for the decoder
     if args.command in ("all", "pretrain") and config.pretrain:
-        metrics["pretrain"] = family.pretrain(
-            model, corpus.train, config, tokenizer, weights_path=run.file("pretrained.weights.h5")
-        )
+        with recipe_step("pre-training (contrastive encoder, then the decoder alone)"):
+            metrics["pretrain"] = family.pretrain(
+                model, corpus.train, config, tokenizer, weights_path=run.file("pretrained.weights.h5")
+            )
 
     # ## Staged training, then held-out perplexity beside the decoder-only baseline
     if args.command in ("all", "train"):
-        metrics["train"] = train(model, corpus, config, tokenizer, run, resume)
+        stages = "end to end" if config.stages == "E" else f"in stages {config.stages}"
+        with recipe_step(f"training {stages}"):
+            metrics["train"] = train(model, corpus, config, tokenizer, run, resume)
         run.save_model(model, tokenizer)
         generation.save_default_snippets(run, corpus.valid_scores, corpus.styles, tokenizer, config.snippet_length)
         pretrain_steps = metrics.get("pretrain", {}).get("language_model_steps", 0) if config.pretrain else 0
-        metrics["perplexity"] = family.perplexities(
-            model, corpus, config, tokenizer, metrics["train"]["training_steps"], pretrain_steps
-        )
+        baseline = ", and training the decoder-only baseline" if config.baseline else ""
+        with recipe_step(f"held-out perplexity{baseline}"):
+            metrics["perplexity"] = family.perplexities(
+                model, corpus, config, tokenizer, metrics["train"]["training_steps"], pretrain_steps
+            )
 
     # ## Generation in the requested form and style, judged by a style classifier trained on real snippets
     if args.command in ("all", "generate"):
@@ -413,8 +429,10 @@ def main(argv=None):
             if not os.path.isfile(run.model_path):
                 raise UsageError(f"{run.path} has no trained model yet; run the 'train' step first")
             model = load_model_file(run.model_path)
-        classifier, metrics["style_classifier"] = style_judge(corpus, config, tokenizer, run, metrics, args.command)
-        metrics["generation"] = generate(model, corpus, config, args, tokenizer, run, given_snippets, classifier)
+        with recipe_step("style classifier (the judge of the generated pieces)"):
+            classifier, metrics["style_classifier"] = style_judge(corpus, config, tokenizer, run, metrics, args.command)
+        with recipe_step(f"writing pieces in the form {config.form}"):
+            metrics["generation"] = generate(model, corpus, config, args, tokenizer, run, given_snippets, classifier)
     run.write_json(run.metrics_path, metrics)
     if args.command in ("all", "generate"):
         run.finish()

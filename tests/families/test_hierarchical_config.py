@@ -13,10 +13,11 @@ def test_each_preset_has_one_snippet_length_and_the_cpu_preset_is_the_default():
     assert lengths == {"smoke": 16, "cpu": 64, "gpu": 256}
 
 
-def test_smoke_preset_keeps_every_stage_but_takes_few_steps():
-    smoke = HierarchicalConfig.preset("smoke")
-    assert smoke.stages == "A,B,C" and smoke.pretrain and smoke.baseline
-    assert smoke.num_layers == 1 and smoke.steps_per_epoch == 2 and smoke.contrastive_epochs == 1
+def test_smoke_preset_takes_the_cpu_presets_steps_but_few_of_them():
+    smoke, cpu = HierarchicalConfig.preset("smoke"), HierarchicalConfig.preset("cpu")
+    assert (smoke.stages, smoke.contrastive_epochs, smoke.language_model_epochs) == ("E", 0, 0)
+    assert (cpu.stages, cpu.contrastive_epochs, cpu.language_model_epochs) == ("E", 0, 0)
+    assert smoke.baseline and smoke.num_layers == 1 and smoke.steps_per_epoch == 2
 
 
 def test_overrides_replace_values_and_none_keeps_the_preset():

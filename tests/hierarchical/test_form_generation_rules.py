@@ -72,6 +72,6 @@ def test_cpu_preset_trains_end_to_end_on_compact_remi_and_smoke_keeps_every_stag
     cpu = HierarchicalConfig.preset("cpu")
     assert cpu.stages == "E" and cpu.num_velocity_bins == 0 and not cpu.use_programs
     assert cpu.sampling == FAMILY_SAMPLING and cpu.reprise == "copy"
-    assert HierarchicalConfig.preset("smoke").stages == "A,B,C"
+    assert HierarchicalConfig.preset("smoke").stages == "E"
     with pytest.raises(UsageError, match="--reprise"):
         HierarchicalConfig(reprise="twice")

@@ -21,15 +21,13 @@ def _recipe():
 
 def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     run_dir = tmp_path / "run"
-    # One end-to-end stage and no pre-training keep this to a single fit; the staged path is tested in
-    # test_hierarchical_model.py and by the slow test below. The form curriculum walks both of its phases at one
-    # window length: each length is another compiled step (the length curriculum is test_curriculum.py's).
+    # The smoke preset trains end to end without pre-training fits, as the recipe's default does; the staged path
+    # is tested in test_hierarchical_model.py and by the slow test below. The form curriculum walks both of its
+    # phases at one window length: each length is another compiled step (the length curriculum is
+    # test_curriculum.py's).
     metrics = _recipe().main(
         [
             "--smoke",
-            "--no-pretrain",
-            "--stages",
-            "E",
             "--form",
             "AABA",
             "--curriculum",
@@ -79,7 +77,11 @@ def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
 
 
 @pytest.mark.slow
-def test_whole_smoke_pipeline_with_pretraining_and_stages(tmp_path):
+def test_whole_smoke_pipeline_with_pretraining_and_stages(tmp_path, monkeypatch):
+    from musickit.families.hierarchical_transformer import config
+
+    staged = {**config.PRESETS["smoke"], "stages": "A,B,C", "contrastive_epochs": 1, "language_model_epochs": 1}
+    monkeypatch.setitem(config.PRESETS, "smoke", staged)
     metrics = _recipe().main(["--smoke", "--output-dir", str(tmp_path / "run")])
     assert 0.0 <= metrics["pretrain"]["retrieval_accuracy"] <= 1.0
     assert (tmp_path / "run" / "stages" / "stage_C.weights.h5").is_file()

@@ -7,8 +7,8 @@ form and :func:`generate_from_run` (what ``musickit generate --run RUN`` calls f
 Example:
 
 >>> from musickit.families.hierarchical_transformer import HierarchicalConfig
->>> HierarchicalConfig.preset("smoke").stages
-'A,B,C'
+>>> HierarchicalConfig.preset("smoke").stages  # end to end, as the cpu preset; "A,B,C" trains in stages
+'E'
 """
 
 from musickit.families.hierarchical_transformer.config import MODEL_NAME, PRESETS, HierarchicalConfig

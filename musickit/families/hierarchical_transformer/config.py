@@ -166,9 +166,10 @@ PRESETS = {
         "language_model_epochs": 20,
         "batch_size": 16,
     },
-    # Every step of the pipeline, each as small as it goes: what the tests and `--smoke` run.
+    # The recipe's steps as the cpu preset takes them (end to end, no pre-training fits), each as small as it goes:
+    # what `--smoke` and the tests run. The staged path with pre-training: `--stages A,B,C` with
+    # contrastive_epochs and language_model_epochs set (the recipe's slow test).
     "smoke": {
-        "stages": "A,B,C",
         "epochs": 1,
         "model_preset": "tiny",
         "max_files": 8,
@@ -177,9 +178,7 @@ PRESETS = {
         "pieces_per_form": 1,
         "snippet_length": 16,
         "sequence_length": 64,
-        "contrastive_epochs": 1,
         "contrastive_copies": 1,
-        "language_model_epochs": 1,
         "language_model_steps": 2,
         "steps_per_epoch": 2,
         "style_classifier_epochs": 1,
@@ -188,7 +187,7 @@ PRESETS = {
         "num_layers": 1,
         "validation_steps": 2,
         # jit_compile stays "auto": one XLA program per fit on JAX (without it JAX compiles each of about 2,000
-        # operations on its own: the recipe test took 220 CPU-s that way, 147 jitted), graphs without XLA on a
-        # TensorFlow CPU, eager PyTorch.
+        # operations on its own: the recipe test took 220 CPU-s that way, 147 jitted), eager PyTorch. On
+        # TensorFlow the recipe runs a smoke run's functions eagerly (musickit.utils.compile_cache.run_smoke_eagerly).
     },
 }
