@@ -51,6 +51,7 @@ a held-out piece's snippets per style).
 """
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -331,19 +332,14 @@ def adopt_training_flags(args, run):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    if not args.smoke:
-        return run_pipeline(args)
-    # A few steps per fit: compile time is all there is, so ask XLA for quick compiles (JAX) and trace no
-    # graphs (TensorFlow).
-    from musickit.utils.compile_cache import compile_quickly, run_smoke_eagerly
+    fits = contextlib.nullcontext
+    if args.smoke:
+        # A few steps per fit: compile time is all there is, so XLA compiles quickly (JAX) and TensorFlow traces
+        # no graphs for the fits. Generation keeps its one compiled loop per piece: faster than eager steps.
+        from musickit.utils.compile_cache import compile_quickly, run_smoke_eagerly
 
-    compile_quickly()
-    with run_smoke_eagerly():
-        return run_pipeline(args)
-
-
-def run_pipeline(args):
-    """The pipeline's steps for parsed flags (``main`` parses them)."""
+        compile_quickly()
+        fits = run_smoke_eagerly
     run = RunFolder(args.output_dir)
     # The train and generate steps add to the run the earlier steps made; the whole pipeline starts one.
     stepwise = args.command in ("train", "generate")
@@ -403,8 +399,9 @@ def run_pipeline(args):
     )
 
     # ## Pre-training: NT-Xent for the encoder, next-token prediction for the decoder
-    if args.command in ("all", "pretrain") and config.pretrain:
-        with recipe_step("pre-training (contrastive encoder, then the decoder alone)"):
+    pretraining = config.pretrain and (config.contrastive_epochs or config.language_model_epochs)
+    if args.command in ("all", "pretrain") and pretraining:
+        with recipe_step("pre-training (contrastive encoder, then the decoder alone)"), fits():
             metrics["pretrain"] = family.pretrain(
                 model, corpus.train, config, tokenizer, weights_path=run.file("pretrained.weights.h5")
             )
@@ -412,13 +409,13 @@ def run_pipeline(args):
     # ## Staged training, then held-out perplexity beside the decoder-only baseline
     if args.command in ("all", "train"):
         stages = "end to end" if config.stages == "E" else f"in stages {config.stages}"
-        with recipe_step(f"training {stages}"):
+        with recipe_step(f"training {stages}"), fits():
             metrics["train"] = train(model, corpus, config, tokenizer, run, resume)
         run.save_model(model, tokenizer)
         generation.save_default_snippets(run, corpus.valid_scores, corpus.styles, tokenizer, config.snippet_length)
         pretrain_steps = metrics.get("pretrain", {}).get("language_model_steps", 0) if config.pretrain else 0
         baseline = ", and training the decoder-only baseline" if config.baseline else ""
-        with recipe_step(f"held-out perplexity{baseline}"):
+        with recipe_step(f"held-out perplexity{baseline}"), fits():
             metrics["perplexity"] = family.perplexities(
                 model, corpus, config, tokenizer, metrics["train"]["training_steps"], pretrain_steps
             )
@@ -429,7 +426,7 @@ def run_pipeline(args):
             if not os.path.isfile(run.model_path):
                 raise UsageError(f"{run.path} has no trained model yet; run the 'train' step first")
             model = load_model_file(run.model_path)
-        with recipe_step("style classifier (the judge of the generated pieces)"):
+        with recipe_step("style classifier (the judge of the generated pieces)"), fits():
             classifier, metrics["style_classifier"] = style_judge(corpus, config, tokenizer, run, metrics, args.command)
         with recipe_step(f"writing pieces in the form {config.form}"):
             metrics["generation"] = generate(model, corpus, config, args, tokenizer, run, given_snippets, classifier)

@@ -146,13 +146,22 @@ def _apply_processors(processors, logits, token_ids, index, end_id):
     return ops.where(stuck, fallback, logits)
 
 
+def _end_at_limit(logits, index, limit, end_id):
+    """``logits`` that leave only ``end_id`` open at positions from ``limit`` on (nothing changes without one)."""
+    if end_id is None:
+        return logits
+    is_end = ops.arange(ops.shape(logits)[-1])[None, :] == end_id
+    only_end = ops.where(is_end, 0.0, FORBIDDEN_LOGIT)
+    return ops.where(index >= limit, ops.cast(only_end, logits.dtype), logits)
+
+
 #: Prefill lengths are rounded up to a multiple of this, so prompts of similar
 #: length share one compiled function.
 PREFILL_BUCKET = 64
 
 
 def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length):
-    """The function the backend compiles: ``(token_ids, mask, inputs) -> token_ids``.
+    """The function the backend compiles: ``(token_ids, mask, inputs, limit) -> token_ids``.
 
     ``model.generation_context(inputs)`` runs once, before the loop (for the
     hierarchical model that is the snippet encoder); every step reads it.
@@ -161,10 +170,15 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
     keras_hub's CausalLM does: its attention scores then take
     ``prefill_length x max_length`` memory instead of ``max_length ** 2``, so
     memory grows linearly with the generated length. Positions past the
-    shortest prompt are rewritten by the decoding steps anyway.
+    shortest prompt are rewritten by the decoding steps anyway; prompt
+    tokens past the prefill go through the decoding steps (which keep them).
+
+    ``limit`` (a scalar) is the length the caller asked for: from there on
+    every row writes ``end_id``, so a buffer longer than the request (one
+    shape for calls of several lengths: one compile) stops where it should.
     """
 
-    def generate_step(token_ids, mask, inputs):
+    def generate_step(token_ids, mask, inputs, limit):
         batch_size, max_length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
         context = {name: value for name, value in model.generation_context(inputs).items() if value is not None}
         step_context = context
@@ -173,6 +187,8 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
             # after the prefill; the context of the steps must follow.
             step_context = {name: ops.repeat(value, sampler.num_beams, axis=0) for name, value in context.items()}
         index = ops.min(ops.sum(ops.cast(mask, "int32"), axis=-1))
+        if use_cache:
+            index = ops.minimum(index, prefill_length)  # the cache holds the prefill, no more
 
         if use_cache:
             # Prefill: one pass over the prompt fills every layer's cache up to prefill_length.
@@ -184,7 +200,7 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
                 last_token = ops.slice(prompt, [0, index - 1], [rows, 1])
                 logits, hidden, cache = model.decode_with_cache(last_token, cache, index - 1, step_context)
                 logits = _apply_processors(processors, logits[:, 0, :], prompt, index, end_id)
-                return logits, hidden, cache
+                return _end_at_limit(logits, index, limit, end_id), hidden, cache
 
         else:
             cache = None
@@ -195,7 +211,7 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
                 rows, vocabulary = ops.shape(logits)[0], ops.shape(logits)[2]
                 logits = ops.slice(logits, [0, index - 1, 0], [rows, 1, vocabulary])[:, 0, :]
                 logits = _apply_processors(processors, logits, prompt, index, end_id)
-                return logits, None, cache
+                return _end_at_limit(logits, index, limit, end_id), None, cache
 
         return sampler(
             next=next,
@@ -290,6 +306,7 @@ def generate_rows(
     seed=None,
     stop_token_ids="auto",
     use_cache=True,
+    buffer_length=None,
     **sampler_options,
 ):
     """The decoding loop behind every model's ``generate``: continue checked prompts, return their ids.
@@ -309,6 +326,11 @@ def generate_rows(
         inputs: optional dict of per-row arrays ``model.generation_context`` reads.
         sampler, processors, seed, stop_token_ids, use_cache, **sampler_options:
             as in :func:`generate`.
+        buffer_length: optional int >= ``max_length``: the token buffer's length. Calls of different
+            ``max_length`` with one ``buffer_length`` (and the same sampler and processors) share one
+            compiled function instead of compiling one each: a piece written section by section compiles
+            once. Rows end at ``max_length`` all the same (with stop tokens the loop stops there; without,
+            it runs on to the buffer's end and the rows are cut).
 
     Returns:
         One list of ids per row: the prompt, then the generated tokens up to
@@ -348,15 +370,24 @@ def generate_rows(
     stop_token_ids = None if stop_token_ids is None else tuple(int(t) for t in stop_token_ids)
     end_id = stop_token_ids[0] if stop_token_ids else None
 
+    buffer_length = max_length if buffer_length is None else int(buffer_length)
+    if not max_length <= buffer_length <= model.max_sequence_length:
+        raise UsageError(
+            f"buffer_length {buffer_length} must lie between max_length {max_length} and the model's "
+            f"max_sequence_length {model.max_sequence_length}"
+        )
     # Right-padded buffer; the mask marks prompt tokens the sampler must keep.
-    token_ids = np.full((len(rows), max_length), model.padding_id, "int32")
-    mask = np.zeros((len(rows), max_length), bool)
+    token_ids = np.full((len(rows), buffer_length), model.padding_id, "int32")
+    mask = np.zeros((len(rows), buffer_length), bool)
     for number, row in enumerate(rows):
         token_ids[number, : len(row)] = row
         mask[number, : len(row)] = True
 
     shortest = min(len(row) for row in rows)
-    prefill_length = min(-(-shortest // PREFILL_BUCKET) * PREFILL_BUCKET, max_length)
+    # One prefill length for a fixed buffer (longer prompts go on through the decoding steps), else the
+    # shortest prompt's bucket.
+    prefill_rows = PREFILL_BUCKET if buffer_length > max_length else -(-shortest // PREFILL_BUCKET) * PREFILL_BUCKET
+    prefill_length = min(prefill_rows, buffer_length)
     key = (
         id(sampler),
         tuple(id(p) for p in processors),
@@ -371,7 +402,10 @@ def generate_rows(
         functions[key] = (_compile(model, sampler, step), sampler, processors)
     function = functions[key][0]
     tensors = {name: ops.convert_to_tensor(value) for name, value in inputs.items()}
-    outputs = ops.convert_to_numpy(function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), tensors))
+    limit = ops.convert_to_tensor(np.int32(max_length))
+    outputs = ops.convert_to_numpy(
+        function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), tensors, limit)
+    )
 
     results = []
     for number, row in enumerate(rows):

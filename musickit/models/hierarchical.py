@@ -266,6 +266,7 @@ class HierarchicalTransformer(DecoderLanguageModel):
         seed=None,
         stop_token_ids="auto",
         use_cache=True,
+        buffer_length=None,
         **sampler_options,
     ):
         """Continue each prompt token by token, reading the memories of ``snippets``.
@@ -279,6 +280,8 @@ class HierarchicalTransformer(DecoderLanguageModel):
             sampler, processors, seed, stop_token_ids, use_cache, **sampler_options:
                 as in :func:`musickit.generation.cached_decoding.generate` (beam
                 search included: the memories follow each row's beams).
+            buffer_length: as in :func:`musickit.generation.cached_decoding.generate_rows`: one buffer
+                length for the sections of a piece, so they share one compiled function.
 
         Returns:
             One list of ids per prompt, up to and including the end token. The
@@ -306,6 +309,7 @@ class HierarchicalTransformer(DecoderLanguageModel):
             seed=seed,
             stop_token_ids=stop_token_ids,
             use_cache=use_cache,
+            buffer_length=buffer_length,
             **sampler_options,
         )
 

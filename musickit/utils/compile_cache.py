@@ -14,6 +14,7 @@ Example:
 
 import contextlib
 import os
+import warnings
 
 
 def enable_compilation_cache(path=None):
@@ -66,10 +67,11 @@ def run_smoke_eagerly():
 
     A smoke run's fits take two steps each, so on TensorFlow nearly all of their time is graph tracing: the
     hierarchical smoke's end-to-end fit took 125 s traced and 8 s eager (under the same load), its baseline
-    91 s and 12 s, its style classifier 43 s and 4 s. Backend-specific on purpose: JAX keeps its compiled
-    programs (eager JAX dispatches each of thousands of operations on its own, which is slower), and
-    PyTorch runs eagerly anyway. The previous setting comes back when the block ends, so a test that calls
-    a recipe's ``main`` does not change the tests after it.
+    91 s and 12 s, its style classifier 43 s and 4 s. Generation is better left out: a piece's decoding
+    loop compiles once (13 s) and then runs fast, where eager steps took 24 s. Backend-specific on purpose:
+    JAX keeps its compiled programs (eager JAX dispatches each of thousands of operations on its own, which
+    is slower), and PyTorch runs eagerly anyway. The previous setting comes back when the block ends, so a
+    test that calls a recipe's ``main`` does not change the tests after it.
 
     Example:
 
@@ -86,6 +88,9 @@ def run_smoke_eagerly():
     before = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)
     try:
-        yield
+        with warnings.catch_warnings():
+            # tf.data keeps its own graphs, as it should; TensorFlow warns about that once per dataset.
+            warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run_functions_eagerly`")
+            yield
     finally:
         tf.config.run_functions_eagerly(before)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from musickit.errors import UsageError
-from musickit.generation.processors import KeyScaleMask, LogitsProcessor
+from musickit.generation.processors import ForbiddenTokens, KeyScaleMask, LogitsProcessor
 from musickit.models.music_transformer import MusicTransformer
 
 
@@ -92,6 +92,24 @@ def test_stops_at_the_end_token_and_sampling_is_seeded(model):
         conditions={"style": 0},
     )
     assert again == outputs
+
+
+def test_one_buffer_serves_calls_of_several_lengths_with_one_compile_and_the_same_tokens():
+    keras.utils.set_random_seed(6)
+    model = MusicTransformer.from_preset("tiny", vocabulary_size=32, max_sequence_length=96, dropout=0.0, end_id=None)
+    model.build()
+    # 70 tokens: longer than the 64-token prefill, so the rest of the prompt goes through the decoding steps.
+    prompt = [[2 + (5 * position) % 29 for position in range(70)]]
+    never_ends = [ForbiddenTokens([31])]  # the model never stops itself: the limit must stop it
+    options = {"sampler": "greedy", "stop_token_ids": [31], "processors": never_ends}
+    plain = {length: model.generate(prompt, max_length=length, **options)[0] for length in (72, 80)}
+    compiled_before = len(model.__dict__["_musickit_generate_functions"])
+    for length in (72, 80):
+        buffered = model.generate(prompt, max_length=length, buffer_length=96, **options)[0]
+        assert buffered == plain[length] and len(buffered) == length  # cut at the limit, no end token kept
+    assert len(model.__dict__["_musickit_generate_functions"]) == compiled_before + 1  # one compile for both
+    with pytest.raises(UsageError, match="buffer_length 70 must lie between max_length 72"):
+        model.generate(prompt, max_length=72, buffer_length=70, **options)
 
 
 def test_beam_search_returns_one_sequence_per_prompt(model):

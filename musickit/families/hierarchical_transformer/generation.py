@@ -78,9 +78,11 @@ def generate_in_form(
         raise UsageError(f"form {form} needs a snippet for section(s) {', '.join(missing)}; pass --snippet X=file.mid")
 
     def continue_piece(ids, max_length, stop_token_ids):
+        # One buffer for every section: the sections share one compiled decoding loop instead of one each.
         return model.generate(
             [ids],
             max_length,
+            buffer_length=model.max_sequence_length,
             snippets=snippets,
             conditions=conditions,
             sampler=sampler,
