@@ -51,7 +51,6 @@ a held-out piece's snippets per style).
 """
 
 import argparse
-import contextlib
 import csv
 import json
 import os
@@ -332,14 +331,16 @@ def adopt_training_flags(args, run):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    fits = contextlib.nullcontext
-    if args.smoke:
-        # A few steps per fit: compile time is all there is, so XLA compiles quickly (JAX) and TensorFlow traces
-        # no graphs for the fits. Generation keeps its one compiled loop per piece: faster than eager steps.
-        from musickit.utils.compile_cache import compile_quickly, run_smoke_eagerly
+    from musickit.utils.compile_cache import compile_quickly, run_smoke_eagerly
 
+    if args.smoke:  # a few steps per fit: compile time is all there is, so ask XLA for quick compiles
         compile_quickly()
-        fits = run_smoke_eagerly
+
+    def fits():
+        """TensorFlow traces no graphs for a smoke run's fits; generation keeps its one compiled loop per piece
+        (faster than eager steps)."""
+        return run_smoke_eagerly(args.smoke)
+
     run = RunFolder(args.output_dir)
     # The train and generate steps add to the run the earlier steps made; the whole pipeline starts one.
     stepwise = args.command in ("train", "generate")

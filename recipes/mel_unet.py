@@ -111,6 +111,15 @@ def main(argv=None):
     backend, reason = choose_backend()
     print(f"backend: {backend} ({reason})")
 
+    from musickit.utils.compile_cache import run_smoke_eagerly
+
+    # A smoke run's fits take two steps: on TensorFlow tracing their graphs is nearly all of the time.
+    with run_smoke_eagerly(args.smoke):
+        return run_pipeline(args, config, backend)
+
+
+def run_pipeline(args, config, backend):
+    """Data, model, training and samples for parsed flags and their configuration (``main`` makes them)."""
     import keras
 
     from musickit.families.mel_diffusion import pipeline

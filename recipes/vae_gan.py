@@ -122,6 +122,15 @@ def main(argv=None):
     )
     config = config.replace(sampling=sampling_config_from_flags(args, config.sampling, defaults=DEFAULTS.sampling))
 
+    from musickit.utils.compile_cache import run_smoke_eagerly
+
+    # A smoke run's fits take two steps: on TensorFlow tracing their graphs is nearly all of the time.
+    with run_smoke_eagerly(args.smoke):
+        return run_pipeline(args, config)
+
+
+def run_pipeline(args, config):
+    """Data, model, training and samples for parsed flags and their configuration (``main`` makes them)."""
     import keras
 
     from musickit.families.vae_gan import generation, pipeline

@@ -62,8 +62,8 @@ def compile_quickly():
 
 
 @contextlib.contextmanager
-def run_smoke_eagerly():
-    """Run TensorFlow functions eagerly inside the block: for runs of a few steps (``--smoke``).
+def run_smoke_eagerly(enabled=True):
+    """Run TensorFlow functions eagerly inside the block when ``enabled``: for runs of a few steps (``--smoke``).
 
     A smoke run's fits take two steps each, so on TensorFlow nearly all of their time is graph tracing: the
     hierarchical smoke's end-to-end fit took 125 s traced and 8 s eager (under the same load), its baseline
@@ -80,7 +80,7 @@ def run_smoke_eagerly():
     """
     import keras
 
-    if keras.config.backend() != "tensorflow":
+    if not enabled or keras.config.backend() != "tensorflow":
         yield
         return
     import tensorflow as tf
