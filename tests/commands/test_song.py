@@ -1,0 +1,105 @@
+"""``musickit song``: a tiny untrained hierarchical run writes the song's files; the conditions' sources; errors."""
+
+import json
+
+import pytest
+import scipy.io.wavfile
+from tiny_runs import write_hierarchical_run, write_mel_run
+
+from musickit.cli import build_parser, main
+from musickit.commands.song import plan_song, run_styles
+from musickit.music.midi_io import read_midi
+from musickit.representations.prompt import read_prompt
+
+
+@pytest.fixture(scope="module")
+def hierarchical_run(tmp_path_factory):
+    return write_hierarchical_run(tmp_path_factory.mktemp("runs") / "hierarchical")
+
+
+def plan(run, prompt, *flags):
+    args = build_parser().parse_args(["song", "--prompt", prompt, "--run", run, "-o", "x", *flags])
+    info = json.loads(open(f"{run}/run.json").read())
+    return plan_song(args, read_prompt(prompt), info, *run_styles(run, info))
+
+
+def test_flags_win_over_prompt_words_and_the_plan_says_where_each_came_from(hierarchical_run):
+    chosen = plan(hierarchical_run, "sad chorale in G major, 140 bpm, AABA", "--emotion", "calm", "--tempo", "slow")
+    assert chosen["emotion"] == {"value": "calm", "from": "flag --emotion", "prompt_said": "sad (sad)"}
+    assert chosen["tempo"] == {"value": "slow", "from": "flag --tempo", "prompt_said": "fast (140 bpm)"}
+    assert chosen["qpm"]["value"] is None and chosen["qpm"]["prompt_said"] == "140 (140 bpm)"
+    assert chosen["style"] == {"value": "bach", "from": "prompt word 'chorale'"}
+    assert chosen["key"] == {"value": "G major", "from": "prompt word 'G major'"}
+    assert chosen["form"] == {"value": "AABA", "from": "prompt word 'AABA'"}
+    # The tiny run's defaults: its form AB, the family's 4 bars a section, no instrument.
+    defaults = plan(hierarchical_run, "something")
+    assert defaults["form"] == {"value": "AB", "from": "default: the run's form"}
+    assert defaults["bars_per_section"]["value"] == 4 and defaults["instrument"]["value"] is None
+    assert plan(hierarchical_run, "x", "--tempo", "90")["tempo"]["value"] == "moderate"  # 76 <= 90 <= 120
+
+
+def test_a_song_is_written_as_midi_with_its_sections_png_wav_and_json(hierarchical_run, tmp_path, capsys):
+    stem = tmp_path / "songs" / "first"
+    arguments = ["song", "--prompt", "calm chorale in G major with sparkles", "--style", "bach", "--tempo", "90"]
+    arguments += ["--form", "ABA", "--bars-per-section", "1", "--run", hierarchical_run, "-o", str(stem)]
+    assert main(arguments + ["--skip-neural-render", "--temperature", "0.9"]) == 0
+    captured = capsys.readouterr()
+    assert "prompt words not known (not used): sparkles\n" in captured.err
+    score = read_midi(f"{stem}.mid")
+    assert [marker.text for marker in score.markers] == ["A", "B", "A"]
+    assert [tempo.qpm for tempo in score.tempos] == pytest.approx([90.0])
+    assert open(f"{stem}.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    rate, audio = scipy.io.wavfile.read(f"{stem}.wav")
+    assert rate == 16000 and len(audio) > 0
+    record = json.loads(open(f"{stem}.json").read())
+    assert record["asked"]["prompt"] == "calm chorale in G major with sparkles"
+    assert record["asked"]["flags"] == {
+        "style": "bach",
+        "tempo": "90",
+        "form": "ABA",
+        "bars_per_section": 1,
+        "temperature": 0.9,
+    }
+    used = record["used"]
+    assert used["emotion"] == {"value": "calm", "from": "prompt word 'calm'"}
+    assert used["style"] == {"value": "bach", "from": "flag --style"}  # the prompt said bach too
+    assert used["tempo"]["value"] == "moderate" and used["qpm"] == {"value": 90.0, "from": "flag --tempo"}
+    assert record["sampling_changes"] == {"temperature": 0.9, "key": "G major"}
+    assert record["prompt"]["unknown"] == ["sparkles"] and record["sections"] == ["A", "B", "A"]
+    assert record["audio"] in ("fluidsynth", "synth") and record["midi_qpm"] == 90.0
+
+
+def test_the_neural_render_goes_through_the_mel_run(hierarchical_run, tmp_path, capsys):
+    mel_run = write_mel_run(tmp_path / "mel")
+    stem = tmp_path / "neural"
+    arguments = ["song", "--prompt", "fast", "--form", "A", "--bars-per-section", "1", "--run", hierarchical_run]
+    arguments += ["--render-run", mel_run, "--ddim-steps", "1", "--griffin-lim-iterations", "1", "-o", str(stem)]
+    assert main(arguments) == 0
+    assert json.loads(open(f"{stem}.json").read())["audio"] == "neural"
+    assert scipy.io.wavfile.read(f"{stem}.wav")[0] == 16000
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--prompt", " "], "--prompt is empty"),
+        (["--prompt", "calm", "--style", "jazz"], "style 'jazz' (flag --style) is not among the run's styles: bach"),
+        (["--prompt", "a folk tune"], "style 'folk' (prompt word 'folk') is not among the run's styles: bach"),
+        (["--prompt", "calm", "--tempo", "quick"], "--tempo quick: give quarter notes per minute from 20 to 400"),
+        (["--prompt", "calm", "--form", "BA"], "must introduce its sections in order"),
+        (["--prompt", "calm", "--run", "RUN/missing"], "train one with `python recipes/hierarchical_transformer.py`"),
+    ],
+)
+def test_bad_requests_end_in_one_line_before_the_model_loads(hierarchical_run, tmp_path, capsys, flags, message):
+    arguments = ["song", "--run", hierarchical_run, "--skip-neural-render", "-o", str(tmp_path / "song"), *flags]
+    arguments = [str(tmp_path / "missing") if item == "RUN/missing" else item for item in arguments]
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1 and not (tmp_path / "song.mid").exists()
+
+
+def test_a_missing_render_run_names_both_remedies(hierarchical_run, tmp_path, capsys):
+    missing = str(tmp_path / "no_mel")
+    assert main(["song", "--prompt", "calm", "--run", hierarchical_run, "--render-run", missing, "-o", "x"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "recipes/mel_unet.py" in error and "--skip-neural-render" in error
