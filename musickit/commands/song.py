@@ -339,8 +339,10 @@ def write_songs(args, reading, plan, stem):
         with open(f"{name}.json", "w") as handle:
             json.dump(record, handle, indent=2, default=str)
             handle.write("\n")
-        print(f"{files['midi']}  {files['wav']} ({files['audio']}, {files['audio_seconds']:.1f} s)  {files['png']}  "
-              f"{name}.json")
+        print(
+            f"{files['midi']}  {files['wav']} ({files['audio']}, {files['audio_seconds']:.1f} s)  {files['png']}  "
+            f"{name}.json"
+        )
     return 0
 
 
@@ -374,7 +376,11 @@ def write_song(args, score, plan, name):
     sample = Sample.from_score(score, steps_per_quarter=4)
     title = f"{os.path.basename(name)}: {plan['form']['value']}, {plan['style']['value']}, {score.initial_qpm:g} qpm"
     plot_piano_roll(
-        sample.roll, png, steps_per_quarter=4, bar_starts=sample.bar_starts, lowest_pitch=sample.lowest_pitch,
+        sample.roll,
+        png,
+        steps_per_quarter=4,
+        bar_starts=sample.bar_starts,
+        lowest_pitch=sample.lowest_pitch,
         title=title,
     )
     result = render_midi_file(

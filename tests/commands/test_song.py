@@ -1,13 +1,15 @@
 """``musickit song``: a tiny untrained hierarchical run writes the song's files; the conditions' sources; errors."""
 
+import contextlib
 import json
 
 import pytest
 import scipy.io.wavfile
+from conftest import make_score
 from tiny_runs import write_hierarchical_run, write_mel_run
 
 from musickit.cli import build_parser, main
-from musickit.commands.song import plan_song, run_styles
+from musickit.commands.song import plan_song, run_styles, write_song
 from musickit.music.midi_io import read_midi
 from musickit.representations.prompt import read_prompt
 
@@ -38,45 +40,68 @@ def test_flags_win_over_prompt_words_and_the_plan_says_where_each_came_from(hier
     assert plan(hierarchical_run, "x", "--tempo", "90")["tempo"]["value"] == "moderate"  # 76 <= 90 <= 120
 
 
-def test_a_song_is_written_as_midi_with_its_sections_png_wav_and_json(hierarchical_run, tmp_path, capsys):
-    stem = tmp_path / "songs" / "first"
+@pytest.fixture(scope="module")
+def song(hierarchical_run, tmp_path_factory):
+    """One song from the tiny run (two sections: each section is one compiled decoding, the test's cost)."""
+    stem = tmp_path_factory.mktemp("songs") / "first"
     arguments = ["song", "--prompt", "calm chorale in G major with sparkles", "--style", "bach", "--tempo", "90"]
-    arguments += ["--form", "ABA", "--bars-per-section", "1", "--run", hierarchical_run, "-o", str(stem)]
-    assert main(arguments + ["--skip-neural-render", "--temperature", "0.9"]) == 0
-    captured = capsys.readouterr()
-    assert "prompt words not known (not used): sparkles\n" in captured.err
+    arguments += ["--form", "AB", "--bars-per-section", "1", "--run", hierarchical_run, "-o", str(stem)]
+    with open(stem.parent / "stderr.txt", "w") as errors, contextlib.redirect_stderr(errors):
+        code = main(arguments + ["--skip-neural-render", "--temperature", "0.9"])
+    return stem, code
+
+
+def test_a_song_is_written_as_midi_with_its_sections_png_and_wav(song):
+    stem, code = song
+    assert code == 0
     score = read_midi(f"{stem}.mid")
-    assert [marker.text for marker in score.markers] == ["A", "B", "A"]
-    assert [tempo.qpm for tempo in score.tempos] == pytest.approx([90.0])
+    assert [marker.text for marker in score.markers] == ["A", "B"]
+    assert [tempo.qpm for tempo in score.tempos] == pytest.approx([90.0], abs=1e-3)  # MIDI keeps microseconds
     assert open(f"{stem}.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     rate, audio = scipy.io.wavfile.read(f"{stem}.wav")
     assert rate == 16000 and len(audio) > 0
+
+
+def test_the_json_says_what_was_asked_and_what_was_used(song):
+    stem, _ = song
     record = json.loads(open(f"{stem}.json").read())
     assert record["asked"]["prompt"] == "calm chorale in G major with sparkles"
     assert record["asked"]["flags"] == {
         "style": "bach",
         "tempo": "90",
-        "form": "ABA",
+        "form": "AB",
         "bars_per_section": 1,
         "temperature": 0.9,
     }
     used = record["used"]
     assert used["emotion"] == {"value": "calm", "from": "prompt word 'calm'"}
-    assert used["style"] == {"value": "bach", "from": "flag --style"}  # the prompt said bach too
-    assert used["tempo"]["value"] == "moderate" and used["qpm"] == {"value": 90.0, "from": "flag --tempo"}
+    assert used["style"] == {"value": "bach", "from": "flag --style"}  # the prompt said bach too: no conflict
+    assert used["key"] == {"value": "G major", "from": "prompt word 'G major'"}
+    assert used["tempo"] == {"value": "moderate", "from": "flag --tempo"}
+    assert used["qpm"] == {"value": 90.0, "from": "flag --tempo"}
     assert record["sampling_changes"] == {"temperature": 0.9, "key": "G major"}
-    assert record["prompt"]["unknown"] == ["sparkles"] and record["sections"] == ["A", "B", "A"]
+    assert record["prompt"]["unknown"] == ["sparkles"] and record["sections"] == ["A", "B"]
     assert record["audio"] in ("fluidsynth", "synth") and record["midi_qpm"] == 90.0
 
 
-def test_the_neural_render_goes_through_the_mel_run(hierarchical_run, tmp_path, capsys):
+def test_unknown_prompt_words_are_listed_in_one_line_and_what_is_used_in_another(song):
+    stem, _ = song
+    lines = (stem.parent / "stderr.txt").read_text().splitlines()
+    assert lines[0] == "musickit song: prompt words not known (not used): sparkles"
+    assert lines[1].startswith("musickit song: style bach (flag --style), emotion calm (prompt word 'calm'), ")
+
+
+@pytest.mark.slow
+def test_the_neural_render_goes_through_the_mel_run(tmp_path):
     mel_run = write_mel_run(tmp_path / "mel")
-    stem = tmp_path / "neural"
-    arguments = ["song", "--prompt", "fast", "--form", "A", "--bars-per-section", "1", "--run", hierarchical_run]
-    arguments += ["--render-run", mel_run, "--ddim-steps", "1", "--griffin-lim-iterations", "1", "-o", str(stem)]
-    assert main(arguments) == 0
-    assert json.loads(open(f"{stem}.json").read())["audio"] == "neural"
-    assert scipy.io.wavfile.read(f"{stem}.wav")[0] == 16000
+    arguments = ["song", "--prompt", "x", "--render-run", mel_run, "--ddim-steps", "1", "--griffin-lim-iterations", "1"]
+    args = build_parser().parse_args(arguments + ["-o", "x"])
+    chosen = {"qpm": {"value": 240.0}, "instrument": {"value": "organ"}, "form": {"value": "A"}}
+    chosen["style"] = {"value": "bach"}
+    files = write_song(args, make_score([(60, 90, 0.0, 0.5), (64, 90, 0.5, 1.0)]), chosen, str(tmp_path / "n"))
+    assert files["audio"] == "neural" and files["audio_seconds"] == pytest.approx(0.5, abs=0.1)  # 2 beats at 240
+    score = read_midi(files["midi"])
+    assert {note.program for note in score.notes} == {19} and score.tempos[0].qpm == pytest.approx(240.0, abs=1e-2)
 
 
 @pytest.mark.parametrize(
