@@ -374,7 +374,9 @@ def write_song(args, score, plan, name):
     midi, png, wav = f"{name}.mid", f"{name}.png", f"{name}.wav"
     write_midi(score, midi)
     sample = Sample.from_score(score, steps_per_quarter=4)
-    title = f"{os.path.basename(name)}: {plan['form']['value']}, {plan['style']['value']}, {score.initial_qpm:g} qpm"
+    shown = [str(plan.get(field, {}).get("value") or "") for field in ("form", "style", "emotion", "key")]
+    shown.append(f"{score.initial_qpm:.0f} qpm")
+    title = f"{os.path.basename(name)}: {', '.join(value for value in shown if value)}"
     plot_piano_roll(
         sample.roll,
         png,
