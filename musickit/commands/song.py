@@ -375,6 +375,7 @@ def write_song(args, score, plan, name):
     write_midi(score, midi)
     sample = Sample.from_score(score, steps_per_quarter=4)
     shown = [str(plan.get(field, {}).get("value") or "") for field in ("form", "style", "emotion", "key")]
+    shown = [value for value in shown if value != "auto"]  # key auto: the snippets' own
     shown.append(f"{score.initial_qpm:.0f} qpm")
     title = f"{os.path.basename(name)}: {', '.join(value for value in shown if value)}"
     plot_piano_roll(
