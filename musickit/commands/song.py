@@ -247,8 +247,8 @@ def with_tempo(score, qpm):
     """``score`` played at ``qpm`` quarter notes per minute throughout (the same beats, new seconds).
 
     >>> from musickit.music.score import Note, Score
-    >>> faster = with_tempo(Score(notes=[Note(60, 90, 1.0, 2.0)]), 60)  # 120 qpm -> 60 qpm: twice as long
-    >>> faster.notes[0].start, faster.notes[0].end, faster.tempos[0].qpm
+    >>> slower = with_tempo(Score(notes=[Note(60, 90, 1.0, 2.0)]), 60)  # 120 qpm -> 60 qpm: twice as long
+    >>> slower.notes[0].start, slower.notes[0].end, slower.tempos[0].qpm
     (2.0, 4.0, 60)
     """
     import dataclasses
