@@ -27,6 +27,7 @@ import sys
 import time
 
 from musickit.errors import UsageError
+from musickit.families.request import GenerationRequest
 from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, emotion_name
 from musickit.representations.prompt import INSTRUMENT_PROGRAMS, MAX_QPM, MIN_QPM, read_prompt
 from musickit.runs.flags import add_sampling_flags, check_flags
@@ -208,15 +209,16 @@ def plan_song(args, reading, info, styles, saved):
             plan["qpm"]["prompt_said"] = f"{reading.values['qpm']:g} ({qpm_word})"
     plan["key"] = choose("key", "--key", args.key, reading, saved_key(args.run), "the run's sampling key")
     flags = info.get("flags") if isinstance(info.get("flags"), dict) else {}
-    run_form = flags.get("form") or HierarchicalConfig.form
+    run_form, whose = (flags["form"], "the run's") if flags.get("form") else (HierarchicalConfig.form, "the family's")
     given_form = str(args.form).strip().upper() if args.form is not None else None
-    plan["form"] = choose("form", "--form", given_form, reading, run_form, "the run's form")
+    plan["form"] = choose("form", "--form", given_form, reading, run_form, f"{whose} form")
     form_letters(plan["form"]["value"])  # a bad form: one line
     run_bars = int(info.get("bars_per_section") or HierarchicalConfig.bars_per_section)
+    whose = "the run's" if info.get("bars_per_section") else "the family's"
     if args.bars_per_section is not None and args.bars_per_section < 1:
         raise UsageError(f"--bars-per-section must be at least 1, got {args.bars_per_section}")
     plan["bars_per_section"] = choose(
-        "bars_per_section", "--bars-per-section", args.bars_per_section, reading, run_bars, "the run's"
+        "bars_per_section", "--bars-per-section", args.bars_per_section, reading, run_bars, whose
     )
     if args.instrument is not None:
         program_from_flag(args.instrument)
@@ -280,6 +282,7 @@ def describe(plan):
 
 def run(args):
     check_flags(args)  # --seed -1, an empty --style or --key, a missing --soundfont: one line each
+    GenerationRequest(primer=args.primer).check_family(MODEL_NAME)  # --primer: this family reads none
     reading = read_prompt(args.prompt)
     stem = output_stem(args.output)
     info = check_runs(args)
@@ -298,7 +301,6 @@ def write_songs(args, reading, plan, stem):
     import tempfile
 
     from musickit.families import get_family
-    from musickit.families.request import GenerationRequest
 
     form, bars = plan["form"]["value"], plan["bars_per_section"]["value"]
     changes = sampling_changes_from_flags(args)

@@ -36,7 +36,8 @@ def test_flags_win_over_prompt_words_and_the_plan_says_where_each_came_from(hier
     # The tiny run's defaults: its form AB, the family's 4 bars a section, no instrument.
     defaults = plan(hierarchical_run, "something")
     assert defaults["form"] == {"value": "AB", "from": "default: the run's form"}
-    assert defaults["bars_per_section"]["value"] == 4 and defaults["instrument"]["value"] is None
+    assert defaults["bars_per_section"] == {"value": 4, "from": "default: the family's"}  # the run saved none
+    assert defaults["instrument"]["value"] is None
     assert plan(hierarchical_run, "x", "--tempo", "90")["tempo"]["value"] == "moderate"  # 76 <= 90 <= 120
 
 
@@ -113,11 +114,13 @@ def test_the_neural_render_goes_through_the_mel_run(tmp_path):
         (["--prompt", "calm", "--tempo", "quick"], "--tempo quick: give quarter notes per minute from 20 to 400"),
         (["--prompt", "calm", "--form", "BA"], "must introduce its sections in order"),
         (["--prompt", "calm", "--run", "RUN/missing"], "train one with `python recipes/hierarchical_transformer.py`"),
+        (["--prompt", "calm", "--primer", "RUN/run.json"], "--primer: hierarchical_transformer runs take no primer"),
     ],
 )
 def test_bad_requests_end_in_one_line_before_the_model_loads(hierarchical_run, tmp_path, capsys, flags, message):
     arguments = ["song", "--run", hierarchical_run, "--skip-neural-render", "-o", str(tmp_path / "song"), *flags]
-    arguments = [str(tmp_path / "missing") if item == "RUN/missing" else item for item in arguments]
+    places = {"RUN/missing": str(tmp_path / "missing"), "RUN/run.json": f"{hierarchical_run}/run.json"}
+    arguments = [places.get(item, item) for item in arguments]
     assert main(arguments) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1 and not (tmp_path / "song.mid").exists()
