@@ -12,7 +12,11 @@ by FluidSynth (the plain synth without a soundfont). Every check that needs no K
 unknown style, a missing run) is one line and exit code 2 before the model loads.
 
 Files, for ``-o songs/first``: ``songs/first.mid`` (section markers A, B, ...), ``.wav``, ``.png`` and
-``.json``; with ``--num-samples N`` above 1, ``songs/first_1.*`` ... ``songs/first_N.*``.
+``.json``; with ``--num-samples N`` above 1, ``songs/first_1.*`` ... ``songs/first_N.*``. The JSON holds
+``asked`` (the prompt and the flags given), ``prompt`` (what the reader found, and the unknown words),
+``used`` (``{condition: {"value", "from", "prompt_said"?}}``), ``sampling_changes`` and ``sampling`` (the
+run's ``sampling.json`` with them), the runs, the files, the audio's method and length, the MIDI's tempo,
+its note count and its section markers.
 
 Example::
 
@@ -227,13 +231,18 @@ def plan_song(args, reading, info, styles, saved):
     return plan
 
 
-def saved_key(run_dir):
-    """The ``key`` of the run's ``sampling.json`` (``"auto"``: the snippets' key), or ``None``."""
+def saved_sampling(run_dir):
+    """The run's ``sampling.json`` as a dict (``{}`` for a run from before it)."""
     path = os.path.join(run_dir, "sampling.json")
     if not os.path.isfile(path):
-        return None
+        return {}
     with open(path) as handle:
-        return json.load(handle).get("key")
+        return json.load(handle)
+
+
+def saved_key(run_dir):
+    """The ``key`` of the run's ``sampling.json`` (``"auto"``: the snippets' key), or ``None``."""
+    return saved_sampling(run_dir).get("key")
 
 
 def output_stem(path):
@@ -332,6 +341,7 @@ def write_songs(args, reading, plan, stem):
             "prompt": {"values": reading.values, "words": reading.words, "unknown": list(reading.unknown)},
             "used": {field: chosen for field, chosen in plan.items()},
             "sampling_changes": changes,
+            "sampling": {**saved_sampling(args.run), **changes},  # before the family fits it to the snippets
             "seed": args.seed + number,
             "run": args.run,
             "render_run": None if args.skip_neural_render else args.render_run,

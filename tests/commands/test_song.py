@@ -10,13 +10,22 @@ from tiny_runs import write_hierarchical_run, write_mel_run
 
 from musickit.cli import build_parser, main
 from musickit.commands.song import plan_song, run_styles, write_song
+from musickit.families.hierarchical_transformer.config import FAMILY_SAMPLING
 from musickit.music.midi_io import read_midi
 from musickit.representations.prompt import read_prompt
+from musickit.runs.folder import RunFolder
 
 
 @pytest.fixture(scope="module")
 def hierarchical_run(tmp_path_factory):
-    return write_hierarchical_run(tmp_path_factory.mktemp("runs") / "hierarchical")
+    """The tiny run with the family's sampling (no section ends early, so none is empty) and its returning
+    sections copied (``reprise`` copy): the model writes each letter once."""
+    run = write_hierarchical_run(tmp_path_factory.mktemp("runs") / "hierarchical")
+    FAMILY_SAMPLING.save(RunFolder(run))
+    info = json.loads(open(f"{run}/run.json").read())
+    info["flags"]["reprise"] = "copy"
+    open(f"{run}/run.json", "w").write(json.dumps(info))
+    return run
 
 
 def plan(run, prompt, *flags):
@@ -43,10 +52,10 @@ def test_flags_win_over_prompt_words_and_the_plan_says_where_each_came_from(hier
 
 @pytest.fixture(scope="module")
 def song(hierarchical_run, tmp_path_factory):
-    """One song from the tiny run (two sections: each section is one compiled decoding, the test's cost)."""
+    """One song from the tiny run in the form AA: one section decoded (each one compiles: the cost), one copied."""
     stem = tmp_path_factory.mktemp("songs") / "first"
     arguments = ["song", "--prompt", "calm chorale in G major with sparkles", "--style", "bach", "--tempo", "90"]
-    arguments += ["--form", "AB", "--bars-per-section", "1", "--run", hierarchical_run, "-o", str(stem)]
+    arguments += ["--form", "AA", "--bars-per-section", "1", "--run", hierarchical_run, "-o", str(stem)]
     with open(stem.parent / "stderr.txt", "w") as errors, contextlib.redirect_stderr(errors):
         code = main(arguments + ["--skip-neural-render", "--temperature", "0.9"])
     return stem, code
@@ -56,7 +65,7 @@ def test_a_song_is_written_as_midi_with_its_sections_png_and_wav(song):
     stem, code = song
     assert code == 0
     score = read_midi(f"{stem}.mid")
-    assert [marker.text for marker in score.markers] == ["A", "B"]
+    assert [marker.text for marker in score.markers] == ["A", "A"]
     assert [tempo.qpm for tempo in score.tempos] == pytest.approx([90.0], abs=1e-3)  # MIDI keeps microseconds
     assert open(f"{stem}.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     rate, audio = scipy.io.wavfile.read(f"{stem}.wav")
@@ -70,7 +79,7 @@ def test_the_json_says_what_was_asked_and_what_was_used(song):
     assert record["asked"]["flags"] == {
         "style": "bach",
         "tempo": "90",
-        "form": "AB",
+        "form": "AA",
         "bars_per_section": 1,
         "temperature": 0.9,
     }
@@ -81,7 +90,8 @@ def test_the_json_says_what_was_asked_and_what_was_used(song):
     assert used["tempo"] == {"value": "moderate", "from": "flag --tempo"}
     assert used["qpm"] == {"value": 90.0, "from": "flag --tempo"}
     assert record["sampling_changes"] == {"temperature": 0.9, "key": "G major"}
-    assert record["prompt"]["unknown"] == ["sparkles"] and record["sections"] == ["A", "B"]
+    assert record["sampling"]["temperature"] == 0.9 and record["sampling"]["key"] == "G major"
+    assert record["prompt"]["unknown"] == ["sparkles"] and record["sections"] == ["A", "A"]
     assert record["audio"] in ("fluidsynth", "synth") and record["midi_qpm"] == 90.0
 
 
