@@ -34,7 +34,7 @@ from musickit.errors import UsageError
 from musickit.families.request import GenerationRequest
 from musickit.representations.conditions import EMOTION_CLASSES, TEMPO_CLASSES, emotion_name
 from musickit.representations.prompt import INSTRUMENT_PROGRAMS, MAX_QPM, MIN_QPM, read_prompt
-from musickit.runs.flags import add_sampling_flags, check_flags
+from musickit.runs.flags import LIMITS, add_sampling_flags, check_flags
 from musickit.runs.folder import RunFolder
 from musickit.runs.sampling_flags import sampling_changes_from_flags
 
@@ -144,11 +144,14 @@ def choose(field, flag, flag_value, reading, default, default_from, prompt_value
 
 def run_styles(run_dir, info):
     """The run's styles (run.json, else the keys of its snippets.json) and its saved snippets' labels."""
-    saved = {}
     path = os.path.join(run_dir, "snippets.json")
-    if os.path.isfile(path):
-        with open(path) as handle:
-            saved = json.load(handle)
+    if not os.path.isfile(path):  # the family needs it too: say so before the model loads
+        raise UsageError(
+            f"--run {run_dir} has no snippets.json (it predates it); train it again with "
+            "`python recipes/hierarchical_transformer.py`"
+        )
+    with open(path) as handle:
+        saved = json.load(handle)
     return list(info.get("styles") or sorted(saved)), saved
 
 
@@ -224,6 +227,9 @@ def plan_song(args, reading, info, styles, saved):
     plan["bars_per_section"] = choose(
         "bars_per_section", "--bars-per-section", args.bars_per_section, reading, run_bars, whose
     )
+    bars = plan["bars_per_section"]["value"] * len(plan["form"]["value"])
+    if bars > LIMITS["bars"]:
+        raise UsageError(f"{bars} bars in all is more than {LIMITS['bars']:,}; is there a typo in the number?")
     if args.instrument is not None:
         program_from_flag(args.instrument)
     instrument = str(args.instrument).strip().lower() if args.instrument is not None else None

@@ -125,11 +125,16 @@ def test_the_neural_render_goes_through_the_mel_run(tmp_path):
         (["--prompt", "calm", "--form", "BA"], "must introduce its sections in order"),
         (["--prompt", "calm", "--run", "RUN/missing"], "train one with `python recipes/hierarchical_transformer.py`"),
         (["--prompt", "calm", "--primer", "RUN/run.json"], "--primer: hierarchical_transformer runs take no primer"),
+        (["--prompt", "rondo", "--bars-per-section", "300"], "1500 bars in all is more than 1,000"),
+        (["--prompt", "calm", "--run", "RUN/bare"], "has no snippets.json (it predates it)"),
     ],
 )
 def test_bad_requests_end_in_one_line_before_the_model_loads(hierarchical_run, tmp_path, capsys, flags, message):
     arguments = ["song", "--run", hierarchical_run, "--skip-neural-render", "-o", str(tmp_path / "song"), *flags]
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "run.json").write_text(json.dumps({"model": "hierarchical_transformer"}))
     places = {"RUN/missing": str(tmp_path / "missing"), "RUN/run.json": f"{hierarchical_run}/run.json"}
+    places["RUN/bare"] = str(tmp_path / "bare")
     arguments = [places.get(item, item) for item in arguments]
     assert main(arguments) == 2
     error = capsys.readouterr().err
