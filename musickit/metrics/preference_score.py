@@ -129,7 +129,9 @@ def grammar_validity(token_ids, grammar):
     ids = [int(token) for token in token_ids]
     if grammar is None or grammar.follows is None or len(ids) < 2:
         return 1.0
+    # Kinds outside the order (style, section, special tokens) are "other" to it, as to the sampling rules.
     kinds = [grammar.kinds[token] if 0 <= token < len(grammar.kinds) else OTHER for token in ids]
+    kinds = [kind if kind in grammar.follows else OTHER for kind in kinds]
     allowed = sum(after in grammar.follows.get(before, ()) for before, after in zip(kinds[:-1], kinds[1:]))
     return allowed / (len(kinds) - 1)
 

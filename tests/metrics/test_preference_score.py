@@ -54,6 +54,9 @@ def test_grammar_validity_counts_transitions_the_remi_grammar_allows():
     tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
     tokens = [int(token) for token in tokenizer.encode(make_score([(60, 80, 0.0, 0.5), (64, 80, 0.5, 1.0)]))]
     assert grammar_validity(tokens, tokenizer.grammar) == 1.0
+    style = tokenizer.grammar.ids("style")
+    if len(style):  # a style token opens a generated piece: "other" to the bar grammar
+        assert grammar_validity([int(style[0]), *tokens], tokenizer.grammar) == 1.0
     pitch = tokenizer.grammar.ranges["pitch"][0]
     broken = tokens + [pitch, pitch]  # the last note's Duration then Pitch Pitch: one bad transition of len - 1
     assert grammar_validity(broken, tokenizer.grammar) == pytest.approx(1 - 1 / (len(broken) - 1))
