@@ -327,3 +327,33 @@ def mean_components(scores):
 def distinct4(pieces, tokenizer):
     """Distinct-4 of the pieces' note tokens (:func:`~musickit.metrics.diversity.distinct_ngram_ratio`)."""
     return distinct_ngram_ratio([score_tokens(decode_token_piece(tokenizer, piece)) for piece in pieces], 4)
+
+
+def kl_per_token(policy, reference, source, prompts, pieces, batch_size=8):
+    """KL(policy || reference) in nats per continuation token, exact over the vocabulary, on ``pieces``.
+
+    ``pieces[i]`` is a list of continuations of ``prompts[i]`` (the policy's
+    samples); at each continuation position the two models' next-token
+    distributions (raw: no temperature or sampling rules) are compared.
+    """
+    from keras import ops
+
+    from musickit.training.preference import preference_examples
+
+    triples = [(prompt, piece, piece) for prompt, group in zip(prompts, pieces) for piece in group]
+    styles = source.info.get("styles", [])
+    style = source.info.get("default_style")
+    conditions = {"style": [class_id(style, styles)] * len(triples)} if "style" in policy.condition_sizes else None
+    examples = preference_examples(triples, source.tokenizer.pad_id, conditions=conditions)
+    total, tokens = 0.0, 0.0
+    for start in range(0, len(triples), batch_size):
+        token_ids = examples["chosen_ids"][start : start + batch_size]
+        inputs = {"token_ids": token_ids, "style": conditions and examples["style"][start : start + batch_size]}
+        inputs = inputs if conditions else token_ids
+        policy_log = ops.log_softmax(ops.cast(policy(inputs, training=False), "float32"), axis=-1)
+        reference_log = ops.log_softmax(ops.cast(reference(inputs, training=False), "float32"), axis=-1)
+        per_position = ops.sum(ops.exp(policy_log) * (policy_log - reference_log), axis=-1)
+        weights = examples["chosen_weights"][start : start + batch_size]
+        total += float(ops.sum(per_position * weights))
+        tokens += float(weights.sum())
+    return total / max(tokens, 1.0)
