@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from musickit.cli import main as musickit_main
 from musickit.errors import UsageError
 
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "dpo_alignment.py")
@@ -35,6 +36,15 @@ def test_smoke_run_aligns_its_own_tiny_run_and_writes_before_and_after(tmp_path)
     assert labelled["format"] == "musickit-preference-pairs" and labelled["pairs"][0]["preferred"] in ("a", "b")
     with pytest.raises(UsageError, match="--overwrite"):  # a finished run is kept
         _recipe().main(["--smoke", "--output-dir", str(run_dir)])
+
+    # `musickit pairs` on the tiny source run: both continuations of each pair to listen to, a JSON to label.
+    source, out = str(tmp_path / "aligned-source"), tmp_path / "pairs"
+    flags = ["--num-prompts", "1", "--num-candidates", "2", "--new-tokens", "8"]
+    assert musickit_main(["pairs", "--run", source, "-o", str(out), *flags]) == 0
+    stub = json.loads((out / "pairs.json").read_text())
+    assert stub["pairs"][0]["preferred"] is None and stub["pairs"][0]["a_midi"] == "pair_1_a_1.mid"
+    assert {"pair_1_a_1.mid", "pair_1_b_1.wav", "pair_1_b_1.png"} <= {path.name for path in out.iterdir()}
+    assert musickit_main(["pairs", "--run", source, "-o", str(out)]) == 2  # not an empty folder: one line
 
 
 @pytest.mark.parametrize(
