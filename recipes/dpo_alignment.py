@@ -3,9 +3,10 @@ Title: Preference alignment (DPO) of the Music Transformer with metric-scored pa
 Description: Sample continuations of held-out openings from a trained Music Transformer run, rank them with
   a heuristic scorer built from musickit.metrics, and align the model on best-versus-worst pairs with DPO
   (beta 0.1) against its frozen self; write before/after samples for the same prompts.
-Run time: with the defaults (32 prompts x 4 candidates of 128 tokens, 3 epochs) about 10 minutes on 2 CPU
-  cores for the `small` model, most of it sampling; `--smoke` takes seconds. Train the source run first
-  (`python recipes/music_transformer.py`, about 40 minutes on 2 cores).
+Run time: not yet timed end to end with the defaults (32 prompts x 4 candidates of 96 tokens, 5 epochs); the
+  benchmark's alignment of the same `small` run with 16 prompts and three betas took 22 minutes on 2 shared
+  cores, most of it compiling one decoding loop per prompt. `--smoke` takes one to three minutes on 2 shared
+  cores. Train the source run first (`python recipes/music_transformer.py`, about 40 minutes on 2 cores).
 
 Run it with no arguments:
 
@@ -36,16 +37,17 @@ from musickit.runs.entry import run_main
 
 DEFAULT_SOURCE_RUN = "runs/music_transformer"
 # The alignment's settings (musickit/families/music_transformer/alignment.py, AlignmentConfig; no Keras there
-# is imported before the flags are parsed): beta 0.1, 32 held-out openings x 4 candidates of 128 tokens, pairs at
-# least 0.05 apart in score, a quarter of them held out, 3 epochs of Adam at 5e-5 (more pairs for good results).
+# is imported before the flags are parsed): beta 0.1, 32 held-out openings x 4 candidates of 96 tokens, pairs at
+# least 0.05 apart in score, a quarter of them held out, 5 epochs of Adam at 1e-4 (more pairs for good results:
+# benchmarks/RESULTS.md measured no preference gain at beta 0.1 from 16 pairs).
 BETA = 0.1
 NLL_WEIGHT = 0.0
-EPOCHS = 3  # 10 with a few hundred pairs for good results
+EPOCHS = 5  # with a few hundred pairs for good results
 BATCH_SIZE = 8
-LEARNING_RATE = 5e-5
+LEARNING_RATE = 1e-4
 NUM_PROMPTS = 32
 NUM_CANDIDATES = 4
-NEW_TOKENS = 128
+NEW_TOKENS = 96
 MIN_SCORE_GAP = 0.05
 # What the flags may change (flag name -> AlignmentConfig field, the same name).
 CONFIG_FLAGS = ("beta", "nll_weight", "epochs", "batch_size", "learning_rate", "num_prompts", "num_candidates")

@@ -247,7 +247,7 @@ def preference_callbacks(run, resume=False, tensorboard=True):
 
 
 def fit_preferences(
-    model, train_examples, valid_examples=None, epochs=2, batch_size=8, learning_rate=5e-5, callbacks=(), verbose=0
+    model, train_examples, valid_examples=None, epochs=2, batch_size=8, learning_rate=1e-4, callbacks=(), verbose=0
 ):
     """Compile ``model`` (a :class:`PreferenceModel`) with Adam and ``fit`` it; return the history.
 

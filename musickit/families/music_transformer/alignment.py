@@ -50,12 +50,12 @@ class AlignmentConfig:
 
     beta: float = DEFAULT_BETA
     nll_weight: float = 0.0
-    epochs: int = 3
+    epochs: int = 5
     batch_size: int = 8
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     num_prompts: int = 32
     num_candidates: int = 4
-    new_tokens: int = 128
+    new_tokens: int = 96
     min_score_gap: float = 0.05
     max_training_overlap: float = 0.8
     valid_fraction: float = 0.25
