@@ -101,15 +101,30 @@ def _policy_inputs(inputs, side, conditions):
 
 
 def continuation_log_probabilities(model, examples, side, batch_size=16):
-    """``(count,)`` summed log-probabilities of the ``side`` (``"chosen"`` or ``"rejected"``) continuations."""
+    """``(count,)`` summed log-probabilities of the ``side`` (``"chosen"`` or ``"rejected"``) continuations.
+
+    One forward pass a batch, compiled once for the backend
+    (:func:`~musickit.generation.compiling.compile_for_backend`); the last
+    batch is padded to ``batch_size`` rows so every call has one shape.
+    """
+    from musickit.generation.compiling import compile_for_backend
+
     conditions = condition_names(examples)
     count = len(examples[f"{side}_ids"])
+    batch_size = max(1, min(batch_size, count))
+
+    def summed(inputs, targets, weights):
+        return sequence_log_probabilities(model(inputs, training=False), targets, weights)
+
+    if not model.built:
+        model.build()  # weights made inside a compiled function would leak out of it (JAX)
+    forward = compile_for_backend(summed, weights=model)
     values = []
     for start in range(0, count, batch_size):
-        batch = {name: array[start : start + batch_size] for name, array in examples.items()}
-        logits = model(_policy_inputs(batch, side, conditions), training=False)
-        summed = sequence_log_probabilities(logits, batch[f"{side}_targets"], batch[f"{side}_weights"])
-        values.append(ops.convert_to_numpy(summed))
+        rows = np.arange(start, start + batch_size) % count  # the last batch wraps round to a full one
+        batch = {name: array[rows] for name, array in examples.items()}
+        result = forward(_policy_inputs(batch, side, conditions), batch[f"{side}_targets"], batch[f"{side}_weights"])
+        values.append(ops.convert_to_numpy(result)[: min(batch_size, count - start)])
     return np.concatenate(values).astype("float32")
 
 
