@@ -117,6 +117,7 @@ SMALLEST = {
         "2",
     ],
     "mel_diffusion.py": ["--preset", "tiny", "--time-steps", "1"],
+    "dpo.py": ["--smoke", "--betas", "0.1", "--eval-prompts", "1"],
     # Judges a finished run: the test first makes one with the recipe's --smoke (HIERARCHICAL_RUN below).
     "hierarchical_quality.py": ["--run", "{hierarchical_run}", "--preset", "smoke", "--style", "bach", "--pieces", "2"],
 }

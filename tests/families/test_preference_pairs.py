@@ -1,0 +1,73 @@
+"""Preference pairs: the labelled JSON format round trip, its one-line refusals, the training-copy check."""
+
+import json
+
+import pytest
+from conftest import make_score
+
+from musickit.errors import UsageError
+from musickit.families.music_transformer.alignment import split_pairs, win_rate
+from musickit.families.music_transformer.preference_pairs import (
+    PreferencePair,
+    load_labelled_pairs,
+    pairs_to_json,
+    training_overlap,
+)
+from musickit.metrics.diversity import ngrams, score_tokens
+
+
+def test_labelled_pairs_round_trip_and_unlabelled_ones_are_counted(tmp_path):
+    pairs = [PreferencePair([1, 2], [3, 4], [5], style="bach"), PreferencePair([1], [6], [7, 8])]
+    content = pairs_to_json(pairs)
+    assert [entry["scorer_preferred"] for entry in content["pairs"]] == ["a", "b"]  # the favourite alternates
+    content["pairs"][0]["preferred"] = "a"  # a person agreed with the scorer on the first; left the second
+    path = tmp_path / "pairs.json"
+    path.write_text(json.dumps(content))
+    loaded, unlabelled = load_labelled_pairs(str(path))
+    assert unlabelled == 1 and len(loaded) == 1
+    assert (loaded[0].prompt, loaded[0].chosen, loaded[0].rejected, loaded[0].style) == ([1, 2], [3, 4], [5], "bach")
+    content["pairs"][1]["preferred"] = "a"  # a is the rejected one of pair 2 (shown second): chosen flips
+    path.write_text(json.dumps(content))
+    assert load_labelled_pairs(str(path))[0][1].chosen == [7, 8]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json", "cannot read"),
+        (json.dumps({"pairs": []}), "not a preference-pairs file"),
+        (
+            json.dumps(
+                {
+                    "format": "musickit-preference-pairs",
+                    "pairs": [{"prompt": [1], "a": [2], "b": [3], "preferred": "c"}],
+                }
+            ),
+            "pair 1",
+        ),
+    ],
+)
+def test_bad_pair_files_are_one_line(tmp_path, content, message):
+    path = tmp_path / "pairs.json"
+    path.write_text(content)
+    with pytest.raises(UsageError, match=message):
+        load_labelled_pairs(str(path))
+
+
+def test_training_overlap_is_the_largest_shared_share_of_note_ngrams():
+    melody = [(60 + step, 80, 0.5 * step, 0.5 * step + 0.5) for step in range(6)]  # 6 notes: 3 4-grams
+    piece = make_score(melody)
+    same = ngrams(score_tokens(make_score(melody)), 4)
+    half = ngrams(score_tokens(make_score(melody[:5])), 4)  # its first 2 4-grams
+    assert training_overlap(piece, [half]) == pytest.approx(2 / 3)
+    assert training_overlap(piece, [half, same]) == 1.0
+    assert training_overlap(make_score([(60, 80, 0.0, 0.5)]), [same]) == 0.0  # too short to have a 4-gram
+
+
+def test_win_rate_counts_ties_as_half_and_the_split_holds_out_a_quarter():
+    after = [{"total": 1.0}, {"total": 0.0}, {"total": 0.5}]
+    before = [{"total": 0.0}, {"total": 1.0}, {"total": 0.5}]
+    assert win_rate(after, before) == pytest.approx(0.5)
+    train, valid = split_pairs(list(range(8)), 0.25)
+    assert train == list(range(6)) and valid == [6, 7]
+    assert split_pairs([1, 2, 3], 0.25) == ([1, 2, 3], [])
