@@ -36,7 +36,7 @@ from musickit.runs.entry import run_main
 # Keras, the models and the data stack load inside main(), after the flags are checked (fast --help).
 
 DEFAULT_SOURCE_RUN = "runs/music_transformer"
-# The alignment's settings (musickit/families/music_transformer/alignment.py, AlignmentConfig; no Keras there
+# The alignment's settings (musickit/families/music_transformer/config.py, AlignmentConfig; no Keras there
 # is imported before the flags are parsed): beta 0.1, 32 held-out openings x 4 candidates of 96 tokens, pairs at
 # least 0.05 apart in score, a quarter of them held out, 5 epochs of Adam at 1e-4 (more pairs for good results:
 # benchmarks/RESULTS.md measured no preference gain at beta 0.1 from 16 pairs).
@@ -86,7 +86,7 @@ def parse_arguments(argv=None):
 
 def alignment_config(args):
     """The flags laid over the smoke or cpu preset (bad values are one line here, before any work)."""
-    from musickit.families.music_transformer.alignment import AlignmentConfig
+    from musickit.families.music_transformer.config import AlignmentConfig
 
     parser_defaults = dict(beta=BETA, nll_weight=NLL_WEIGHT, epochs=EPOCHS, batch_size=BATCH_SIZE)
     parser_defaults.update(learning_rate=LEARNING_RATE, num_prompts=NUM_PROMPTS, num_candidates=NUM_CANDIDATES)

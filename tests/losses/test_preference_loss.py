@@ -37,3 +37,10 @@ def test_sequence_log_probabilities_sum_only_the_weighted_tokens():
     probabilities = np.array([[[0.5, 0.5], [0.25, 0.75], [0.9, 0.1]]], "float32")
     value = sequence_log_probabilities(np.log(probabilities), np.array([[0, 1, 0]]), np.array([[0.0, 1.0, 1.0]]))
     assert float(value[0]) == pytest.approx(math.log(0.75) + math.log(0.9), rel=1e-5)
+
+
+def test_the_recipes_default_beta_is_the_losss():
+    from musickit.families.music_transformer.config import AlignmentConfig
+    from musickit.losses.preference import DEFAULT_BETA
+
+    assert AlignmentConfig().beta == DEFAULT_BETA == 0.1

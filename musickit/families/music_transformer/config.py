@@ -149,3 +149,68 @@ PRESETS = {
     "gpu": dict(model_preset="base", epochs=50),
 }
 MusicTransformerConfig.PRESETS, MusicTransformerConfig.SAMPLING = PRESETS, FAMILY_SAMPLING
+
+
+# The DPO alignment of a run (recipes/dpo_alignment.py): here, with no Keras, so its flags are checked at once.
+@dataclasses.dataclass(frozen=True)
+class AlignmentConfig:
+    """Every setting of an alignment; the defaults are the ``cpu`` preset (the recipe's, minutes on 2 cores).
+
+    ``num_prompts`` openings of held-out pieces, ``num_candidates`` sampled
+    continuations of ``new_tokens`` tokens each, pairs closer than
+    ``min_score_gap`` dropped, ``valid_fraction`` of the pairs held out (their
+    pair accuracy is the implicit reward's held-out accuracy); DPO with
+    ``beta`` and an optional ``nll_weight`` for ``epochs`` at ``learning_rate``;
+    ``sample_prompts`` prompts get before/after samples.
+    """
+
+    beta: float = 0.1  # DPO's beta (Rafailov et al. 2023), musickit.losses.preference.DEFAULT_BETA
+    nll_weight: float = 0.0
+    epochs: int = 5
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+    num_prompts: int = 32
+    num_candidates: int = 4
+    new_tokens: int = 96
+    min_score_gap: float = 0.05
+    max_training_overlap: float = 0.8
+    valid_fraction: float = 0.25
+    sample_prompts: int = 3
+    held_out_rows: int = 32
+
+    PRESETS = {
+        "smoke": dict(
+            epochs=1,
+            batch_size=4,
+            num_prompts=1,
+            num_candidates=2,
+            new_tokens=12,
+            min_score_gap=0.0,
+            sample_prompts=1,
+            held_out_rows=4,
+        ),
+        "cpu": dict(),
+    }
+
+    @classmethod
+    def preset(cls, name, **changes):
+        return cls(**(cls.PRESETS[name] | changes)).validate()
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes).validate()
+
+    def validate(self):
+        if not self.beta > 0:
+            raise UsageError(f"--beta must be > 0, got {self.beta}")
+        if not self.nll_weight >= 0:
+            raise UsageError(f"--nll-weight must be >= 0, got {self.nll_weight}")
+        if not self.learning_rate > 0:
+            raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        for name in ("epochs", "batch_size", "num_prompts", "new_tokens", "sample_prompts"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.num_candidates < 2:
+            raise UsageError(f"--num-candidates must be >= 2, got {self.num_candidates}")
+        if not 0 <= self.valid_fraction < 1:
+            raise UsageError(f"--valid-fraction must be in [0, 1), got {self.valid_fraction}")
+        return self
