@@ -100,7 +100,15 @@ def main(argv=None):
     run = RunFolder(args.output_dir)
     run.check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     alignment = alignment_config(args)
+    from musickit.utils.compile_cache import run_smoke_eagerly
 
+    # A smoke run's fits take a step or two: on TensorFlow tracing their graphs is nearly all of the time.
+    with run_smoke_eagerly(args.smoke):
+        return run_pipeline(args, run, alignment)
+
+
+def run_pipeline(args, run, alignment):
+    """Source run, pairs, alignment and samples for parsed flags (``main`` checks them first)."""
     import json
 
     import keras
