@@ -42,3 +42,13 @@ def test_bad_flags_are_one_line_errors():
         _recipe().main(["--ddim-steps", "0", "--output-dir", "/tmp/unused"])
     with pytest.raises(UsageError, match="--smoke sets"):
         _recipe().main(["--smoke", "--epochs", "3"])
+
+
+def test_without_keras_backend_a_smoke_run_takes_pytorch_and_a_real_run_jax(monkeypatch):
+    recipe = _recipe()
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert recipe.choose_backend(smoke=True)[0] == "torch" and os.environ["KERAS_BACKEND"] == "torch"
+    monkeypatch.delenv("KERAS_BACKEND")
+    assert recipe.choose_backend()[0] == "jax"
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    assert recipe.choose_backend(smoke=True) == ("tensorflow", "KERAS_BACKEND")  # the user's choice wins
