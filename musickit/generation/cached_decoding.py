@@ -187,10 +187,9 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
             # after the prefill; the context of the steps must follow.
             step_context = {name: ops.repeat(value, sampler.num_beams, axis=0) for name, value in context.items()}
         index = ops.min(ops.sum(ops.cast(mask, "int32"), axis=-1))
-        if use_cache:
-            index = ops.minimum(index, prefill_length)  # the cache holds the prefill, no more
 
         if use_cache:
+            index = ops.minimum(index, prefill_length)  # the cache holds the prefill, no more
             # Prefill: one pass over the prompt fills every layer's cache up to prefill_length.
             cache = model.empty_cache(batch_size, max_length)
             _, _, cache = model.decode_with_cache(token_ids[:, :prefill_length], cache, 0, context)
@@ -386,8 +385,8 @@ def generate_rows(
     shortest = min(len(row) for row in rows)
     # One prefill length for a fixed buffer (longer prompts go on through the decoding steps), else the
     # shortest prompt's bucket.
-    prefill_rows = PREFILL_BUCKET if buffer_length > max_length else -(-shortest // PREFILL_BUCKET) * PREFILL_BUCKET
-    prefill_length = min(prefill_rows, buffer_length)
+    bucket = PREFILL_BUCKET if buffer_length > max_length else -(-shortest // PREFILL_BUCKET) * PREFILL_BUCKET
+    prefill_length = min(bucket, buffer_length)
     key = (
         id(sampler),
         tuple(id(p) for p in processors),
