@@ -26,6 +26,7 @@ from keras_hub.samplers import BeamSampler
 from musickit.errors import UsageError
 from musickit.generation.compiling import compile_for_backend
 from musickit.generation.processors import FORBIDDEN_LOGIT, combined_allowed_tokens
+from musickit.generation.processors.base import apply_logit_bias
 from musickit.generation.samplers import resolve_sampler
 from musickit.representations.conditions import UNKNOWN_ID
 
@@ -129,12 +130,18 @@ def condition_ids(conditions, condition_sizes, batch_size, allow_unknown=True):
     return checked
 
 
-def _apply_processors(processors, logits, token_ids, index, end_id):
+def _apply_processors(processors, logits, token_ids, index, end_id, biases):
+    """Each processor in order; the ones with a fixed rule add their row of ``biases`` (a loop input)."""
     if not processors:
         return logits
     original = logits
+    fixed = 0
     for processor in processors:
-        logits = processor(logits, token_ids, index)
+        if not processor.fixed_rule:
+            logits = processor(logits, token_ids, index)
+        else:
+            logits = apply_logit_bias(logits, biases[fixed])
+            fixed += 1
     # A dynamic rule can still leave a row with nothing (the static check
     # catches only fixed masks); such a row ends instead of sampling NaN.
     stuck = ops.all(logits <= FORBIDDEN_LOGIT / 2, axis=-1, keepdims=True)
@@ -144,6 +151,12 @@ def _apply_processors(processors, logits, token_ids, index, end_id):
         is_end = ops.arange(ops.shape(logits)[-1])[None, :] == end_id
         fallback = ops.where(is_end, 0.0, FORBIDDEN_LOGIT)
     return ops.where(stuck, fallback, logits)
+
+
+def _logit_biases(processors, vocabulary_size):
+    """The fixed rules' biases stacked ``(number of fixed rules, vocabulary_size)``, in processor order."""
+    rows = [np.asarray(p.logit_bias(vocabulary_size), "float32") for p in processors if p.fixed_rule]
+    return np.stack(rows) if rows else np.zeros((0, vocabulary_size), "float32")
 
 
 def _end_at_limit(logits, index, limit, end_id):
@@ -161,7 +174,7 @@ PREFILL_BUCKET = 64
 
 
 def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length):
-    """The function the backend compiles: ``(token_ids, mask, inputs, limit) -> token_ids``.
+    """The function the backend compiles: ``(token_ids, mask, inputs, limit, biases) -> token_ids``.
 
     ``model.generation_context(inputs)`` runs once, before the loop (for the
     hierarchical model that is the snippet encoder); every step reads it.
@@ -176,9 +189,11 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
     ``limit`` (a scalar) is the length the caller asked for: from there on
     every row writes ``end_id``, so a buffer longer than the request (one
     shape for calls of several lengths: one compile) stops where it should.
+    ``biases`` holds the fixed rules of ``processors`` (:func:`_logit_biases`):
+    as an input, not a constant, so a key mask per prompt needs no new compile.
     """
 
-    def generate_step(token_ids, mask, inputs, limit):
+    def generate_step(token_ids, mask, inputs, limit, biases):
         batch_size, max_length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
         context = {name: value for name, value in model.generation_context(inputs).items() if value is not None}
         step_context = context
@@ -198,7 +213,7 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
                 rows = ops.shape(prompt)[0]
                 last_token = ops.slice(prompt, [0, index - 1], [rows, 1])
                 logits, hidden, cache = model.decode_with_cache(last_token, cache, index - 1, step_context)
-                logits = _apply_processors(processors, logits[:, 0, :], prompt, index, end_id)
+                logits = _apply_processors(processors, logits[:, 0, :], prompt, index, end_id, biases)
                 return _end_at_limit(logits, index, limit, end_id), hidden, cache
 
         else:
@@ -209,7 +224,7 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
                 logits = model.decode(prompt, step_context)
                 rows, vocabulary = ops.shape(logits)[0], ops.shape(logits)[2]
                 logits = ops.slice(logits, [0, index - 1, 0], [rows, 1, vocabulary])[:, 0, :]
-                logits = _apply_processors(processors, logits, prompt, index, end_id)
+                logits = _apply_processors(processors, logits, prompt, index, end_id, biases)
                 return _end_at_limit(logits, index, limit, end_id), None, cache
 
         return sampler(
@@ -389,7 +404,7 @@ def generate_rows(
     prefill_length = min(bucket, buffer_length)
     key = (
         id(sampler),
-        tuple(id(p) for p in processors),
+        tuple(processor.compile_key() for processor in processors),
         stop_token_ids,
         use_cache,
         tuple(sorted(inputs)),
@@ -397,13 +412,14 @@ def generate_rows(
     )
     if key not in functions:
         step = _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id, prefill_length)
-        # Keep the sampler and processors alive with the function, so ids in the key stay unique.
-        functions[key] = (_compile(model, sampler, step), sampler, processors)
+        # Keep the sampler alive with the function, so its id in the key stays unique.
+        functions[key] = (_compile(model, sampler, step), sampler)
     function = functions[key][0]
     tensors = {name: ops.convert_to_tensor(value) for name, value in inputs.items()}
     limit = ops.convert_to_tensor(np.int32(max_length))
+    biases = ops.convert_to_tensor(_logit_biases(processors, model.vocabulary_size))
     outputs = ops.convert_to_numpy(
-        function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), tensors, limit)
+        function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), tensors, limit, biases)
     )
 
     results = []

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from musickit.errors import UsageError
-from musickit.generation.processors import ForbiddenTokens, KeyScaleMask, LogitsProcessor
+from musickit.generation.processors import ForbiddenTokens, KeyScaleMask, LogitsProcessor, RepetitionPenalty
 from musickit.models.music_transformer import MusicTransformer
 
 
@@ -110,6 +110,26 @@ def test_one_buffer_serves_calls_of_several_lengths_with_one_compile_and_the_sam
     assert len(model.__dict__["_musickit_generate_functions"]) == compiled_before + 1  # one compile for both
     with pytest.raises(UsageError, match="buffer_length 70 must lie between max_length 72"):
         model.generate(prompt, max_length=72, buffer_length=70, **options)
+
+
+def test_prompts_in_different_keys_share_one_compiled_loop_and_each_keeps_its_own_key():
+    keras.utils.set_random_seed(7)
+    model = MusicTransformer.from_preset("tiny", vocabulary_size=32, max_sequence_length=24, dropout=0.0, end_id=None)
+    model.build()
+    pitches = [-1] * 8 + list(range(60, 84))  # ids 8..31 are the pitches C4..B5
+    options = {"max_length": 20, "sampler": "top_k", "top_k": 32, "seed": 0, "stop_token_ids": None}
+    model.generate([[8]], processors=[KeyScaleMask(pitches, key="C")], **options)  # compiles once
+    compiled = len(model.__dict__["_musickit_generate_functions"])
+    for key, scale in (("F#", "major"), ("C", "pentatonic")):
+        mask = KeyScaleMask(pitches, key=key, scale=scale)
+        generated = model.generate([[8]], processors=[mask], **options)[0][1:]
+        allowed = {token for token in range(32) if mask.allowed_tokens(32)[token]}
+        assert set(generated) <= allowed, (key, scale)  # the new key's mask, not the first call's
+    assert len(model.__dict__["_musickit_generate_functions"]) == compiled  # no new compile per key
+    # A rule traced into the loop (a penalty of another size) still compiles its own.
+    model.generate([[8]], processors=[RepetitionPenalty(1.2)], **options)
+    model.generate([[8]], processors=[RepetitionPenalty(1.5)], **options)
+    assert len(model.__dict__["_musickit_generate_functions"]) == compiled + 2
 
 
 def test_beam_search_returns_one_sequence_per_prompt(model):

@@ -1,10 +1,18 @@
 """The logits-processor contract, forbidden tokens, and combining the processors' static masks.
 
+A processor whose rule does not depend on the tokens so far (a key mask, forbidden
+ids) says so by returning its rule as an additive :meth:`LogitsProcessor.logit_bias`;
+the decoding engine then passes that bias into its compiled loop as an input
+instead of baking it in, so processors that differ only in such a rule (one
+key per prompt) share one compiled loop.
+
 Example:
 
 >>> ForbiddenTokens([0, 2]).allowed_tokens(4).tolist()
 [False, True, False, True]
 """
+
+import json
 
 import numpy as np
 from keras import ops
@@ -62,11 +70,45 @@ def vocabulary_structure(tokenizer, vocabulary_size=None):
     return list(grammar.kinds), grammar.values.tolist()
 
 
+def apply_logit_bias(logits, bias):
+    """``logits + bias``, with tokens whose bias is :data:`FORBIDDEN_LOGIT` set to exactly that.
+
+    Example:
+
+    >>> bias = np.array([0.0, -2.0, FORBIDDEN_LOGIT], "float32")
+    >>> ops.convert_to_numpy(apply_logit_bias(ops.ones((1, 3)), bias)).tolist()
+    [[1.0, -1.0, -1000000000.0]]
+    """
+    bias = ops.cast(bias, logits.dtype)
+    return ops.where(bias[None, :] <= FORBIDDEN_LOGIT / 2, FORBIDDEN_LOGIT, ops.add(logits, bias[None, :]))
+
+
 class LogitsProcessor:
-    """Base class. Subclasses implement ``__call__`` and ``get_config``."""
+    """Base class. Subclasses implement ``get_config`` and either ``__call__`` (a rule on the tokens so far)
+    or ``logit_bias`` (a fixed rule: ``__call__`` then adds it) and set ``fixed_rule``."""
+
+    #: True when the rule is :meth:`logit_bias`, fixed for the whole call.
+    fixed_rule = False
 
     def __call__(self, logits, token_ids, index):
-        raise NotImplementedError
+        if not self.fixed_rule:
+            raise NotImplementedError(f"{type(self).__name__} implements neither __call__ nor logit_bias")
+        return apply_logit_bias(logits, self.logit_bias(ops.shape(logits)[-1]))
+
+    def logit_bias(self, vocabulary_size):
+        """For a rule fixed for the whole call: a float32 ``(vocabulary_size,)`` array added to the logits
+        (0 leaves a token alone, :data:`FORBIDDEN_LOGIT` forbids it); ``None`` for a rule on the tokens so far."""
+        return None
+
+    def compile_key(self):
+        """What a compiled decoding loop depends on: two processors with equal keys can share one loop.
+
+        A fixed rule reaches the loop as an input (:meth:`logit_bias`), so only its kind counts;
+        any other rule is traced into the loop, so its whole configuration counts.
+        """
+        if self.fixed_rule:
+            return (type(self).__name__, "logit_bias")
+        return (type(self).__name__, json.dumps(self.get_config(), sort_keys=True, default=repr))
 
     def allowed_tokens(self, vocabulary_size):
         """A static boolean mask of tokens this processor can ever allow, or ``None`` if it has none."""
@@ -94,6 +136,8 @@ class ForbiddenTokens(LogitsProcessor):
     [False, True, False, True]
     """
 
+    fixed_rule = True
+
     def __init__(self, token_ids):
         self.token_ids = sorted(int(token) for token in token_ids)
 
@@ -102,9 +146,8 @@ class ForbiddenTokens(LogitsProcessor):
         allowed[[token for token in self.token_ids if token < vocabulary_size]] = False
         return allowed
 
-    def __call__(self, logits, token_ids, index):
-        allowed = ops.convert_to_tensor(self.allowed_tokens(ops.shape(logits)[-1]))
-        return ops.where(allowed[None, :], logits, FORBIDDEN_LOGIT)
+    def logit_bias(self, vocabulary_size):
+        return np.where(self.allowed_tokens(vocabulary_size), 0.0, FORBIDDEN_LOGIT).astype("float32")
 
     def get_config(self):
         return {"token_ids": self.token_ids}

@@ -2,7 +2,6 @@
 
 import keras  # noqa: F401  (the examples in the docstrings use it)
 import numpy as np
-from keras import ops
 
 from musickit.errors import UsageError
 from musickit.generation.processors.base import FORBIDDEN_LOGIT, LogitsProcessor, vocabulary_structure
@@ -29,6 +28,8 @@ class KeyScaleMask(LogitsProcessor):
     >>> mask.allowed_tokens(4).tolist()
     [True, True, False, True]
     """
+
+    fixed_rule = True
 
     def __init__(self, token_pitches, key="C", scale=None, pitch_range=None, penalty=None):
         try:
@@ -71,13 +72,13 @@ class KeyScaleMask(LogitsProcessor):
                 "widen the range or choose another scale"
             )
 
-    def __call__(self, logits, token_ids, index):
-        vocabulary_size = ops.shape(logits)[-1]
+    def logit_bias(self, vocabulary_size):
+        bias = np.zeros(vocabulary_size, "float32")
         if self.penalty is not None:
             _, in_scale = self._masks(vocabulary_size)
-            logits = ops.subtract(logits, np.where(in_scale, 0.0, self.penalty).astype("float32")[None, :])
-        allowed = ops.convert_to_tensor(self.allowed_tokens(vocabulary_size))
-        return ops.where(allowed[None, :], logits, FORBIDDEN_LOGIT)
+            bias[~in_scale] = -self.penalty
+        bias[~self.allowed_tokens(vocabulary_size)] = FORBIDDEN_LOGIT
+        return bias
 
     def get_config(self):
         return {
