@@ -10,7 +10,12 @@ sees the logits. Each processor is a callable
 
 A processor may also declare a static mask (:meth:`LogitsProcessor.allowed_tokens`);
 the engine combines them before decoding and raises
-:class:`~musickit.errors.UsageError` when nothing would remain.
+:class:`~musickit.errors.UsageError` when nothing would remain. A rule that is
+fixed for the whole call (a key mask, forbidden ids) is written as
+:meth:`LogitsProcessor.logit_bias` with ``fixed_rule = True``: the engine passes
+it into the compiled loop as an input, so prompts in different keys share one
+compiled loop. The loop is compiled once per :meth:`LogitsProcessor.compile_key`
+(the other processors' configurations).
 
 Processors that know a vocabulary's structure (key masks, the REMI grammar)
 read it from the tokenizer's ``grammar``
