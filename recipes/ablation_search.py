@@ -43,6 +43,7 @@ from musickit.families.piano_roll_lstm.config import PianoRollLSTMConfig
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.utils.atomic import remove_partial_files
+from musickit.utils.compile_cache import run_smoke_eagerly
 
 DEFAULT_SOURCE = "bach"  # musickit.data.sources.DEFAULT_SOURCE
 
@@ -470,9 +471,15 @@ def main(argv=None):
     # ## Search
     stopped = None
     try:
-        tuner.search(
-            *fit_args, epochs=epochs, callbacks=callbacks or [], verbose=2 if os.environ.get("CI") else 1, **fit_kwargs
-        )
+        # A smoke trial's fits are a few steps each: on TensorFlow tracing their graphs is nearly all the time.
+        with run_smoke_eagerly(args.smoke):
+            tuner.search(
+                *fit_args,
+                epochs=epochs,
+                callbacks=callbacks or [],
+                verbose=2 if os.environ.get("CI") else 1,
+                **fit_kwargs,
+            )
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise

@@ -195,6 +195,7 @@ def main(argv=None):
 
     from musickit.families.music_transformer import pipeline
     from musickit.generation.token_sampling import token_processors
+    from musickit.utils.compile_cache import run_smoke_eagerly
 
     configure_distribution(args)  # --distribute: --batch-size becomes per device
     keras.utils.set_random_seed(args.seed)
@@ -222,10 +223,12 @@ def main(argv=None):
     resuming = pipeline.start_run(
         run, model, data, config, seed=args.seed, flags=args, resume=args.resume, overwrite=args.overwrite
     )
-    pipeline.train(model, data, config, run, resuming=resuming, seed=args.seed)
+    # A smoke run's fit is a few steps: on TensorFlow tracing its graphs would be nearly all of its time.
+    with run_smoke_eagerly(args.smoke):
+        pipeline.train(model, data, config, run, resuming=resuming, seed=args.seed)
 
-    # ## Evaluation: NLL in nats per piece token on held-out pieces (prompt tokens excluded)
-    metrics = pipeline.evaluate(model, data, config)
+        # ## Evaluation: NLL in nats per piece token on held-out pieces (prompt tokens excluded)
+        metrics = pipeline.evaluate(model, data, config)
 
     # ## Generation: the held-out piece's sections as the prompt, in the chosen style
     samples, metrics["generation"] = pipeline.write_run_samples(
