@@ -18,6 +18,8 @@ is too long, an id outside the vocabulary, processors that allow nothing or a
 top-p outside (0, 1] end in one :class:`~musickit.errors.UsageError`.
 """
 
+import json
+
 import keras
 import numpy as np
 from keras import ops
@@ -240,6 +242,11 @@ def _generate_step(model, sampler, processors, stop_token_ids, use_cache, end_id
     return generate_step
 
 
+def _copy_variables(sources, targets):
+    for source, target in zip(sources, targets):
+        target.assign(source.value)
+
+
 def _compile(model, sampler, step):
     """Compile ``step`` for the active backend (the engine's one compile path), as keras_hub's
     ``CausalLM.make_generate_function``: the model's weights are read, the sampler's seed state is carried."""
@@ -364,6 +371,7 @@ def generate_rows(
         model.build()
     inputs = dict(inputs or {})
     functions = model.__dict__.setdefault("_musickit_generate_functions", {})
+    original_sampler = sampler
     if isinstance(sampler, str):
         # A named sampler is built once per setting, so repeated calls reuse
         # its compiled loop; its seed state is reset below for reproducibility.
@@ -376,7 +384,12 @@ def generate_rows(
         if seed is not None and getattr(sampler, "seed_generator", None) is not None:
             sampler.seed_generator.state.assign(keras.random.SeedGenerator(seed).state.value)
     else:
-        sampler = resolve_sampler(sampler, **sampler_options)
+        # Samplers of one kind and setting share one compiled loop: the first one is kept, and a later one lends
+        # it its seed state for the call and takes the advanced state back, so it samples as it would alone.
+        given = resolve_sampler(sampler, **sampler_options)
+        setting = {name: value for name, value in given.get_config().items() if name != "seed"}
+        kept = model.__dict__.setdefault("_musickit_samplers", {})
+        sampler = kept.setdefault((type(given).__name__, json.dumps(setting, sort_keys=True, default=repr)), given)
     processors = list(processors or ())
     combined_allowed_tokens(processors, model.vocabulary_size)
     if stop_token_ids == "auto":
@@ -418,9 +431,14 @@ def generate_rows(
     tensors = {name: ops.convert_to_tensor(value) for name, value in inputs.items()}
     limit = ops.convert_to_tensor(np.int32(max_length))
     biases = ops.convert_to_tensor(_logit_biases(processors, model.vocabulary_size))
+    lent = not isinstance(original_sampler, str) and original_sampler is not sampler
+    if lent:
+        _copy_variables(original_sampler.variables, sampler.variables)
     outputs = ops.convert_to_numpy(
         function(ops.convert_to_tensor(token_ids), ops.convert_to_tensor(mask), tensors, limit, biases)
     )
+    if lent:
+        _copy_variables(sampler.variables, original_sampler.variables)
 
     results = []
     for number, row in enumerate(rows):

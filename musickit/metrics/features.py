@@ -140,7 +140,10 @@ def voice_count_fraction(score, voices):
 #: The voice floor a corpus gets: the most voices that sound in at least this share of its sounding time.
 VOICE_FLOOR_SHARE = 0.85
 #: The polyphony cap a corpus gets: the fewest voices that cover at least this share of its sounding time.
-VOICE_CAP_SHARE = 0.90
+#: Not 0.90: the Bach chorales decoded from REMI sound 3, 4, 5 and 6+ voices 8%, 75%, 9% and 7% of the time
+#: (a note held into the next chord counts as a fifth voice), so 0.90 gave a cap of 5, and a Music
+#: Transformer sampled under it held exactly 4 voices 31% of the time against the held-out pieces' 87%.
+VOICE_CAP_SHARE = 0.80
 
 
 def voice_range(scores):

@@ -132,6 +132,24 @@ def test_prompts_in_different_keys_share_one_compiled_loop_and_each_keeps_its_ow
     assert len(model.__dict__["_musickit_generate_functions"]) == compiled + 2
 
 
+def test_sampler_instances_of_one_setting_share_a_compiled_loop_and_sample_as_they_would_alone():
+    from keras_hub.samplers import TopKSampler
+
+    keras.utils.set_random_seed(8)
+    model = MusicTransformer.from_preset("tiny", vocabulary_size=32, max_sequence_length=24, dropout=0.0, end_id=None)
+    model.build()
+    options = {"max_length": 16, "stop_token_ids": None}
+    model.generate([[3, 4]], sampler=TopKSampler(k=20, seed=1), **options)  # compiles once
+    compiled = len(model.__dict__["_musickit_generate_functions"])
+    second = TopKSampler(k=20, seed=2)
+    shared = [model.generate([[3, 4]], sampler=second, **options)[0] for _ in range(2)]
+    assert len(model.__dict__["_musickit_generate_functions"]) == compiled
+    assert shared[0] != shared[1]  # the lent seed state came back advanced: the second call draws anew
+    del model.__dict__["_musickit_generate_functions"], model.__dict__["_musickit_samplers"]
+    alone = TopKSampler(k=20, seed=2)
+    assert [model.generate([[3, 4]], sampler=alone, **options)[0] for _ in range(2)] == shared
+
+
 def test_beam_search_returns_one_sequence_per_prompt(model):
     outputs = model.generate([[3, 4, 5]], max_length=10, sampler="beam", num_beams=2, conditions={"style": 1})
     assert len(outputs) == 1 and len(outputs[0]) == 10 and outputs[0][:3] == [3, 4, 5]

@@ -85,8 +85,14 @@ def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, st
         if style is not None and style not in styles:
             raise UsageError(f"unknown style {style!r}; this run knows {', '.join(styles) or 'none'}")
         conditions = {"style": class_id(style, styles)}
+    # One buffer the model's length for every prompt: prompts of other lengths reuse one compiled loop.
     outputs = model.generate(
-        [start] * num_samples, max_length=max_length, sampler=sampler, processors=processors, conditions=conditions
+        [start] * num_samples,
+        max_length=max_length,
+        sampler=sampler,
+        processors=processors,
+        conditions=conditions,
+        buffer_length=model.max_sequence_length,
     )
     # The piece is what follows PROMPT_END (its style token included).
     return [row[len(prompt) :] for row in outputs]
