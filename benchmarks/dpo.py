@@ -98,6 +98,7 @@ def main(argv=None):
     import keras
 
     from musickit.families.music_transformer import alignment as steps
+    from musickit.families.music_transformer.config import AlignmentConfig
     from musickit.families.music_transformer.preference_pairs import opening_prompts
 
     keras.utils.set_random_seed(args.seed)
@@ -107,7 +108,7 @@ def main(argv=None):
         temporary = tempfile.mkdtemp(prefix="musickit-dpo-benchmark-")
         run_dir = steps.make_smoke_source(os.path.join(temporary, "source"), seed=args.seed)
     try:
-        preset = steps.AlignmentConfig.preset("smoke" if args.smoke else "cpu")
+        preset = AlignmentConfig.preset("smoke" if args.smoke else "cpu")
         changes = {"num_prompts": args.prompts, "num_candidates": args.candidates, "new_tokens": args.new_tokens}
         changes.update(epochs=args.epochs, learning_rate=args.learning_rate, nll_weight=args.nll_weight)
         alignment = preset.replace(**{name: value for name, value in changes.items() if value is not None})

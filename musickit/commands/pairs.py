@@ -57,11 +57,12 @@ def run(args):
     import json
 
     from musickit.families.music_transformer import alignment as steps
+    from musickit.families.music_transformer.config import AlignmentConfig
     from musickit.families.music_transformer.generation import write_samples
     from musickit.families.music_transformer.preference_pairs import pairs_to_json
     from musickit.utils.atomic import atomic_path
 
-    alignment = steps.AlignmentConfig.preset(
+    alignment = AlignmentConfig.preset(
         "cpu",
         num_prompts=args.num_prompts,
         num_candidates=args.num_candidates,
