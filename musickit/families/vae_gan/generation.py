@@ -83,23 +83,19 @@ def named_sampler(sampling):
     return "temperature", {"temperature": sampling.temperature}
 
 
-def cached_processors(model, tokenizer, sampling, bars=None):
-    """The logits processors for ``sampling`` (and a length of ``bars`` bars when given), made once per model
-    and configuration (the engine's cache key)."""
-    cache = model.__dict__.setdefault("_musickit_vae_processors", {})
-    key = (id(tokenizer), sampling.replace(new_tokens=None), bars)
-    if key not in cache:
-        processors = token_processors(sampling, tokenizer, model.vocabulary_size)
-        if bars:
-            processors.append(BarBudget.from_tokenizer(tokenizer, bars, model.vocabulary_size))
-        cache[key] = processors
-    return cache[key]
+def decode_processors(tokenizer, sampling, vocabulary_size, bars=None):
+    """The logits processors for ``sampling``, plus a length of ``bars`` bars when given. Made anew per call:
+    the engine compiles one loop per processor configuration, not per processor object."""
+    processors = token_processors(sampling, tokenizer, vocabulary_size)
+    if bars:
+        processors.append(BarBudget.from_tokenizer(tokenizer, bars, vocabulary_size))
+    return processors
 
 
 def decode_latents(model, tokenizer, latents, sampling, seed=0, greedy=False, bars=None):
     """Decode one piece per latent row under ``sampling`` (its processors; greedy or its sampler), ending
     after ``bars`` bars when given."""
-    processors = cached_processors(model, tokenizer, sampling, bars)
+    processors = decode_processors(tokenizer, sampling, model.vocabulary_size, bars)
     name, options = ("greedy", {}) if greedy else named_sampler(sampling)
     length = min(int(sampling.new_tokens) + 1, model.max_sequence_length)
     return model.generate(latents, max_length=length, sampler=name, processors=processors, seed=seed, **options)
