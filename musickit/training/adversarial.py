@@ -45,7 +45,8 @@ class GradientStep:
     variable the function reads or updates (both networks, seed generators);
     only ``trainable`` get gradients, and only ``optimizer`` moves them. The step
     runs under ``tf.function`` on TensorFlow, ``jax.jit`` (the gradient of a
-    stateless scope over the variables' values) on JAX, and eagerly on PyTorch.
+    stateless scope over the variables' values and the optimizer's stateless update) on JAX, and eagerly on
+    PyTorch.
 
     Example::
 
@@ -99,6 +100,11 @@ class GradientStep:
     def _compile_jax(self):
         import jax
 
+        # The optimizer's update runs inside the same jitted program as the gradient: run eagerly, JAX would
+        # compile each of its operations on its own, for every variable shape (hundreds of small programs).
+        if not self.optimizer.built:
+            self.optimizer.build(self.trainable)
+
         def pure(trainable_values, other_values, batch):
             mapping = itertools.chain(zip(self.trainable, trainable_values), zip(self.others, other_values))
             with keras.StatelessScope(state_mapping=mapping) as scope:
@@ -107,15 +113,28 @@ class GradientStep:
             updated = [value if value is not None else old for value, old in zip(updated, other_values)]
             return loss, (logs, updated)
 
-        gradient_function = jax.jit(jax.value_and_grad(pure, has_aux=True))
+        gradient_function = jax.value_and_grad(pure, has_aux=True)
+
+        @jax.jit
+        def update(trainable_values, other_values, optimizer_values, batch):
+            (_, (logs, updated)), gradients = gradient_function(trainable_values, other_values, batch)
+            trainable_values, optimizer_values = self.optimizer.stateless_apply(
+                optimizer_values, gradients, trainable_values
+            )
+            return logs, updated, trainable_values, optimizer_values
 
         def step(batch):
-            (_, (logs, updated)), gradients = gradient_function(
-                [variable.value for variable in self.trainable], [variable.value for variable in self.others], batch
+            logs, updated, trainable_values, optimizer_values = update(
+                [variable.value for variable in self.trainable],
+                [variable.value for variable in self.others],
+                [variable.value for variable in self.optimizer.variables],
+                batch,
             )
-            for variable, value in zip(self.others, updated):
+            for variables, values in ((self.others, updated), (self.trainable, trainable_values)):
+                for variable, value in zip(variables, values):
+                    variable.assign(value)
+            for variable, value in zip(self.optimizer.variables, optimizer_values):
                 variable.assign(value)
-            self._apply(gradients)
             return logs
 
         return step
