@@ -41,3 +41,23 @@ def _private_cache(tmp_path_factory, monkeypatch):
 
 def pytest_report_header(config):
     return f"KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow (default)')}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_compilation_cache(tmp_path_factory):
+    """JAX keeps compiled programs for the whole run, so a recipe run again (resumed, reloaded, another test)
+    reuses them instead of compiling again; the workers share the folder."""
+    if os.environ.get("MUSICKIT_TEST_COMPILATION_CACHE", "1") == "0":
+        return
+    from musickit.utils.compile_cache import enable_compilation_cache
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    enable_compilation_cache(str(base / "musickit-cache" / "jax-compilation"))  # where recipes run as processes look
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked ``long`` run first: pytest-xdist hands tests out in this order, so the two workers
+    share the long ones instead of one worker finishing alone with a recipe run still ahead of it."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: otherwise the file order

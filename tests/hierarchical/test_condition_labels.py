@@ -91,6 +91,7 @@ def test_encode_sectioned_stores_labels_and_the_pairs_yield_their_ids():
     np.testing.assert_array_equal(inputs["tempo_id"], [1, -1, 0])
 
 
+@pytest.mark.long
 def test_models_fit_on_pairs_with_condition_ids_they_were_not_built_for():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

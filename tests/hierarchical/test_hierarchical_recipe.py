@@ -19,6 +19,7 @@ def _recipe():
     return module
 
 
+@pytest.mark.long
 def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     run_dir = tmp_path / "run"
     # The smoke preset trains end to end without pre-training fits, as the recipe's default does; the staged path

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from musickit.layers.unet import ResidualBlock, SinusoidalEmbedding, SpatialAttention
 from musickit.models.mel_unet import MelUNet
@@ -16,6 +17,7 @@ def inputs(batch=2):
     }
 
 
+@pytest.mark.long
 def test_unet_starts_at_zero_trains_and_round_trips(tmp_path):
     model = MelUNet(num_mels=8, frames=16, tokens=5, widths=(4, 8), groups=2, encoder_dim=8, num_heads=2)
     batch = inputs()

@@ -38,6 +38,7 @@ def epoch_lines(folder, trial):
     return [json.loads(line)["epoch"] for line in path.read_text().splitlines()] if path.exists() else []
 
 
+@pytest.mark.long
 def test_loss_smoke_study_writes_results_sorted_by_objective(recipe, tmp_path):
     # The lstm_size smoke study runs in the kill-and-resume test below (the same command, killed and restarted).
     folder = tmp_path / "loss"
@@ -128,6 +129,7 @@ def _complete_json(path):
     return True
 
 
+@pytest.mark.long
 def test_killed_study_continues_where_it_stopped(tmp_path):
     """``--study lstm_size --smoke`` killed during its second trial, then the same command again."""
     folder = tmp_path / "study"

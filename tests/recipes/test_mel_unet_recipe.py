@@ -19,6 +19,7 @@ def _recipe():
     return module
 
 
+@pytest.mark.long
 def test_smoke_run_renders_held_out_pieces_and_generates_again(tmp_path):
     run_dir = tmp_path / "run"
     metrics = _recipe().main(["--smoke", "--renderer", "synth", "--output-dir", str(run_dir)])

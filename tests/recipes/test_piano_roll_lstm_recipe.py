@@ -31,6 +31,7 @@ def smoke_run(recipe, tmp_path_factory):
     return output, metrics
 
 
+@pytest.mark.long
 def test_smoke_run_writes_the_whole_run_folder(smoke_run):
     output, metrics = smoke_run
     for name in (

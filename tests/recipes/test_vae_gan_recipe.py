@@ -19,6 +19,7 @@ def _recipe():
     return module
 
 
+@pytest.mark.long
 def test_smoke_run_trains_every_stage_writes_samples_and_generates_again(tmp_path):
     run_dir = tmp_path / "run"
     metrics = _recipe().main(["--smoke", "--output-dir", str(run_dir)])

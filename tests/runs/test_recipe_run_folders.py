@@ -19,6 +19,7 @@ def recipe():
     return module
 
 
+@pytest.mark.long
 def test_killed_during_sample_writing_then_resumed_then_protected(recipe, tmp_path, capsys, monkeypatch):
     output = tmp_path / "run"
     argv = ["--smoke", "--output-dir", str(output), "--num-samples", "1"]

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from musickit.models.music_vae import MusicVAE
 from musickit.models.sequence_discriminator import MultiScaleDiscriminator
@@ -16,6 +17,7 @@ def _moved(before, after):
     return [not np.allclose(first, second) for first, second in zip(before, after)]
 
 
+@pytest.mark.long
 def test_each_phase_moves_only_its_own_network():
     keras.utils.set_random_seed(0)
     model = MusicVAE(

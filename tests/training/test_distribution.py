@@ -51,6 +51,7 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="data parallelism is implemented on JAX only")
+@pytest.mark.long
 def test_two_devices_train_like_one_and_the_checkpoint_loads_on_one(tmp_path):
     import json
 

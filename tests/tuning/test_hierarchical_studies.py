@@ -36,6 +36,7 @@ def epochs_logged(folder, trial):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+@pytest.mark.long
 def test_staging_smoke_study(recipe, tmp_path):
     rows, written = run_study(recipe, tmp_path, "staging")
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]

@@ -35,6 +35,7 @@ class KilledOnceHyperModel(keras_tuner.HyperModel):
 
 
 @pytest.mark.parametrize("kill_at", [0, 1])
+@pytest.mark.long
 def test_a_study_killed_in_a_trial_finishes_on_rerun(tmp_path, kill_at):
     space = keras_tuner.HyperParameters()
     space.Choice("units", [1, 2, 3])
