@@ -317,6 +317,20 @@ def generate(
     )
 
 
+def buffer_bucket(max_length, limit, smallest=256):
+    """A token-buffer length for ``generate_rows``: ``max_length`` rounded up to a power of two (at least
+    ``smallest``, at most ``limit``, the model's length).
+
+    Calls whose lengths fall in one bucket share one compiled loop, and a short continuation does not pay
+    for attending over the model's whole length at every step (a 2048-slot buffer for 163 tokens).
+
+    >>> buffer_bucket(163, 2048), buffer_bucket(900, 2048), buffer_bucket(900, 768 + 200)
+    (256, 1024, 968)
+    """
+    bucket = max(int(smallest), 1 << max(int(max_length) - 1, 0).bit_length())
+    return max(int(max_length), min(bucket, int(limit)))
+
+
 def generate_rows(
     model,
     rows,

@@ -14,6 +14,7 @@ Example::
 
 from musickit.errors import UsageError
 from musickit.families.music_transformer.config import LEGACY_SAMPLING, MODEL_NAME, MusicTransformerConfig
+from musickit.generation.cached_decoding import buffer_bucket
 from musickit.generation.processors.length import BarBudget
 from musickit.generation.prompts import DEFAULT_SNIPPET_LENGTH, build_prompt
 from musickit.generation.sampling_config import SamplingConfig
@@ -85,14 +86,14 @@ def generate_pieces(model, tokenizer, prompt, num_samples, config, seed=None, st
         if style is not None and style not in styles:
             raise UsageError(f"unknown style {style!r}; this run knows {', '.join(styles) or 'none'}")
         conditions = {"style": class_id(style, styles)}
-    # One buffer the model's length for every prompt: prompts of other lengths reuse one compiled loop.
+    # One buffer per power-of-two bucket of lengths: prompts of other lengths reuse one compiled loop.
     outputs = model.generate(
         [start] * num_samples,
         max_length=max_length,
         sampler=sampler,
         processors=processors,
         conditions=conditions,
-        buffer_length=model.max_sequence_length,
+        buffer_length=buffer_bucket(max_length, model.max_sequence_length),
     )
     # The piece is what follows PROMPT_END (its style token included).
     return [row[len(prompt) :] for row in outputs]
