@@ -1,7 +1,7 @@
 """
 Title: Preference alignment (DPO) of the Music Transformer with metric-scored pairs
 Description: Sample continuations of held-out openings from a trained Music Transformer run, rank them with
-  a heuristic scorer built from musickit.metrics, and align the model on best-versus-worst pairs with DPO
+  a heuristic scorer built from musickit.metrics, and align the model on better-versus-worse pairs with DPO
   (beta 0.1) against its frozen self; write before/after samples for the same prompts.
 Run time: not yet timed end to end with the defaults (32 prompts x 6 candidates of 96 tokens, 2 epochs); the
   benchmark's alignment of the same `small` run with 16 prompts and three betas took 22 minutes on 2 shared

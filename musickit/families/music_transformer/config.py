@@ -185,6 +185,7 @@ class AlignmentConfig:
 
     PRESETS = {
         "smoke": dict(
+            nll_weight=0.0,  # plain DPO: its first loss is log 2 exactly (the policy is the reference)
             epochs=1,
             batch_size=4,
             num_prompts=1,
