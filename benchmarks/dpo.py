@@ -11,7 +11,9 @@ with the same seeds, and the benchmark reports:
 * ``kl_per_token``: KL(policy || reference) in nats per token on the policy's samples;
 * ``nll_increase``: relative change of held-out real-data NLL per token (0.05 = 5% worse);
 * ``distinct4_ratio``: distinct-4 of the aligned samples over the reference's;
-* ``pair_accuracy``: the implicit reward's accuracy on held-out pairs (from the fresh prompts).
+* ``pair_accuracy``: the implicit reward's accuracy on held-out pairs, made from the fresh prompts' candidates
+  as the training pairs are (every pair at least ``min_score_gap`` apart); ``best_worst_accuracy``: the same
+  on each fresh prompt's best-versus-worst pair alone.
 
 A preference gain bought by a worse distribution is not a gain: the table shows both.
 
@@ -39,7 +41,9 @@ def parse_arguments(argv=None):
     parser.add_argument("--smoke", action="store_true", help="align a tiny untrained run made in a temporary folder")
     parser.add_argument("--betas", default="0.05,0.1,0.3", help="DPO betas to sweep (default: %(default)s)")
     parser.add_argument("--beta", type=float, default=0.1, help="the beta the JSON object reports (default: 0.1)")
-    parser.add_argument("--nll-weight", type=float, default=0.0)
+    parser.add_argument("--nll-weight", type=float, default=None, help="the chosen NLL term (default: the preset's)")
+    parser.add_argument("--pairs-per-prompt", type=int, default=None, help="default: every pair apart enough")
+    parser.add_argument("--min-score-gap", type=float, default=None, help="default: the preset's")
     parser.add_argument("--prompts", type=int, default=None, help="training prompts (default: the preset's)")
     parser.add_argument("--eval-prompts", type=int, default=4, help="fresh prompts to judge on (default: 4)")
     parser.add_argument("--candidates", type=int, default=None, help="samples per prompt (default: the preset's)")
@@ -62,8 +66,10 @@ def parse_arguments(argv=None):
     return args
 
 
-def judge(policy, source, data, config, eval_prompts, eval_examples, candidates, new_tokens, beta, seed, before):
-    """The benchmark's figures for one aligned ``policy`` against the reference's ``before`` samples."""
+def judge(policy, source, data, config, eval_prompts, eval_sets, candidates, new_tokens, beta, seed, before):
+    """The benchmark's figures for one aligned ``policy`` against the reference's ``before`` samples.
+
+    ``eval_sets`` maps ``pair_accuracy`` and ``best_worst_accuracy`` to held-out pair examples (or ``None``)."""
     from musickit.families.music_transformer import alignment as steps
 
     after = steps.sample_continuations(policy, source, eval_prompts, new_tokens, candidates, seed)
@@ -89,7 +95,10 @@ def judge(policy, source, data, config, eval_prompts, eval_examples, candidates,
         "distinct4_before": distinct_before,
         "distinct4_after": distinct_after,
         "distinct4_ratio": distinct_after / distinct_before if distinct_before else float("nan"),
-        "pair_accuracy": steps.held_out_pair_accuracy(policy, eval_examples, beta) if eval_examples else None,
+        **{
+            name: steps.held_out_pair_accuracy(policy, examples, beta) if examples else None
+            for name, examples in eval_sets.items()
+        },
     }
 
 
@@ -111,7 +120,10 @@ def main(argv=None):
         preset = AlignmentConfig.preset("smoke" if args.smoke else "cpu")
         changes = {"num_prompts": args.prompts, "num_candidates": args.candidates, "new_tokens": args.new_tokens}
         changes.update(epochs=args.epochs, learning_rate=args.learning_rate, nll_weight=args.nll_weight)
+        changes.update(min_score_gap=args.min_score_gap)
         alignment = preset.replace(**{name: value for name, value in changes.items() if value is not None})
+        if args.pairs_per_prompt is not None:
+            alignment = alignment.replace(pairs_per_prompt=args.pairs_per_prompt)
         source = steps.load_source(run_dir)
         data, config = steps.load_source_data(source)
         prompts = opening_prompts(data, config, alignment.num_prompts + args.eval_prompts)
@@ -121,10 +133,16 @@ def main(argv=None):
         train_prompts, eval_prompts = prompts[:-eval_count], prompts[-eval_count:]
         pairs, summary = steps.scored_pairs(source, data, config, alignment, seed=args.seed, prompts=train_prompts)
         before = []  # the reference's samples on the fresh prompts, which also make the held-out pairs
-        eval_pairs, _ = steps.scored_pairs(
-            source, data, config, alignment.replace(min_score_gap=0.0), args.seed + 1, eval_prompts, before
-        )
-        eval_examples = steps.pair_examples(eval_pairs, source)
+        # Held-out pairs made as the training pairs are (the fresh prompts' candidates), and their
+        # best-versus-worst pairs alone (each prompt's first).
+        eval_pairs, _ = steps.scored_pairs(source, data, config, alignment, args.seed + 1, eval_prompts, before)
+        firsts = [
+            pair for number, pair in enumerate(eval_pairs) if not number or pair.prompt != eval_pairs[number - 1].prompt
+        ]
+        eval_sets = {
+            "pair_accuracy": steps.pair_examples(eval_pairs, source),
+            "best_worst_accuracy": steps.pair_examples(firsts, source),
+        }
         rows = []
         for beta in args.betas:
             keras.utils.set_random_seed(args.seed)
@@ -136,7 +154,7 @@ def main(argv=None):
                     data,
                     config,
                     eval_prompts,
-                    eval_examples,
+                    eval_sets,
                     alignment.num_candidates,
                     alignment.new_tokens,
                     beta,
@@ -150,15 +168,22 @@ def main(argv=None):
 
     print(
         f"{summary['pairs']} training pairs from {len(train_prompts)} prompts x {alignment.num_candidates}; "
-        f"{len(eval_pairs)} held-out pairs from {len(eval_prompts)} fresh prompts; {alignment.epochs} epochs"
+        f"{len(eval_pairs)} held-out pairs ({len(firsts)} best-vs-worst) from {len(eval_prompts)} fresh prompts; "
+        f"{alignment.epochs} epochs, nll weight {alignment.nll_weight}"
     )
-    print("| beta | win rate | reward gain | moved most | KL/token | NLL increase | distinct-4 ratio | pair accuracy |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| beta | win rate | reward gain | moved most | KL/token | NLL increase | distinct-4 ratio | pair accuracy "
+        "| best-vs-worst accuracy |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        accuracy = "n/a" if row["pair_accuracy"] is None else f"{row['pair_accuracy']:.2f}"
+        accuracy, best_worst = (
+            "n/a" if row[name] is None else f"{row[name]:.2f}" for name in ("pair_accuracy", "best_worst_accuracy")
+        )
         print(
             f"| {row['beta']} | {row['win_rate']:.2f} | {row['reward_gain']:+.3f} | {row['moved_most']} | "
-            f"{row['kl_per_token']:.4f} | {row['nll_increase']:+.2%} | {row['distinct4_ratio']:.3f} | {accuracy} |"
+            f"{row['kl_per_token']:.4f} | {row['nll_increase']:+.2%} | {row['distinct4_ratio']:.3f} | {accuracy} "
+            f"| {best_worst} |"
         )
     chosen = next(row for row in rows if row["beta"] == args.beta)
     result = {

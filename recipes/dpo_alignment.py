@@ -1,9 +1,9 @@
 """
 Title: Preference alignment (DPO) of the Music Transformer with metric-scored pairs
 Description: Sample continuations of held-out openings from a trained Music Transformer run, rank them with
-  a heuristic scorer built from musickit.metrics, and align the model on best-versus-worst pairs with DPO
+  a heuristic scorer built from musickit.metrics, and align the model on better-versus-worse pairs with DPO
   (beta 0.1) against its frozen self; write before/after samples for the same prompts.
-Run time: not yet timed end to end with the defaults (32 prompts x 4 candidates of 96 tokens, 5 epochs); the
+Run time: not yet timed end to end with the defaults (32 prompts x 6 candidates of 96 tokens, 2 epochs); the
   benchmark's alignment of the same `small` run with 16 prompts and three betas took 22 minutes on 2 shared
   cores, most of it compiling one decoding loop per prompt. `--smoke` takes one to three minutes on 2 shared
   cores. Train the source run first (`python recipes/music_transformer.py`, about 40 minutes on 2 cores).
@@ -38,21 +38,23 @@ from musickit.utils.compile_cache import compile_quickly
 
 DEFAULT_SOURCE_RUN = "runs/music_transformer"
 # The alignment's settings (musickit/families/music_transformer/config.py, AlignmentConfig; no Keras there
-# is imported before the flags are parsed): beta 0.1, 32 held-out openings x 4 candidates of 96 tokens, pairs at
-# least 0.05 apart in score, a quarter of them held out, 5 epochs of Adam at 1e-4 (more pairs for good results:
-# benchmarks/RESULTS.md measured no preference gain at beta 0.1 from 16 pairs).
+# is imported before the flags are parsed): beta 0.1, 32 held-out openings x 6 candidates of 96 tokens, every
+# pair of a prompt's candidates at least 0.1 apart in score (one best-vs-worst pair a prompt is memorised, not
+# learnt: benchmarks/RESULTS.md), a quarter of the prompts held out, 2 epochs of Adam at 3e-5 with an NLL term of
+# 0.5 on the chosen rows.
 BETA = 0.1
-NLL_WEIGHT = 0.0
-EPOCHS = 5  # with a few hundred pairs for good results
+NLL_WEIGHT = 0.5
+EPOCHS = 2
 BATCH_SIZE = 8
-LEARNING_RATE = 1e-4
+LEARNING_RATE = 3e-5
 NUM_PROMPTS = 32
-NUM_CANDIDATES = 4
+NUM_CANDIDATES = 6
 NEW_TOKENS = 96
-MIN_SCORE_GAP = 0.05
+MIN_SCORE_GAP = 0.1
+PAIRS_PER_PROMPT = None  # every pair of a prompt's candidates at least MIN_SCORE_GAP apart
 # What the flags may change (flag name -> AlignmentConfig field, the same name).
 CONFIG_FLAGS = ("beta", "nll_weight", "epochs", "batch_size", "learning_rate", "num_prompts", "num_candidates")
-CONFIG_FLAGS += ("new_tokens", "min_score_gap")
+CONFIG_FLAGS += ("new_tokens", "min_score_gap", "pairs_per_prompt")
 
 
 def parse_arguments(argv=None):
@@ -70,6 +72,9 @@ def parse_arguments(argv=None):
     group.add_argument("--num-candidates", type=int, default=NUM_CANDIDATES, help="continuations sampled per prompt")
     group.add_argument("--new-tokens", type=int, default=NEW_TOKENS, help="tokens per continuation")
     group.add_argument("--min-score-gap", type=float, default=MIN_SCORE_GAP, help="drop pairs closer than this")
+    group.add_argument(
+        "--pairs-per-prompt", type=int, default=PAIRS_PER_PROMPT, help="pairs kept per prompt (default: every pair)"
+    )
     args = parse_flags(parser, argv)
     if args.smoke and args.source_run != DEFAULT_SOURCE_RUN:
         raise UsageError("--smoke aligns its own tiny run; leave out --source-run, or drop --smoke")
@@ -91,7 +96,7 @@ def alignment_config(args):
 
     parser_defaults = dict(beta=BETA, nll_weight=NLL_WEIGHT, epochs=EPOCHS, batch_size=BATCH_SIZE)
     parser_defaults.update(learning_rate=LEARNING_RATE, num_prompts=NUM_PROMPTS, num_candidates=NUM_CANDIDATES)
-    parser_defaults.update(new_tokens=NEW_TOKENS, min_score_gap=MIN_SCORE_GAP)
+    parser_defaults.update(new_tokens=NEW_TOKENS, min_score_gap=MIN_SCORE_GAP, pairs_per_prompt=PAIRS_PER_PROMPT)
     changes = {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name) != parser_defaults[name]}
     return AlignmentConfig.preset("smoke" if args.smoke else "cpu", **changes)
 

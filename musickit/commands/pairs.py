@@ -68,6 +68,7 @@ def run(args):
         num_candidates=args.num_candidates,
         new_tokens=args.new_tokens,
         min_score_gap=args.min_score_gap,
+        pairs_per_prompt=1,  # best against worst: a person labels one pair a prompt
     )
     source = steps.load_source(args.run)
     data, config = steps.load_source_data(source)

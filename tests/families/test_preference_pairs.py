@@ -11,6 +11,7 @@ from musickit.families.music_transformer.preference_pairs import (
     PreferencePair,
     load_labelled_pairs,
     pairs_to_json,
+    ranked_pairs,
     training_overlap,
 )
 from musickit.metrics.diversity import ngrams, score_tokens
@@ -68,6 +69,19 @@ def test_win_rate_counts_ties_as_half_and_the_split_holds_out_a_quarter():
     after = [{"total": 1.0}, {"total": 0.0}, {"total": 0.5}]
     before = [{"total": 0.0}, {"total": 1.0}, {"total": 0.5}]
     assert win_rate(after, before) == pytest.approx(0.5)
-    train, valid = split_pairs(list(range(8)), 0.25)
-    assert train == list(range(6)) and valid == [6, 7]
-    assert split_pairs([1, 2, 3], 0.25) == ([1, 2, 3], [])
+    pairs = [PreferencePair([number], [1], [2]) for number in range(8)]
+    train, valid = split_pairs(pairs, 0.25)
+    assert train == pairs[:6] and valid == pairs[6:]
+    assert split_pairs(pairs[:3], 0.25) == (pairs[:3], [])
+    # Pairs of one prompt share candidates: the cut moves back to where the held-out prompt's pairs begin.
+    pairs = [PreferencePair([number // 3], [number], [9]) for number in range(8)]  # prompts 0 0 0 1 1 1 2 2
+    train, valid = split_pairs(pairs, 0.125)
+    assert [pair.prompt for pair in valid] == [[2], [2]] and len(train) == 6
+
+
+def test_ranked_pairs_take_the_widest_gaps_first_and_drop_close_ones():
+    totals = [0.6, 1.0, 0.0, 0.55]
+    assert ranked_pairs(totals, min_score_gap=0.1) == [(1, 2)]  # best against worst
+    assert ranked_pairs(totals, min_score_gap=0.1, limit=None) == [(1, 2), (0, 2), (3, 2), (1, 3), (1, 0)]
+    assert ranked_pairs(totals, min_score_gap=0.1, limit=2) == [(1, 2), (0, 2)]
+    assert ranked_pairs([0.5, 0.52], min_score_gap=0.1, limit=None) == []

@@ -76,6 +76,18 @@ def test_interrupted_alignment_resumes_and_learns_the_preference(tmp_path, examp
     assert history.history["reward_accuracy"][-1] == 1.0
 
 
+def test_held_out_pair_accuracy_reads_the_reference_on_the_same_tokens_with_the_right_sign(examples):
+    from musickit.families.music_transformer.alignment import held_out_pair_accuracy
+
+    policy = _policy()  # the reference itself: every margin is 0, no pair is ranked (ties are not wins)
+    assert held_out_pair_accuracy(policy, examples, beta=0.1) == 0.0
+    # A reference 1 nat less sure of the chosen rows: the policy's implicit reward favours them, whatever beta.
+    lowered = {**examples, "reference_chosen": examples["reference_chosen"] - 1.0}
+    assert held_out_pair_accuracy(policy, lowered, beta=0.3) == 1.0
+    lowered = {**examples, "reference_rejected": examples["reference_rejected"] - 1.0}
+    assert held_out_pair_accuracy(policy, lowered, beta=0.3) == 0.0
+
+
 def test_bad_settings_are_one_line_errors():
     from musickit.errors import UsageError
 

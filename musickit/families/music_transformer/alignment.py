@@ -119,6 +119,7 @@ def scored_pairs(source, data, config, alignment, seed=0, prompts=None, candidat
         styles=source.info.get("styles", []),
         seed=seed,
         candidates=candidates,
+        pairs_per_prompt=alignment.pairs_per_prompt,
     )
 
 
@@ -144,9 +145,20 @@ def pair_examples(pairs, source, reference=None):
 
 
 def split_pairs(pairs, valid_fraction):
-    """``(train, valid)``: the last ``valid_fraction`` of the pairs held out (none when there are fewer than 4)."""
+    """``(train, valid)``: the last ``valid_fraction`` of the pairs held out (none when there are fewer than 4).
+
+    The cut moves back to where a prompt's pairs begin: pairs of one prompt
+    share candidates, so held-out pairs of a training prompt would be half seen
+    (when every pair has one prompt, the cut stays where it is).
+    """
     held = int(round(len(pairs) * valid_fraction)) if len(pairs) >= 4 else 0
-    return (pairs[: len(pairs) - held], pairs[len(pairs) - held :]) if held else (list(pairs), [])
+    if not held:
+        return list(pairs), []
+    cut = len(pairs) - held
+    while 0 < cut and pairs[cut - 1].prompt == pairs[cut].prompt:
+        cut -= 1
+    cut = cut or len(pairs) - held
+    return list(pairs[:cut]), list(pairs[cut:])
 
 
 def align(source, pairs, alignment, run=None, resume=False, verbose=0):

@@ -7,7 +7,12 @@ the REMI sampling rules), drop the ones that copy a training piece
 (:func:`training_overlap` above ``max_training_overlap``), score the rest
 with the heuristic scorer (:mod:`musickit.metrics.preference_score`), and keep
 the best as *chosen* and the worst as *rejected*, unless their totals are
-less than ``min_score_gap`` apart (too close to call).
+less than ``min_score_gap`` apart (too close to call). ``pairs_per_prompt``
+above 1 (or ``None``: every pair) also keeps the next widest-apart pairs of the
+same candidates (second best against second worst, best against second worst,
+...), each at least ``min_score_gap`` apart: one best-versus-worst pair per
+prompt is too few for DPO to learn the scorer's preference rather than the
+pairs themselves (benchmarks/RESULTS.md), and the extra pairs cost no sampling.
 
 Labelled pairs (:func:`load_labelled_pairs`) come from a JSON file a person
 filled in (``musickit pairs`` writes one to label)::
@@ -105,6 +110,7 @@ def build_pairs(
     styles=(),
     seed=0,
     candidates=None,
+    pairs_per_prompt=1,
 ):
     """Sample, score and pair continuations of ``prompts`` (see the module docstring); return ``(pairs, summary)``.
 
@@ -115,6 +121,7 @@ def build_pairs(
     ``summary`` counts the prompts, the candidates dropped as copies of
     training pieces and the pairs dropped as too close, and holds the mean
     score of the chosen and rejected continuations per scorer component.
+    A prompt's pairs follow one another in ``pairs`` (:func:`ranked_pairs`).
     """
     if num_candidates < 2:
         raise UsageError(f"--num-candidates must be >= 2 to pick a best and a worst, got {num_candidates}")
@@ -137,12 +144,13 @@ def build_pairs(
             scored.append((piece, score_piece(score, scorer, piece, tokenizer.grammar).as_dict()))
         if len(scored) < 2:
             continue
-        scored.sort(key=lambda candidate: candidate[1]["total"])
-        (rejected, rejected_score), (chosen, chosen_score) = scored[0], scored[-1]
-        if chosen_score["total"] - rejected_score["total"] < min_score_gap:
+        ranked = ranked_pairs([score["total"] for _, score in scored], min_score_gap, pairs_per_prompt)
+        if not ranked:
             close += 1
             continue
-        pairs.append(PreferencePair(list(prompt), chosen, rejected, chosen_score, rejected_score, style))
+        for better, worse in ranked:
+            (chosen, chosen_score), (rejected, rejected_score) = scored[better], scored[worse]
+            pairs.append(PreferencePair(list(prompt), chosen, rejected, chosen_score, rejected_score, style))
     summary = {
         "prompts": len(prompts),
         "candidates_per_prompt": num_candidates,
@@ -153,6 +161,27 @@ def build_pairs(
         "rejected_mean": _mean_scores([pair.rejected_score for pair in pairs]),
     }
     return pairs, summary
+
+
+def ranked_pairs(totals, min_score_gap=0.0, limit=1):
+    """``(better, worse)`` index pairs of ``totals`` at least ``min_score_gap`` apart, the widest gap first.
+
+    ``limit`` pairs at most (``None``: all of them); ties in the gap keep the
+    order of the indices. The first pair is always the best against the worst.
+
+    >>> ranked_pairs([0.6, 1.0, 0.0], min_score_gap=0.3, limit=None)
+    [(1, 2), (0, 2), (1, 0)]
+    >>> ranked_pairs([0.6, 1.0, 0.0], min_score_gap=0.3)
+    [(1, 2)]
+    """
+    candidates = [
+        (first, second) if totals[first] >= totals[second] else (second, first)
+        for first in range(len(totals))
+        for second in range(first + 1, len(totals))
+    ]
+    candidates = [(better, worse) for better, worse in candidates if totals[better] - totals[worse] >= min_score_gap]
+    candidates.sort(key=lambda pair: totals[pair[1]] - totals[pair[0]])
+    return candidates if limit is None else candidates[:limit]
 
 
 def _mean_scores(scores):
