@@ -43,7 +43,7 @@ from musickit.families.piano_roll_lstm.config import PianoRollLSTMConfig
 from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse_flags, smoke_or
 from musickit.runs.entry import run_main
 from musickit.utils.atomic import remove_partial_files
-from musickit.utils.compile_cache import compile_quickly, enable_compilation_cache, run_smoke_eagerly
+from musickit.utils.compile_cache import enable_compilation_cache, run_smoke_eagerly
 
 DEFAULT_SOURCE = "bach"  # musickit.data.sources.DEFAULT_SOURCE
 
@@ -419,8 +419,6 @@ def objective_for(name, family=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    if args.smoke:  # a few steps per fit: compile time is nearly all there is, so compile quickly
-        compile_quickly()
     if not args.list:
         check_study_folder(study_folder(args))  # a folder that is not a study is refused before the imports
     import_libraries()

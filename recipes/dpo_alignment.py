@@ -32,7 +32,6 @@ import sys
 from musickit.errors import UsageError
 from musickit.runs import RunFolder, add_common_flags, parse_flags
 from musickit.runs.entry import run_main
-from musickit.utils.compile_cache import compile_quickly
 
 # Keras, the models and the data stack load inside main(), after the flags are checked (fast --help).
 
@@ -103,8 +102,6 @@ def alignment_config(args):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    if args.smoke:  # a few steps per fit: compile time is nearly all there is, so compile quickly
-        compile_quickly()
     run = RunFolder(args.output_dir)
     run.check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     alignment = alignment_config(args)

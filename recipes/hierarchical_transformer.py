@@ -332,10 +332,7 @@ def adopt_training_flags(args, run):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    from musickit.utils.compile_cache import compile_quickly, run_smoke_eagerly
-
-    if args.smoke:  # a few steps per fit: compile time is all there is, so ask XLA for quick compiles
-        compile_quickly()
+    from musickit.utils.compile_cache import run_smoke_eagerly
 
     def fits():
         """TensorFlow traces no graphs for a smoke run's fits; generation keeps its one compiled loop per piece

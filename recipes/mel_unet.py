@@ -40,7 +40,6 @@ from musickit.families.mel_diffusion.config import MODEL_PRESETS, RENDERERS, SAM
 from musickit.runs import RunFolder, add_common_flags, parse_flags
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
-from musickit.utils.compile_cache import compile_quickly
 
 # Keras and the model load inside main(), after the flags are checked and the backend is chosen.
 
@@ -110,8 +109,6 @@ def choose_backend(smoke=False):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    if args.smoke:  # a few steps per fit: compile time is nearly all there is, so compile quickly
-        compile_quickly()
     # A folder this run may not write (another run to keep, nothing to resume, in use) is refused now.
     RunFolder(args.output_dir).check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     changes = config_changes_from_flags(args, _flag_view(DEFAULTS), CONFIG_FLAGS)

@@ -47,7 +47,6 @@ from musickit.runs.distribution_flags import add_distribution_flags, configure_d
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
 from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_flag_defaults
-from musickit.utils.compile_cache import compile_quickly
 
 # Keras, TensorFlow and the model load inside main(), after the flags are checked: --help and a bad flag
 # answer at once instead of after 10 s of imports.
@@ -183,8 +182,6 @@ def check_style(style, data):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    if args.smoke:  # a few steps per fit: compile time is nearly all there is, so compile quickly
-        compile_quickly()
     # A folder this run may not write (another run to keep, nothing to resume, in use) is refused now.
     RunFolder(args.output_dir).check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     # The flags the user changed, laid over the preset this run uses; bad values fail here, before any work.

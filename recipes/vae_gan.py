@@ -41,7 +41,6 @@ from musickit.runs import RunFolder, add_common_flags, add_sampling_flags, parse
 from musickit.runs.entry import run_main
 from musickit.runs.flags import config_changes_from_flags
 from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_flag_defaults
-from musickit.utils.compile_cache import compile_quickly
 
 # Keras and the model load inside main(), after the flags are checked.
 
@@ -116,8 +115,6 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    if args.smoke:  # a few steps per fit: compile time is nearly all there is, so compile quickly
-        compile_quickly()
     # A folder this run may not write (another run to keep, nothing to resume, in use) is refused now.
     RunFolder(args.output_dir).check_start(resume=args.resume, overwrite=args.overwrite)  # before any work
     changes = config_changes_from_flags(args, _flag_view(DEFAULTS), CONFIG_FLAGS)

@@ -25,6 +25,13 @@ def make_score(tuples, qpm=120.0, numerator=4, denominator=4, **metadata):
     )
 
 
+def _run_cache(tmp_path_factory):
+    """The test run's cache folder; under pytest-xdist (``-n 2``) it sits in the run's base folder, above the
+    workers' own, so the workers share it."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "musickit-cache"
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
     """Every test gets the same session-wide cache, never the user's ~/.cache.
@@ -32,10 +39,7 @@ def _private_cache(tmp_path_factory, monkeypatch):
     Under pytest-xdist (``-n 2``) each worker has its own base folder inside the run's; the cache sits in
     the run's, so the workers share parsed corpora (cache entries are written atomically).
     """
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent
-    monkeypatch.setenv("MUSICKIT_CACHE_DIR", str(base / "musickit-cache"))
+    monkeypatch.setenv("MUSICKIT_CACHE_DIR", str(_run_cache(tmp_path_factory)))
     monkeypatch.setenv("MUSICKIT_PROGRESS", "0")
 
 
@@ -47,14 +51,9 @@ def pytest_report_header(config):
 def _shared_compilation_cache(tmp_path_factory):
     """JAX keeps compiled programs for the whole run, so a recipe run again (resumed, reloaded, another test)
     reuses them instead of compiling again; the workers share the folder."""
-    if os.environ.get("MUSICKIT_TEST_COMPILATION_CACHE", "1") == "0":
-        return
-    from musickit.utils.compile_cache import enable_compilation_cache
+    from musickit.utils.compile_cache import enable_compilation_cache  # MUSICKIT_COMPILATION_CACHE=0 turns it off
 
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent
-    enable_compilation_cache(str(base / "musickit-cache" / "jax-compilation"))  # where recipes run as processes look
+    enable_compilation_cache(str(_run_cache(tmp_path_factory) / "jax-compilation"))  # where recipe processes look
 
 
 def pytest_collection_modifyitems(config, items):

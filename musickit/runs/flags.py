@@ -23,6 +23,7 @@ import sys
 from musickit.errors import UsageError
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.music.score import SECTION_LETTERS
+from musickit.utils.compile_cache import compile_quickly
 
 DEFAULT_SOURCE = "bach"  # the same as musickit.data.sources.DEFAULT_SOURCE, without importing the data stack
 MAX_SEED = 2**32 - 1  # numpy and the backends take 32-bit seeds
@@ -202,6 +203,9 @@ def one_line_errors(parser):
 def parse_flags(parser, argv=None, smoke_sets=SMOKE_SETS):
     """``parser.parse_args(argv)``, then :func:`check_flags`: every bad value is one line before any work.
 
+    A valid ``--smoke`` also asks XLA for its quickest compiles
+    (:func:`musickit.utils.compile_cache.compile_quickly`), before anything compiles.
+
     ``smoke_sets`` names the flags the recipe's ``--smoke`` replaces; giving
     one of them with ``--smoke`` is refused rather than silently ignored.
     """
@@ -222,6 +226,8 @@ def parse_flags(parser, argv=None, smoke_sets=SMOKE_SETS):
             flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
             raise UsageError(f"--smoke sets {flags} itself; leave {flags} out, or drop --smoke for a real run")
     check_flags(args)
+    if getattr(args, "smoke", False):  # a few steps per fit: compile time is nearly all there is, so compile quickly
+        compile_quickly()
     return args
 
 
