@@ -14,6 +14,8 @@ from tiny_runs import write_mel_run
 from musickit.cli import main
 from musickit.music.midi_io import write_midi
 
+pytestmark = pytest.mark.xdist_group("render_command")  # one written mel run for the module, on one worker
+
 
 @pytest.fixture(scope="module")
 def mel_run(tmp_path_factory):

@@ -15,6 +15,8 @@ from musickit.music.midi_io import read_midi
 from musickit.representations.prompt import read_prompt
 from musickit.runs.folder import RunFolder
 
+pytestmark = pytest.mark.xdist_group("song_command")  # one run and one written song for the module, on one worker
+
 
 @pytest.fixture(scope="module")
 def hierarchical_run(tmp_path_factory):

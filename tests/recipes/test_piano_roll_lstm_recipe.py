@@ -12,6 +12,8 @@ from musickit import cli
 from musickit.music import Note, Score, write_midi
 from musickit.runs.entry import run_main
 
+pytestmark = pytest.mark.xdist_group("piano_roll_lstm_recipe")  # one smoke run for the module, on one worker
+
 RECIPE = os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "piano_roll_lstm.py")
 
 

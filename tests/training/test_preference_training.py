@@ -17,6 +17,8 @@ from musickit.training.preference import (
     preference_examples,
 )
 
+pytestmark = pytest.mark.xdist_group("preference_training")  # one reference pass for the module, on one worker
+
 # Prompts 1 2 / 1 3; the chosen continuation climbs, the rejected one repeats a token.
 TRIPLES = [([1, 2], [4, 5, 6], [7, 7, 7]), ([1, 3], [5, 6, 4], [8, 8, 8])] * 4
 
