@@ -20,11 +20,14 @@ Example:
 ((6, 16), [0, 0, 0, 1, 1, 1])
 """
 
+import math
+
 import keras
 import numpy as np
 
 from musickit.errors import UsageError
 from musickit.layers.snippet_encoder import ENCODER_PRESETS, SnippetEncoder
+from musickit.metrics.style import predict_in_whole_batches
 from musickit.models.snippet_classifier import SnippetStyleClassifier
 from musickit.training.optimizers import OptimizerSettings, build_optimizer
 
@@ -60,6 +63,23 @@ def style_snippets(split, styles, snippet_length, pad_id=0, min_tokens=None):
     for row, window in enumerate(rows):
         ids[row, : len(window)] = window
     return ids, np.asarray(labels, np.int32)
+
+
+def whole_batch_order(count, batch_size, seed=0):
+    """A shuffled order of ``count`` examples that splits into equal batches of at most ``batch_size``.
+
+    The batches are made as even as they can be (42 examples in batches of 32: two of 21), and the few
+    rows still missing are the first examples again (at most one per batch), so a fit has one batch shape
+    and JAX and TensorFlow compile its train step once instead of once more for a smaller last batch.
+
+    >>> order = whole_batch_order(43, batch_size=32)
+    >>> len(order), sorted(set(order.tolist())) == list(range(43))
+    (44, True)
+    """
+    steps = math.ceil(count / batch_size)
+    per_batch = math.ceil(count / steps)
+    order = np.random.default_rng(seed).permutation(count)
+    return np.concatenate([order, order[: steps * per_batch - count]])
 
 
 def train_style_classifier(
@@ -112,14 +132,19 @@ def train_style_classifier(
     # Styles are rarely balanced (a corpus of chorales vs thousands of tunes): weight classes equally.
     counts = np.bincount(labels, minlength=len(styles))
     class_weight = {index: len(labels) / (len(styles) * count) for index, count in enumerate(counts)}
-    order = np.random.default_rng(seed).permutation(len(labels))
+    order = whole_batch_order(len(labels), batch_size, seed)
     history = classifier.fit(
-        ids[order], labels[order], batch_size=batch_size, epochs=epochs, class_weight=class_weight, verbose=verbose
+        ids[order],
+        labels[order],
+        batch_size=len(order) // math.ceil(len(labels) / batch_size),
+        epochs=epochs,
+        class_weight=class_weight,
+        verbose=verbose,
     )
     accuracies = {"train_accuracy": float(history.history["accuracy"][-1])}
     if valid_split is not None:
         valid_ids, valid_labels = style_snippets(valid_split, styles, snippet_length, pad_id)
         if len(valid_labels):
-            predicted = np.argmax(keras.ops.convert_to_numpy(classifier.predict(valid_ids, verbose=0)), axis=-1)
+            predicted = np.argmax(predict_in_whole_batches(classifier, valid_ids, batch_size), axis=-1)
             accuracies["valid_accuracy"] = float(np.mean(predicted == valid_labels))
     return classifier, accuracies

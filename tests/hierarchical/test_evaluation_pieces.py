@@ -70,7 +70,7 @@ def test_style_classifier_needs_two_styles_with_examples():
 class FirstTokenClassifier:
     """Logits from the first token: style 0 when it is below 20, with confidence 1 (token 5) or 3 (others)."""
 
-    def predict(self, ids, verbose=0):
+    def predict(self, ids, batch_size=32, verbose=0):
         first = ids[:, 0]
         confidence = np.where(first == 5, 1.0, 3.0)
         return np.stack([np.where(first < 20, confidence, 0.0), np.where(first < 20, 0.0, confidence)], axis=1)
