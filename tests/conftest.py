@@ -2,9 +2,11 @@
 
 import os
 
-# The tests' models are tiny, so XLA's compile time dominates on the JAX backend; its optimisation passes
-# buy nothing here (two attention test files ran about 30% faster without them). Set before JAX loads.
-os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+from musickit.utils.compile_cache import compile_quickly
+
+# The tests' models are tiny, so XLA's compile time dominates on the JAX backend: ask for its quickest
+# compiles (see compile_quickly). Set before JAX loads; recipes run as subprocesses inherit it.
+compile_quickly()
 
 import pytest  # noqa: E402
 
