@@ -59,7 +59,8 @@ def test_two_devices_train_like_one_and_the_checkpoint_loads_on_one(tmp_path):
 
     environment = os.environ | {
         "KERAS_BACKEND": "jax",
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        # Two host devices, on top of the quick compiles the suite asked for (tests/conftest.py).
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2",
         "PYTHONPATH": os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
     result = subprocess.run(
