@@ -22,8 +22,8 @@ Example:
 >>> model = MelUNet(num_mels=16, frames=16, tokens=6, widths=(8, 16), groups=4, encoder_dim=16)
 >>> inputs = {"noisy_mel": np.zeros((2, 16, 16, 1), "float32"), "noise_level": np.ones((2, 1), "float32"),
 ...           "note_tokens": np.zeros((2, 6, 89), "float32")}
->>> output = model(inputs)
->>> tuple(output.shape), float(np.abs(np.asarray(output)).max())
+>>> output = keras.ops.convert_to_numpy(model(inputs))
+>>> tuple(output.shape), float(np.abs(output).max())
 ((2, 16, 16, 1), 0.0)
 """
 
