@@ -12,7 +12,9 @@ positions and keras_hub ``TransformerEncoder`` blocks); the U-Net has
 convolutions down and nearest-neighbour upsampling up, self-attention at the
 resolutions from ``attention_from_level`` down, cross-attention to the notes
 at every resolution from ``cross_attention_from_level`` down, and a
-zero-initialised output convolution (the untrained model predicts 0).
+zero-initialised output convolution (the untrained model predicts 0). The
+middle blocks count as level ``len(widths)``: a ``*_from_level`` of
+``len(widths)`` puts that attention in the middle only.
 
 Example:
 
@@ -20,8 +22,8 @@ Example:
 >>> model = MelUNet(num_mels=16, frames=16, tokens=6, widths=(8, 16), groups=4, encoder_dim=16)
 >>> inputs = {"noisy_mel": np.zeros((2, 16, 16, 1), "float32"), "noise_level": np.ones((2, 1), "float32"),
 ...           "note_tokens": np.zeros((2, 6, 89), "float32")}
->>> output = model(inputs)
->>> tuple(output.shape), float(np.abs(np.asarray(output)).max())
+>>> output = keras.ops.convert_to_numpy(model(inputs))
+>>> tuple(output.shape), float(np.abs(output).max())
 ((2, 16, 16, 1), 0.0)
 """
 
@@ -33,8 +35,18 @@ from musickit.layers.unet import ResidualBlock, SinusoidalEmbedding, SpatialAtte
 TOKEN_FEATURES = 89  # musickit.data.mel_windows.TOKEN_FEATURES: 88 keys and the "no notes given" flag
 
 PRESETS = {
-    # what tests and --smoke use: seconds per step on a CPU
-    "tiny": dict(widths=(8, 8, 16), blocks_per_level=1, groups=4, encoder_dim=16, encoder_layers=1, num_heads=2),
+    # what tests and --smoke use: two levels, attention in the middle only. On JAX compiling is nearly all of a
+    # smoke run, and it grows with the layers (and their variables, each with its own optimizer update)
+    "tiny": dict(
+        widths=(8, 16),
+        blocks_per_level=1,
+        groups=4,
+        encoder_dim=16,
+        encoder_layers=1,
+        num_heads=2,
+        attention_from_level=2,
+        cross_attention_from_level=2,
+    ),
     # the CPU recipe's: about 0.5 M parameters on 64 x 128 windows
     "small": dict(widths=(16, 32, 48), blocks_per_level=1, groups=8, encoder_dim=48, encoder_layers=1, num_heads=4),
     # a GPU run's
@@ -56,9 +68,10 @@ class MelUNet(keras.Model):
         groups: group normalisation groups.
         encoder_dim, encoder_layers, num_heads: the note encoder's width, depth and heads
             (the attention blocks use ``num_heads`` too).
-        attention_from_level: self-attention at this resolution index and below (default: the lowest).
+        attention_from_level: self-attention at this resolution index and below (default: the lowest);
+            ``len(widths)``: in the middle only.
         cross_attention_from_level: cross-attention to the notes from this index down (default: 1, or 0
-            for a one-level U-Net).
+            for a one-level U-Net); ``len(widths)``: in the middle only.
         embedding_dim: noise-level embedding width (default ``4 * widths[0]``).
     """
 
@@ -127,7 +140,7 @@ class MelUNet(keras.Model):
                 )
                 skips.append(features)
         features = ResidualBlock(widths[-1], groups, name="middle_0")(features, embedding)
-        features = attend(features, levels - 1, "middle")
+        features = attend(features, levels, "middle")  # the middle counts as one level below the lowest
         features = ResidualBlock(widths[-1], groups, name="middle_1")(features, embedding)
         for level in reversed(range(levels)):
             for block in range(blocks_per_level + 1):
