@@ -40,7 +40,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--style", required=True, help="the style every piece is asked for")
     parser.add_argument("--pieces", type=int, default=16, help="pieces to write (default: %(default)s)")
     parser.add_argument("--form", default="ABA", help="the form of every piece (default: %(default)s)")
-    parser.add_argument("--reprise", choices=("copy", "none"), default=None, help="default: the run's")
+    parser.add_argument("--reprise", choices=("copy", "none", "recall"), default=None, help="default: the run's")
     parser.add_argument("--legacy-sampling", action="store_true", help="temperature 0.9, top-k 20, grammar only")
     parser.add_argument("--output", default=None, help="folder for the MIDI files (default: none written)")
     parser.add_argument("--preset", choices=("cpu", "smoke"), default="cpu", help="the run's preset (default: cpu)")
