@@ -143,7 +143,9 @@ def main(argv=None):
     if args.style not in styles:
         print(f"hierarchical_quality.py: error: --style {args.style!r} is not among {styles}", file=sys.stderr)
         return 2
-    sampling = LEGACY_SAMPLING if args.legacy_sampling else SamplingConfig.load(run, base=FAMILY_SAMPLING)
+    # A run stopped after training (the recipe's `train`) has no sampling.json yet: the family's sampling.
+    saved = SamplingConfig.load(run, base=FAMILY_SAMPLING) or FAMILY_SAMPLING
+    sampling = LEGACY_SAMPLING if args.legacy_sampling else saved
     config = HierarchicalConfig.preset(
         args.preset,
         data=info["data"],
