@@ -123,7 +123,16 @@ def recall_sequences(ids, section_ids, sequence_length):
 
 def with_recall_windows(split, sequence_length, tokenizer):
     """``split`` and, after its pieces, every piece's :func:`recall_sequences` (with that piece's metadata:
-    its snippets, style and labels), as one :class:`~musickit.data.dataset.EncodedSplit`."""
+    its snippets, style and labels), as one :class:`~musickit.data.dataset.EncodedSplit`.
+
+    >>> from musickit.representations.remi import REMITokenizer
+    >>> tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
+    >>> a, b = tokenizer.section_token_id("A"), tokenizer.section_token_id("B")
+    >>> split = EncodedSplit([[a, 30, 31, b, 32, a, 30, 31]], [{"style": "bach"}])
+    >>> windows = with_recall_windows(split, sequence_length=6, tokenizer=tokenizer)
+    >>> [list(ids) for ids in windows][1] == [a, 30, 31, a, 30, 31], windows.metadata[1]
+    (True, {'style': 'bach'})
+    """
     section_ids = [tokenizer.section_token_id(letter) for letter in SECTION_LETTERS]
     arrays, metadata = list(split), list(split.metadata)
     for ids, item in zip(split, split.metadata):
