@@ -16,6 +16,9 @@ held-out pieces, one piece per sample in turn; its sampling is the run's
   held out like the run's but on the top voice of every piece (the chorales'
   soprano against the folk tunes, so the number of voices cannot give the
   style away), judges the top voice of the generated pieces;
+* note match: the share of a later section's notes (pitch, onset within the
+  section) that an earlier section has, same-label and different-label pairs
+  (1.0 for a copied reprise);
 * snippet ablation: held-out NLL per token with each piece's own snippets and
   with those of another held-out piece of the same style (does the decoder
   read its snippets?).
@@ -40,7 +43,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--style", required=True, help="the style every piece is asked for")
     parser.add_argument("--pieces", type=int, default=16, help="pieces to write (default: %(default)s)")
     parser.add_argument("--form", default="ABA", help="the form of every piece (default: %(default)s)")
-    parser.add_argument("--reprise", choices=("copy", "none"), default=None, help="default: the run's")
+    parser.add_argument("--reprise", choices=("copy", "none", "recall"), default=None, help="default: the run's")
     parser.add_argument("--legacy-sampling", action="store_true", help="temperature 0.9, top-k 20, grammar only")
     parser.add_argument("--output", default=None, help="folder for the MIDI files (default: none written)")
     parser.add_argument("--preset", choices=("cpu", "smoke"), default="cpu", help="the run's preset (default: cpu)")
@@ -90,6 +93,30 @@ def top_voice_split(split, tokenizer):
     return encode_sectioned(scores, tokenizer)
 
 
+def note_match(score):
+    """``(same, different)``: over pairs of sections, the share of the later section's notes (pitch, onset from
+    its section's start) that the earlier one has, for same-label pairs and for different-label pairs; ``None``
+    for a kind without pairs. 1.0 for a copied reprise; how far the model brings a section back note for note.
+
+    >>> from musickit.music.score import Marker, Note, Score
+    >>> notes = [Note(60, 90, 0.0, 1.0), Note(62, 90, 2.0, 3.0), Note(60, 90, 4.0, 5.0), Note(64, 90, 4.5, 5.0)]
+    >>> note_match(Score(notes=notes, markers=[Marker(0.0, "A"), Marker(2.0, "B"), Marker(4.0, "A")]))
+    (0.5, 0.0)
+    """
+    markers = sorted(score.markers, key=lambda marker: marker.time)
+    bounds = [marker.time for marker in markers[1:]] + [float("inf")]
+    found = []
+    for marker, end in zip(markers, bounds):
+        inside = [note for note in score.notes if marker.time - 1e-9 <= note.start < end - 1e-9]
+        found.append((marker.text, {(note.pitch, round(note.start - marker.time, 3)) for note in inside}))
+    shares = {True: [], False: []}
+    for index, (label, earlier) in enumerate(found):
+        for other, later in found[index + 1 :]:
+            if later:
+                shares[label == other].append(len(earlier & later) / len(later))
+    return tuple(sum(values) / len(values) if values else None for values in (shares[True], shares[False]))
+
+
 def main(argv=None):
     args = parse_arguments(argv)
     import keras
@@ -116,7 +143,9 @@ def main(argv=None):
     if args.style not in styles:
         print(f"hierarchical_quality.py: error: --style {args.style!r} is not among {styles}", file=sys.stderr)
         return 2
-    sampling = LEGACY_SAMPLING if args.legacy_sampling else SamplingConfig.load(run, base=FAMILY_SAMPLING)
+    # A run stopped after training (the recipe's `train`) has no sampling.json yet: the family's sampling.
+    saved = SamplingConfig.load(run, base=FAMILY_SAMPLING) or FAMILY_SAMPLING
+    sampling = LEGACY_SAMPLING if args.legacy_sampling else saved
     config = HierarchicalConfig.preset(
         args.preset,
         data=info["data"],
@@ -173,6 +202,9 @@ def main(argv=None):
     texture = judge_generated_pieces(
         tops, tokenizer, model.encoder.snippet_length, classifier=texture_classifier, styles=styles
     )
+    matches = [note_match(tokenizer.decode(ids)) for ids, _, _ in written]
+    same = [match[0] for match in matches if match[0] is not None]
+    different = [match[1] for match in matches if match[1] is not None]
     own, _ = dataset_token_nll(model, pipeline.snippet_pairs(corpus.valid, config, styles, tokenizer, shuffle=False))
     swapped = pipeline.snippet_pairs(shuffled_snippets(corpus.valid), config, styles, tokenizer, shuffle=False)
     other, _ = dataset_token_nll(model, swapped)
@@ -190,6 +222,8 @@ def main(argv=None):
         "predicted_styles": [row.get("predicted_style") for row in report["pieces"]],
         "top_voice_style_recognition": texture["style_accuracy"],
         "top_voice_classifier_held_out_accuracy": texture_accuracies.get("valid_accuracy"),
+        "note_match_same_label": sum(same) / len(same) if same else None,
+        "note_match_different_label": sum(different) / len(different) if different else None,
         "held_out_nll_own_snippets": own,
         "held_out_nll_other_snippets": other,
     }
@@ -199,7 +233,8 @@ def main(argv=None):
         f"{result['style_recognition']:.2f} (the classifier's held-out accuracy: {judge_accuracy}); held-out "
         f"NLL/token with the own snippets {own:.3f}, with another piece's {other:.3f}; top voice alone: "
         f"recognised {texture['style_accuracy']:.2f} by a classifier of top voices (held-out accuracy "
-        f"{texture_accuracies.get('valid_accuracy')})"
+        f"{texture_accuracies.get('valid_accuracy')}); notes of a later section its earlier one has: "
+        f"{result['note_match_same_label']} same label, {result['note_match_different_label']} different"
     )
     if args.json:
         print(json.dumps(result))

@@ -64,6 +64,7 @@ from musickit.families.hierarchical_transformer.config import (
     CURRICULA,
     MODEL_NAME,
     MODEL_PRESETS,
+    REPRISES,
     SCHEDULES,
     HierarchicalConfig,
 )
@@ -176,9 +177,10 @@ def parse_arguments(argv=None):
     pieces.add_argument("--tokens-per-section", type=int, default=None, help=f"default: {DEFAULTS.tokens_per_section}")
     pieces.add_argument(
         "--reprise",
-        choices=("copy", "none"),
+        choices=REPRISES,
         default=None,
-        help=f"a returning section repeats its first statement (copy) or is written anew (default: {DEFAULTS.reprise})",
+        help="a returning section repeats its first statement (copy), is written anew (none), or anew with its first "
+        f"statement as its context (recall) (default: {DEFAULTS.reprise})",
     )
     args = parse_flags(parser, argv)
     if args.form is not None:

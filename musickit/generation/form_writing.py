@@ -27,6 +27,10 @@ from musickit.data.form_synthesis import form_letters
 from musickit.errors import UsageError
 from musickit.music.score import SECTION_LETTERS
 
+#: What a returning section is: written anew (``"none"``), its first statement again (``"copy"``), or written
+#: anew with its first statement as the context (``"recall"``); see :func:`write_in_form`.
+REPRISES = ("none", "copy", "recall")
+
 
 def write_in_form(
     continue_piece,
@@ -53,7 +57,10 @@ def write_in_form(
             keeps whole bars only, at most this many: what the model writes past them is cut, and so is a
             last bar the token limit cut short (when a whole bar stays before it).
         reprise: ``"none"``: the model writes every section; ``"copy"``: a returning section repeats the
-            tokens of its first statement (``ABA`` plays A, B, A again, as the synthetic training pieces do).
+            tokens of its first statement (``ABA`` plays A, B, A again, as the synthetic training pieces do);
+            ``"recall"``: the model writes a returning section itself, with the piece's opening tokens (its
+            style) and the section's first statement, not the sections between, as its context (what a
+            model trained on the hierarchical family's ``recall_sequences`` learned to continue).
 
     >>> from musickit.representations.remi import REMITokenizer
     >>> tokenizer = REMITokenizer()
@@ -68,14 +75,15 @@ def write_in_form(
     """
     form = str(form).strip().upper()
     form_letters(form)
-    if reprise not in ("none", "copy"):
-        raise UsageError(f"reprise {reprise!r}: use 'none' or 'copy'")
+    if reprise not in REPRISES:
+        raise UsageError(f"reprise {reprise!r}: use 'none', 'copy' or 'recall'")
     stops = tuple(tokenizer.section_token_id(letter) for letter in SECTION_LETTERS) + (
         (end_id,) if end_id is not None else ()
     )
     bar = getattr(tokenizer, "bar_id", None) if bars_per_section else None
     ids = [tokenizer.style_token_id(style)] if style and style in getattr(tokenizer, "styles", ()) else []
-    statements = {}
+    opening_length = len(ids)
+    statements = {}  # each letter's first statement
     for letter in form:
         if reprise == "copy" and letter in statements:
             if len(ids) + len(statements[letter]) > max_tokens:
@@ -85,19 +93,23 @@ def write_in_form(
         opening = [tokenizer.section_token_id(letter)] + ([bar] if bar is not None else [])
         if len(ids) + len(opening) + 1 > max_tokens:
             break  # no room for a section token and one token of music: later sections are dropped
-        start = len(ids)
-        ids = ids + opening
-        limit = min(len(ids) + int(tokens_per_section), max_tokens)
-        output = list(continue_piece(ids, limit, stops))
-        stopped = output[-1] in stops and len(output) > len(ids)
+        context = ids
+        if reprise == "recall" and letter in statements:
+            context = ids[:opening_length] + statements[letter]
+        start = len(context)
+        budget = min(int(tokens_per_section), max_tokens - len(ids) - len(opening))
+        context = context + opening
+        limit = len(context) + budget
+        output = list(continue_piece(context, limit, stops))
+        stopped = output[-1] in stops and len(output) > len(context)
         if stopped:
             output = output[:-1]  # the form, not the model, decides where the next section starts
         if bar is not None:
             output = whole_bars(
                 output, start, bar, int(bars_per_section), cut_last=not stopped and len(output) >= limit
             )
-        statements[letter] = output[start:]
-        ids = output
+        statements.setdefault(letter, output[start:])
+        ids = ids + output[start:]
     return ids
 
 

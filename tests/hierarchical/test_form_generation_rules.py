@@ -1,13 +1,16 @@
-"""Hierarchical generation's rules: whole-bar sections, the reprise, snippet-fitted sampling, the form contrast's
+"""Hierarchical generation's rules: whole-bar sections, the reprise (copied, or recalled: written with its first
+statement as context, as the recall training windows show it), snippet-fitted sampling, the form contrast's
 confidence interval, and the cpu preset's end-to-end schedule."""
 
 import math
 
 import pytest
 
+from musickit.data.dataset import EncodedSplit
 from musickit.errors import UsageError
 from musickit.families.hierarchical_transformer.config import FAMILY_SAMPLING, HierarchicalConfig
 from musickit.families.hierarchical_transformer.generation import piece_sampling, snippet_voices
+from musickit.families.hierarchical_transformer.pipeline import with_recall_windows
 from musickit.generation.form_writing import write_in_form
 from musickit.metrics.generated_forms import mean_interval
 from musickit.representations.remi import REMITokenizer
@@ -46,6 +49,41 @@ def test_at_most_bars_per_section_and_no_reprise_writes_every_section():
     assert names.count("Bar") == 6 and len(calls) == 3
     with pytest.raises(UsageError, match="reprise"):
         write_in_form(bars_writer([]), TOKENIZER, "AB", 4, 100, reprise="twice")
+
+
+def test_a_recalled_section_is_written_after_its_first_statement_without_the_sections_between():
+    contexts = []
+
+    def continue_piece(prefix, max_length, stop_token_ids):  # call n writes one-note bars of pitch 60 + 2n
+        contexts.append(list(prefix))
+        bar = ids("Position_0", f"Pitch_{58 + 2 * len(contexts)}", "Duration_16", "Bar")
+        return (list(prefix) + bar * 20)[:max_length]
+
+    piece = write_in_form(continue_piece, TOKENIZER, "ABA", 8, 400, style="bach", bars_per_section=2, reprise="recall")
+
+    def section(letter, pitch):  # two whole bars: the third, cut short by the 8-token limit, is dropped
+        return [f"SECTION_{letter}", *["Bar", "Position_0", f"Pitch_{pitch}", "Duration_16"] * 2]
+
+    assert [TOKENIZER.id_to_token(token) for token in piece] == [
+        "STYLE_bach",
+        *section("A", 60),
+        *section("B", 62),
+        *section("A", 64),  # the model wrote it: not a copy
+    ]
+    assert contexts[2] == ids("STYLE_bach", *section("A", 60), "SECTION_A", "Bar")  # no B in its context
+
+
+def test_recall_windows_put_the_first_statement_right_before_its_return():
+    piece = ids("STYLE_bach", "SECTION_A", "Bar", "Pitch_60", "Duration_16")
+    piece += ids("SECTION_B", "Bar", "Pitch_62", "Duration_16", "SECTION_A", "Bar", "Pitch_60", "Duration_16")
+    short = ids("STYLE_bach", "SECTION_A", "Bar", "Pitch_60", "Duration_16", "SECTION_A", "Bar")
+    split = EncodedSplit([piece, short], [{"name": "ABA"}, {"name": "AA"}])
+    windows = with_recall_windows(split, sequence_length=10, tokenizer=TOKENIZER)
+    # 13 tokens > 10: one more sequence, the style, the first A, the returning A (9 tokens, B left out);
+    # the 7-token piece fits in one window as it is.
+    assert len(windows) == 3 and windows.metadata[2] == {"name": "ABA"}
+    expected = ids("STYLE_bach", "SECTION_A", "Bar", "Pitch_60", "Duration_16", "SECTION_A", "Bar", "Pitch_60")
+    assert list(windows[2]) == expected + ids("Duration_16")
 
 
 def test_piece_sampling_takes_the_voices_and_the_key_of_the_snippets():

@@ -25,7 +25,7 @@ MODEL_PRESETS = ("base", "paper", "small", "tiny")  # musickit.models.decoder_ba
 STAGE_NAMES = ("A", "B", "C", "E")  # musickit.training.staging.STAGES
 SCHEDULES = ("warmup_cosine", "inverse_sqrt", "constant")  # musickit.training.optimizers.SCHEDULES
 CURRICULA = ("none", "length", "form", "length,form")
-REPRISES = ("copy", "none")
+REPRISES = ("copy", "none", "recall")  # musickit.generation.form_writing.REPRISES
 #: What a run made before ``sampling.json`` sampled with: temperature 0.9, top-k 20, the grammar alone.
 LEGACY_SAMPLING = SamplingConfig(temperature=0.9, top_k=20)
 # The family's sampling (the run's sampling.json; `musickit generate --run` starts from it): the REMI note
@@ -58,7 +58,8 @@ class HierarchicalConfig:
     Data: ``data`` (a source string), ``max_files`` (pieces read per style), ``forms`` and ``pieces_per_form``
     (synthetic pieces per form and style), ``bars_per_section``, ``snippet_length`` (tokens of each section the
     encoder reads), ``sequence_length`` (decoder window), ``curriculum``, and the REMI tokens
-    (``num_velocity_bins``, ``use_programs``: compact REMI, a note is ``Pitch Duration``). Model:
+    (``num_velocity_bins``, ``use_programs``: compact REMI, a note is ``Pitch Duration``), ``recall_windows``
+    (also train on windows holding a returning section's first statement before it). Model:
     ``model_preset`` (decoder and encoder size), ``num_layers`` (decoder blocks, default the preset's),
     ``num_memory_vectors``, ``adapter_dim``. Pre-training: ``pretrain``, ``contrastive_epochs``, ``contrastive_copies``,
     ``contrastive_temperature``, ``contrastive_batch_size``, ``language_model_epochs``,
@@ -67,7 +68,8 @@ class HierarchicalConfig:
     every held-out batch), ``baseline``, ``style_classifier_epochs``. Generation: ``form``,
     ``tokens_per_section``, ``sampling`` (a :class:`SamplingConfig`, saved as the run's ``sampling.json``),
     ``reprise`` (``"copy"``: a returning section repeats its first statement, as the training pieces do;
-    ``"none"``: the model writes it again from its snippet), ``num_samples``. ``jit_compile``: XLA on or off
+    ``"none"``: the model writes it again from its snippet; ``"recall"``: the model writes it again with its first
+    statement as its context), ``num_samples``. ``jit_compile``: XLA on or off
     (``"auto"``: Keras decides per backend). ``seed``.
     """
 
@@ -80,6 +82,9 @@ class HierarchicalConfig:
     snippet_length: int = 64  # tokens per section snippet (a bar or two of chorale); 256 in the proposal
     sequence_length: int = 256  # decoder window; 1024-4096 on a GPU
     curriculum: str = "none"  # or "length", "form", "length,form"
+    # Train also on windows that hold a returning section's first statement right before it (pipeline.
+    # recall_sequences), what reprise="recall" shows the model when it writes the returning section.
+    recall_windows: bool = False
     # Compact REMI: no Velocity or Program tokens, so a window or a snippet holds twice the music.
     num_velocity_bins: int = 0
     use_programs: bool = False

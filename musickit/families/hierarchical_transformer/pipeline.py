@@ -18,6 +18,7 @@ Example (the smoke preset, every step; several minutes on a shared 2-core CPU, m
 import numpy as np
 
 from musickit.data.curriculum import curriculum_pairs, curriculum_phases
+from musickit.data.dataset import EncodedSplit
 from musickit.data.form_corpus import build_form_corpus
 from musickit.data.labels import EMOTION_CLASSES, TEMPO_CLASSES
 from musickit.data.pipelines import section_snippet_pairs, token_windows
@@ -26,6 +27,7 @@ from musickit.metrics.likelihood import dataset_token_nll
 from musickit.models.decoder_base import DECODER_PRESETS
 from musickit.models.hierarchical import HierarchicalTransformer
 from musickit.models.parameter_matching import count_parameters
+from musickit.music.score import SECTION_LETTERS
 from musickit.representations.remi import REMITokenizer
 from musickit.training.baseline import compile_for_tokens, train_prompted_baseline
 from musickit.training.contrastive import pretrain_encoder
@@ -74,8 +76,79 @@ def snippet_pairs(split, config, styles, tokenizer, shuffle=True, max_sections=4
     )
 
 
+# ## Recall windows: a returning section with its first statement in the same window
+
+
+def recall_sequences(ids, section_ids, sequence_length):
+    """Training sequences that hold each returning section's first statement right before it.
+
+    A piece's window of ``sequence_length`` tokens rarely holds a section and its return when other
+    sections stand between them (a four-bar chorale section is about 160 compact REMI tokens), so a
+    model trained on windows never learns to bring the section back. For every returning section whose
+    first statement does not directly precede it, this gives the piece's opening tokens (before its
+    first section token: the style), that first statement, then the piece from the returning section
+    on, cut to ``sequence_length`` tokens: what :func:`~musickit.generation.form_writing.write_in_form`
+    shows the model with ``reprise="recall"``.
+    Pieces of at most ``sequence_length`` tokens give none (one window holds them whole).
+
+    Args:
+        ids: one piece's token ids.
+        section_ids: the ids of the section tokens (``SECTION_A`` ...), in any order.
+        sequence_length: the training window.
+
+    >>> # style 9, SECTION_A=1, SECTION_B=2: 9 | 1 5 5 | 2 6 6 | 1 5 5 | 2 6 6
+    >>> recall_sequences([9, 1, 5, 5, 2, 6, 6, 1, 5, 5, 2, 6, 6], section_ids=(1, 2), sequence_length=8)
+    [[9, 1, 5, 5, 1, 5, 5, 2], [9, 2, 6, 6, 2, 6, 6]]
+    """
+    ids = [int(token) for token in ids]
+    if len(ids) <= sequence_length:
+        return []
+    section_ids = set(int(token) for token in section_ids)
+    starts = [index for index, token in enumerate(ids) if token in section_ids]
+    ends = starts[1:] + [len(ids)]
+    first = {}  # section token -> (start, end) of its first statement
+    sequences = []
+    for start, end in zip(starts, ends):
+        token = ids[start]
+        if token not in first:
+            first[token] = (start, end)
+            continue
+        earlier_start, earlier_end = first[token]
+        if earlier_end == start:
+            continue  # AA: the piece's own windows already hold the statement before its return
+        sequence = ids[: starts[0]] + ids[earlier_start:earlier_end] + ids[start:]
+        sequences.append(sequence[:sequence_length])
+    return sequences
+
+
+def with_recall_windows(split, sequence_length, tokenizer):
+    """``split`` and, after its pieces, every piece's :func:`recall_sequences` (with that piece's metadata:
+    its snippets, style and labels), as one :class:`~musickit.data.dataset.EncodedSplit`.
+
+    >>> from musickit.representations.remi import REMITokenizer
+    >>> tokenizer = REMITokenizer(num_velocity_bins=0, use_programs=False)
+    >>> a, b = tokenizer.section_token_id("A"), tokenizer.section_token_id("B")
+    >>> split = EncodedSplit([[a, 30, 31, b, 32, a, 30, 31]], [{"style": "bach"}])
+    >>> windows = with_recall_windows(split, sequence_length=6, tokenizer=tokenizer)
+    >>> [list(ids) for ids in windows][1] == [a, 30, 31, a, 30, 31], windows.metadata[1]
+    (True, {'style': 'bach'})
+    """
+    section_ids = [tokenizer.section_token_id(letter) for letter in SECTION_LETTERS]
+    arrays, metadata = list(split), list(split.metadata)
+    for ids, item in zip(split, split.metadata):
+        for sequence in recall_sequences(ids, section_ids, sequence_length):
+            arrays.append(np.asarray(sequence, dtype=np.int32))
+            metadata.append(item)
+    return EncodedSplit(arrays, metadata)
+
+
 def training_pairs(split, config, styles, tokenizer):
-    """``(dataset, steps_per_epoch)`` of one stage: plain pairs, or a curriculum walked once over its epochs."""
+    """``(dataset, steps_per_epoch)`` of one stage: plain pairs, or a curriculum walked once over its epochs.
+
+    With ``config.recall_windows`` the training pieces come with their :func:`recall_sequences`.
+    """
+    if config.recall_windows:
+        split = with_recall_windows(split, config.sequence_length, tokenizer)
     plain = snippet_pairs(split, config, styles, tokenizer)
     if config.curriculum == "none":
         if config.steps_per_epoch:
