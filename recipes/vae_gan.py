@@ -123,11 +123,7 @@ def main(argv=None):
     )
     config = config.replace(sampling=sampling_config_from_flags(args, config.sampling, defaults=DEFAULTS.sampling))
 
-    from musickit.utils.compile_cache import run_smoke_eagerly
-
-    # A smoke run's fits take two steps: on TensorFlow tracing their graphs is nearly all of the time.
-    with run_smoke_eagerly(args.smoke):
-        return run_pipeline(args, config)
+    return run_pipeline(args, config)
 
 
 def run_pipeline(args, config):
@@ -151,7 +147,8 @@ def run_pipeline(args, config):
     )
 
     # ## Training: transformer -> vae -> vae_gan, each stage gated against collapse
-    model = pipeline.train_stages(model, data, config, run, resuming=resuming, seed=args.seed)
+    # (--smoke: two steps per stage, run eagerly on TensorFlow, where tracing them would be nearly all the time)
+    model = pipeline.train_stages(model, data, config, run, resuming=resuming, seed=args.seed, eager_steps=args.smoke)
 
     # ## Measurements on held-out segments, then samples
     metrics = pipeline.evaluate(model, data, config) if model.use_latents else {}
