@@ -131,8 +131,10 @@ def run_pipeline(args, config):
     import keras
 
     from musickit.families.vae_gan import generation, pipeline
+    from musickit.utils.compile_cache import enable_compilation_cache
 
     keras.utils.set_random_seed(args.seed)
+    enable_compilation_cache()  # JAX: a second run reuses the first one's compiled programs
 
     # ## Data: REMI segments of a few bars, split by piece
     data = pipeline.load_data(config, seed=args.seed)

@@ -15,6 +15,7 @@ Example:
 
 import functools
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -40,16 +41,19 @@ def _padded(batch, rows, padding_id):
 
 
 def _compiled(model, terms):
-    """``terms(model, *tensors)`` compiled for the backend, once per model and latent use.
+    """``terms(model, *tensors)`` for the backend, made once per model and latent use.
 
-    One program per input shape (``jax.jit``, a ``tf.function`` graph, eager under ``torch.no_grad``)
-    instead of each operation run on its own: on JAX, eagerly, every operation of the encoder and
-    decoder was compiled as a program of its own (about 100 per shape).
+    On JAX one compiled program per input shape: eagerly, every operation of the encoder and decoder was
+    compiled as a program of its own (about 100 per shape). TensorFlow runs these few forward passes
+    fastest eagerly (tracing a graph cost more than it saved); PyTorch eagerly under ``torch.no_grad``.
     """
     functions = model.__dict__.setdefault("_musickit_measure_functions", {})
     key = (terms.__name__, bool(model.use_latents))
     if key not in functions:
-        functions[key] = compile_for_backend(functools.partial(terms, model), jit_compile=False, weights=model)
+        function = functools.partial(terms, model)
+        if keras.config.backend() != "tensorflow":
+            function = compile_for_backend(function, jit_compile=False, weights=model)
+        functions[key] = function
     return functions[key]
 
 
