@@ -5,9 +5,9 @@ Description: Train a transformer VAE with a global latent and one latent per bar
   stage gated against collapse; then write reconstructions beside their originals, prior samples and an
   interpolation between two held-out chorales.
 Run time: see benchmarks/RESULTS.md (the "Transformer-VAE-GAN" section) for the measured wall time on the
-  shared 2-core CPU. `--smoke` on 2 idle cores: 30 s on PyTorch, 75 s on TensorFlow, 144 s on JAX (compiling,
-  mostly its eight decodes). On a GPU use the family's `gpu` preset
-  (`--preset base --epochs 40 --gan-steps 2000`).
+  shared 2-core CPU. `--smoke` costs about 60 s of CPU on TensorFlow and 90 s on JAX (compiling, mostly its
+  training steps; a second run reuses JAX's cached programs: 33 s), 37 s wall on PyTorch. On a GPU use the
+  family's `gpu` preset (`--preset base --epochs 40 --gan-steps 2000`).
 
 Run it with no arguments:
 
