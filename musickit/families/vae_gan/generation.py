@@ -18,7 +18,7 @@ import numpy as np
 
 from musickit.errors import UsageError
 from musickit.families.vae_gan.config import MODEL_NAME, VaeGanConfig
-from musickit.families.vae_gan.measures import interpolate_latents, interpolation_smoothness
+from musickit.families.vae_gan.measures import interpolate_latents, interpolation_smoothness, posterior_means
 from musickit.generation.processors.length import BarBudget
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors
@@ -109,13 +109,12 @@ def prior_pieces(model, tokenizer, num_samples, sampling, temperature=1.0, seed=
 
 def reconstruct(model, tokenizer, segments, sampling):
     """Greedy reconstructions of ``segments`` from their posterior means."""
-    return decode_latents(model, tokenizer, model.encode(segments, sample=False), sampling, greedy=True)
+    return decode_latents(model, tokenizer, posterior_means(model, segments), sampling, greedy=True)
 
 
 def interpolate(model, tokenizer, first, second, steps, sampling, seed=0):
     """Pieces decoded along the spherical path between the posterior means of two segments (``(1, time)`` each)."""
-    latents = interpolate_latents(model.encode(first), model.encode(second), steps)
-    latents = {name: np.asarray(value) for name, value in latents.items()}
+    latents = interpolate_latents(posterior_means(model, first), posterior_means(model, second), steps)
     # One seed for every step: the path, not the noise, changes the music.
     return decode_latents(model, tokenizer, latents, sampling, seed=seed)
 

@@ -13,11 +13,16 @@ Example:
 1.0
 """
 
+import functools
+
+import keras
 import numpy as np
 from keras import ops
 
 from musickit.families.vae_gan.gates import collapse_measures, longest_run
+from musickit.generation.compiling import compile_for_backend
 from musickit.metrics.diversity import distinct_ngram_ratio
+from musickit.models.music_vae import padded_row_count
 
 ACTIVE_UNIT_VARIANCE = 0.01
 
@@ -27,52 +32,119 @@ def _batches(segments, batch_size):
         yield segments[start : start + batch_size]
 
 
-def _posterior(model, batch):
-    posterior = model.encode(batch, sample=False)
-    return {name: ops.convert_to_numpy(value) for name, value in posterior.items()}
+def _padded(batch, rows, padding_id):
+    """``batch`` with rows of ``padding_id`` appended up to ``rows`` rows (one shape for every batch)."""
+    if len(batch) == rows:
+        return batch
+    extra = np.full((rows - len(batch), *batch.shape[1:]), padding_id, batch.dtype)
+    return np.concatenate([batch, extra])
 
 
-def _teacher_forced(model, batch, global_latent, bar_latents):
-    logits = model.decode_latents(model.decoder_inputs(batch), global_latent, bar_latents)
-    return ops.convert_to_numpy(logits)
+def _compiled(model, terms):
+    """``terms(model, *tensors)`` for the backend, made once per model and latent use.
+
+    On JAX one compiled program per input shape: eagerly, every operation of the encoder and decoder was
+    compiled as a program of its own (about 100 per shape). TensorFlow runs these few forward passes
+    fastest eagerly (tracing a graph cost more than it saved); PyTorch eagerly under ``torch.no_grad``.
+    """
+    functions = model.__dict__.setdefault("_musickit_measure_functions", {})
+    key = (terms.__name__, bool(model.use_latents))
+    if key not in functions:
+        function = functools.partial(terms, model)
+        if keras.config.backend() != "tensorflow":
+            function = compile_for_backend(function, jit_compile=False, weights=model)
+        functions[key] = function
+    return functions[key]
 
 
-def _token_accuracy(logits, batch, padding_id):
-    mask = batch != padding_id
-    return float(((logits.argmax(-1) == batch) & mask).sum()), float(mask.sum())
+def _posterior_terms(model, segment_ids):
+    posterior = model.encode(segment_ids, sample=False)
+    return {**posterior, "kl_per_dimension": model.kl_per_dimension(posterior)}
+
+
+def _chosen_terms(logits, targets):
+    """Each target token's log-probability under ``logits`` and whether it is the argmax."""
+    log_probabilities = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    chosen = ops.take_along_axis(log_probabilities, ops.expand_dims(targets, -1), axis=-1)[..., 0]
+    return chosen, ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), targets)
+
+
+def _teacher_forced_terms(model, segment_ids, global_latent, bar_latents, order):
+    """Teacher-forced terms from the given latents, and the hits with the latents of rows ``order``."""
+    targets = ops.cast(segment_ids, "int32")
+    decoder_ids = model.decoder_inputs(targets)
+    chosen, hit = _chosen_terms(model.decode_latents(decoder_ids, global_latent, bar_latents), targets)
+    shuffled = model.decode_latents(
+        decoder_ids, ops.take(global_latent, order, axis=0), ops.take(bar_latents, order, axis=0)
+    )
+    return {"log_probability": chosen, "hit": hit, "shuffled_hit": _chosen_terms(shuffled, targets)[1]}
+
+
+def _language_model_terms(model, segment_ids):
+    """Teacher-forced terms of the decoder alone (no latents)."""
+    targets = ops.cast(segment_ids, "int32")
+    chosen, hit = _chosen_terms(model.decode_latents(model.decoder_inputs(targets)), targets)
+    return {"log_probability": chosen, "hit": hit}
+
+
+def posterior_means(model, segments, batch_size=None):
+    """The posterior of each of ``segments`` as numpy: ``global_latent``/``bar_latents`` (the means), their
+    ``*_mean`` and ``*_log_variance``, and ``kl_per_dimension``.
+
+    Segments go through one compiled program ``batch_size`` rows at a time (default: all of them; rounded
+    up to :func:`~musickit.models.music_vae.padded_row_count`, the last batch padded), so every call with
+    the same batch size and segment length reuses it.
+    """
+    segments = np.asarray(segments)
+    rows = padded_row_count(batch_size or len(segments))
+    function = _compiled(model, _posterior_terms)
+    parts = []
+    for batch in _batches(segments, rows):
+        values = function(ops.convert_to_tensor(_padded(batch, rows, model.padding_id)))
+        parts.append({name: ops.convert_to_numpy(value)[: len(batch)] for name, value in values.items()})
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def _teacher_forced_batches(model, segments, batch_size):
+    """Per batch of ``segments``: ``(batch, posterior or None, terms)``, the terms of
+    :func:`_teacher_forced_terms` (latents shuffled by one row within the real rows) or, without latents,
+    :func:`_language_model_terms`; numpy, padding rows cut off."""
+    rows = padded_row_count(batch_size)
+    for batch in _batches(segments, rows):
+        padded = ops.convert_to_tensor(_padded(batch, rows, model.padding_id))
+        if not model.use_latents:
+            terms = _compiled(model, _language_model_terms)(padded)
+            yield batch, None, {name: ops.convert_to_numpy(value)[: len(batch)] for name, value in terms.items()}
+            continue
+        posterior = posterior_means(model, batch, rows)
+        order = np.arange(rows, dtype="int32")
+        if len(batch) > 1:
+            order[: len(batch)] = np.roll(np.arange(len(batch)), 1)  # every row gets another row's latents
+        latents = [_padded(posterior[name], rows, 0.0) for name in ("global_latent", "bar_latents")]
+        terms = _compiled(model, _teacher_forced_terms)(padded, *map(ops.convert_to_tensor, [*latents, order]))
+        yield batch, posterior, {name: ops.convert_to_numpy(value)[: len(batch)] for name, value in terms.items()}
 
 
 def held_out_nll(model, segments, batch_size):
     """Teacher-forced NLL in nats per token, decoding from the posterior means (the VAE's reconstruction term)."""
     total = count = 0.0
-    for batch in _batches(segments, batch_size):
-        posterior = _posterior(model, batch) if model.use_latents else {"global_latent": None, "bar_latents": None}
-        logits = _teacher_forced(model, batch, posterior["global_latent"], posterior["bar_latents"])
-        logits = logits - logits.max(-1, keepdims=True)
-        log_probabilities = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-        chosen = np.take_along_axis(log_probabilities, batch[..., None].astype("int64"), axis=-1)[..., 0]
+    for batch, _, terms in _teacher_forced_batches(model, segments, batch_size):
         mask = batch != model.padding_id
-        total, count = total - float(chosen[mask].sum()), count + float(mask.sum())
+        total, count = total - float(terms["log_probability"][mask].sum()), count + float(mask.sum())
     return total / max(count, 1.0)
 
 
-def posterior_measures(model, segments, batch_size, seed=0):
+def posterior_measures(model, segments, batch_size):
     """Teacher-forced accuracy, KL per dimension, active units and the shuffled-latent accuracy drop."""
-    generator = np.random.default_rng(seed)
     correct = shuffled_correct = total = 0.0
     means, kl_rows = [], []
-    for batch in _batches(segments, batch_size):
-        posterior = _posterior(model, batch)
-        logits = _teacher_forced(model, batch, posterior["global_latent"], posterior["bar_latents"])
-        hits, count = _token_accuracy(logits, batch, model.padding_id)
-        order = generator.permutation(len(batch))
-        if len(batch) > 1:
-            order = np.roll(np.arange(len(batch)), 1)  # every row gets another row's latents
-        shuffled = _teacher_forced(model, batch, posterior["global_latent"][order], posterior["bar_latents"][order])
-        shuffled_hits, _ = _token_accuracy(shuffled, batch, model.padding_id)
-        correct, shuffled_correct, total = correct + hits, shuffled_correct + shuffled_hits, total + count
+    for batch, posterior, terms in _teacher_forced_batches(model, segments, batch_size):
+        mask = batch != model.padding_id
+        correct += float((terms["hit"] & mask).sum())
+        shuffled_correct += float((terms["shuffled_hit"] & mask).sum())
+        total += float(mask.sum())
         means.append(np.concatenate([posterior["global_mean"], posterior["bar_mean"].reshape(len(batch), -1)], axis=-1))
-        kl_rows.append(ops.convert_to_numpy(model.kl_per_dimension(posterior)))
+        kl_rows.append(posterior["kl_per_dimension"])
     means, kl = np.concatenate(means), np.concatenate(kl_rows)
     active = means.var(axis=0) > ACTIVE_UNIT_VARIANCE
     kl_per_dimension = kl.mean(axis=0)
@@ -90,7 +162,7 @@ def sampled_accuracy(model, segments, batch_size):
     """Greedy decoding from the posterior means, compared position by position with the original segment."""
     hits = total = 0.0
     for batch in _batches(segments, max(batch_size, 64)):
-        posterior = _posterior(model, batch)
+        posterior = posterior_means(model, batch, batch_size)
         # One length for every call (the segments' padded length): the engine compiles its loop once.
         decoded = model.generate(posterior, max_length=batch.shape[1] + 1, sampler="greedy", stop_token_ids=None)
         for original, output in zip(batch, decoded):

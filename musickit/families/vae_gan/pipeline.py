@@ -233,12 +233,15 @@ def stages_done(run):
         return json.load(handle)
 
 
-def train_stages(model, data, config, run, resuming=False, seed=0, verbose=None):
+def train_stages(model, data, config, run, resuming=False, seed=0, verbose=None, eager_steps=False):
     """Train each stage up to ``config.last_stage``, skipping finished ones; gate each; return the model.
 
     A finished stage is recorded with its gate in ``stages.json``; ``--resume``
     loads ``model.keras`` and continues with the next stage. A failed gate
     raises :class:`StageGateError` (or only prints with ``enforce_gates=False``).
+    ``eager_steps`` (``--smoke``: a few steps per stage) runs the training steps
+    eagerly on TensorFlow, where tracing them would be nearly all of their time;
+    the gates' decoding loops stay compiled (one compile serves every gate).
     """
     from musickit.runs.folder import load_model_file
 
@@ -251,9 +254,9 @@ def train_stages(model, data, config, run, resuming=False, seed=0, verbose=None)
             print(f"stage {stage}: already trained, gate {done[stage]['gate']}")
             continue
         if stage == "vae_gan":
-            gate = train_adversarial(model, data, config, run, seed, reference)
+            gate = train_adversarial(model, data, config, run, seed, reference, eager_steps)
         else:
-            gate = train_fit_stage(model, data, config, run, stage, seed, verbose)
+            gate = train_fit_stage(model, data, config, run, stage, seed, verbose, eager_steps)
         if stage == "vae":
             reference = gate
         done[stage] = {"gate": gate}
@@ -263,11 +266,12 @@ def train_stages(model, data, config, run, resuming=False, seed=0, verbose=None)
     return model
 
 
-def train_fit_stage(model, data, config, run, stage, seed, verbose):
+def train_fit_stage(model, data, config, run, stage, seed, verbose, eager_steps=False):
     """``fit`` one stage (plain Keras ``fit``: the KL cost is the model's own ``add_loss``); return its gate."""
     import keras
 
     from musickit.runs.callbacks import AtomicBackupAndRestore
+    from musickit.utils.compile_cache import run_smoke_eagerly
 
     compile_for_stage(model, config, stage)
     epochs = config.transformer_epochs if stage == "transformer" else config.vae_epochs
@@ -277,15 +281,18 @@ def train_fit_stage(model, data, config, run, stage, seed, verbose):
     ]
     pad = data.tokenizer.pad_id
     print(f"stage {stage}: {epochs} epoch(s) of {steps_per_epoch(config, data)} steps")
-    model.fit(
-        segment_batches(data.segments["train"], config.batch_size, pad, shuffle_seed=seed, repeat=True),
-        validation_data=segment_batches(data.segments["valid"][: config.evaluation_segments], config.batch_size, pad),
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch(config, data),
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles (Keras warns that it ignores shuffle=True for a tf.data.Dataset)
-        verbose=(2 if os.environ.get("CI") else "auto") if verbose is None else verbose,
-    )
+    with run_smoke_eagerly(eager_steps):
+        model.fit(
+            segment_batches(data.segments["train"], config.batch_size, pad, shuffle_seed=seed, repeat=True),
+            validation_data=segment_batches(
+                data.segments["valid"][: config.evaluation_segments], config.batch_size, pad
+            ),
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch(config, data),
+            callbacks=callbacks,
+            shuffle=False,  # the pipeline shuffles (Keras warns that it ignores shuffle=True for a tf.data.Dataset)
+            verbose=(2 if os.environ.get("CI") else "auto") if verbose is None else verbose,
+        )
     _copy_history(run, stage)
     return stage_gate(model, data, config, stage)
 
@@ -309,12 +316,13 @@ def _copy_history(run, stage):
             writer.writerow({"stage": stage, **row})
 
 
-def train_adversarial(model, data, config, run, seed, reference):
+def train_adversarial(model, data, config, run, seed, reference, eager_steps=False):
     """``gan_steps`` alternating discriminator/generator steps on training segments; return the gate."""
     from musickit.families.vae_gan.measures import held_out_nll
     from musickit.models.sequence_discriminator import MultiScaleDiscriminator
     from musickit.training.adversarial import AdversarialTrainer
     from musickit.training.optimizers import OptimizerSettings, build_optimizer
+    from musickit.utils.compile_cache import run_smoke_eagerly
     from musickit.utils.progress import progress
 
     model.use_latents = True
@@ -332,7 +340,7 @@ def train_adversarial(model, data, config, run, seed, reference):
     generator = np.random.default_rng(seed)
     train = data.segments["train"]
     logs = {}
-    with open(run.file("history_vae_gan.csv"), "w") as handle:
+    with open(run.file("history_vae_gan.csv"), "w") as handle, run_smoke_eagerly(eager_steps):
         for step in progress(range(config.gan_steps), "stage vae_gan: adversarial steps", total=config.gan_steps):
             batch = train[generator.choice(len(train), size=min(config.batch_size, len(train)), replace=False)]
             logs = trainer.train_step(batch)
