@@ -111,11 +111,22 @@ def test_benchmark_file_without_splits_is_a_data_source_error(tmp_path):
 def test_music21_corpora_carry_their_style():
     bach = read_scores("bach", max_files=1).pieces[0]
     assert bach.name == "bwv1.6" and bach.score.metadata["style"] == "bach" and len(bach.score.notes) > 100
-    # Essen files are anthologies: each tune is one piece, named file#number.
+    # Essen files are anthologies: each tune is one piece, named file#number; a few tunes come from
+    # different anthologies, not all from the first one.
     essen = read_scores("essen", max_files=2).pieces
-    assert [piece.name for piece in essen] == ["altdeu10#1", "altdeu10#2"]
+    assert [piece.name for piece in essen] == ["altdeu10#1", "altdeu20#1"]
     assert essen[0].score.metadata["style"] == "essen"
     assert essen[0].score.notes != essen[1].score.notes
+
+
+def test_a_tune_budget_spans_every_essen_anthology():
+    names = [entry.name for entry in open_source("essen", max_files=40).entries()]
+    anthologies = {name.split("#")[0] for name in names}
+    assert len(names) == 40 and len(anthologies) == 27  # music21's 27 Essen anthologies, its test files left out
+    assert names[:3] == ["altdeu10#1", "altdeu20#1", "ballad10#1"]
+    assert names[27] == "altdeu10#2"  # the second round starts again at the first anthology
+    everything = open_source("essen").entries()
+    assert everything[0].name == "altdeu10#1" and everything[1].name == "altdeu10#2"  # the whole corpus in file order
 
 
 def test_a_comma_separated_source_reads_every_part_with_its_own_style(tmp_path):
