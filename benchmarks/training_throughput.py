@@ -375,7 +375,7 @@ def main(argv=None):
     args = parse_arguments(argv)
     results = compare_backends(args, argv) if args.compare_backends else run(args)
     if args.json or args.compare_backends:
-        print(json.dumps(results, indent=2, default=str))
+        print(json.dumps(results, default=str))  # one line: the last line of the output is the whole result
     else:
         print(markdown(results))
 

@@ -220,7 +220,7 @@ def held_out_nll(model, data, config, rows=32, batch_size=8):
         logits = model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
         weights = examples["sample_weight"][start:stop]
         summed = sequence_log_probabilities(logits, examples["targets"][start:stop], weights)
-        total -= float(ops.sum(summed))
+        total -= float(ops.convert_to_numpy(ops.sum(summed)))  # on torch a model's output carries gradients
         tokens += float(weights.sum())
     return total / max(tokens, 1.0)
 
@@ -301,6 +301,7 @@ def kl_per_token(policy, reference, source, prompts, pieces, batch_size=8):
         reference_log = ops.log_softmax(ops.cast(reference(inputs, training=False), "float32"), axis=-1)
         per_position = ops.sum(ops.exp(policy_log) * (policy_log - reference_log), axis=-1)
         weights = examples["chosen_weights"][start : start + batch_size]
-        total += float(ops.sum(per_position * weights))
+        # To NumPy first: on torch the models' outputs carry gradients, which NumPy cannot take.
+        total += float((ops.convert_to_numpy(per_position) * weights).sum())
         tokens += float(weights.sum())
     return total / max(tokens, 1.0)
