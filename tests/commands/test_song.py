@@ -104,7 +104,6 @@ def test_unknown_prompt_words_are_listed_in_one_line_and_what_is_used_in_another
     assert lines[1].startswith("musickit song: style bach (flag --style), emotion calm (prompt word 'calm'), ")
 
 
-@pytest.mark.slow
 def test_the_neural_render_goes_through_the_mel_run(tmp_path):
     mel_run = write_mel_run(tmp_path / "mel")
     arguments = ["song", "--prompt", "x", "--render-run", mel_run, "--ddim-steps", "1", "--griffin-lim-iterations", "1"]

@@ -131,7 +131,6 @@ def test_stages_freeze_what_they_should():
         expand_stages("A,X", 2)
 
 
-@pytest.mark.slow  # about a minute of compiling per backend; stage freezing itself is covered by the fast flag test
 def test_staged_training_resumes_after_finished_stages(tmp_path):
     model = _model()
     inputs = _inputs(batch=4)

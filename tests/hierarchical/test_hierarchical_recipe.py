@@ -23,7 +23,7 @@ def _recipe():
 def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
     run_dir = tmp_path / "run"
     # The smoke preset trains end to end without pre-training fits, as the recipe's default does; the staged path
-    # is tested in test_hierarchical_model.py and by the slow test below. The form curriculum walks both of its
+    # is tested in test_hierarchical_model.py and by the pipeline test below. The form curriculum walks both of its
     # phases at one window length: each length is another compiled step (the length curriculum is
     # test_curriculum.py's).
     metrics = _recipe().main(
@@ -81,7 +81,6 @@ def test_smoke_run_writes_a_piece_in_the_requested_form(tmp_path):
         generate_from_run(str(run_dir), str(tmp_path / "more"), GenerationRequest(style="jazz"))
 
 
-@pytest.mark.slow
 def test_whole_smoke_pipeline_with_pretraining_and_stages(tmp_path, monkeypatch):
     from musickit.families.hierarchical_transformer import config
 

@@ -206,9 +206,8 @@ def test_chief_and_two_workers_share_a_study_over_loopback(tmp_path):
     assert "the chief writes the results" in outputs[1] and "the chief writes the results" in outputs[2]
 
 
-@pytest.mark.slow
 def test_a_musickit_metric_of_samples_can_be_the_objective(recipe, tmp_path):
-    # Slow: every trial samples pieces after each epoch to score them.
+    # Every trial samples pieces after each epoch to score them.
     rows = recipe.main(
         [
             "--study",

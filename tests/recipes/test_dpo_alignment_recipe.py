@@ -19,9 +19,6 @@ def _recipe():
     return module
 
 
-# Slow: four compiled steps (the candidates' and the aligned samples' decoding loops, the DPO train step,
-# `musickit pairs`' decoding) took 105 s (torch) to 205 s (tensorflow) on 2 cores shared with other jobs.
-@pytest.mark.slow
 def test_smoke_run_aligns_its_own_tiny_run_and_writes_before_and_after(tmp_path):
     run_dir = tmp_path / "aligned"
     metrics = _recipe().main(["--smoke", "--output-dir", str(run_dir)])

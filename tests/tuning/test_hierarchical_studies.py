@@ -1,9 +1,8 @@
 """The hierarchical transformer's ablation studies run end to end through the ablation recipe (``--smoke``).
 
-Every trial compiles several fits (pre-training, then each stage; each study two trials), so the default
-suite runs ``staging`` (language-model pre-training, stages A, B1, C, and end to end) and marks
-``contrastive`` (adds NT-Xent pre-training) and the two size studies (``encoder_size``, ``snippet_length``)
-slow: ``python -m pytest -m slow tests/tuning``.
+Every trial compiles several fits (pre-training, then each stage; each study two trials): ``staging``
+(language-model pre-training, stages A, B1, C, and end to end), ``contrastive`` (adds NT-Xent
+pre-training) and the two size studies (``encoder_size``, ``snippet_length``).
 """
 
 import csv
@@ -54,7 +53,6 @@ def test_staging_smoke_study(recipe, tmp_path):
     assert not list((tmp_path / "staging").glob("grid/trial_*/execution_0/hierarchical"))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, hyperparameter, values",
     [
