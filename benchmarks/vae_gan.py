@@ -5,6 +5,7 @@ is measured even when a stage collapses) and prints a Markdown table of the issu
 --json, one JSON object.
 
     python benchmarks/vae_gan.py --max-files 60 --epochs 2 --gan-steps 20 --json
+    python benchmarks/vae_gan.py --smoke --json        # the recipe's smoke settings: seconds, numbers meaningless
 
 Not measured here (yet): the side-by-side plain Music Transformer of equal parameters and steps, and the
 prior samples' feature distributions through `musickit evaluate`.
@@ -30,12 +31,15 @@ TARGETS = {
 
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", choices=MODEL_PRESETS, default="small")
-    parser.add_argument("--max-files", type=int, default=VaeGanConfig.max_files_per_source)
-    parser.add_argument("--epochs", type=int, default=VaeGanConfig.vae_epochs, help="VAE epochs")
-    parser.add_argument("--gan-steps", type=int, default=VaeGanConfig.gan_steps)
+    parser.add_argument(
+        "--smoke", action="store_true", help="the smoke preset (tiny model, short segments): checks the script runs"
+    )
+    parser.add_argument("--preset", choices=MODEL_PRESETS, default=None, help="model size (default: the config's)")
+    parser.add_argument("--max-files", type=int, default=None, help="pieces read (default: the config's)")
+    parser.add_argument("--epochs", type=int, default=None, help="VAE epochs (default: the config's)")
+    parser.add_argument("--gan-steps", type=int, default=None, help="(default: the config's)")
     parser.add_argument("--steps-per-epoch", type=int, default=None)
-    parser.add_argument("--evaluation-segments", type=int, default=VaeGanConfig.evaluation_segments)
+    parser.add_argument("--evaluation-segments", type=int, default=None, help="(default: the config's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     return parser.parse_args(argv)
@@ -43,16 +47,16 @@ def parse_arguments(argv=None):
 
 def main(argv=None):
     args = parse_arguments(argv)
-    config = VaeGanConfig.preset(
-        "cpu",
-        model_preset=args.preset,
-        max_files_per_source=args.max_files,
-        vae_epochs=args.epochs,
-        gan_steps=args.gan_steps,
-        steps_per_epoch=args.steps_per_epoch,
-        evaluation_segments=args.evaluation_segments,
-        enforce_gates=False,
-    )
+    given = {
+        "model_preset": args.preset,
+        "max_files_per_source": args.max_files,
+        "vae_epochs": args.epochs,
+        "gan_steps": args.gan_steps,
+        "steps_per_epoch": args.steps_per_epoch,
+        "evaluation_segments": args.evaluation_segments,
+    }
+    changes = {name: value for name, value in given.items() if value is not None}
+    config = VaeGanConfig.preset("smoke" if args.smoke else "cpu", **changes, enforce_gates=False)
     import keras
 
     from musickit.families.vae_gan import generation, pipeline
