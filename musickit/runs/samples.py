@@ -65,10 +65,10 @@ class Sample:
         >>> from musickit.music.score import Note, Score
         >>> sample = Sample.from_score(Score(notes=[Note(60, 90, 0.0, 0.5)]), steps_per_quarter=2)
         >>> sample.roll.shape, sample.caption
-        ((2, 88), '1 notes')
+        ((2, 88, 2), '1 notes')
         """
         quantized = quantize(score, steps_per_quarter)
-        roll = PianoRoll(steps_per_quarter=steps_per_quarter)
+        roll = PianoRoll(steps_per_quarter=steps_per_quarter, onset_channel=True)  # re-struck notes show in the PNG
         return cls(
             score=score,
             roll=roll.encode(quantized),

@@ -117,7 +117,7 @@ def plot_score_piano_roll(score, path, steps_per_quarter=4, title=None):
     from musickit.representations.piano_roll import PianoRoll
     from musickit.viz.piano_roll import plot_piano_roll
 
-    roll = PianoRoll(steps_per_quarter=steps_per_quarter).encode(score)
+    roll = PianoRoll(steps_per_quarter=steps_per_quarter, onset_channel=True).encode(score)
     bar_starts = quantize(score, steps_per_quarter).bar_starts()
     plot_piano_roll(roll, path, steps_per_quarter=steps_per_quarter, bar_starts=bar_starts, title=title)
     return path

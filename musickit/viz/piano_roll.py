@@ -17,6 +17,27 @@ PRIMER_COLOUR = "#4c72b0"
 CONTINUATION_COLOUR = "#dd8452"
 
 
+def restrikes(roll):
+    """``(step, key)`` of every note struck while the same key was already sounding a step before.
+
+    ``roll`` is ``(steps, keys, 2)``: sustain and onset channels
+    (``PianoRoll(onset_channel=True)``); a roll without onsets has none. The
+    picture draws a thin gap there, so that four quarters on one pitch do not
+    look like one held whole note.
+
+    >>> import numpy as np
+    >>> roll = np.zeros((4, 2, 2)); roll[:, 0, 0] = 1; roll[[0, 2], 0, 1] = 1  # key 0: two half notes
+    >>> restrikes(roll)
+    [(2, 0)]
+    """
+    roll = np.asarray(roll)
+    if roll.ndim != 3 or roll.shape[-1] < 2:
+        return []
+    sounding, onsets = roll[..., 0] > 0, roll[..., 1] > 0
+    struck_again = onsets[1:] & sounding[1:] & sounding[:-1]
+    return [(int(step) + 1, int(key)) for step, key in zip(*np.nonzero(struck_again))]
+
+
 def plot_piano_roll(
     roll,
     path,
@@ -30,7 +51,8 @@ def plot_piano_roll(
     """Save a ``(steps, keys)`` roll as a PNG at ``path`` (atomically).
 
     Args:
-        roll: 0/1 (or velocity) frames; extra channels beyond the first are ignored.
+        roll: 0/1 (or velocity) frames, ``(steps, keys)``, or ``(steps, keys, 2)`` with an onset channel: a
+            note struck again on a sounding key is then drawn with a thin gap before it (:func:`restrikes`).
         steps_per_quarter: grid resolution, for the time axis in beats.
         bar_starts: steps where bars begin (e.g. ``QuantizedScore.bar_starts()``);
             otherwise every ``steps_per_bar`` steps (default: one 4/4 bar).
@@ -46,6 +68,7 @@ def plot_piano_roll(
     >>> plot_piano_roll(roll, "/tmp/roll.png", highlight_from_step=8)  # doctest: +SKIP
     """
     roll = np.asarray(roll, dtype="float32")
+    struck_again = restrikes(roll)
     if roll.ndim == 3:
         roll = roll[..., 0]
     steps, keys = roll.shape
@@ -70,6 +93,11 @@ def plot_piano_roll(
         vmax=2,
         extent=(0, max(steps, 1) / steps_per_quarter, lowest_pitch + low - 0.5, lowest_pitch + high - 0.5),
     )
+    shown = [(step, key) for step, key in struck_again if low <= key < high]
+    if shown:
+        steps_at, keys_at = np.array(shown).T
+        pitches = lowest_pitch + keys_at
+        axes.vlines(steps_at / steps_per_quarter, pitches - 0.5, pitches + 0.5, colors="white", linewidth=1.2)
     if bar_starts is None:
         bar_length = steps_per_bar or 4 * steps_per_quarter
         bar_starts = range(0, steps + 1, bar_length)
