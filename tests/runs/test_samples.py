@@ -24,8 +24,9 @@ def test_each_sample_becomes_a_midi_a_picture_and_a_wav(tmp_path):
 
 def test_a_score_sample_draws_its_notes_on_the_piano_keys():
     sample = Sample.from_score(make_score([(60, 90, 0.0, 0.5)]), steps_per_quarter=4)
-    # half a second at 120 qpm is one quarter: 4 steps of C4, key 60 - 21
-    assert sample.roll.shape == (4, 88) and np.flatnonzero(sample.roll.max(axis=0)).tolist() == [60 - 21]
+    # half a second at 120 qpm is one quarter: 4 steps of C4, key 60 - 21, struck at the first (onset channel)
+    assert sample.roll.shape == (4, 88, 2) and np.flatnonzero(sample.roll[..., 0].max(axis=0)).tolist() == [60 - 21]
+    assert np.argwhere(sample.roll[..., 1]).tolist() == [[0, 60 - 21]]
     assert sample.caption == "1 notes" and sample.bar_starts[0] == 0
 
 
