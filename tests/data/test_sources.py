@@ -127,6 +127,7 @@ def test_a_tune_budget_spans_every_essen_anthology():
     assert names[27] == "altdeu10#2"  # the second round starts again at the first anthology
     everything = open_source("essen").entries()
     assert everything[0].name == "altdeu10#1" and everything[1].name == "altdeu10#2"  # the whole corpus in file order
+    assert [entry.name for entry in open_source("essen", max_files=10**6).entries()] == [e.name for e in everything]
 
 
 def test_a_comma_separated_source_reads_every_part_with_its_own_style(tmp_path):

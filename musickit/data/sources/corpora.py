@@ -96,8 +96,9 @@ class Music21CorpusSource(Source):
                 per_file.append([Entry(f"{path.stem}#{number}", str(path), number) for number in numbers])
             else:
                 per_file.append([Entry(path.stem, str(path))])
-        if self.max_files is None or len(per_file) == sum(map(len, per_file)):
-            return [entry for entries in per_file for entry in entries]
+        everything = [entry for entries in per_file for entry in entries]
+        if self.max_files is None or self.max_files >= len(everything) or len(per_file) == len(everything):
+            return everything  # file order: the whole corpus, or a corpus of one piece per file
         return take_in_turn(per_file, self.max_files)
 
     def fingerprint(self):
