@@ -191,7 +191,11 @@ class LatentInjectedBlock(keras.layers.Layer):
 
     def build(self, input_shape, latents_shape=None):
         self.decoder_block.build(input_shape)
-        self.latent_projection = keras.layers.Dense(input_shape[-1], dtype=self.dtype_policy, name="latent_projection")
+        # Zero-initialised: a block reading latents starts as the plain block, so the VAE stage begins from the
+        # language model the transformer stage trained instead of from one the random projection scrambles.
+        self.latent_projection = keras.layers.Dense(
+            input_shape[-1], kernel_initializer="zeros", dtype=self.dtype_policy, name="latent_projection"
+        )
         if latents_shape is not None:
             self.latent_projection.build(latents_shape)
 
