@@ -1,14 +1,14 @@
 """Transformer-VAE-GAN on held-out chorale segments: reconstruction, posterior use, the GAN stage, interpolation.
 
 Trains the family's three stages (transformer -> VAE -> VAE-GAN; gates printed, not enforced, so every number
-is measured even when a stage collapses) and prints a Markdown table of the issue's measurements, then, with
---json, one JSON object.
+is measured even when a stage collapses) and prints a Markdown table of the issue's measurements. Then, side by
+side, a plain Music Transformer of equal parameters trained for as many steps on the same segments (held-out NLL
+and accuracy, greedy collapse, distinct-4), and both models' samples (the VAE's from the prior) judged by the
+shared evaluator against held-out segments beside its floors and ceiling
+(`musickit.families.vae_gan.comparison`). With --json, one JSON object at the end.
 
-    python benchmarks/vae_gan.py --max-files 60 --epochs 2 --gan-steps 20 --json
+    python benchmarks/vae_gan.py --json                # the recipe's cpu preset
     python benchmarks/vae_gan.py --smoke --json        # the recipe's smoke settings: seconds, numbers meaningless
-
-Not measured here (yet): the side-by-side plain Music Transformer of equal parameters and steps, and the
-prior samples' feature distributions through `musickit evaluate`.
 """
 
 import argparse
@@ -40,6 +40,7 @@ def parse_arguments(argv=None):
     parser.add_argument("--gan-steps", type=int, default=None, help="(default: the config's)")
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--evaluation-segments", type=int, default=None, help="(default: the config's)")
+    parser.add_argument("--no-baseline", action="store_true", help="leave out the plain Music Transformer")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     return parser.parse_args(argv)
@@ -59,7 +60,7 @@ def main(argv=None):
     config = VaeGanConfig.preset("smoke" if args.smoke else "cpu", **changes, enforce_gates=False)
     import keras
 
-    from musickit.families.vae_gan import generation, pipeline
+    from musickit.families.vae_gan import comparison, generation, pipeline
     from musickit.runs import RunFolder
 
     keras.utils.set_random_seed(args.seed)
@@ -73,6 +74,12 @@ def main(argv=None):
         measures = pipeline.evaluate(model, data, config)
         _, generated = generation.write_run_samples(model, data, config, run, seed=args.seed)
         stages = pipeline.stages_done(run)
+    sides = {"vae_gan": comparison.vae_side(model, data, config, seed=args.seed)}
+    if not args.no_baseline:
+        steps = comparison.training_steps(config, pipeline.steps_per_epoch(config, data))
+        transformer = comparison.train_plain_transformer(model, data, config, steps, seed=args.seed)
+        sides["plain_transformer"] = comparison.transformer_side(transformer, data, config, seed=args.seed)
+    comparison.judge_samples(sides, data, config, seed=args.seed)
     gan = stages["vae_gan"]["gate"]
     result = {
         **measures,
@@ -80,6 +87,7 @@ def main(argv=None):
         "gan_distinct4_change": gan.get("distinct4_change"),
         "interpolation_monotonicity": generated["interpolation_monotonicity"],
         "stage_gates": {name: stage["gate"] for name, stage in stages.items()},
+        "side_by_side": sides,
         "segments": {name: len(segments) for name, segments in data.segments.items()},
         "parameters": model.count_params(),
         "seconds": time.perf_counter() - started,
@@ -96,9 +104,33 @@ def main(argv=None):
         )
     for feature, value in result["interpolation_monotonicity"].items():
         print(f"| interpolation monotonicity ({feature}) | {value:.3f} | 1 is steady A -> B |")
+    print_side_by_side(sides)
     if args.json:
         print(json.dumps(result, default=float))
     return result
+
+
+def print_side_by_side(sides):
+    """The VAE-GAN beside the plain transformer, and both sets of samples against the evaluator's floors."""
+    names = list(sides)
+    print("\n| measure | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    rows = ("held_out_nll", "teacher_forced_accuracy", "greedy_max_token_run", "distinct4_ratio")
+    for row in rows:
+        values = [sides[name][row] for name in names]
+        cells = [f"{value:.3f}" if isinstance(value, float) else str(value) for value in values]
+        print(f"| {row} | " + " | ".join(cells) + " |")
+    music = sides[names[0]]["music"]["mean_overlap"]
+    print(
+        "| samples' mean overlap with held-out segments | "
+        + " | ".join(f"{sides[name]['music']['mean_overlap']['generated']:.2f}" for name in names)
+        + f" |\n\nthe evaluator's floors: random notes {music['random_notes']:.2f}, Markov {music['markov']:.2f};"
+        f" ceiling (training segments) {music['ceiling']:.2f}"
+    )
+    for name in names:
+        overlaps = sides[name]["music"]["overlap"]
+        measured = {feature: values.get("generated") for feature, values in overlaps.items()}
+        low = sorted((value, feature) for feature, value in measured.items() if value is not None)
+        print(f"{name}: lowest feature overlaps " + ", ".join(f"{feature} {value:.2f}" for value, feature in low[:3]))
 
 
 if __name__ == "__main__":

@@ -7,10 +7,17 @@ import pytest
 
 from musickit.errors import UsageError
 from musickit.families import get_family
+from musickit.families.vae_gan.comparison import judged_segments, training_steps
 from musickit.families.vae_gan.config import VaeGanConfig
 from musickit.families.vae_gan.gates import check_gate, collapse_measures, longest_run
 from musickit.families.vae_gan.measures import interpolate_latents, monotonicity, slerp
-from musickit.families.vae_gan.pipeline import StageGateError, cut_segments, make_tokenizer, token_bars
+from musickit.families.vae_gan.pipeline import (
+    StageGateError,
+    cut_segments,
+    make_tokenizer,
+    segment_batches,
+    token_bars,
+)
 
 
 def test_presets_round_trip_and_the_registry_knows_the_family():
@@ -67,3 +74,25 @@ def test_spherical_interpolation_ends_at_both_latents_and_monotonicity():
     )
     assert latents["global_latent"].shape == (3, 2) and latents["bar_latents"].shape == (3, 1, 2)
     assert monotonicity([1, 2, 3]) == 1.0 and monotonicity([3, 2, 1]) == -1.0 and monotonicity([1, 1, 1]) == 0.0
+
+
+def test_the_plain_transformer_trains_as_long_and_reads_the_segments_shifted():
+    config = VaeGanConfig(transformer_epochs=2, vae_epochs=3, gan_steps=7)
+    assert training_steps(config, steps_per_epoch=10) == 57
+    segments = np.array([[5, 6, 7, 0], [8, 9, 0, 0]], "int32")
+    inputs, targets, weights = next(iter(segment_batches(segments, batch_size=2, padding_id=0, start_id=1)))
+    assert inputs.numpy().tolist() == [[1, 5, 6, 7], [1, 8, 9, 0]]
+    assert targets.numpy().tolist() == segments.tolist()
+    assert weights.numpy().tolist() == [[1, 1, 1, 0], [1, 1, 0, 0]]
+
+
+def test_judged_segments_take_one_segment_a_piece_before_a_second_one():
+    class Data:
+        tokenizer = make_tokenizer(VaeGanConfig.preset("smoke"))
+        pad = tokenizer.pad_id
+        segments = {"test": np.array([[10, pad], [11, pad], [12, 13], [14, pad]], "int32")}
+        pieces = {"test": np.array([0, 0, 0, 1])}
+
+    chosen = judged_segments(Data, "test", count=2, seed=3)
+    assert len(chosen) == 2 and [14] in chosen  # the second piece's only segment, beside one of the first's
+    assert sorted(map(tuple, judged_segments(Data, "test", count=9))) == [(10,), (11,), (12, 13), (14,)]

@@ -175,15 +175,21 @@ def steps_per_epoch(config, data):
 
 def compile_for_stage(model, config, stage):
     """Compile ``model`` for a fit stage: the decoder alone (``transformer``) or the whole VAE (``vae``)."""
+    model.use_latents = stage != "transformer"
+    for layer in model.latent_layers():
+        # Set before compile: the language-model stage trains the decoder alone (the latent path gets no gradient).
+        layer.trainable = model.use_latents
+    compile_token_model(model, config)
+
+
+def compile_token_model(model, config):
+    """Adam with clipping at ``config.learning_rate``, the token cross-entropy, NLL and accuracy metrics: what
+    every fit of the family uses (and the plain transformer it is compared with)."""
     import keras
 
     from musickit.losses.sequence import SequenceCrossEntropy
     from musickit.training.optimizers import OptimizerSettings, build_optimizer
 
-    model.use_latents = stage != "transformer"
-    for layer in model.latent_layers():
-        # Set before compile: the language-model stage trains the decoder alone (the latent path gets no gradient).
-        layer.trainable = model.use_latents
     model.compile(
         optimizer=build_optimizer(OptimizerSettings(learning_rate=config.learning_rate, clipnorm=1.0)),
         loss=SequenceCrossEntropy(),
@@ -194,8 +200,12 @@ def compile_for_stage(model, config, stage):
     )
 
 
-def segment_batches(segments, batch_size, padding_id, shuffle_seed=None, repeat=False):
-    """``(segments, segments, mask)`` batches for ``fit``: the VAE reconstructs its input."""
+def segment_batches(segments, batch_size, padding_id, shuffle_seed=None, repeat=False, start_id=None):
+    """``(segments, segments, mask)`` batches for ``fit``: the VAE reconstructs its input.
+
+    With ``start_id``, the inputs are ``start_id`` then the segment shifted right by one: what a plain
+    language model reads to predict the segment (the VAE shifts inside, after encoding the whole segment).
+    """
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(segments)
@@ -203,7 +213,14 @@ def segment_batches(segments, batch_size, padding_id, shuffle_seed=None, repeat=
         dataset = dataset.shuffle(len(segments), seed=shuffle_seed)
     if repeat:
         dataset = dataset.repeat()
-    return dataset.batch(batch_size).map(lambda ids: (ids, ids, tf.cast(ids != padding_id, "float32")))
+
+    def pair(ids):
+        inputs = ids
+        if start_id is not None:
+            inputs = tf.concat([tf.fill([tf.shape(ids)[0], 1], tf.cast(start_id, ids.dtype)), ids[:, :-1]], axis=1)
+        return inputs, ids, tf.cast(ids != padding_id, "float32")
+
+    return dataset.batch(batch_size).map(pair)
 
 
 def start_run(run, model, data, config, seed, flags=None, resume=False, overwrite=False):

@@ -1,0 +1,144 @@
+"""The VAE-GAN beside a plain Music Transformer of equal parameters and steps, and both sets of samples judged.
+
+What a latent buys is measured against the model it would otherwise be: a
+:class:`~musickit.models.music_transformer.MusicTransformer` with the VAE's
+width and heads and about its parameter count
+(:func:`~musickit.models.parameter_matching.matched_music_transformer`),
+trained on the same segments for as many steps as the VAE's three stages
+took, with the same optimiser. On held-out segments both report NLL and
+teacher-forced accuracy (the VAE's from its posterior means, so the gap is
+what the latents tell the decoder), and greedy decoding's longest token run.
+Samples of both (the VAE's from the prior), decoded under the family's
+sampling to one segment's bars, are judged by
+:func:`musickit.metrics.corpus.compare_to_corpus` against held-out segments,
+beside its random-note and Markov floors and the training ceiling.
+
+Example (what ``benchmarks/vae_gan.py`` does after training)::
+
+    transformer = train_plain_transformer(model, data, config, steps=800)
+    table = {"vae_gan": vae_side(model, data, config), "plain": transformer_side(transformer, data, config)}
+"""
+
+import numpy as np
+
+from musickit.families.vae_gan.gates import collapse_measures, greedy_samples
+from musickit.families.vae_gan.generation import decode_processors, decode_tokens, named_sampler, prior_pieces
+from musickit.families.vae_gan.measures import held_out_nll, posterior_measures
+from musickit.families.vae_gan.pipeline import compile_token_model, segment_batches
+from musickit.metrics.diversity import distinct_ngram_ratio
+
+#: Pieces sampled from each model and judged against as many held-out segments.
+JUDGED_PIECES = 16
+
+
+def training_steps(config, steps_per_epoch):
+    """The steps the VAE-GAN's stages take: language model, VAE, adversarial."""
+    return (config.transformer_epochs + config.vae_epochs) * steps_per_epoch + config.gan_steps
+
+
+def train_plain_transformer(vae, data, config, steps, seed=0, verbose=2):
+    """A Music Transformer matched to ``vae``'s parameters, trained ``steps`` steps on the training segments."""
+    from musickit.models.parameter_matching import count_parameters, matched_music_transformer
+
+    tokenizer = data.tokenizer
+    transformer = matched_music_transformer(
+        count_parameters(vae),
+        tokenizer.vocabulary_size,
+        vae.hidden_dim,
+        vae.num_heads,
+        max_sequence_length=vae.max_sequence_length,
+        padding_id=tokenizer.pad_id,
+        end_id=tokenizer.eos_id,
+        dropout=config.dropout,
+    )
+    transformer.build()
+    compile_token_model(transformer, config)  # the VAE's optimiser, loss and metrics
+    print(f"plain Music Transformer: {count_parameters(transformer):,} parameters, {steps} steps")
+    transformer.fit(
+        segment_batches(data.segments["train"], config.batch_size, tokenizer.pad_id, seed, True, tokenizer.bos_id),
+        epochs=1,
+        steps_per_epoch=steps,
+        verbose=verbose,
+    )
+    return transformer
+
+
+def transformer_side(transformer, data, config, seed=0):
+    """The plain transformer's column: held-out NLL and accuracy, greedy collapse, judged samples."""
+    tokenizer = data.tokenizer
+    segments = data.segments[data.held_out_name][: config.evaluation_segments]
+    total = correct = count = 0.0
+    batches = segment_batches(segments, config.batch_size, tokenizer.pad_id, start_id=tokenizer.bos_id)
+    for inputs, targets, weights in batches:
+        logits = np.asarray(transformer.predict_on_batch(np.asarray(inputs)), "float64")
+        logits -= logits.max(axis=-1, keepdims=True)
+        log_probabilities = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+        targets, weights = np.asarray(targets, "int64"), np.asarray(weights)
+        picked = np.take_along_axis(log_probabilities, targets[..., None], axis=-1)[..., 0]
+        total -= float((picked * weights).sum())
+        correct += float(((logits.argmax(axis=-1) == targets) * weights).sum())
+        count += float(weights.sum())
+    starts = np.full((4, 1), tokenizer.bos_id, "int32")
+    greedy = transformer.generate(starts, config.max_segment_tokens + 1, sampler="greedy", stop_token_ids=None)
+    sampling = config.sampling
+    name, options = named_sampler(sampling)
+    processors = decode_processors(tokenizer, sampling, transformer.vocabulary_size, config.bars_per_segment)
+    prompts = np.full((JUDGED_PIECES, 1), tokenizer.bos_id, "int32")
+    length = min(int(sampling.new_tokens) + 1, transformer.max_sequence_length)
+    sampled = transformer.generate(prompts, length, sampler=name, processors=processors, seed=seed, **options)
+    return {
+        "held_out_nll": total / max(count, 1.0),
+        "teacher_forced_accuracy": correct / max(count, 1.0),
+        "greedy_max_token_run": collapse_measures([row[1:] for row in greedy])["max_token_run"],
+        "samples": [row[1:] for row in sampled],
+    }
+
+
+def vae_side(model, data, config, seed=0):
+    """The VAE-GAN's column: held-out NLL and accuracy from the posterior means, greedy collapse, prior samples."""
+    segments = data.segments[data.held_out_name][: config.evaluation_segments]
+    measures = posterior_measures(model, segments, config.batch_size)
+    greedy = greedy_samples(model, model.sample_prior(4, seed=seed), config.max_segment_tokens + 1)
+    samples = prior_pieces(
+        model, data.tokenizer, JUDGED_PIECES, config.sampling, config.prior_temperature, seed, config.bars_per_segment
+    )
+    return {
+        "held_out_nll": held_out_nll(model, segments, config.batch_size),
+        "teacher_forced_accuracy": measures["teacher_forced_accuracy"],
+        "greedy_max_token_run": collapse_measures(greedy)["max_token_run"],
+        "samples": samples,
+    }
+
+
+def judged_segments(data, split, count, seed=0):
+    """``count`` random segments of ``split`` as token lists, one a piece while pieces last."""
+    segments, pieces = data.segments[split], data.pieces[split]
+    order = np.random.default_rng(seed).permutation(len(segments))
+    _, first = np.unique(pieces[order], return_index=True)  # each piece's first segment in the random order
+    chosen = [*order[np.sort(first)], *np.delete(order, first)][:count]
+    return [segments[index][segments[index] != data.tokenizer.pad_id].tolist() for index in chosen]
+
+
+def judge_samples(sides, data, config, seed=0):
+    """Add to each side of ``sides`` the judgement of its samples against held-out segments; return ``sides``.
+
+    Each side gains ``distinct4_ratio`` (its samples' distinct 4-grams over the held-out segments') and
+    ``music`` (:func:`~musickit.metrics.corpus.compare_to_corpus` on the decoded samples, one segment long,
+    with floors fitted on training segments and training segments as the ceiling).
+    """
+    from musickit.metrics.corpus import compare_to_corpus
+    from musickit.metrics.evaluation import json_safe
+
+    tokenizer = data.tokenizer
+    held_out = judged_segments(data, data.held_out_name, JUDGED_PIECES, seed)
+    training = judged_segments(data, "train", 4 * JUDGED_PIECES, seed)
+    data_distinct4 = distinct_ngram_ratio(held_out, 4)
+    held_out_scores = [decode_tokens(tokenizer, ids) for ids in held_out]
+    training_scores = [decode_tokens(tokenizer, ids) for ids in training]
+    length = 4.0 * config.bars_per_segment
+    for side in sides.values():
+        samples = side.pop("samples")
+        side["distinct4_ratio"] = distinct_ngram_ratio(samples, 4) / data_distinct4 if data_distinct4 else float("nan")
+        scores = [decode_tokens(tokenizer, ids) for ids in samples]
+        side["music"] = json_safe(compare_to_corpus(scores, held_out_scores, training_scores, seed=seed, length=length))
+    return sides
