@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from musickit.data.mel_windows import TOKEN_FEATURES
 from musickit.errors import UsageError
 from musickit.runs.entry import run_main
 
@@ -52,7 +53,7 @@ def time_training_steps(model, steps, batch_size=8):
     inputs = {
         "noisy_mel": generator.standard_normal((batch_size, model.num_mels, model.frames, 1)).astype("float32"),
         "noise_level": generator.uniform(size=(batch_size, 1)).astype("float32"),
-        "note_tokens": generator.integers(0, 2, (batch_size, model.tokens, 89)).astype("float32"),
+        "note_tokens": generator.integers(0, 2, (batch_size, model.tokens, TOKEN_FEATURES)).astype("float32"),
     }
     target = generator.standard_normal((batch_size, model.num_mels, model.frames, 1)).astype("float32")
     model.compile(optimizer=keras.optimizers.Adam(1e-3, use_ema=True), loss="mse")
@@ -125,9 +126,11 @@ def main(argv=None):
 
     result = {"backend": keras.backend.backend()}
     if args.time_steps:
-        from musickit.models.mel_unet import MelUNet
+        from musickit.families.mel_diffusion.config import MelDiffusionConfig
+        from musickit.families.mel_diffusion.pipeline import build_model
 
-        model = MelUNet.from_preset(args.preset)
+        # the recipe's window and token layout, at the preset's size
+        model = build_model(MelDiffusionConfig.preset("cpu", model_preset=args.preset), compile=False)
         result["training_step"] = {"preset": args.preset, "parameters": model.count_params()}
         result["training_step"].update(time_training_steps(model, args.time_steps))
         print(

@@ -126,7 +126,8 @@ def write_mel_run(folder, held_out=None):
     keras.utils.set_random_seed(2)
     window = {"num_mels": 16, "frames": 32, "frames_per_token": 4, "context_tokens": 1, "model_preset": "tiny"}
     config = MelDiffusionConfig.preset("smoke", renderer="synth", guidance=1.0, **window)
-    model = MelUNet.from_preset("tiny", num_mels=16, frames=32, tokens=config.tokens, widths=(4, 8), groups=2)
+    layout = {name: window[name] for name in ("num_mels", "frames", "frames_per_token", "context_tokens")}
+    model = MelUNet.from_preset("tiny", tokens=config.tokens, widths=(4, 8), groups=2, **layout)
     model.save(folder / "model.keras")  # built as it is made (a functional model): no call, nothing compiled
     info = {"model": "mel_diffusion", "config": config.to_dict(), "mel_settings": MelSettings(num_mels=16).to_dict()}
     if held_out is not None:

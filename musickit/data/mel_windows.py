@@ -8,13 +8,17 @@ renderer), so a corpus is rendered once. The audio itself is not kept: a
 WAV asked for later is rendered again.
 
 The notes of a piece become a frame-rate piano roll (the piano-roll
-representation's 88 keys, MIDI 21 to 108, sampled at the mel frame rate). A
-window's **note tokens** are that roll in and around the window, one token
-per ``frames_per_token`` frames (a key is on if it sounds in any of them),
-from ``context_tokens`` tokens before the window to as many after it, with
-one more feature: 1 marks "no notes given" (the unconditional input of
-classifier-free guidance), 0 a real token. A window of 128 frames, 4 frames a
-token and 4 tokens of context each side is 40 tokens of 89 features.
+representation's 88 keys, MIDI 21 to 108, sampled at the mel frame rate) of
+two halves: the keys sounding in a frame, and the keys struck in it (a note
+struck again on a sounding key is an onset the first half cannot show, and
+the onsets are what a rendering must place sharply). A window's **note
+tokens** are that roll in and around the window, one token per
+``frames_per_token`` frames (a key is on if it sounds, or is struck, in any
+of them), from ``context_tokens`` tokens before the window to as many after
+it, with one more feature: 1 marks "no notes given" (the unconditional input
+of classifier-free guidance), 0 a real token. A window of 128 frames, a
+token a frame and 8 tokens of context each side is 144 tokens of 177
+features.
 
 :func:`noisy_window_dataset` is the training ``tf.data`` pipeline: random
 windows, a random noise level per window on the cosine schedule
@@ -26,10 +30,10 @@ Example:
 >>> from musickit.music.score import Note, Score
 >>> from musickit.audio.mel import MelSettings
 >>> roll = note_roll(Score(notes=[Note(60, 100, 0.0, 0.5)]), MelSettings(), frames=40)
->>> roll.shape, int(roll[:, 60 - LOWEST_PITCH].sum())
-((40, 88), 31)
+>>> roll.shape, int(roll[:, 60 - LOWEST_PITCH].sum()), int(roll[:, NUM_KEYS + 60 - LOWEST_PITCH].sum())
+((40, 176), 31, 1)
 >>> note_tokens(roll, start=0, frames=16, frames_per_token=4, context_tokens=1).shape
-(6, 89)
+(6, 177)
 """
 
 import dataclasses
@@ -48,13 +52,13 @@ logger = logging.getLogger(__name__)
 
 LOWEST_PITCH = 21  # the piano roll's 88 keys: MIDI 21 (A0) to 108 (C8)
 NUM_KEYS = 88
-TOKEN_FEATURES = NUM_KEYS + 1  # the keys and the "no notes given" flag
+TOKEN_FEATURES = 2 * NUM_KEYS + 1  # the keys sounding, the keys struck and the "no notes given" flag
 RENDERERS = ("auto", "synth")
 
 
 @dataclasses.dataclass
 class MelPiece:
-    """One rendered piece: its name, score, log-mel ``(num_mels, frames)`` and frame-rate roll ``(frames, 88)``."""
+    """One rendered piece: its name, score, log-mel ``(num_mels, frames)`` and frame-rate roll ``(frames, 176)``."""
 
     name: str
     score: object
@@ -64,8 +68,9 @@ class MelPiece:
 
 
 def note_roll(score, settings, frames):
-    """``(frames, 88)`` float32: 1 where a key sounds during a mel frame (frame ``i`` is centred at ``i * hop``)."""
-    roll = np.zeros((frames, NUM_KEYS), dtype="float32")
+    """``(frames, 176)`` float32: 1 where a key sounds during a mel frame (frame ``i`` is centred at ``i * hop``),
+    then 1 where a key is struck (the frame of the note's start)."""
+    roll = np.zeros((frames, 2 * NUM_KEYS), dtype="float32")
     rate = settings.frames_per_second
     for note in score.notes:
         key = note.pitch - LOWEST_PITCH
@@ -73,6 +78,8 @@ def note_roll(score, settings, frames):
             continue
         first, last = int(round(note.start * rate)), max(int(round(note.end * rate)), int(round(note.start * rate)) + 1)
         roll[max(first, 0) : min(last, frames), key] = 1.0
+        if 0 <= first < frames:
+            roll[first, NUM_KEYS + key] = 1.0
     return roll
 
 
@@ -180,13 +187,16 @@ def noisy_window_dataset(
     if not len(mels):
         raise ValueError("no pieces to make windows from")
     null_tokens = tf.constant(unconditional_tokens(tokens.shape[1]))
-    dataset = tf.data.Dataset.from_tensor_slices((mels, tokens))
+    # Tokens are 0/1: held as bytes, a quarter of the memory (13,000 windows of 144 x 177 tokens are 1.3 GB as
+    # float32), and made float32 a window at a time.
+    dataset = tf.data.Dataset.from_tensor_slices((mels, tokens.astype("uint8")))
     if shuffle:
         dataset = dataset.shuffle(len(mels), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.repeat()
     generator = tf.random.Generator.from_seed(seed)
 
     def add_noise(log_mel, window_tokens):
+        window_tokens = tf.cast(window_tokens, tf.float32)
         clean = 2.0 * log_mel[..., None] - 1.0
         step = generator.uniform((), 1, TRAINING_STEPS + 1, dtype=tf.int32)
         level = tf.cast(step, tf.float32) / TRAINING_STEPS

@@ -1,6 +1,6 @@
-"""U-Net blocks for a diffusion denoiser over spectrograms: noise embedding, residual, attention blocks.
+"""U-Net blocks for a diffusion denoiser over spectrograms: noise embedding, residual, attention blocks, note sketch.
 
-All four work on channels-last images ``(batch, height, width, channels)``
+All of them work on channels-last images ``(batch, height, width, channels)``
 (for a log-mel: height = mel bins, width = frames) in ``keras.ops`` on every
 backend, and reuse Keras' ``GroupNormalization`` and ``MultiHeadAttention``.
 
@@ -170,3 +170,64 @@ class SpatialAttention(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim, "groups": self.groups}
+
+
+@keras.saving.register_keras_serializable(package="musickit")
+class NoteSketch(keras.layers.Layer):
+    """Frame-aligned conditioning: a window's note tokens projected onto the mel axis, one image per channel.
+
+    Cross-attention tells the U-Net *which* notes a window holds; it learns slowly *where* each sits in time.
+    A learned linear map from each token's keys (sounding and struck) to ``num_mels * channels`` values, laid
+    out frame by frame, gives the first convolution an image aligned with the mel it denoises: a key's
+    harmonics land on the mel bins they light, at the frames they sound, and an onset on its frame.
+
+    Args:
+        num_mels: the image's height.
+        channels: images made (stacked on the last axis).
+        frames_per_token: frames each token covers (its image is repeated over them).
+        context_tokens: tokens of context before and after the window (left out of the image).
+
+    Call arguments:
+        tokens: ``(batch, context + frames / frames_per_token + context, features)``.
+
+    Returns:
+        ``(batch, num_mels, frames, channels)``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> sketch = NoteSketch(num_mels=8, channels=2, frames_per_token=2, context_tokens=1)
+    >>> tuple(sketch(np.zeros((3, 6, 5), "float32")).shape)  # 4 window tokens of 2 frames each
+    (3, 8, 8, 2)
+    """
+
+    def __init__(self, num_mels, channels=4, frames_per_token=1, context_tokens=0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_mels, self.channels = int(num_mels), int(channels)
+        self.frames_per_token, self.context_tokens = int(frames_per_token), int(context_tokens)
+
+    def build(self, tokens_shape):
+        self.projection = keras.layers.Dense(self.num_mels * self.channels, name="projection")
+        self.projection.build(tokens_shape)
+
+    def call(self, tokens):
+        count = tokens.shape[1] - 2 * self.context_tokens
+        window = tokens[:, self.context_tokens : self.context_tokens + count]
+        image = self.projection(window)  # (batch, tokens, mels * channels)
+        if self.frames_per_token > 1:
+            image = ops.repeat(image, self.frames_per_token, axis=1)
+        image = ops.reshape(image, (ops.shape(tokens)[0], count * self.frames_per_token, self.num_mels, self.channels))
+        return ops.transpose(image, (0, 2, 1, 3))
+
+    def compute_output_shape(self, tokens_shape):
+        frames = (tokens_shape[1] - 2 * self.context_tokens) * self.frames_per_token
+        return (tokens_shape[0], self.num_mels, frames, self.channels)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_mels": self.num_mels,
+            "channels": self.channels,
+            "frames_per_token": self.frames_per_token,
+            "context_tokens": self.context_tokens,
+        }

@@ -12,7 +12,7 @@ from musickit.families.mel_diffusion.generation import file_stem, overlap_add, w
 def test_presets_and_one_line_errors():
     assert get_family("mel_diffusion").MODEL_NAME == "mel_diffusion"
     smoke = MelDiffusionConfig.preset("smoke")
-    assert smoke.model_preset == "tiny" and smoke.tokens == 128 // 4 + 2 * 4
+    assert smoke.model_preset == "tiny" and smoke.tokens == 128 // 1 + 2 * 8  # a token a frame, 8 each side
     assert MelDiffusionConfig.from_dict(smoke.to_dict()) == smoke
     bad = {"--sampler": {"sampler": "euler"}, "--ddim-steps": {"ddim_steps": 2000}, "--guidance": {"guidance": -1.0}}
     for flag, changes in {**bad, "--epochs": {"epochs": 0}}.items():

@@ -54,15 +54,15 @@ class MelDiffusionConfig(FamilyConfig):
     renderer: str = "auto"
     num_mels: int = 64
     frames: int = 128
-    frames_per_token: int = 4
-    context_tokens: int = 4
+    frames_per_token: int = 1  # a token a frame (16 ms): the note sketch places onsets to the frame
+    context_tokens: int = 8
     # Model and training.
     model_preset: str = "small"
     loss: str = "mse"
     learning_rate: float = 2e-3
     ema_momentum: float = 0.995
     condition_dropout: float = 0.1
-    epochs: int = 6  # 100 or more on a GPU
+    epochs: int = 5  # 100 or more on a GPU
     steps_per_epoch: int = 100
     batch_size: int = 8
     # Generation.

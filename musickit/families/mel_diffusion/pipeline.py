@@ -87,7 +87,12 @@ def build_model(config, compile=True):
     from musickit.models.mel_unet import MelUNet
 
     model = MelUNet.from_preset(
-        config.model_preset, num_mels=config.num_mels, frames=config.frames, tokens=config.tokens
+        config.model_preset,
+        num_mels=config.num_mels,
+        frames=config.frames,
+        tokens=config.tokens,
+        frames_per_token=config.frames_per_token,
+        context_tokens=config.context_tokens,
     )
     if compile:
         optimizer = keras.optimizers.Adam(
