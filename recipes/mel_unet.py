@@ -1,10 +1,12 @@
 """
 Title: Mel-spectrogram diffusion: render notes to audio with a conditioned U-Net
 Description: Render Bach chorales with FluidSynth at 16 kHz, train a U-Net denoiser over 64 x 128 log-mel
-  windows conditioned on the notes (cross-attention to a note-token encoder) with DDPM on a cosine schedule,
-  then render held-out chorales with DDIM (50 steps) and classifier-free guidance, and Griffin-Lim to WAV.
-Run time: the CPU default (the `small` U-Net, 6 x 100 steps of 8 windows) took 15 min 43 s on 2 idle cores
-  (JAX, 2026-12-01), rendering the chorales with FluidSynth included (cached for later runs). `--smoke`
+  windows conditioned on the notes (a frame-aligned note sketch beside the noisy mel, and cross-attention to a
+  note-token encoder) with DDPM on a cosine schedule, then render held-out chorales with DDIM (50 steps) and
+  classifier-free guidance, and Griffin-Lim to WAV.
+Run time: the CPU default (the `small` U-Net, 5 x 100 steps of 8 windows) took 11 min 23 s on 2 idle cores
+  (JAX, 2026-12-01), the chorales' FluidSynth renderings coming from the cache (a first run renders them
+  first, with a progress bar). `--smoke`
   (PyTorch unless KERAS_BACKEND says otherwise) takes about 30 s on 2 idle cores. On a GPU use the family's
   `gpu` preset sizes (`--preset base --epochs 200 --batch-size 32 --max-files 400`).
 

@@ -68,6 +68,8 @@ class MelDiffusionConfig(FamilyConfig):
     # Generation.
     sampler: str = "ddim"
     ddim_steps: int = 50
+    # Guidance 2: its renders are crisper than the conditional model's alone (guidance 1), and their mel L1 is
+    # within the noise of 2-6 held-out pieces of it, better or worse by run (benchmarks/RESULTS.md).
     guidance: float = 2.0
     held_out_pieces: int = 3
     render_seconds: float = 8.0
