@@ -1,4 +1,4 @@
-"""Shared fixtures: scores built from tuples, a private cache folder, a fixed seed."""
+"""Shared fixtures: scores built from tuples, a private cache folder, a fixed seed; a VAE made to read its latents."""
 
 import os
 
@@ -8,6 +8,7 @@ from musickit.utils.compile_cache import compile_quickly
 # compiles (see compile_quickly). Set before JAX loads; recipes run as subprocesses inherit it.
 compile_quickly()
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from musickit.music.score import Note, Score, TempoChange, TimeSignature  # noqa: E402
@@ -66,3 +67,11 @@ def pytest_collection_modifyitems(config, items):
     ``xdist_group`` (``--dist loadgroup`` in setup.cfg): its tests go to one worker, so the fixture is built
     once, not once per worker (the piano-roll recipe's smoke run took 30 s and then 17 s again on the other)."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: otherwise the file order
+
+
+def give_latent_projections_weights(model, seed=0):
+    """Random latent projections, as training leaves them (they start at zero)."""
+    generator = np.random.default_rng(seed)
+    for block in model.blocks:
+        kernel = block.latent_projection.kernel
+        kernel.assign(generator.normal(0.0, 0.5, kernel.shape).astype("float32"))

@@ -9,6 +9,7 @@ from musickit.layers.latent import bar_indices, bar_pooling
 from musickit.losses.sequence import SequenceCrossEntropy
 from musickit.losses.vae import free_bits_kl, gaussian_kl, kl_weight
 from musickit.models.music_vae import MusicVAE
+from tests.conftest import give_latent_projections_weights
 
 BAR = 3  # the toy vocabulary's bar token
 SEGMENTS = np.array([[3, 5, 6, 3, 7, 8, 0, 0], [3, 9, 3, 5, 5, 6, 7, 0]])
@@ -74,9 +75,17 @@ def test_fit_trains_with_the_kl_term_and_the_step_counter():
     assert loss[2] - reconstruction[2] > 0.5 * 0.8 / 8  # weight x free-bits floor / tokens per segment (<= 8)
 
 
-def test_the_decoder_reads_the_latents():
+def test_the_decoder_starts_as_the_language_model_and_reads_the_latents_once_trained():
     model = tiny_model()
     decoder_ids = model.decoder_inputs(SEGMENTS)
+    first = model.decode_latents(decoder_ids, np.zeros((2, 4), "float32"), np.zeros((2, 2, 2), "float32"))
+    second = model.decode_latents(decoder_ids, np.ones((2, 4), "float32"), np.zeros((2, 2, 2), "float32"))
+    # The latent projections start at zero: the VAE stage begins from the language model the first stage trained.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(second))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(model.decode_latents(decoder_ids)), atol=1e-6
+    )
+    give_latent_projections_weights(model)
     first = model.decode_latents(decoder_ids, np.zeros((2, 4), "float32"), np.zeros((2, 2, 2), "float32"))
     second = model.decode_latents(decoder_ids, np.ones((2, 4), "float32"), np.zeros((2, 2, 2), "float32"))
     assert not np.allclose(keras.ops.convert_to_numpy(first), keras.ops.convert_to_numpy(second))

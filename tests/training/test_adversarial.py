@@ -7,6 +7,7 @@ import pytest
 from musickit.models.music_vae import MusicVAE
 from musickit.models.sequence_discriminator import MultiScaleDiscriminator
 from musickit.training.adversarial import AdversarialTrainer
+from tests.conftest import give_latent_projections_weights
 
 
 def _weights(network):
@@ -34,6 +35,8 @@ def test_each_phase_moves_only_its_own_network():
         bar_increments={3: 1.0},
         seed=0,
     )
+    model.build()
+    give_latent_projections_weights(model)  # trained by the VAE stage before this one (they start at zero)
     discriminator = MultiScaleDiscriminator(hidden_dim=8, num_convolutions=1)
     trainer = AdversarialTrainer(model, discriminator, seed=0)
     segments = np.array([[3, 5, 6, 3, 7, 4, 0], [3, 4, 3, 5, 5, 6, 7]])
