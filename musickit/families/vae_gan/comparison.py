@@ -67,17 +67,9 @@ def transformer_side(transformer, data, config, seed=0):
     """The plain transformer's column: held-out NLL and accuracy, greedy collapse, judged samples."""
     tokenizer = data.tokenizer
     segments = data.segments[data.held_out_name][: config.evaluation_segments]
-    total = correct = count = 0.0
+    # compile_token_model's NLL and accuracy metrics, weighted by the padding mask: per held-out token.
     batches = segment_batches(segments, config.batch_size, tokenizer.pad_id, start_id=tokenizer.bos_id)
-    for inputs, targets, weights in batches:
-        logits = np.asarray(transformer.predict_on_batch(np.asarray(inputs)), "float64")
-        logits -= logits.max(axis=-1, keepdims=True)
-        log_probabilities = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-        targets, weights = np.asarray(targets, "int64"), np.asarray(weights)
-        picked = np.take_along_axis(log_probabilities, targets[..., None], axis=-1)[..., 0]
-        total -= float((picked * weights).sum())
-        correct += float(((logits.argmax(axis=-1) == targets) * weights).sum())
-        count += float(weights.sum())
+    scores = transformer.evaluate(batches, return_dict=True, verbose=0)
     starts = np.full((4, 1), tokenizer.bos_id, "int32")
     greedy = transformer.generate(starts, config.max_segment_tokens + 1, sampler="greedy", stop_token_ids=None)
     sampling = config.sampling
@@ -87,8 +79,8 @@ def transformer_side(transformer, data, config, seed=0):
     length = min(int(sampling.new_tokens) + 1, transformer.max_sequence_length)
     sampled = transformer.generate(prompts, length, sampler=name, processors=processors, seed=seed, **options)
     return {
-        "held_out_nll": total / max(count, 1.0),
-        "teacher_forced_accuracy": correct / max(count, 1.0),
+        "held_out_nll": float(scores["nll"]),
+        "teacher_forced_accuracy": float(scores["accuracy"]),
         "greedy_max_token_run": collapse_measures([row[1:] for row in greedy])["max_token_run"],
         "samples": [row[1:] for row in sampled],
     }
