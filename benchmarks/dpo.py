@@ -7,7 +7,10 @@ prompts), the aligned policy and the reference each sample continuations
 with the same seeds, and the benchmark reports:
 
 * ``win_rate``: share of (prompt, seed) whose aligned continuation outscores
-  the reference's (ties count a half), and the scorer component that moved most;
+  the reference's (ties count a half), and the scorer component that moved most, sampled as the
+  candidates were (``candidate_sampling``: by default the model's own distribution, which is what DPO
+  changes); ``win_rate_run_sampling``: the same under the run's ``sampling.json``, whose key, voice and
+  clash rules already give the scorer much of what it rewards;
 * ``kl_per_token``: KL(policy || reference) in nats per token on the policy's samples;
 * ``nll_increase``: relative change of held-out real-data NLL per token (0.05 = 5% worse);
 * ``distinct4_ratio``: distinct-4 of the aligned samples over the reference's;
@@ -45,9 +48,15 @@ def parse_arguments(argv=None):
     parser.add_argument("--pairs-per-prompt", type=int, default=None, help="default: every pair apart enough")
     parser.add_argument("--min-score-gap", type=float, default=None, help="default: the preset's")
     parser.add_argument("--prompts", type=int, default=None, help="training prompts (default: the preset's)")
-    parser.add_argument("--eval-prompts", type=int, default=4, help="fresh prompts to judge on (default: 4)")
+    parser.add_argument("--eval-prompts", type=int, default=8, help="fresh prompts to judge on (default: 8)")
     parser.add_argument("--candidates", type=int, default=None, help="samples per prompt (default: the preset's)")
     parser.add_argument("--new-tokens", type=int, default=None, help="tokens per continuation (default: the preset's)")
+    parser.add_argument(
+        "--candidate-sampling",
+        choices=("model", "run"),
+        default=None,
+        help="candidates from the model's own distribution or under the run's sampling.json (default: the preset's)",
+    )
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -66,28 +75,46 @@ def parse_arguments(argv=None):
     return args
 
 
-def judge(policy, source, data, config, eval_prompts, eval_sets, candidates, new_tokens, beta, seed, before):
-    """The benchmark's figures for one aligned ``policy`` against the reference's ``before`` samples.
-
-    ``eval_sets`` maps ``pair_accuracy`` and ``best_worst_accuracy`` to held-out pair examples (or ``None``)."""
+def compare(policy, source, prompts, sampling, candidates, seed, before):
+    """The policy's samples of ``prompts`` under ``sampling`` against the reference's ``before`` samples
+    (the same seeds): ``(after, win rate, reward gain, component changes)``."""
     from musickit.families.music_transformer import alignment as steps
 
-    after = steps.sample_continuations(policy, source, eval_prompts, new_tokens, candidates, seed)
-    tokenizer = source.tokenizer
-    after_scores = [s for group in after for s in steps.score_continuations(group, tokenizer)]
-    before_scores = [s for group in before for s in steps.score_continuations(group, tokenizer)]
+    after = steps.sample_continuations(policy, source, prompts, sampling, candidates, seed)
+    after_scores = [s for group in after for s in steps.score_continuations(group, source.tokenizer)]
+    before_scores = [s for group in before for s in steps.score_continuations(group, source.tokenizer)]
     after_mean, before_mean = steps.mean_components(after_scores), steps.mean_components(before_scores)
     moved = {name: after_mean[name] - before_mean[name] for name in after_mean if name != "total"}
+    return after, steps.win_rate(after_scores, before_scores), after_mean["total"] - before_mean["total"], moved
+
+
+def judge(policy, source, data, config, eval_prompts, eval_sets, candidates, samplings, beta, seed, befores):
+    """The benchmark's figures for one aligned ``policy`` against the reference's samples.
+
+    ``samplings`` and ``befores`` map ``"candidates"`` (the pairs' sampling: the headline figures) and
+    ``"run"`` (the run's ``sampling.json``, what ``musickit generate`` uses) to a sampling configuration and
+    the reference's samples under it; ``eval_sets`` maps ``pair_accuracy`` and ``best_worst_accuracy`` to
+    held-out pair examples (or ``None``)."""
+    from musickit.families.music_transformer import alignment as steps
+
+    after, win, gain, moved = compare(
+        policy, source, eval_prompts, samplings["candidates"], candidates, seed, befores["candidates"]
+    )
+    _, run_win, run_gain, _ = compare(policy, source, eval_prompts, samplings["run"], candidates, seed, befores["run"])
+    tokenizer = source.tokenizer
+    before = befores["candidates"]
     nll_before = steps.held_out_nll(source.model, data, config, rows=32)
     nll_after = steps.held_out_nll(policy, data, config, rows=32)
     distinct_before = steps.distinct4([p for group in before for p in group], tokenizer)
     distinct_after = steps.distinct4([p for group in after for p in group], tokenizer)
     return {
         "beta": beta,
-        "win_rate": steps.win_rate(after_scores, before_scores),
-        "reward_gain": after_mean["total"] - before_mean["total"],
+        "win_rate": win,
+        "reward_gain": gain,
         "moved_most": max(moved, key=lambda name: abs(moved[name])) if moved else None,
         "component_changes": moved,
+        "win_rate_run_sampling": run_win,
+        "reward_gain_run_sampling": run_gain,
         "kl_per_token": steps.kl_per_token(policy, source.model, source, eval_prompts, after),
         "held_out_nll_before": nll_before,
         "held_out_nll_after": nll_after,
@@ -120,7 +147,7 @@ def main(argv=None):
         preset = AlignmentConfig.preset("smoke" if args.smoke else "cpu")
         changes = {"num_prompts": args.prompts, "num_candidates": args.candidates, "new_tokens": args.new_tokens}
         changes.update(epochs=args.epochs, learning_rate=args.learning_rate, nll_weight=args.nll_weight)
-        changes.update(min_score_gap=args.min_score_gap)
+        changes.update(min_score_gap=args.min_score_gap, candidate_sampling=args.candidate_sampling)
         alignment = preset.replace(**{name: value for name, value in changes.items() if value is not None})
         if args.pairs_per_prompt is not None:
             alignment = alignment.replace(pairs_per_prompt=args.pairs_per_prompt)
@@ -143,6 +170,14 @@ def main(argv=None):
             "pair_accuracy": steps.pair_examples(eval_pairs, source),
             "best_worst_accuracy": steps.pair_examples(firsts, source),
         }
+        samplings = {"candidates": steps.candidate_sampling(source, alignment)}
+        samplings["run"] = source.sampling.replace(new_tokens=alignment.new_tokens)
+        befores = {
+            "candidates": before,
+            "run": steps.sample_continuations(
+                source.model, source, eval_prompts, samplings["run"], alignment.num_candidates, args.seed + 1
+            ),
+        }
         rows = []
         for beta in args.betas:
             keras.utils.set_random_seed(args.seed)
@@ -156,10 +191,10 @@ def main(argv=None):
                     eval_prompts,
                     eval_sets,
                     alignment.num_candidates,
-                    alignment.new_tokens,
+                    samplings,
                     beta,
                     args.seed + 1,
-                    before,
+                    befores,
                 )
             )
     finally:
@@ -169,21 +204,22 @@ def main(argv=None):
     print(
         f"{summary['pairs']} training pairs from {len(train_prompts)} prompts x {alignment.num_candidates}; "
         f"{len(eval_pairs)} held-out pairs ({len(firsts)} best-vs-worst) from {len(eval_prompts)} fresh prompts; "
-        f"{alignment.epochs} epochs, nll weight {alignment.nll_weight}"
+        f"{alignment.epochs} epochs, nll weight {alignment.nll_weight}; candidates and the win rate sampled "
+        f"under {alignment.candidate_sampling!r} sampling (win rate under the run's sampling.json beside it)"
     )
     print(
-        "| beta | win rate | reward gain | moved most | KL/token | NLL increase | distinct-4 ratio | pair accuracy "
-        "| best-vs-worst accuracy |"
+        "| beta | win rate | reward gain | moved most | win rate, run's sampling | KL/token | NLL increase "
+        "| distinct-4 ratio | pair accuracy | best-vs-worst accuracy |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         accuracy, best_worst = (
             "n/a" if row[name] is None else f"{row[name]:.2f}" for name in ("pair_accuracy", "best_worst_accuracy")
         )
         print(
             f"| {row['beta']} | {row['win_rate']:.2f} | {row['reward_gain']:+.3f} | {row['moved_most']} | "
-            f"{row['kl_per_token']:.4f} | {row['nll_increase']:+.2%} | {row['distinct4_ratio']:.3f} | {accuracy} "
-            f"| {best_worst} |"
+            f"{row['win_rate_run_sampling']:.2f} | {row['kl_per_token']:.4f} | {row['nll_increase']:+.2%} | "
+            f"{row['distinct4_ratio']:.3f} | {accuracy} | {best_worst} |"
         )
     chosen = next(row for row in rows if row["beta"] == args.beta)
     result = {
@@ -191,6 +227,7 @@ def main(argv=None):
         "pairs": summary["pairs"],
         "eval_pairs": len(eval_pairs),
         "targets": TARGETS,
+        "candidate_sampling": alignment.candidate_sampling,
         "sweep": [{k: row[k] for k in ("beta", "win_rate", "reward_gain", "kl_per_token")} for row in rows],
     }
     if args.json:

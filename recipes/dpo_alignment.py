@@ -36,23 +36,25 @@ from musickit.runs.entry import run_main
 
 DEFAULT_SOURCE_RUN = "runs/music_transformer"
 # The alignment's settings (musickit/families/music_transformer/config.py, AlignmentConfig; no Keras there
-# is imported before the flags are parsed): beta 0.1, 32 held-out openings x 6 candidates of 96 tokens, every
-# pair of a prompt's candidates at least 0.1 apart in score (one best-vs-worst pair a prompt is memorised, not
-# learnt: benchmarks/RESULTS.md), a quarter of the prompts held out, 2 epochs of Adam at 3e-5 with an NLL term of
-# 0.5 on the chosen rows.
+# is imported before the flags are parsed): beta 0.1, 36 held-out openings x 8 candidates of 192 tokens sampled
+# from the model's own distribution (the run's key, voice and clash rules would decide what the scorer ranks),
+# every pair of a prompt's candidates at least 0.1 apart in score (one best-vs-worst pair a prompt is memorised,
+# not learnt: benchmarks/RESULTS.md), a quarter of the prompts held out, 2 epochs of Adam at 2e-5 with an NLL
+# term of 0.5 on the chosen rows.
 BETA = 0.1
 NLL_WEIGHT = 0.5
 EPOCHS = 2
 BATCH_SIZE = 8
-LEARNING_RATE = 3e-5
-NUM_PROMPTS = 32
-NUM_CANDIDATES = 6
-NEW_TOKENS = 96
+LEARNING_RATE = 2e-5
+NUM_PROMPTS = 36
+NUM_CANDIDATES = 8
+NEW_TOKENS = 192
 MIN_SCORE_GAP = 0.1
 PAIRS_PER_PROMPT = None  # every pair of a prompt's candidates at least MIN_SCORE_GAP apart
+CANDIDATE_SAMPLING = "model"  # the model's own distribution, not the run's steered sampling.json
 # What the flags may change (flag name -> AlignmentConfig field, the same name).
 CONFIG_FLAGS = ("beta", "nll_weight", "epochs", "batch_size", "learning_rate", "num_prompts", "num_candidates")
-CONFIG_FLAGS += ("new_tokens", "min_score_gap", "pairs_per_prompt")
+CONFIG_FLAGS += ("new_tokens", "min_score_gap", "pairs_per_prompt", "candidate_sampling")
 
 
 def parse_arguments(argv=None):
@@ -72,6 +74,12 @@ def parse_arguments(argv=None):
     group.add_argument("--min-score-gap", type=float, default=MIN_SCORE_GAP, help="drop pairs closer than this")
     group.add_argument(
         "--pairs-per-prompt", type=int, default=PAIRS_PER_PROMPT, help="pairs kept per prompt (default: every pair)"
+    )
+    group.add_argument(
+        "--candidate-sampling",
+        choices=("model", "run"),
+        default=CANDIDATE_SAMPLING,
+        help="sample candidates from the model's own distribution (default) or under the run's sampling.json",
     )
     args = parse_flags(parser, argv)
     if args.smoke and args.source_run != DEFAULT_SOURCE_RUN:
@@ -95,6 +103,7 @@ def alignment_config(args):
     parser_defaults = dict(beta=BETA, nll_weight=NLL_WEIGHT, epochs=EPOCHS, batch_size=BATCH_SIZE)
     parser_defaults.update(learning_rate=LEARNING_RATE, num_prompts=NUM_PROMPTS, num_candidates=NUM_CANDIDATES)
     parser_defaults.update(new_tokens=NEW_TOKENS, min_score_gap=MIN_SCORE_GAP, pairs_per_prompt=PAIRS_PER_PROMPT)
+    parser_defaults.update(candidate_sampling=CANDIDATE_SAMPLING)
     changes = {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name) != parser_defaults[name]}
     return AlignmentConfig.preset("smoke" if args.smoke else "cpu", **changes)
 
@@ -171,26 +180,26 @@ def run_pipeline(args, run, alignment):
         )
         run.save_model(policy, source.tokenizer)
 
-    # ## Before and after: the same prompts and seeds through the reference and the aligned policy
-    # (the reference's samples are the pairs' first candidates when they were sampled in this process)
+    # ## Before and after: the same prompts and seeds through the reference and the aligned policy, sampled as
+    # the candidates were (the reference's are the pairs' candidates when they were sampled in this process);
+    # every candidate is scored, the first of each prompt is written
     sample_prompts = prompts[: alignment.sample_prompts]
-    count = alignment.num_candidates
+    sampling = steps.candidate_sampling(source, alignment)
 
-    def first_samples(model):
-        return [
-            pieces[0]
-            for pieces in steps.sample_continuations(
-                model, source, sample_prompts, alignment.new_tokens, count, args.seed
-            )
-        ]
+    def samples_of(model):
+        return steps.sample_continuations(model, source, sample_prompts, sampling, alignment.num_candidates, args.seed)
 
-    before = [pieces[0] for pieces in candidates[: len(sample_prompts)]]
-    before = before if len(before) == len(sample_prompts) else first_samples(source.model)
-    after = first_samples(policy)
-    written = write_samples(before, source.tokenizer, run.samples_dir, prefix="before", soundfont=args.soundfont)
-    written += write_samples(after, source.tokenizer, run.samples_dir, prefix="after", soundfont=args.soundfont)
-    before_scores = steps.score_continuations(before, source.tokenizer)
-    after_scores = steps.score_continuations(after, source.tokenizer)
+    before = candidates[: len(sample_prompts)]
+    before = before if len(before) == len(sample_prompts) else samples_of(source.model)
+    after = samples_of(policy)
+    written = write_samples(
+        [group[0] for group in before], source.tokenizer, run.samples_dir, prefix="before", soundfont=args.soundfont
+    )
+    written += write_samples(
+        [group[0] for group in after], source.tokenizer, run.samples_dir, prefix="after", soundfont=args.soundfont
+    )
+    before_scores = [score for group in before for score in steps.score_continuations(group, source.tokenizer)]
+    after_scores = [score for group in after for score in steps.score_continuations(group, source.tokenizer)]
     metrics = {
         "pairs": summary,
         "history": {name: [float(value) for value in values] for name, values in history.history.items()}
@@ -202,6 +211,7 @@ def run_pipeline(args, run, alignment):
         "held_out_nll_before": steps.held_out_nll(source.model, data, config, alignment.held_out_rows),
         "held_out_nll_after": steps.held_out_nll(policy, data, config, alignment.held_out_rows),
         "samples": {
+            "sampling": alignment.candidate_sampling,
             "win_rate": steps.win_rate(after_scores, before_scores),
             "before": steps.mean_components(before_scores),
             "after": steps.mean_components(after_scores),

@@ -155,6 +155,34 @@ class SamplingConfig:
             raise UsageError(f"--new-tokens must be at least 1, got {self.new_tokens}")
         return self
 
+    def without_steering(self):
+        """The model's own distribution: temperature 1, no truncation and none of the musical steering
+        (key, repetition and clash penalties, voice floor and cap); the rules that keep the representation
+        valid (grammar order, ``no_duplicates``, ``ascending_pitches``, ``max_rest_steps``, ``full_length``)
+        and ``new_tokens`` stay.
+
+        What preference pairs are sampled under: the steering already gives the scorer what it rewards, so
+        steered candidates differ in little but noise (benchmarks/RESULTS.md, issue 15).
+
+        >>> steered = SamplingConfig(temperature=0.7, top_p=0.95, key="auto", max_polyphony=4, no_duplicates=True)
+        >>> plain = steered.without_steering()
+        >>> plain.temperature, plain.top_p, plain.key, plain.max_polyphony, plain.no_duplicates
+        (1.0, 1.0, None, 0, True)
+        """
+        return self.replace(
+            temperature=1.0,
+            top_k=0,
+            top_p=1.0,
+            key=None,
+            scale=None,
+            key_penalty=None,
+            repetition_penalty=1.0,
+            max_polyphony=0,
+            min_voices=0,
+            clash_penalty=0.0,
+            voices_from_corpus=False,
+        )
+
     # -- the run folder's sampling.json ------------------------------------------------------------
 
     def to_dict(self):

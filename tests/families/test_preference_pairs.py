@@ -85,3 +85,29 @@ def test_ranked_pairs_take_the_widest_gaps_first_and_drop_close_ones():
     assert ranked_pairs(totals, min_score_gap=0.1, limit=None) == [(1, 2), (0, 2), (3, 2), (1, 3), (1, 0)]
     assert ranked_pairs(totals, min_score_gap=0.1, limit=2) == [(1, 2), (0, 2)]
     assert ranked_pairs([0.5, 0.52], min_score_gap=0.1, limit=None) == []
+
+
+def test_candidates_sample_the_models_own_distribution_unless_the_run_sampling_is_asked_for():
+    from musickit.families.music_transformer.alignment import SourceRun, candidate_sampling
+    from musickit.families.music_transformer.config import AlignmentConfig
+    from musickit.generation.sampling_config import SamplingConfig
+
+    steered = SamplingConfig(
+        temperature=0.7, top_p=0.95, key="auto", key_penalty=1.2, max_polyphony=4, min_voices=4, clash_penalty=1.5,
+        no_duplicates=True, ascending_pitches=True, max_rest_steps=0, full_length=True, new_tokens=360,
+    )  # fmt: skip
+    source = SourceRun("run", {}, None, None, steered)
+    plain = candidate_sampling(source, AlignmentConfig(new_tokens=64))
+    # the model's distribution: no temperature, nucleus, key, voice or clash steering ...
+    assert (plain.temperature, plain.top_p, plain.key, plain.key_penalty) == (1.0, 1.0, None, None)
+    assert (plain.max_polyphony, plain.min_voices, plain.clash_penalty) == (0, 0, 0.0)
+    # ... but the representation's own rules, and the alignment's length
+    assert (plain.no_duplicates, plain.ascending_pitches, plain.max_rest_steps, plain.full_length) == (
+        True, True, 0, True,
+    )  # fmt: skip
+    assert plain.new_tokens == 64
+    assert candidate_sampling(source, AlignmentConfig(new_tokens=64, candidate_sampling="run")) == steered.replace(
+        new_tokens=64
+    )
+    with pytest.raises(UsageError, match="--candidate-sampling"):
+        AlignmentConfig(candidate_sampling="greedy").validate()

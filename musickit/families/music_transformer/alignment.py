@@ -98,11 +98,19 @@ def make_smoke_source(folder, seed=0):
     return folder
 
 
+def candidate_sampling(source, alignment):
+    """The sampling of ``alignment``'s candidates and before/after samples: ``new_tokens`` tokens under the
+    run's ``sampling.json`` (``candidate_sampling="run"``) or under its representation rules alone (``"model"``,
+    :meth:`~musickit.generation.sampling_config.SamplingConfig.without_steering`)."""
+    sampling = source.sampling.replace(new_tokens=alignment.new_tokens)
+    return sampling if alignment.candidate_sampling == "run" else sampling.without_steering()
+
+
 def scored_pairs(source, data, config, alignment, seed=0, prompts=None, candidates=None):
     """Heuristic pairs for ``alignment`` from held-out openings (or ``prompts``); returns ``(pairs, summary)``.
 
     ``candidates`` (a list) receives every sampled continuation (see :func:`build_pairs`)."""
-    sampling = source.sampling.replace(new_tokens=alignment.new_tokens)
+    sampling = candidate_sampling(source, alignment)
     scorer = ScorerSettings().fitted_to_corpus([decode_token_piece(data.tokenizer, p) for p in data.splits["train"]])
     prompts = prompts if prompts is not None else opening_prompts(data, config, alignment.num_prompts)
     return build_pairs(
@@ -225,12 +233,12 @@ def held_out_nll(model, data, config, rows=32, batch_size=8):
     return total / max(tokens, 1.0)
 
 
-def sample_continuations(model, source, prompts, new_tokens, num_samples=1, seed=0):
-    """``num_samples`` continuations of each prompt under the run's sampling (one list per prompt).
+def sample_continuations(model, source, prompts, sampling, num_samples=1, seed=0):
+    """``num_samples`` continuations of each prompt under ``sampling`` (one list per prompt).
 
     Prompt ``i`` is sampled with seed ``seed + i``, as :func:`scored_pairs` does: with the same
-    ``num_samples``, the reference gives back the very candidates the pairs were made of."""
-    sampling = source.sampling.replace(new_tokens=new_tokens)
+    ``num_samples`` and :func:`candidate_sampling`, the reference gives back the very candidates the pairs
+    were made of."""
     return [
         generate_pieces(
             model,

@@ -152,6 +152,9 @@ MusicTransformerConfig.PRESETS, MusicTransformerConfig.SAMPLING = PRESETS, FAMIL
 
 
 # The DPO alignment of a run (recipes/dpo_alignment.py): here, with no Keras, so its flags are checked at once.
+CANDIDATE_SAMPLINGS = ("model", "run")
+
+
 @dataclasses.dataclass(frozen=True)
 class AlignmentConfig:
     """Every setting of an alignment; the defaults are the ``cpu`` preset (the recipe's, minutes on 2 cores).
@@ -163,25 +166,34 @@ class AlignmentConfig:
     of the pairs held out, whole prompts at a time (their pair accuracy is the
     implicit reward's held-out accuracy); DPO with
     ``beta`` and an optional ``nll_weight`` for ``epochs`` at ``learning_rate``;
-    ``sample_prompts`` prompts get before/after samples.
+    ``sample_prompts`` prompts get before/after samples. Candidates and those
+    samples are drawn under ``candidate_sampling``: the model's own distribution
+    (``"model"``) or the run's ``sampling.json`` (``"run"``).
     """
 
     beta: float = 0.1  # DPO's beta (Rafailov et al. 2023), musickit.losses.preference.DEFAULT_BETA
-    # Hundreds of pairs (every pair of 6 candidates), so fewer epochs at a lower rate than for 32 pairs, and a
-    # little NLL on the chosen rows: without it DPO lowers every sampled row, the chosen ones too (RESULTS.md).
+    # Hundreds of pairs (every pair of 8 candidates), so few epochs at a low rate, and a little NLL on the
+    # chosen rows: without it DPO lowers every sampled row, the chosen ones too, and the KL grows (RESULTS.md:
+    # at 3e-5 the KL to the reference was 0.060 nats a token, at 2e-5 0.040). 192 tokens are two to three bars of
+    # four voices: over 96 (about one bar) the scores were noisier and the win rate 0.61 against 0.78.
     nll_weight: float = 0.5
     epochs: int = 2
     batch_size: int = 8
-    learning_rate: float = 3e-5
-    num_prompts: int = 32
-    num_candidates: int = 6
-    new_tokens: int = 96
+    learning_rate: float = 2e-5
+    num_prompts: int = 36
+    num_candidates: int = 8
+    new_tokens: int = 192
     min_score_gap: float = 0.1
     pairs_per_prompt: int = None  # every pair of the candidates: best-vs-worst alone is memorised, not learnt
     max_training_overlap: float = 0.8
     valid_fraction: float = 0.25
     sample_prompts: int = 3
     held_out_rows: int = 32
+    # Candidates (and the before/after comparison) come from the model's own distribution ("model":
+    # SamplingConfig.without_steering) or under the run's sampling.json ("run"). Steered candidates already keep
+    # the key and the voices the scorer rewards, so their pairs differ in noise: held-out pair accuracy 0.50-0.63
+    # under "run", 0.72 under "model" (benchmarks/RESULTS.md).
+    candidate_sampling: str = "model"
 
     PRESETS = {
         "smoke": dict(
@@ -219,6 +231,10 @@ class AlignmentConfig:
             raise UsageError(f"--num-candidates must be >= 2, got {self.num_candidates}")
         if self.pairs_per_prompt is not None and self.pairs_per_prompt < 1:
             raise UsageError(f"--pairs-per-prompt must be >= 1 (or left out: every pair), got {self.pairs_per_prompt}")
+        if self.candidate_sampling not in CANDIDATE_SAMPLINGS:
+            raise UsageError(
+                f"--candidate-sampling must be one of {', '.join(CANDIDATE_SAMPLINGS)}, got {self.candidate_sampling!r}"
+            )
         if not 0 <= self.valid_fraction < 1:
             raise UsageError(f"--valid-fraction must be in [0, 1), got {self.valid_fraction}")
         return self
