@@ -7,7 +7,8 @@ distance, chroma cosine and onset F1 (spectral-flux onsets against the MIDI
 onsets, 50 ms) for
 
 * the diffusion render: DDIM-50 at guidance 1 and 2, DDPM-1000 at guidance 1
-  (each through Griffin-Lim and back to a log-mel, as the WAV sounds);
+  (each through Griffin-Lim and back to a log-mel, as the WAV sounds, at the
+  level Griffin-Lim gives it: see ``musickit.audio.mel.vocoder_round_trip``);
 * floors: the piece's own mean log-mel frame repeated, the reference mel plus
   Gaussian noise (sigma 0.1), the reference of a different held-out piece;
 * the ceiling: the reference mel -> Griffin-Lim -> log-mel.
@@ -68,7 +69,7 @@ def time_training_steps(model, steps, batch_size=8):
 
 def quality(run_dir, seconds, count, skip_ddpm):
     """Per-variant means over the held-out pieces (see the module docstring)."""
-    from musickit.audio.mel import log_mel_spectrogram, log_mel_to_audio
+    from musickit.audio.mel import vocoder_round_trip
     from musickit.audio.quality import compare_log_mels
     from musickit.data.mel_windows import mel_piece, truncate_score
     from musickit.families.mel_diffusion.generation import file_stem, load_run_model, render_score_mel
@@ -84,7 +85,7 @@ def quality(run_dir, seconds, count, skip_ddpm):
     references = [mel_piece(name, score, settings, config.renderer).log_mel for name, score in zip(names, scores)]
 
     def through_vocoder(log_mel):
-        return log_mel_spectrogram(log_mel_to_audio(log_mel, settings, config.griffin_lim_iterations), settings)
+        return vocoder_round_trip(log_mel, settings, config.griffin_lim_iterations)
 
     variants = {
         "DDIM-50, guidance 1": lambda i: render_score_mel(model, scores[i], settings, config, "ddim", 1.0, seed=i),

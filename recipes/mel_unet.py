@@ -4,8 +4,8 @@ Description: Render Bach chorales with FluidSynth at 16 kHz, train a U-Net denoi
   windows conditioned on the notes (a frame-aligned note sketch beside the noisy mel, and cross-attention to a
   note-token encoder) with DDPM on a cosine schedule, then render held-out chorales with DDIM (50 steps) and
   classifier-free guidance, and Griffin-Lim to WAV.
-Run time: the CPU default (the `small` U-Net, 5 x 100 steps of 8 windows) took 11 min 23 s on 2 idle cores
-  (JAX, 2026-12-01), the chorales' FluidSynth renderings coming from the cache (a first run renders them
+Run time: the CPU default (the `small` U-Net, 5 x 100 steps of 8 windows) took 11 min 23 s and 11 min 59 s on 2
+  idle cores (JAX, 2026-12-01), the chorales' FluidSynth renderings coming from the cache (a first run renders them
   first, with a progress bar). `--smoke`
   (PyTorch unless KERAS_BACKEND says otherwise) takes about 30 s on 2 idle cores. On a GPU use the family's
   `gpu` preset sizes (`--preset base --epochs 200 --batch-size 32 --max-files 400`).
@@ -29,7 +29,8 @@ the first seconds of held-out chorales window by window and writes the run folde
       samples/NAME.neural.wav  samples/NAME.fluidsynth.wav  samples/NAME.png (both mels)  samples/NAME.mid
 
 metrics.json holds, per piece and as means, the neural render's mel L1, log-spectral distance, chroma cosine
-and onset F1 against the FluidSynth rendering. Render again later with `musickit generate --run runs/mel_unet`
+and onset F1 against the FluidSynth rendering, measured on the neural WAV's audio (through Griffin-Lim, as it
+sounds). Render again later with `musickit generate --run runs/mel_unet`
 (`--primer FILE.mid` renders any MIDI file).
 """
 

@@ -202,6 +202,27 @@ def log_mel_to_audio(log_mel, settings=None, iterations=32, momentum=0.99, seed=
     return griffin_lim(log_mel_to_magnitude(log_mel, settings), settings, iterations, momentum, seed)
 
 
+def vocoder_round_trip(log_mel, settings=None, iterations=32):
+    """``log_mel`` -> :func:`log_mel_to_audio` -> log-mel: what the vocoder keeps of a mel.
+
+    The audio is analysed at the level the vocoder gave it, not peak-normalised again as a rendered file
+    is: the vocoder inverts the mel at the mel's own level, and Griffin-Lim's phases leave the peaks of a
+    neural mel's audio 1.5-2 times those of real audio of the same level (0.7-0.9), so normalising the
+    peak would read that crest as a level error of 4-6 dB over the whole piece (benchmarks/RESULTS.md).
+
+    Example:
+
+    >>> import numpy as np
+    >>> settings = MelSettings()
+    >>> time = np.arange(8000) / 16000
+    >>> log_mel = log_mel_spectrogram(np.sin(2 * np.pi * 330 * time), settings)
+    >>> float(np.abs(vocoder_round_trip(log_mel, settings, 8) - log_mel).mean()) < 0.05
+    True
+    """
+    settings = settings or MelSettings()
+    return log_mel_spectrogram(log_mel_to_audio(log_mel, settings, iterations), settings, normalise=False)
+
+
 def spectral_convergence(magnitude, audio, settings=None):
     """``||magnitude - |STFT(audio)|||_F / ||magnitude||_F``: how far ``audio`` is from the target magnitude."""
     from keras import ops

@@ -11,6 +11,7 @@ from musickit.audio.mel import (
     mel_filterbank,
     spectral_convergence,
     stft_magnitude,
+    vocoder_round_trip,
 )
 
 SETTINGS = MelSettings()
@@ -53,3 +54,14 @@ def test_griffin_lim_converges_over_iterations():
     assert errors[1] < 0.75 * errors[0], errors
     rebuilt = griffin_lim(target, SETTINGS, iterations=2)
     assert rebuilt.shape == (len(audio) // SETTINGS.hop_length * SETTINGS.hop_length,) and rebuilt.dtype == np.float32
+
+
+def test_the_vocoder_round_trip_keeps_the_mels_level():
+    # 20 dB quieter is 0.2 lower on the normalised scale (100 dB span): the round trip keeps that difference,
+    # where analysing the vocoded audio peak-normalised again would bring both to the same level
+    loud = log_mel_spectrogram(sine(440.0), SETTINGS)
+    quiet = np.where(loud > 0.2, loud - 0.2, 0.0)
+    loud_back, quiet_back = vocoder_round_trip(loud, SETTINGS, 8), vocoder_round_trip(quiet, SETTINGS, 8)
+    peak_bin = mel_bin_of(440.0, SETTINGS)
+    assert abs(float(np.median(loud_back[peak_bin] - loud[peak_bin]))) < 0.02
+    assert abs(float(np.median(loud_back[peak_bin] - quiet_back[peak_bin])) - 0.2) < 0.02

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from musickit.audio.mel import MelSettings, log_mel_to_audio
+from musickit.audio.mel import MelSettings, log_mel_spectrogram, log_mel_to_audio
 from musickit.audio.quality import compare_log_mels
 from musickit.audio.rendering import write_wav
 from musickit.data.mel_windows import (
@@ -96,7 +96,8 @@ def render_pieces(model, pieces, settings, config, output_dir, seed=0, sampler=N
 
     Returns ``{"pieces": [{name, files, scores}], "means": {quality name: mean}}``
     with the scores of :func:`musickit.audio.quality.compare_log_mels` of the
-    neural render against the reference rendering's log-mel.
+    neural render (through the vocoder, as the WAV sounds) against the reference
+    rendering's log-mel.
     """
     os.makedirs(output_dir, exist_ok=True)
     sampler = sampler or config.sampler
@@ -118,7 +119,10 @@ def render_pieces(model, pieces, settings, config, output_dir, seed=0, sampler=N
             neural, reference.log_mel, f"{stem}.png", ("neural render", method), 1.0 / settings.frames_per_second
         )
         onsets = [note.start for note in score.notes if not note.is_drum]
-        scores = compare_log_mels(neural, reference.log_mel, settings, onsets)
+        # Scored as the WAV sounds: the vocoded audio's log-mel at the vocoder's level (as vocoder_round_trip and
+        # benchmarks/mel_diffusion.py do), not the U-Net's mel before Griffin-Lim.
+        heard = log_mel_spectrogram(audio, settings, normalise=False)
+        scores = compare_log_mels(heard, reference.log_mel, settings, onsets)
         results.append(
             {
                 "name": name,
