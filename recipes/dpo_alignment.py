@@ -29,29 +29,20 @@ import os
 import sys
 
 from musickit.errors import UsageError
+from musickit.families.music_transformer.config import CANDIDATE_SAMPLINGS, AlignmentConfig
 from musickit.runs import RunFolder, add_common_flags, parse_flags
 from musickit.runs.entry import run_main
 
 # Keras, the models and the data stack load inside main(), after the flags are checked (fast --help).
 
 DEFAULT_SOURCE_RUN = "runs/music_transformer"
-# The alignment's settings (musickit/families/music_transformer/config.py, AlignmentConfig; no Keras there
-# is imported before the flags are parsed): beta 0.1, 36 held-out openings x 8 candidates of 192 tokens sampled
+# The alignment's settings are AlignmentConfig's (musickit/families/music_transformer/config.py, which imports no
+# Keras, so the flags are checked at once): beta 0.1, 36 held-out openings x 8 candidates of 192 tokens sampled
 # from the model's own distribution (the run's key, voice and clash rules would decide what the scorer ranks),
 # every pair of a prompt's candidates at least 0.1 apart in score (one best-vs-worst pair a prompt is memorised,
 # not learnt: benchmarks/RESULTS.md), a quarter of the prompts held out, 2 epochs of Adam at 2e-5 with an NLL
-# term of 0.5 on the chosen rows.
-BETA = 0.1
-NLL_WEIGHT = 0.5
-EPOCHS = 2
-BATCH_SIZE = 8
-LEARNING_RATE = 2e-5
-NUM_PROMPTS = 36
-NUM_CANDIDATES = 8
-NEW_TOKENS = 192
-MIN_SCORE_GAP = 0.1
-PAIRS_PER_PROMPT = None  # every pair of a prompt's candidates at least MIN_SCORE_GAP apart
-CANDIDATE_SAMPLING = "model"  # the model's own distribution, not the run's steered sampling.json
+# term of 0.5 on the chosen rows. The flags' defaults are its cpu preset's.
+DEFAULTS = AlignmentConfig.preset("cpu")
 # What the flags may change (flag name -> AlignmentConfig field, the same name).
 CONFIG_FLAGS = ("beta", "nll_weight", "epochs", "batch_size", "learning_rate", "num_prompts", "num_candidates")
 CONFIG_FLAGS += ("new_tokens", "min_score_gap", "pairs_per_prompt", "candidate_sampling")
@@ -60,25 +51,37 @@ CONFIG_FLAGS += ("new_tokens", "min_score_gap", "pairs_per_prompt", "candidate_s
 def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description="Align a Music Transformer run with DPO on scored or labelled pairs.")
     add_common_flags(
-        parser, default_output_dir="runs/dpo_alignment", default_epochs=EPOCHS, default_batch_size=BATCH_SIZE
+        parser,
+        default_output_dir="runs/dpo_alignment",
+        default_epochs=DEFAULTS.epochs,
+        default_batch_size=DEFAULTS.batch_size,
     )
     group = parser.add_argument_group("alignment")
     group.add_argument("--source-run", default=DEFAULT_SOURCE_RUN, help="the Music Transformer run folder to align")
     group.add_argument("--pairs", default=None, help="a labelled pairs JSON file (default: pairs scored by metrics)")
-    group.add_argument("--beta", type=float, default=BETA, help="DPO's pull towards the reference")
-    group.add_argument("--nll-weight", type=float, default=NLL_WEIGHT, help="weight of the chosen NLL term (0: off)")
-    group.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
-    group.add_argument("--num-prompts", type=int, default=NUM_PROMPTS, help="held-out openings to sample from")
-    group.add_argument("--num-candidates", type=int, default=NUM_CANDIDATES, help="continuations sampled per prompt")
-    group.add_argument("--new-tokens", type=int, default=NEW_TOKENS, help="tokens per continuation")
-    group.add_argument("--min-score-gap", type=float, default=MIN_SCORE_GAP, help="drop pairs closer than this")
+    group.add_argument("--beta", type=float, default=DEFAULTS.beta, help="DPO's pull towards the reference")
     group.add_argument(
-        "--pairs-per-prompt", type=int, default=PAIRS_PER_PROMPT, help="pairs kept per prompt (default: every pair)"
+        "--nll-weight", type=float, default=DEFAULTS.nll_weight, help="weight of the chosen NLL term (0: off)"
+    )
+    group.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate)
+    group.add_argument("--num-prompts", type=int, default=DEFAULTS.num_prompts, help="held-out openings to sample from")
+    group.add_argument(
+        "--num-candidates", type=int, default=DEFAULTS.num_candidates, help="continuations sampled per prompt"
+    )
+    group.add_argument("--new-tokens", type=int, default=DEFAULTS.new_tokens, help="tokens per continuation")
+    group.add_argument(
+        "--min-score-gap", type=float, default=DEFAULTS.min_score_gap, help="drop pairs closer than this"
+    )
+    group.add_argument(
+        "--pairs-per-prompt",
+        type=int,
+        default=DEFAULTS.pairs_per_prompt,
+        help="pairs kept per prompt (default: every pair)",
     )
     group.add_argument(
         "--candidate-sampling",
-        choices=("model", "run"),
-        default=CANDIDATE_SAMPLING,
+        choices=CANDIDATE_SAMPLINGS,
+        default=DEFAULTS.candidate_sampling,
         help="sample candidates from the model's own distribution (default) or under the run's sampling.json",
     )
     args = parse_flags(parser, argv)
@@ -97,14 +100,10 @@ def parse_arguments(argv=None):
 
 
 def alignment_config(args):
-    """The flags laid over the smoke or cpu preset (bad values are one line here, before any work)."""
-    from musickit.families.music_transformer.config import AlignmentConfig
+    """The flags laid over the smoke or cpu preset (bad values are one line here, before any work).
 
-    parser_defaults = dict(beta=BETA, nll_weight=NLL_WEIGHT, epochs=EPOCHS, batch_size=BATCH_SIZE)
-    parser_defaults.update(learning_rate=LEARNING_RATE, num_prompts=NUM_PROMPTS, num_candidates=NUM_CANDIDATES)
-    parser_defaults.update(new_tokens=NEW_TOKENS, min_score_gap=MIN_SCORE_GAP, pairs_per_prompt=PAIRS_PER_PROMPT)
-    parser_defaults.update(candidate_sampling=CANDIDATE_SAMPLING)
-    changes = {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name) != parser_defaults[name]}
+    Only flags given a value other than the cpu preset's are changes, so ``--smoke`` keeps its own preset."""
+    changes = {name: getattr(args, name) for name in CONFIG_FLAGS if getattr(args, name) != getattr(DEFAULTS, name)}
     return AlignmentConfig.preset("smoke" if args.smoke else "cpu", **changes)
 
 
