@@ -113,7 +113,8 @@ def write_hierarchical_run(folder, snippet_length=8):
 def write_mel_run(folder, held_out=None):
     """A mel_diffusion run folder (a tiny U-Net, untrained: windows of 32 frames of 16 mels) at ``folder``.
 
-    ``held_out``, an optional Score, is saved as its one held-out piece (what ``generate_from_run`` renders).
+    ``held_out``, an optional Score or list of Scores, is saved as its held-out pieces (``piece``, or
+    ``piece_1``, ``piece_2``, ...: what ``generate_from_run`` and the benchmark render).
     """
     import keras
 
@@ -131,8 +132,10 @@ def write_mel_run(folder, held_out=None):
     model.save(folder / "model.keras")  # built as it is made (a functional model): no call, nothing compiled
     info = {"model": "mel_diffusion", "config": config.to_dict(), "mel_settings": MelSettings(num_mels=16).to_dict()}
     if held_out is not None:
-        info["held_out"] = ["piece"]
+        pieces = held_out if isinstance(held_out, list) else [held_out]
+        info["held_out"] = ["piece"] if len(pieces) == 1 else [f"piece_{n}" for n in range(1, len(pieces) + 1)]
         (folder / "held_out").mkdir()
-        write_midi(held_out, folder / "held_out" / "piece.mid")
+        for name, score in zip(info["held_out"], pieces):
+            write_midi(score, folder / "held_out" / f"{name}.mid")
     (folder / "run.json").write_text(json.dumps(info))
     return str(folder)
