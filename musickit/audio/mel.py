@@ -207,7 +207,7 @@ def vocoder_round_trip(log_mel, settings=None, iterations=32):
 
     The audio is analysed at the level the vocoder gave it, not peak-normalised again as a rendered file
     is: the vocoder inverts the mel at the mel's own level, and Griffin-Lim's phases leave the peaks of a
-    neural mel's audio 1.5-2 times those of real audio of the same level (0.7-0.9), so normalising the
+    neural mel's audio at 1.5-3.9, where real audio of the same level peaks at 0.7-0.9, so normalising the
     peak would read that crest as a level error of 4-6 dB over the whole piece (benchmarks/RESULTS.md).
 
     Example:

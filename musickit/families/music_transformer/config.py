@@ -192,7 +192,7 @@ class AlignmentConfig:
     # Candidates (and the before/after comparison) come from the model's own distribution ("model":
     # SamplingConfig.without_steering) or under the run's sampling.json ("run"). Steered candidates already keep
     # the key and the voices the scorer rewards, so their pairs differ in noise: held-out pair accuracy 0.50-0.63
-    # under "run", 0.72 under "model" (benchmarks/RESULTS.md).
+    # under "run", 0.76 under "model" at these defaults (benchmarks/RESULTS.md).
     candidate_sampling: str = "model"
 
     PRESETS = {
