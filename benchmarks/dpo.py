@@ -236,4 +236,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from musickit.runs.entry import run_main
+
+    sys.exit(run_main(main))  # a missing run or a bad setting is one line, not a traceback
