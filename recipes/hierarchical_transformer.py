@@ -158,6 +158,11 @@ def parse_arguments(argv=None):
     )
     model.add_argument("--no-pretrain", action="store_true", help="train without the pre-training step (ablation)")
     model.add_argument("--no-baseline", action="store_true", help="skip the decoder-only baseline's perplexity")
+    model.add_argument(
+        "--no-copy-head",
+        action="store_true",
+        help="train without the copy head or the recall windows (ablation); returning sections are then copied",
+    )
     pieces = parser.add_argument_group("generation")
     pieces.add_argument("--form", default=None, help=f"e.g. AB, ABA, ABAB, ABC, AABA, ABCD (default: {DEFAULTS.form})")
     add_snippet_flag(parser, pieces)
@@ -194,6 +199,8 @@ def parse_arguments(argv=None):
 def settings(args):
     """The family's settings for these flags: the preset (smoke or cpu), with the flags that were given."""
     overrides = {setting: getattr(args, flag) for flag, setting in SETTINGS_FLAGS.items()}
+    if args.no_copy_head:
+        overrides.update(copy_head=False, recall_windows=False, reprise=args.reprise or "copy")
     config = HierarchicalConfig.preset(
         "smoke" if args.smoke else PRESET, pretrain=not args.no_pretrain, baseline=not args.no_baseline, **overrides
     )

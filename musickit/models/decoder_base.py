@@ -248,13 +248,17 @@ class DecoderLanguageModel(keras.Model):
     def _logits(self, normalized):
         return ops.cast(self.token_embedding(normalized, reverse=True), "float32")
 
-    def decode(self, token_ids, context=None, training=None):
-        """``(batch, time, vocabulary_size)`` float32 logits for ``token_ids``, every block reading ``context``."""
+    def decoder_states(self, token_ids, context=None, training=None):
+        """``(batch, time, hidden_dim)`` final normalised states for ``token_ids``, every block reading ``context``."""
         context = context or {}
         hidden = self.embedding_dropout(self._embed_tokens(token_ids), training=training)
         for block in self.blocks:
             hidden = block(hidden, **context, training=training)
-        return self._logits(self.final_norm(hidden))
+        return self.final_norm(hidden)
+
+    def decode(self, token_ids, context=None, training=None):
+        """``(batch, time, vocabulary_size)`` float32 logits for ``token_ids``, every block reading ``context``."""
+        return self._logits(self.decoder_states(token_ids, context, training))
 
     def decode_with_cache(self, token_ids, cache, cache_update_index, context=None):
         """:meth:`decode` for ``token_ids`` placed at ``cache_update_index``, reading and updating the key/value cache.

@@ -20,6 +20,7 @@ from keras import ops
 
 from musickit.errors import UsageError
 from musickit.generation.cached_decoding import condition_ids, generate_rows, prompt_rows
+from musickit.layers.copy_head import CopyHead
 from musickit.layers.cross_attention_block import CrossAttentionDecoderBlock
 from musickit.layers.snippet_encoder import ENCODER_PRESETS, SnippetEncoder
 from musickit.models.decoder_base import DECODER_PRESETS, DecoderLanguageModel
@@ -43,6 +44,16 @@ class HierarchicalTransformer(DecoderLanguageModel):
             ``"tempo"``) to its number of classes; the input ``"<name>_id"``
             gives the class, ``-1`` for unknown (no conditioning for that row).
         conditioning_mode: ``"film"`` or ``"additive"``.
+        copy_head: bool, mix a :class:`~musickit.layers.copy_head.CopyHead`
+            (a learned pointer over the tokens already written) into the
+            next-token distribution, so a returning section can be copied from
+            its first statement in the context. The outputs are then
+            log-probabilities, which serve as logits.
+        section_token_ids, bar_token_id, position_token_ids: the ids of the
+            section tokens (``SECTION_A`` ...), of the ``Bar`` token and of the
+            ``Position`` tokens in order: the copy head learns how much to copy
+            from an earlier statement of the section being written, at the same
+            time of its bar, from the same token (see :func:`copy_relations`).
         dropout: float.
         padding_id: int.
         end_id: optional int that stops generation.
@@ -94,6 +105,10 @@ class HierarchicalTransformer(DecoderLanguageModel):
         position_encoding="relative",
         condition_sizes=None,
         conditioning_mode="film",
+        copy_head=False,
+        section_token_ids=(),
+        bar_token_id=None,
+        position_token_ids=(),
         dropout=0.1,
         padding_id=0,
         end_id=None,
@@ -132,6 +147,17 @@ class HierarchicalTransformer(DecoderLanguageModel):
             for name, size in sorted(self.condition_sizes.items())
         }
         self.create_decoder_stack()
+        # Created last, so a model without it initialises every other layer as it always did.
+        self.section_token_ids = tuple(int(token) for token in section_token_ids)
+        self.bar_token_id = None if bar_token_id is None else int(bar_token_id)
+        self.position_token_ids = tuple(int(token) for token in position_token_ids)
+        self._time_markers = time_markers(
+            self.vocabulary_size, self.section_token_ids, self.bar_token_id, self.position_token_ids
+        )
+        relations = len(COPY_RELATIONS) if self.section_token_ids else 0
+        self.copy_head = (
+            CopyHead(self.hidden_dim, num_relations=relations, dtype=policy, name="copy_head") if copy_head else None
+        )
 
     def block_arguments(self, index):
         return super().block_arguments(index) | {
@@ -172,6 +198,8 @@ class HierarchicalTransformer(DecoderLanguageModel):
         self.section_embedding.build((None, None))
         for embedding in self.condition_embeddings.values():
             embedding.build((None,))
+        if self.copy_head is not None and not self.copy_head.built:
+            self.copy_head.build((None, None, self.hidden_dim))
 
     # -- the pieces of a forward pass, shared by call, call_with_cache and generate ----------------
 
@@ -221,6 +249,75 @@ class HierarchicalTransformer(DecoderLanguageModel):
     def generation_context(self, inputs):
         """The :meth:`context` of the snippets and conditions ``generate`` was given (encoded once per call)."""
         return self.context(inputs)
+
+    # -- the copy head: the same mixture teacher-forced and step by step ------------------------------
+
+    def decode(self, token_ids, context=None, training=None):
+        if self.copy_head is None:
+            return super().decode(token_ids, context, training)
+        hidden = self.decoder_states(token_ids, context, training)
+        token_ids = ops.cast(token_ids, "int32")
+        # Position j offers the token after it (token_ids[j + 1]) to every later position t > j.
+        next_ids = ops.concatenate([token_ids[:, 1:], ops.full_like(token_ids[:, :1], self.padding_id)], axis=1)
+        length = ops.shape(token_ids)[1]
+        earlier = ops.arange(length)[None, :, None] > ops.arange(length)[None, None, :]
+        allowed = ops.logical_and(earlier, ops.not_equal(next_ids, self.padding_id)[:, None, :])
+        relations = copy_relations(token_ids, self.section_token_ids, self._time_markers, 0, length)
+        allowed = self.copy_sources(allowed, relations)
+        return self.copy_head(self._logits(hidden), hidden, self.copy_head.keys(hidden), next_ids, allowed, relations)
+
+    @staticmethod
+    def copy_sources(allowed, relations):
+        """The positions the copy head may copy from: with section tokens, earlier statements of the section only.
+
+        Copying from anywhere (a neural cache) fed every section its own recent notes: a cpu-preset run's pieces
+        held one pitch 12.6 notes in a row against the chorales' 5.8, and moved in longer notes (mean overlap
+        0.74 against 0.81; benchmarks/RESULTS.md, issue 17). A first statement is the decoder's alone.
+        """
+        if relations is None:
+            return allowed
+        return ops.logical_and(allowed, relations[..., 0] > 0)
+
+    def empty_cache(self, batch_size, max_length):
+        """The blocks' key/value cache; with a copy head one more slot holds its keys and the token ids."""
+        cache = super().empty_cache(batch_size, max_length)
+        if self.copy_head is None:
+            return cache
+        return ops.concatenate([cache, ops.zeros_like(cache[:, :1])], axis=1)
+
+    def decode_with_cache(self, token_ids, cache, cache_update_index, context=None):
+        if self.copy_head is None:
+            return super().decode_with_cache(token_ids, cache, cache_update_index, context)
+        logits, hidden, block_cache = super().decode_with_cache(
+            token_ids, cache[:, : self.num_layers], cache_update_index, context
+        )
+        # The extra slot: keys in [:, 0] (hidden_dim = heads x head_dim), each position's id in [:, 1, :, 0, :2] as
+        # two base-64 digits (exact in every float dtype, bfloat16 included), for vocabularies of up to 4096 ids.
+        slot = cache[:, self.num_layers]
+        batch_size, max_length = ops.shape(slot)[0], ops.shape(slot)[2]
+        keys = ops.reshape(slot[:, 0], (batch_size, max_length, self.hidden_dim))
+        keys = ops.slice_update(keys, [0, cache_update_index, 0], ops.cast(self.copy_head.keys(hidden), keys.dtype))
+        token_ids = ops.cast(token_ids, "int32")
+        digits = ops.stack([token_ids // 64, token_ids % 64], axis=-1)
+        stored = ops.slice_update(
+            ops.cast(slot[:, 1, :, 0, :2], "int32"), [0, cache_update_index, 0], digits
+        )  # (batch, max_length, 2)
+        ids = stored[..., 0] * 64 + stored[..., 1]
+        next_ids = ops.concatenate([ids[:, 1:], ops.full_like(ids[:, :1], self.padding_id)], axis=1)
+        queries = cache_update_index + ops.arange(ops.shape(token_ids)[1])
+        earlier = queries[None, :, None] > ops.arange(max_length)[None, None, :]
+        allowed = ops.logical_and(earlier, ops.not_equal(next_ids, self.padding_id)[:, None, :])
+        relations = copy_relations(
+            ids, self.section_token_ids, self._time_markers, cache_update_index, ops.shape(token_ids)[1]
+        )
+        allowed = self.copy_sources(allowed, relations)
+        log_probabilities = self.copy_head(logits, hidden, keys, next_ids, allowed, relations)
+        head_dim = self.hidden_dim // self.num_heads
+        stored = ops.cast(ops.reshape(stored, (batch_size, max_length, 1, 2)), slot.dtype)
+        values = ops.slice_update(ops.zeros_like(slot[:, 1]), [0, 0, 0, 0], stored)
+        slot = ops.stack([ops.reshape(keys, (batch_size, max_length, self.num_heads, head_dim)), values], axis=1)
+        cache = ops.concatenate([block_cache, ops.expand_dims(ops.cast(slot, block_cache.dtype), 1)], axis=1)
+        return log_probabilities, hidden, cache
 
     def call_with_cache(self, token_ids, cache, cache_update_index, context=None):
         """One cached forward pass, as keras_hub's CausalLM: ``(logits, hidden_states, cache)``."""
@@ -321,6 +418,93 @@ class HierarchicalTransformer(DecoderLanguageModel):
                 "max_sections": self.max_sections,
                 "adapter_dim": self.adapter_dim,
                 "gate_initial_value": self.gate_initial_value,
+                "copy_head": self.copy_head is not None,
+                "section_token_ids": list(self.section_token_ids),
+                "bar_token_id": self.bar_token_id,
+                "position_token_ids": list(self.position_token_ids),
             }
         )
         return config
+
+
+#: The most section statements a sequence is read as holding (later ones count as the last); a piece has a few.
+MAX_STATEMENTS = 16
+#: The relations :func:`copy_relations` gives the copy head, in order.
+COPY_RELATIONS = ("earlier_statement", "same_time", "same_time_and_token")
+_NOT_A_MARKER = -100
+
+
+def time_markers(vocabulary_size, section_token_ids, bar_token_id, position_token_ids):
+    """``(vocabulary_size,)`` int table read by :func:`copy_relations`: a ``Position_p`` token's ``p``, -2 for the
+    bar line, -1 for a section token, and a sentinel for every other token (they do not move the time)."""
+    table = np.full(vocabulary_size, _NOT_A_MARKER, "int32")
+    table[list(position_token_ids)] = np.arange(len(position_token_ids))
+    if bar_token_id is not None:
+        table[bar_token_id] = -2
+    table[list(section_token_ids)] = -1
+    return table
+
+
+def copy_relations(token_ids, section_token_ids, markers, query_start, query_length):
+    """``(batch, queries, time, 3)`` float: how each position ``j`` relates to each query ``t`` (the
+    :data:`COPY_RELATIONS`), or ``None`` without section tokens.
+
+    - ``earlier_statement``: ``j`` lies in an earlier statement of ``t``'s section (a statement runs from a
+      section token to the next one; tokens before the first one, the style, belong to none);
+    - ``same_time``: and at the same bar of its statement and the same ``Position`` as ``t``;
+    - ``same_time_and_token``: and it is the same token: what followed it there is what a reprise plays next.
+
+    ``markers`` is :func:`time_markers`' table; queries are positions ``query_start`` ..
+    ``query_start + query_length - 1``.
+
+    >>> import numpy as np
+    >>> # 9 | A Bar P0 5 | B Bar P0 6 | A Bar P0 5, with A=1, B=2, Bar=3, Position_0=4
+    >>> markers = time_markers(10, (1, 2), 3, [4])
+    >>> ids = np.array([[9, 1, 3, 4, 5, 2, 3, 4, 6, 1, 3, 4, 5]])
+    >>> relations = keras.ops.convert_to_numpy(copy_relations(ids, (1, 2), markers, 11, 2))[0].astype(int)
+    >>> relations[..., 0].tolist()  # the returning A's Position_0 and note 5 are related to the first A
+    [[0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]]
+    >>> relations[..., 1].tolist()  # ... at the same time: Position_0 of its first bar and the note there
+    [[0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]]
+    >>> relations[..., 2].tolist()  # ... and the same token
+    [[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]]
+    """
+    if not section_token_ids:
+        return None
+    token_ids = ops.cast(token_ids, "int32")
+    batch_size, length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
+    letters = ops.zeros_like(token_ids)
+    for number, token in enumerate(section_token_ids, start=1):
+        letters = ops.where(ops.equal(token_ids, token), number, letters)
+    is_section = letters > 0
+    statement = ops.minimum(ops.cumsum(ops.cast(is_section, "int32"), axis=1), MAX_STATEMENTS - 1)
+    membership = ops.one_hot(statement, MAX_STATEMENTS, dtype="float32")  # (batch, time, statements)
+    # Each statement's letter (the one section token inside it; 0 for the opening) and bars before it.
+    statement_letters = ops.einsum("bts,bt->bs", membership, ops.cast(letters, "float32"))
+    label = ops.cast(ops.einsum("bts,bs->bt", membership, statement_letters), "int32")
+    marker = ops.take(ops.convert_to_tensor(markers), token_ids, axis=0)
+    bars = ops.cumsum(ops.cast(ops.equal(marker, -2), "float32"), axis=1)
+    bars_before = ops.einsum("bts,bt->bs", membership, bars * ops.cast(is_section, "float32"))
+    bar_in_statement = ops.cast(bars - ops.einsum("bts,bs->bt", membership, bars_before), "int32")
+    # The time inside the bar: the last marker (bar line, Position, section token) at or before each position.
+    positions = ops.arange(length)
+    is_marker = ops.not_equal(marker, _NOT_A_MARKER)
+    candidates = ops.where(
+        ops.logical_and(positions[None, None, :] <= positions[None, :, None], is_marker[:, None, :]),
+        positions[None, None, :],
+        -1,
+    )
+    last_marker = ops.max(candidates, axis=-1)  # (batch, time)
+    step = ops.where(last_marker >= 0, ops.take_along_axis(marker, ops.maximum(last_marker, 0), axis=1), -3)
+    time = bar_in_statement * 1000 + step
+
+    def queries(values):
+        return ops.slice(values, [0, query_start], [batch_size, query_length])[:, :, None]
+
+    earlier = ops.logical_and(
+        ops.logical_and(ops.equal(queries(label), label[:, None, :]), queries(label) > 0),
+        ops.not_equal(queries(statement), statement[:, None, :]),
+    )
+    same_time = ops.logical_and(earlier, ops.equal(queries(time), time[:, None, :]))
+    same_token = ops.logical_and(same_time, ops.equal(queries(token_ids), token_ids[:, None, :]))
+    return ops.cast(ops.stack([earlier, same_time, same_token], axis=-1), "float32")

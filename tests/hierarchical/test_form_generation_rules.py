@@ -109,7 +109,7 @@ def test_mean_interval_is_the_student_t_interval_and_needs_two_values():
 def test_cpu_preset_trains_end_to_end_on_compact_remi_and_smoke_keeps_every_stage():
     cpu = HierarchicalConfig.preset("cpu")
     assert cpu.stages == "E" and cpu.num_velocity_bins == 0 and not cpu.use_programs
-    assert cpu.sampling == FAMILY_SAMPLING and cpu.reprise == "copy"
+    assert cpu.sampling == FAMILY_SAMPLING and cpu.reprise == "recall" and cpu.copy_head and cpu.recall_windows
     assert HierarchicalConfig.preset("smoke").stages == "E"
     with pytest.raises(UsageError, match="--reprise"):
         HierarchicalConfig(reprise="twice")

@@ -60,8 +60,10 @@ def test_memories_change_the_output_once_the_gate_opens():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(changed_masked)), first, atol=1e-5)
 
 
-def test_cached_greedy_equals_full_recompute():
-    model = _model(gate_initial_value=1.0)
+@pytest.mark.parametrize("copy_head", [False, True])
+def test_cached_greedy_equals_full_recompute(copy_head):
+    # With the copy head, 4 and 9 are section tokens: the prompt opens a section, generation may open more.
+    model = _model(gate_initial_value=1.0, copy_head=copy_head, section_token_ids=(4, 9) if copy_head else ())
     snippets = {"A": [5, 6, 7, 8], "B": [9, 10, 11]}
     cached = model.generate([[4, 5, 6]], max_length=12, snippets=snippets, conditions={"style": 1}, stop_token_ids=None)
     full = model.generate(
@@ -152,8 +154,9 @@ def test_staged_training_resumes_after_finished_stages(tmp_path):
     assert json.loads((tmp_path / "stages.json").read_text())["finished"] == ["A", "C"]
 
 
-def test_keras_file_round_trip(tmp_path):
-    model = _model(gate_initial_value=0.5)
+@pytest.mark.parametrize("copy_head", [False, True])
+def test_keras_file_round_trip(tmp_path, copy_head):
+    model = _model(gate_initial_value=0.5, copy_head=copy_head, section_token_ids=(4, 9) if copy_head else ())
     inputs = _inputs()
     expected = keras.ops.convert_to_numpy(model(inputs))
     path = str(tmp_path / "model.keras")
@@ -161,3 +164,29 @@ def test_keras_file_round_trip(tmp_path):
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(inputs)), expected, atol=1e-5)
     assert loaded.get_config()["encoder"]["config"]["num_memory_vectors"] == 2
+
+
+def test_copy_head_learns_to_bring_a_section_back_and_not_to_copy_it_into_another():
+    # Pieces "A a1..a6 B b1..b6 A a1..a6" of random notes, with 4 and 9 the section tokens: nothing predicts the
+    # first A or B (chance: log 38 = 3.6 nats a note), the copy head predicts the returning A. Twelve steps open
+    # its gate there and keep it shut in B; a decoder alone could not learn random notes that fast.
+    keras.utils.set_random_seed(0)
+    model = _model(copy_head=True, section_token_ids=(4, 9), condition_sizes={}, num_styles=0)
+    rng = np.random.default_rng(0)
+    first, second = (rng.integers(10, VOCABULARY, (48, 6)).astype("int32") for _ in range(2))
+    section_a, section_b = np.full((48, 1), 4, "int32"), np.full((48, 1), 9, "int32")
+    token_ids = np.concatenate([section_a, first, section_b, second, section_a, first], axis=1)
+    inputs = {name: np.repeat(value[:1], 48, axis=0) for name, value in _inputs().items() if name != "style_id"}
+    inputs["token_ids"] = token_ids[:, :-1]
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=False,
+    )
+    model.fit(inputs, token_ids[:, 1:], batch_size=16, epochs=4, verbose=0)
+    log_probabilities = keras.ops.convert_to_numpy(model(inputs))
+    # nats per note; targets 1-6 are the first A, 8-13 B, 15-20 the returning A (target t is predicted at t - 1)
+    chosen = -np.take_along_axis(log_probabilities, token_ids[:, 1:, None], axis=-1)[..., 0]
+    first_a, b, returning_a = chosen[:, 0:6].mean(), chosen[:, 7:13].mean(), chosen[:, 14:20].mean()
+    chance = np.log(VOCABULARY - 10)
+    assert returning_a < 1.5 < chance - 0.5 < min(first_a, b)

@@ -113,3 +113,13 @@ def test_bad_generation_flags_fail_before_training(argv, message, tmp_path):
     with pytest.raises(ValueError, match=message):  # UsageError and MidiReadError are both ValueErrors
         _recipe().main(["--smoke", "--output-dir", str(tmp_path / "run"), *argv])
     assert not (tmp_path / "run" / "run.json").exists()  # nothing was trained or written
+
+
+def test_no_copy_head_trains_the_ablation_and_copies_returning_sections(tmp_path):
+    recipe = _recipe()
+    default = recipe.settings(recipe.parse_arguments(["--output-dir", str(tmp_path)]))
+    ablation = recipe.settings(recipe.parse_arguments(["--no-copy-head", "--output-dir", str(tmp_path)]))
+    assert (default.copy_head, default.recall_windows, default.reprise) == (True, True, "recall")
+    assert (ablation.copy_head, ablation.recall_windows, ablation.reprise) == (False, False, "copy")
+    written_anew = recipe.settings(recipe.parse_arguments(["--no-copy-head", "--reprise", "none"]))
+    assert written_anew.reprise == "none"

@@ -60,7 +60,8 @@ def generate_in_form(
     so the piece follows the requested form exactly; the model writes up to
     ``tokens_per_section`` tokens of each section (whole bars, at most
     ``bars_per_section``, when given), reading every snippet through
-    cross-attention. With ``reprise="copy"`` a returning section repeats its first statement.
+    cross-attention. With ``reprise="copy"`` a returning section repeats its first statement; with
+    ``"recall"`` the model writes it again after its first statement (a model with a copy head copies from it).
 
     Example:
 
@@ -103,6 +104,14 @@ def generate_in_form(
         bars_per_section=bars_per_section,
         reprise=reprise,
     )
+
+
+def default_reprise(model, has_sampling=True):
+    """How a run writes a returning section unless told: the model itself (``"recall"``) when it has a copy head,
+    else its first statement again (``"copy"``); ``"none"`` for a run from before the family's sampling."""
+    if not has_sampling:
+        return "none"
+    return "recall" if getattr(model, "copy_head", None) is not None else "copy"
 
 
 def snippet_voices(tokenizer, snippets):
@@ -335,7 +344,7 @@ def generate_from_run(run_dir, output_dir, request):
         num_samples=request.num_samples,
         sampling=sampling,
         bars_per_section=bars_per_section,
-        reprise=flags.get("reprise") or ("none" if saved is None else HierarchicalConfig.reprise),
+        reprise=flags.get("reprise") or default_reprise(model, saved is not None),
     )
     written = write_pieces(
         model,
