@@ -6,10 +6,11 @@ Description: Join a snippet encoder and a decoder through cross-attention and tr
   in a requested form (ABA, AABA, ...) and style from section snippets, with section markers in the MIDI,
   under the REMI note rules (the family's sampling, saved as sampling.json); judge them against a
   decoder-only baseline.
-Run time: the defaults train 12 end-to-end epochs of 24 steps in one compiled fit (the old staged
-  schedule took seven). This has not been timed on an idle machine. On the shared 2-core CPU at load
-  average 9-14, the training alone took about 65 minutes of wall time. The decoder-only baseline
-  trains as many steps again; `--no-baseline` skips it.
+Run time: the defaults train 12 end-to-end epochs of 28 steps in one compiled fit (the old staged
+  schedule took seven): about 5 minutes on an idle 2-core CPU with JAX, and 17 minutes for the whole
+  pipeline, most of the rest the decoder-only baseline, which trains as many steps again
+  (`--no-baseline` skips it). Returning sections (the second A of ABA) are written by the model itself:
+  a copy head reads the section's first statement (`--no-copy-head` is the ablation).
   `--smoke` runs the same steps with the family's `smoke` preset (a one-block decoder, a few steps per fit,
   two held-out batches per evaluation): 50 s on TensorFlow and PyTorch on a 2-core CPU at load average 4;
   on JAX 88 s the first time and 46 s once its compiled programs are cached. The staged path with
