@@ -45,10 +45,11 @@ class HierarchicalTransformer(DecoderLanguageModel):
             gives the class, ``-1`` for unknown (no conditioning for that row).
         conditioning_mode: ``"film"`` or ``"additive"``.
         copy_head: bool, mix a :class:`~musickit.layers.copy_head.CopyHead`
-            (a learned pointer over the tokens already written) into the
-            next-token distribution, so a returning section can be copied from
-            its first statement in the context. The outputs are then
-            log-probabilities, which serve as logits.
+            (a learned pointer over the tokens already written; with section
+            tokens, over the earlier statements of the section being written)
+            into the next-token distribution, so a returning section can be
+            copied from its first statement in the context. The outputs are
+            then log-probabilities, which serve as logits.
         section_token_ids, bar_token_id, position_token_ids: the ids of the
             section tokens (``SECTION_A`` ...), of the ``Bar`` token and of the
             ``Position`` tokens in order: the copy head learns how much to copy
@@ -147,7 +148,6 @@ class HierarchicalTransformer(DecoderLanguageModel):
             for name, size in sorted(self.condition_sizes.items())
         }
         self.create_decoder_stack()
-        # Created last, so a model without it initialises every other layer as it always did.
         self.section_token_ids = tuple(int(token) for token in section_token_ids)
         self.bar_token_id = None if bar_token_id is None else int(bar_token_id)
         self.position_token_ids = tuple(int(token) for token in position_token_ids)
@@ -155,6 +155,7 @@ class HierarchicalTransformer(DecoderLanguageModel):
             self.vocabulary_size, self.section_token_ids, self.bar_token_id, self.position_token_ids
         )
         relations = len(COPY_RELATIONS) if self.section_token_ids else 0
+        # Created last, so a model without it initialises every other layer as it always did.
         self.copy_head = (
             CopyHead(self.hidden_dim, num_relations=relations, dtype=policy, name="copy_head") if copy_head else None
         )
@@ -270,9 +271,10 @@ class HierarchicalTransformer(DecoderLanguageModel):
     def copy_sources(allowed, relations):
         """The positions the copy head may copy from: with section tokens, earlier statements of the section only.
 
-        Copying from anywhere (a neural cache) fed every section its own recent notes: a cpu-preset run's pieces
-        held one pitch 12.6 notes in a row against the chorales' 5.8, and moved in longer notes (mean overlap
-        0.74 against 0.81; benchmarks/RESULTS.md, issue 17). A first statement is the decoder's alone.
+        Copying from anywhere (a neural cache) fed every section its own recent notes: in a cpu-preset run's
+        pieces one pitch sounded 12.6 quarters at a stretch against the chorales' 5.8, and the notes got longer
+        (mean overlap 0.74 against 0.77; benchmarks/RESULTS.md, issue 17). A first statement is the decoder's
+        alone.
         """
         if relations is None:
             return allowed
