@@ -94,7 +94,7 @@ def main(argv=None):
         "config": config.to_dict(),
     }
     print("\n| measure | value | target |\n|---|---|---|")
-    for name in (*TARGETS, "distinct4_ratio", "held_out_nll", "kl_per_active_dimension"):
+    for name in (*TARGETS, "sampled_accuracy_by_bar", "distinct4_ratio", "held_out_nll", "kl_per_active_dimension"):
         comparison, target = TARGETS.get(name, ("", ""))
         value = result[name]
         print(

@@ -65,6 +65,7 @@ CONFIG_FLAGS = (
     "max_segment_tokens",
     "global_latent_dim",
     "bar_latent_dim",
+    "beats_per_bar",
     "free_bits",
     "kl_schedule",
     "kl_max_weight",
@@ -98,6 +99,12 @@ def parse_arguments(argv=None):
     model.add_argument("--max-segment-tokens", type=int, default=DEFAULTS.max_segment_tokens)
     model.add_argument("--global-latent-dim", type=int, default=DEFAULTS.global_latent_dim)
     model.add_argument("--bar-latent-dim", type=int, default=DEFAULTS.bar_latent_dim)
+    model.add_argument(
+        "--beats-per-bar",
+        type=int,
+        default=DEFAULTS.beats_per_bar,
+        help="beats each bar latent is pooled and read by (REMI; 1: the whole bar at once)",
+    )
     training = parser.add_argument_group("training")
     training.add_argument("--stage", choices=STAGES, default=DEFAULTS.last_stage, help="the last stage to train")
     training.add_argument("--free-bits", type=float, default=DEFAULTS.free_bits, help="nats per latent dimension")

@@ -9,7 +9,10 @@ per-bar latents) needs four pieces beside the decoder blocks:
 - :func:`bar_indices`: which bar each token lies in, from per-token bar
   increments (1 for a REMI ``Bar`` token, a fraction of a bar for a
   performance ``TIME_SHIFT``);
-- :func:`bar_pooling`: the mean of the tokens of each bar;
+- :func:`beat_indices`: which beat of its bar each token lies in, from the
+  bar's marker tokens (a REMI ``Position`` token sets the beat, ``Bar`` resets
+  it), so a bar latent can be written and read beat by beat;
+- :func:`bar_pooling`: the mean of the tokens of each bar (or of each beat);
 - :class:`LatentInjectedBlock`: a
   :class:`~musickit.layers.transformer_block.MusicTransformerBlock` whose input
   gets a projection of the token's latent vector added (MuseMorphose's
@@ -113,6 +116,40 @@ def bars_from_positions(positions, num_bars, offset=0.0):
     return ops.clip(ops.cast(ops.floor(positions - offset + 1e-4), "int32"), 0, num_bars - 1)
 
 
+def beat_indices(token_ids, marker_beats):
+    """The beat each token lies in: the beat of the last marker token at or before it (0 before any marker).
+
+    ``marker_beats`` is a ``(vocabulary_size,)`` integer table: the beat a
+    marker token sets (REMI: ``Bar`` sets 0, ``Position_p`` sets ``p //
+    steps_per_quarter``) and -1 for every other token. It is causal: a token's
+    beat depends only on the tokens up to it, so a decoder can count it while
+    it writes.
+
+    >>> import numpy as np
+    >>> marker_beats = np.array([-1, 0, 0, 1, -1], "int32")  # 1: Bar, 2: Position_0, 3: Position_4, 4: a note
+    >>> keras.ops.convert_to_numpy(beat_indices(np.array([[1, 2, 4, 3, 4, 4, 1, 4]]), marker_beats)).tolist()
+    [[0, 0, 0, 1, 1, 1, 0, 0]]
+    """
+    values = ops.take(ops.convert_to_tensor(marker_beats, "int32"), ops.cast(token_ids, "int32"), axis=0)
+    return carried_marker_values(values)
+
+
+def carried_marker_values(values):
+    """``(batch, time)``: each position's value carried forward from the last position whose value is >= 0.
+
+    Positions before the first one holding a value get 0. Written as a comparison of marker counts (there is
+    no running maximum in ``keras.ops``): the marker that brought the count to a position's count is the last
+    one at or before it.
+    """
+    is_marker = ops.greater_equal(values, 0)
+    counts = ops.cumsum(ops.cast(is_marker, "int32"), axis=-1)
+    same = ops.logical_and(
+        ops.equal(ops.expand_dims(counts, -1), ops.expand_dims(counts, -2)), ops.expand_dims(is_marker, -2)
+    )
+    chosen = ops.where(same, ops.expand_dims(values, -2), 0)
+    return ops.sum(chosen, axis=-1)
+
+
 def bar_pooling(features, bars, mask, num_bars):
     """Mean of ``features`` ``(batch, time, dim)`` over the tokens of each bar: ``(batch, num_bars, dim)``.
 
@@ -189,12 +226,13 @@ class LatentInjectedBlock(keras.layers.Layer):
         self.decoder_block = MusicTransformerBlock(**settings, dtype=self.dtype_policy, name="decoder_block")
         self.latent_projection = None
 
-    def build(self, input_shape, latents_shape=None):
-        self.decoder_block.build(input_shape)
+    def build(self, inputs_shape, latents_shape=None):
+        # Named after call()'s arguments: Keras matches them when a first call builds the block.
+        self.decoder_block.build(inputs_shape)
         # Zero-initialised: a block reading latents starts as the plain block, so the VAE stage begins from the
         # language model the transformer stage trained instead of from one the random projection scrambles.
         self.latent_projection = keras.layers.Dense(
-            input_shape[-1], kernel_initializer="zeros", dtype=self.dtype_policy, name="latent_projection"
+            inputs_shape[-1], kernel_initializer="zeros", dtype=self.dtype_policy, name="latent_projection"
         )
         if latents_shape is not None:
             self.latent_projection.build(latents_shape)

@@ -9,6 +9,13 @@ built of :class:`~musickit.layers.latent.LatentInjectedBlock`: each token reads
 ``[z_global, z_bar(token)]`` at every block, where the token's bar is counted
 from the tokens themselves (REMI ``Bar`` tokens, or performance time shifts).
 
+With ``beats_per_bar > 1`` (REMI) each bar latent is written and read beat by
+beat: the encoder pools each beat of the bar apart and the bar's posterior
+reads the beats side by side, and a decoder token reads ``z_bar`` through the
+projection of its own beat (its features are ``z_bar`` placed in its beat's
+slot, zeros elsewhere). A bar's mean pools away when its notes sound; read
+this way, what the latent says about beat 3 reaches the tokens of beat 3.
+
 Cached decoding runs through the shared engine
 (:func:`musickit.generation.cached_decoding.generate_rows`), so every sampler
 and logits processor works. The running bar position of each sequence rides in
@@ -27,7 +34,15 @@ from keras import ops
 from keras_hub.layers import PositionEmbedding, TransformerEncoder
 
 from musickit.errors import UsageError
-from musickit.layers.latent import GaussianLatent, LatentInjectedBlock, bar_indices, bar_pooling, bars_from_positions
+from musickit.layers.latent import (
+    GaussianLatent,
+    LatentInjectedBlock,
+    bar_indices,
+    bar_pooling,
+    bars_from_positions,
+    beat_indices,
+    carried_marker_values,
+)
 from musickit.losses.vae import free_bits_kl, gaussian_kl, kl_weight
 from musickit.models.decoder_base import DecoderLanguageModel
 
@@ -59,6 +74,7 @@ VAE_SETTINGS = (
     "num_bars",
     "global_latent_dim",
     "bar_latent_dim",
+    "beats_per_bar",
     "bar_increments",
     "bar_offset",
     "free_bits",
@@ -87,6 +103,11 @@ class MusicVAE(DecoderLanguageModel):
         encoder_layers: int, bidirectional encoder blocks.
         num_bars: int, bars per segment (one latent each).
         global_latent_dim, bar_latent_dim: int, latent sizes.
+        beats_per_bar: int, the beats a bar latent is pooled and read by (1: the
+            whole bar at once; beats past the last share its slot).
+        marker_beats: dict ``{token id: beat}`` of the tokens that set the beat
+            (REMI: ``Bar`` 0, ``Position_p`` ``p // steps_per_quarter``); needed
+            when ``beats_per_bar > 1``.
         bar_increments: dict ``{token id: share of a bar}`` (REMI: ``{bar_id: 1.0}``).
         bar_offset: float, subtracted from the running bar position (1 for
             REMI, whose first ``Bar`` token opens bar 0).
@@ -141,6 +162,8 @@ class MusicVAE(DecoderLanguageModel):
         num_bars=4,
         global_latent_dim=16,
         bar_latent_dim=8,
+        beats_per_bar=1,
+        marker_beats=None,
         bar_increments=None,
         bar_offset=1.0,
         free_bits=0.1,
@@ -179,12 +202,16 @@ class MusicVAE(DecoderLanguageModel):
         )
         if not bar_increments:
             raise UsageError("bar_increments is empty: name the tokens that advance the bar, e.g. {bar_id: 1.0}")
+        if int(beats_per_bar) > 1 and not marker_beats:
+            raise UsageError("beats_per_bar > 1 needs marker_beats: the tokens that set the beat, e.g. {bar_id: 0}")
         if token_dropout and mask_id is None:
             raise UsageError("token_dropout needs a mask_id to write in place of the dropped tokens")
         self.encoder_layers = int(encoder_layers)
         self.num_bars = int(num_bars)
         self.global_latent_dim = int(global_latent_dim)
         self.bar_latent_dim = int(bar_latent_dim)
+        self.beats_per_bar = int(beats_per_bar)
+        self.marker_beats = {int(token): int(beat) for token, beat in (marker_beats or {}).items()}
         self.bar_increments = {int(token): float(share) for token, share in bar_increments.items()}
         self.bar_offset = float(bar_offset)
         self.free_bits = float(free_bits)
@@ -202,6 +229,10 @@ class MusicVAE(DecoderLanguageModel):
         for token, share in self.bar_increments.items():
             table[token] = share
         self._increment_table = table
+        beats = np.full(self.vocabulary_size, -1, "int32")
+        for token, beat in self.marker_beats.items():
+            beats[token] = min(max(beat, 0), self.beats_per_bar - 1)
+        self._marker_table = beats
 
         self.create_embeddings()
         policy = self.dtype_policy
@@ -238,8 +269,8 @@ class MusicVAE(DecoderLanguageModel):
 
     @property
     def latent_features(self):
-        """Width of the latent vector each token reads: global plus bar latent."""
-        return self.global_latent_dim + self.bar_latent_dim
+        """Width of the latent vector each token reads: the global latent, then a bar-latent slot per beat."""
+        return self.global_latent_dim + self.beats_per_bar * self.bar_latent_dim
 
     def build(self, input_shape=None):
         super().build(input_shape)
@@ -250,7 +281,7 @@ class MusicVAE(DecoderLanguageModel):
                 block.build(sequence_shape)
         self.encoder_norm.build(sequence_shape)
         self.global_posterior.build((None, self.hidden_dim))
-        self.bar_posterior.build((None, self.num_bars, self.hidden_dim))
+        self.bar_posterior.build((None, self.num_bars, self.beats_per_bar * self.hidden_dim))
         for block in self.blocks:
             block.build_latent_projection(self.latent_features)
         if not hasattr(self, "training_step"):
@@ -278,6 +309,10 @@ class MusicVAE(DecoderLanguageModel):
         """``(batch, time)`` bar index of each token (counted from the bar increments)."""
         return bar_indices(token_ids, self._increment_table, self.num_bars, self.bar_offset)
 
+    def token_beats(self, token_ids):
+        """``(batch, time)`` beat of each token within its bar (all 0 when ``beats_per_bar`` is 1)."""
+        return beat_indices(token_ids, self._marker_table)
+
     def encode(self, segment_ids, sample=False, training=None):
         """The posterior of ``segment_ids``: a dict of ``global_latent``/``bar_latents`` (sampled or means),
         their ``*_mean`` and ``*_log_variance``."""
@@ -292,7 +327,10 @@ class MusicVAE(DecoderLanguageModel):
         hidden = self.encoder_norm(hidden)
         weights = ops.cast(ops.expand_dims(mask, -1), hidden.dtype)
         pooled = ops.sum(hidden * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
-        bar_features = bar_pooling(hidden, self.token_bars(segment_ids), mask, self.num_bars)
+        # Each beat of each bar pooled apart, then a bar's beats side by side: (batch, bars, beats * hidden).
+        cells = self.token_bars(segment_ids) * self.beats_per_bar + self.token_beats(segment_ids)
+        bar_features = bar_pooling(hidden, cells, mask, self.num_bars * self.beats_per_bar)
+        bar_features = ops.reshape(bar_features, (-1, self.num_bars, self.beats_per_bar * self.hidden_dim))
         global_latent, global_mean, global_log_variance = self.global_posterior(pooled, sample=sample)
         bar_latents, bar_mean, bar_log_variance = self.bar_posterior(bar_features, sample=sample)
         return {
@@ -318,9 +356,13 @@ class MusicVAE(DecoderLanguageModel):
         start = ops.full((ops.shape(segment_ids)[0], 1), self.bos_id, dtype="int32")
         return ops.concatenate([start, segment_ids[:, :-1]], axis=1)
 
-    def token_latents(self, bars, global_latent, bar_latents):
-        """``(batch, time, latent_features)``: each token's ``[z_global, z_bar]`` for ``bars`` indices."""
+    def token_latents(self, bars, beats, global_latent, bar_latents):
+        """``(batch, time, latent_features)``: each token's ``[z_global, z_bar in its beat's slot]``."""
         chosen = ops.einsum("btk,bkd->btd", ops.one_hot(bars, self.num_bars, dtype="float32"), bar_latents)
+        if self.beats_per_bar > 1:
+            slots = ops.one_hot(beats, self.beats_per_bar, dtype="float32")  # (batch, time, beats)
+            chosen = ops.expand_dims(slots, -1) * ops.expand_dims(chosen, -2)
+            chosen = ops.reshape(chosen, (ops.shape(bars)[0], ops.shape(bars)[1], -1))
         repeated = ops.broadcast_to(
             ops.expand_dims(global_latent, 1), (ops.shape(chosen)[0], ops.shape(chosen)[1], self.global_latent_dim)
         )
@@ -333,7 +375,9 @@ class MusicVAE(DecoderLanguageModel):
         decoder_ids = ops.cast(decoder_ids, "int32")
         latents = None
         if global_latent is not None:
-            latents = self.token_latents(self.token_bars(decoder_ids), global_latent, bar_latents)
+            latents = self.token_latents(
+                self.token_bars(decoder_ids), self.token_beats(decoder_ids), global_latent, bar_latents
+            )
         inputs = decoder_ids
         if training and self.token_dropout > 0:
             # Word dropout (Bowman et al. 2016); the first token (bos) is kept, and bars are counted before it.
@@ -389,7 +433,7 @@ class MusicVAE(DecoderLanguageModel):
     # -- cached decoding through the engine ------------------------------------------------------
 
     def empty_cache(self, batch_size, max_length):
-        """The blocks' key/value cache plus one slot holding each position's bar increment."""
+        """The blocks' key/value cache plus one slot holding each position's bar increment and beat marker."""
         head_dim = self.hidden_dim // self.num_heads
         shape = (batch_size, self.num_layers + 1, 2, max_length, self.num_heads, head_dim)
         return ops.zeros(shape, dtype=self.compute_dtype)
@@ -399,20 +443,28 @@ class MusicVAE(DecoderLanguageModel):
         return {name: inputs.get(name) for name in ("global_latent", "bar_latents")}
 
     def decode_with_cache(self, token_ids, cache, cache_update_index, context=None):
-        """One cached pass (prefill or a one-token step); the token's bar comes from the cache's extra slot."""
+        """One cached pass (prefill or a one-token step); the token's bar and beat come from the cache's extra slot.
+
+        The slot keeps, per position, the token's bar increment and its marker beat plus one (0: no marker).
+        """
         if not self.built:
             self.build()
         context = context or {}
         token_ids = ops.cast(token_ids, "int32")
         batch_size, length = ops.shape(token_ids)[0], ops.shape(token_ids)[1]
         increments = ops.take(ops.convert_to_tensor(self._increment_table), token_ids, axis=0)
+        markers = ops.cast(ops.take(ops.convert_to_tensor(self._marker_table + 1), token_ids, axis=0), "float32")
         slot = ops.cast(cache[:, self.num_layers, 0, :, 0, 0], "float32")  # (batch, max_length)
         slot = ops.slice_update(slot, [0, cache_update_index], increments)
+        marker_slot = ops.cast(cache[:, self.num_layers, 0, :, 0, 1], "float32")
+        marker_slot = ops.slice_update(marker_slot, [0, cache_update_index], markers)
         latents = None
         if context.get("global_latent") is not None:
             positions = ops.slice(ops.cumsum(slot, axis=1), [0, cache_update_index], [batch_size, length])
             bars = bars_from_positions(positions, self.num_bars, self.bar_offset)
-            latents = self.token_latents(bars, context["global_latent"], context["bar_latents"])
+            beats = carried_marker_values(ops.cast(ops.round(marker_slot), "int32") - 1)
+            beats = ops.slice(beats, [0, cache_update_index], [batch_size, length])
+            latents = self.token_latents(bars, beats, context["global_latent"], context["bar_latents"])
         hidden = self._embed_tokens(token_ids, start_index=cache_update_index)
         updated = []
         for layer_index, block in enumerate(self.blocks):
@@ -421,10 +473,13 @@ class MusicVAE(DecoderLanguageModel):
             )
             updated.append(layer_cache)
         head_dim = self.hidden_dim // self.num_heads
-        place = np.zeros((1, 1, 2, 1, self.num_heads, head_dim), "float32")
-        place[0, 0, 0, 0, 0, 0] = 1.0
+        places = np.zeros((2, 1, 1, 2, 1, self.num_heads, head_dim), "float32")
+        places[0, 0, 0, 0, 0, 0, 0] = places[1, 0, 0, 0, 0, 0, 1] = 1.0
         max_length = ops.shape(slot)[1]
-        slot_cache = ops.reshape(slot, (batch_size, 1, 1, max_length, 1, 1)) * ops.convert_to_tensor(place)
+        slot_cache = sum(
+            ops.reshape(values, (batch_size, 1, 1, max_length, 1, 1)) * ops.convert_to_tensor(place)
+            for values, place in zip((slot, marker_slot), places)
+        )
         cache = ops.concatenate([ops.stack(updated, axis=1), ops.cast(slot_cache, cache.dtype)], axis=1)
         hidden = self.final_norm(hidden)
         return self._logits(hidden), hidden, cache
@@ -498,4 +553,5 @@ class MusicVAE(DecoderLanguageModel):
         config["layer_norm_epsilon"] = self.layer_norm_epsilon
         config.update({name: getattr(self, name) for name in VAE_SETTINGS})
         config["bar_increments"] = {str(token): share for token, share in self.bar_increments.items()}
+        config["marker_beats"] = {str(token): beat for token, beat in self.marker_beats.items()}
         return config

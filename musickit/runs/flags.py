@@ -45,6 +45,7 @@ LIMITS = {
     "max_segment_tokens": 65_536,
     "global_latent_dim": 8192,
     "bar_latent_dim": 8192,
+    "beats_per_bar": 64,
     "steps_per_epoch": 10_000_000,
     "gan_steps": 10_000_000,
     "interpolation_steps": 1000,
@@ -255,6 +256,7 @@ def check_flags(args):
         "tokens_per_section",
         "global_latent_dim",
         "bar_latent_dim",
+        "beats_per_bar",
     ):
         if given(name) and values[name] < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {values[name]}")

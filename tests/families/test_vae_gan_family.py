@@ -13,6 +13,7 @@ from musickit.families.vae_gan.gates import check_gate, collapse_measures, longe
 from musickit.families.vae_gan.measures import interpolate_latents, monotonicity, slerp
 from musickit.families.vae_gan.pipeline import (
     StageGateError,
+    beat_settings,
     cut_segments,
     make_tokenizer,
     segment_batches,
@@ -45,6 +46,17 @@ def test_segments_are_cut_at_bar_tokens():
     ]
     performance = make_tokenizer(VaeGanConfig.preset("smoke", tokenizer="performance774"))
     assert performance.vocabulary_size == 774
+
+
+def test_remi_bars_are_read_by_beats_and_performance_bars_whole():
+    tokenizer = make_tokenizer(VaeGanConfig.preset("smoke"))  # 4 grid steps a quarter
+    beats, markers = beat_settings(tokenizer, 4)
+    position = tokenizer.token_to_id
+    assert beats == 4 and markers[tokenizer.bar_id] == 0
+    assert [markers[position(f"Position_{step}")] for step in (0, 3, 4, 12, 15)] == [0, 0, 1, 3, 3]
+    assert tokenizer.token_to_id("Pitch_60") not in markers
+    assert beat_settings(tokenizer, 1) == (1, {})
+    assert beat_settings(make_tokenizer(VaeGanConfig.preset("smoke", tokenizer="performance")), 4) == (1, {})
 
 
 def test_collapse_measures_and_the_gate():

@@ -5,14 +5,16 @@ import numpy as np
 import pytest
 
 from musickit.errors import UsageError
-from musickit.layers.latent import bar_indices, bar_pooling
+from musickit.layers.latent import bar_indices, bar_pooling, beat_indices
 from musickit.losses.sequence import SequenceCrossEntropy
 from musickit.losses.vae import free_bits_kl, gaussian_kl, kl_weight
 from musickit.models.music_vae import MusicVAE
 from tests.conftest import give_latent_projections_weights
 
 BAR = 3  # the toy vocabulary's bar token
+BEAT_ONE = 10  # in the beat tests, a position token that opens the second beat
 SEGMENTS = np.array([[3, 5, 6, 3, 7, 8, 0, 0], [3, 9, 3, 5, 5, 6, 7, 0]])
+BEAT_SEGMENTS = np.array([[3, 5, 10, 6, 3, 7, 10, 8], [3, 9, 3, 5, 10, 5, 6, 7]])
 
 
 def tiny_model(**changes):
@@ -45,6 +47,30 @@ def test_bar_indices_count_bar_tokens_and_time_shares():
     ]
     pooled = bar_pooling(np.arange(4.0).reshape(1, 4, 1), np.array([[0, 0, 1, 1]]), np.array([[1, 1, 1, 0]]), 2)
     assert keras.ops.convert_to_numpy(pooled).ravel().tolist() == [0.5, 2.0]
+
+
+def test_beats_are_set_by_markers_and_reset_by_the_bar():
+    markers = np.full(12, -1, "int32")
+    markers[BAR], markers[BEAT_ONE] = 0, 1
+    assert keras.ops.convert_to_numpy(beat_indices(BEAT_SEGMENTS, markers)).tolist() == [
+        [0, 0, 1, 1, 0, 0, 1, 1],
+        [0, 0, 0, 0, 1, 1, 1, 1],
+    ]
+    assert keras.ops.convert_to_numpy(beat_indices(np.array([[5, 5, 10, 5]]), markers)).tolist() == [[0, 0, 1, 1]]
+
+
+def test_a_bar_latent_read_by_beats_sits_in_its_beat_slot():
+    model = tiny_model(beats_per_bar=2, marker_beats={BAR: 0, BEAT_ONE: 1})
+    model.build()
+    assert model.latent_features == 4 + 2 * 2
+    bars, beats = np.array([[0, 0, 1]]), np.array([[0, 1, 1]])
+    bar_latents = np.array([[[1.0, 2.0], [3.0, 4.0]]], "float32")
+    features = keras.ops.convert_to_numpy(model.token_latents(bars, beats, np.zeros((1, 4), "float32"), bar_latents))
+    assert features[0, :, 4:].tolist() == [[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 1.0, 2.0], [0.0, 0.0, 3.0, 4.0]]
+    # The encoder pools each beat apart: its bar posterior reads two beats of hidden_dim features side by side.
+    assert tuple(model.bar_posterior.mean_projection.kernel.shape) == (2 * 16, 2)
+    with pytest.raises(UsageError, match="marker_beats"):
+        tiny_model(beats_per_bar=2)
 
 
 def test_kl_free_bits_and_schedules_by_hand():
@@ -96,12 +122,22 @@ def test_the_decoder_starts_as_the_language_model_and_reads_the_latents_once_tra
     assert changed[0].tolist() == [False, False, False, False, True, True, True, True]
 
 
-def test_cached_generation_matches_full_recompute_and_round_trip(tmp_path):
-    model = tiny_model()
+@pytest.mark.parametrize("beats", [1, 2], ids=["whole-bars", "beats"])
+def test_cached_generation_matches_full_recompute_and_round_trip(tmp_path, beats):
+    markers = {BAR: 0, BEAT_ONE: 1} if beats > 1 else None
+    model = tiny_model(beats_per_bar=beats, marker_beats=markers)
+    model.build()
+    give_latent_projections_weights(model)  # the latents (and, with beats, each beat's slot) change the logits
     latents = model.sample_prior(2, seed=3)
     cached = model.generate(latents, max_length=12, stop_token_ids=None)
     assert cached == model.generate(latents, max_length=12, stop_token_ids=None, use_cache=False)
     assert [len(row) for row in cached] == [11, 11]
+    # Decoding from a teacher-forced prefix, one token at a time, gives the full pass's logits.
+    full = keras.ops.convert_to_numpy(model.decode_latents(BEAT_SEGMENTS, *latents.values()))
+    cache = model.empty_cache(2, BEAT_SEGMENTS.shape[1])
+    for index in range(BEAT_SEGMENTS.shape[1]):
+        logits, _, cache = model.decode_with_cache(BEAT_SEGMENTS[:, index : index + 1], cache, index, latents)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(logits)[:, 0], full[:, index], atol=1e-4)
     path = tmp_path / "vae.keras"
     model.save(path)
     loaded = keras.saving.load_model(path, compile=False)

@@ -39,7 +39,8 @@ class VaeGanConfig(FamilyConfig):
     ``max_segment_tokens`` tokens each.
 
     Model: a ``model_preset`` decoder with ``encoder_layers`` encoder blocks, a
-    ``global_latent_dim`` latent and a ``bar_latent_dim`` latent per bar.
+    ``global_latent_dim`` latent and a ``bar_latent_dim`` latent per bar, written
+    and read by ``beats_per_bar`` beats (REMI; 1 reads each bar whole).
 
     Training, stage by stage (:data:`STAGES` up to ``last_stage``): the decoder as a
     language model (``transformer_epochs``), the VAE (``vae_epochs``; KL with
@@ -62,6 +63,8 @@ class VaeGanConfig(FamilyConfig):
     encoder_layers: int = 2
     global_latent_dim: int = 32
     bar_latent_dim: int = 16
+    # Each bar latent is pooled and read beat by beat (REMI; performance events read it whole).
+    beats_per_bar: int = 4
     dropout: float = 0.1
     token_dropout: float = 0.0
     # Training.
@@ -110,7 +113,15 @@ class VaeGanConfig(FamilyConfig):
                 flag = {"model_preset": "--preset", "last_stage": "--stage"}.get(name, f"--{name.replace('_', '-')}")
                 raise UsageError(f"{flag} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         self.check_at_least_one(
-            ("batch_size", "bars_per_segment", "train_hop_bars", "max_segment_tokens", "num_samples", "vae_epochs")
+            (
+                "batch_size",
+                "bars_per_segment",
+                "beats_per_bar",
+                "train_hop_bars",
+                "max_segment_tokens",
+                "num_samples",
+                "vae_epochs",
+            )
         )
         if self.interpolation_steps < 2:
             raise UsageError(f"--interpolation-steps must be at least 2, got {self.interpolation_steps}")

@@ -55,6 +55,16 @@ def bar_settings(tokenizer):
     return {token: (index + 1) * step for index, token in enumerate(range(start, end))}, 0.0
 
 
+def beat_settings(tokenizer, beats_per_bar):
+    """``(beats_per_bar, marker_beats)`` for the model: REMI's ``Bar`` opens beat 0 and ``Position_p`` sets beat
+    ``p // steps_per_quarter``; performance events have no markers, so their bar latents are read whole (1 beat)."""
+    if not hasattr(tokenizer, "bar_id") or beats_per_bar <= 1:
+        return 1, {}
+    start, end = tokenizer.token_ranges["Position"]
+    markers = {int(token): (token - start) // tokenizer.steps_per_quarter for token in range(start, end)}
+    return int(beats_per_bar), {int(tokenizer.bar_id): 0, **markers}
+
+
 def token_bars(ids, increments, offset):
     """Each token's bar (numpy; -1 before the first bar), as the model counts them."""
     table = np.zeros(max(max(increments) + 1, int(np.max(ids, initial=0)) + 1), "float32")
@@ -142,6 +152,7 @@ def build_model(config, data):
     if config.token_dropout and mask_id is None:
         raise UsageError("--token-dropout needs REMI tokens (performance events have no mask token)")
     vae_steps = config.vae_epochs * steps_per_epoch(config, data)
+    beats_per_bar, marker_beats = beat_settings(tokenizer, config.beats_per_bar)
     model = MusicVAE.from_preset(
         config.model_preset,
         vocabulary_size=tokenizer.vocabulary_size,
@@ -149,6 +160,8 @@ def build_model(config, data):
         num_bars=config.bars_per_segment,
         global_latent_dim=config.global_latent_dim,
         bar_latent_dim=config.bar_latent_dim,
+        beats_per_bar=beats_per_bar,
+        marker_beats=marker_beats,
         bar_increments=data.bar_increments,
         bar_offset=data.bar_offset,
         free_bits=config.free_bits,
