@@ -1,8 +1,9 @@
 """
 Title: Ablation studies with Keras Tuner
-Description: Run a named ablation (LSTM size, frame head, transformer loss, LR schedule, and the hierarchical
-  transformer's encoder size, snippet length, staging and contrastive pre-training) as one command that survives
-  being killed, and read the result as a table and a plot.
+Description: Run a named ablation (LSTM size, frame head, transformer loss, LR schedule, the hierarchical
+  transformer's encoder size, snippet length, staging and contrastive pre-training, and the Transformer-VAE-GAN's
+  latent size, free bits, KL schedule and adversarial weight) as one command that survives being killed, and read
+  the result as a table and a plot.
 Run time: `--smoke` takes seconds per trial. A real `lstm_size` study (9 trials x 10 epochs on the Bach chorales)
   takes hours on a 2-core CPU; on a GPU use `--batch-size 128 --mixed-precision` (not timed on a GPU yet). The
   hierarchical studies' full grids (up to 12-layer encoders and 1024-token snippets, every trial pre-training and
@@ -23,6 +24,11 @@ The hierarchical transformer's studies (`encoder_size`, `snippet_length`, `stagi
 in known forms assembled from `bach,essen` unless `--data` says otherwise; each trial runs the hierarchical
 recipe's pipeline (contrastive pre-training when on, the decoder as a language model, then stages A,B,C or end to
 end with as many epochs as the stages have; `--epochs` is per stage) and is scored by the held-out token loss.
+
+The Transformer-VAE-GAN's studies (`vae_latents`: bar latent size x free bits; `vae_regularisers`: KL schedule x
+adversarial weight) run the VAE-GAN recipe's three gated stages per trial (`--epochs` are its VAE epochs; about
+10 minutes a trial on 2 CPU cores) and score the validation segments' NLL; each trial also logs teacher-forced
+accuracy, the accuracy lost when the latents are shuffled, active units and the longest greedy token run.
 
 Killed at any moment, the same command continues (no `--resume` needed; `--overwrite` starts over): finished
 trials are not redone and the interrupted one resumes from its last epoch. A trial that fails (NaN loss, out of
@@ -55,7 +61,7 @@ keras = keras_tuner = None
 def import_libraries():
     """Import the heavy modules this recipe uses into its namespace (once)."""
     global keras, keras_tuner, distributed, MusicTransformerHyperModel, PianoRollLSTMHyperModel, markdown_table
-    global write_results, HIERARCHICAL_TRANSFORMER, MUSIC_TRANSFORMER, PIANO_ROLL_LSTM, get_study, study_table
+    global write_results, HIERARCHICAL_TRANSFORMER, MUSIC_TRANSFORMER, PIANO_ROLL_LSTM, VAE_GAN, get_study, study_table
     global make_tuner, FAMILIES
     import keras
     import keras_tuner
@@ -67,6 +73,7 @@ def import_libraries():
         HIERARCHICAL_TRANSFORMER,
         MUSIC_TRANSFORMER,
         PIANO_ROLL_LSTM,
+        VAE_GAN,
         get_study,
         study_table,
     )
@@ -76,6 +83,7 @@ def import_libraries():
         PIANO_ROLL_LSTM: piano_roll_study,
         MUSIC_TRANSFORMER: transformer_study,
         HIERARCHICAL_TRANSFORMER: hierarchical_study,
+        VAE_GAN: vae_gan_study,
     }
 
 
@@ -341,15 +349,17 @@ def transformer_study(args, load_data):
     return hypermodel, (examples["train"],), {"validation_data": examples["valid"]}, []
 
 
-def check_hierarchical_options(args):
-    """What the hierarchical studies cannot do, refused before the study folder is made."""
+def check_staged_options(args, family):
+    """What the studies of a family trained in stages (hierarchical, VAE-GAN) cannot do, refused before the
+    study folder is made."""
+    name = family.replace("_", " ").replace("vae gan", "VAE-GAN")
     if args.tuner == "hyperband":
         raise UsageError(
-            "the hierarchical studies train in stages, each its own fit; use --tuner grid, random "
+            f"the {name} studies train in stages, each its own fit; use --tuner grid, random "
             "or bayesian (Hyperband's partial trainings do not map onto stages)"
         )
     if args.objective != OBJECTIVE:
-        raise UsageError("hierarchical transformer studies use --objective nll (the held-out token loss)")
+        raise UsageError(f"{name} studies use --objective nll (the held-out token loss)")
 
 
 def hierarchical_study(args, load_data):
@@ -400,6 +410,30 @@ def hierarchical_study(args, load_data):
     return hypermodel, (corpus.train,), {"validation_data": corpus.valid}, []
 
 
+def vae_gan_study(args, load_data):
+    from musickit.families.vae_gan import VaeGanConfig
+    from musickit.families.vae_gan import pipeline as vae_gan_family
+    from musickit.families.vae_gan.config import MODEL_PRESETS
+    from musickit.tuning.vae_gan_hypermodel import VaeGanHyperModel
+
+    changes = {"data": args.data, "max_files_per_source": args.max_files, "batch_size": args.batch_size}
+    changes["vae_epochs"] = args.epochs  # a trial is the recipe's three stages; --epochs are its VAE epochs
+    if not args.smoke:
+        if args.preset not in MODEL_PRESETS:
+            raise UsageError(f"--preset {args.preset}: the VAE-GAN studies take {', '.join(MODEL_PRESETS)}")
+        changes["model_preset"] = args.preset
+    config = VaeGanConfig.preset(
+        "smoke" if args.smoke else "cpu", **{name: value for name, value in changes.items() if value}
+    )
+    data = vae_gan_family.load_data(config, seed=args.seed) if load_data else None
+    train_segments = len(data.segments["train"]) if data else None
+    hypermodel = VaeGanHyperModel(config, train_segments=train_segments)
+    if not load_data:
+        return hypermodel, (), {}, None
+    print(f"{train_segments} training and {len(data.segments['valid'])} validation segments from {args.data}")
+    return hypermodel, (data,), {}, []
+
+
 FAMILY_DATA = {"hierarchical_transformer": HIERARCHICAL_DATA}  # default --data per family, else DEFAULT_SOURCE
 
 
@@ -428,8 +462,8 @@ def main(argv=None):
         return None
     study = get_study(args.study)  # unknown or not-yet-available studies stop here, in one line
     args.data = args.data or FAMILY_DATA.get(study.family, DEFAULT_SOURCE)
-    if study.family == HIERARCHICAL_TRANSFORMER:
-        check_hierarchical_options(args)
+    if study.family in (HIERARCHICAL_TRANSFORMER, VAE_GAN):
+        check_staged_options(args, study.family)
     if args.distributed:
         distributed.configure(args.distributed, args.oracle_address, args.worker_id)
     role = distributed.role_from_environment()

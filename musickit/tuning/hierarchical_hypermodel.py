@@ -33,7 +33,6 @@ Example:
 
 import os
 import shutil
-import tempfile
 
 import keras
 import keras_tuner
@@ -46,6 +45,7 @@ from musickit.families.hierarchical_transformer.config import HierarchicalConfig
 from musickit.layers.snippet_encoder import ENCODER_PRESETS
 from musickit.models.decoder_base import DECODER_PRESETS
 from musickit.training.staging import StagedTrainer, expand_stages, save_weights_atomically
+from musickit.tuning.tuners import trial_folder
 
 TRAININGS = {"staged": "A,B,C", "end_to_end": "E"}
 SNIPPET_LENGTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -239,7 +239,7 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
             len(expand_stages(TRAININGS["staged"], model.num_layers)) if config.stages == "E" else 1
         )
         callbacks = list(callbacks or [])
-        folder, temporary = _checkpoint_folder(callbacks)
+        folder, temporary = trial_folder(callbacks, "hierarchical")
         try:
             finished = StagedTrainer(model, os.path.join(folder, "stages")).finished()
             # A trial killed after its last stage (before the tuner marked it finished) has nothing left to
@@ -294,17 +294,6 @@ class HierarchicalTransformerHyperModel(keras_tuner.HyperModel):
             raise FailedTrialError(
                 f"language-model pre-training loss became {metrics['language_model_loss']}; try a lower learning rate"
             )
-
-
-def _checkpoint_folder(callbacks):
-    """Where a trial keeps its stage checkpoints: beside the tuner's backup folder, else a temporary folder.
-
-    Returns ``(folder, temporary)``.
-    """
-    for callback in callbacks:
-        if isinstance(callback, keras.callbacks.BackupAndRestore):
-            return os.path.join(os.path.dirname(os.path.normpath(callback.backup_dir)), "hierarchical"), False
-    return tempfile.mkdtemp(prefix="musickit-hierarchical-"), True
 
 
 class ContinuedEpochs(keras.callbacks.Callback):

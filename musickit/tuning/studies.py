@@ -34,6 +34,7 @@ from musickit.errors import UsageError
 PIANO_ROLL_LSTM = "piano_roll_lstm"
 MUSIC_TRANSFORMER = "music_transformer"
 HIERARCHICAL_TRANSFORMER = "hierarchical_transformer"
+VAE_GAN = "vae_gan"
 AVAILABLE = "available"
 
 
@@ -143,6 +144,21 @@ STUDIES = {
             HIERARCHICAL_TRANSFORMER,
             {"contrastive_pretraining": (True, False)},
             description="with vs without NT-Xent pre-training of the snippet encoder",
+        ),
+        # Each VAE-GAN trial is the family's recipe (about 10 minutes on 2 CPU cores at the cpu preset).
+        Study(
+            "vae_latents",
+            VAE_GAN,
+            {"bar_latent_dim": (16, 32, 64), "free_bits": (0.5, 1.0, 2.0)},
+            smoke_grid={"bar_latent_dim": (2, 4), "free_bits": (1.0,)},
+            description="bar latent size x free bits per dimension of the Transformer-VAE-GAN",
+        ),
+        Study(
+            "vae_regularisers",
+            VAE_GAN,
+            {"kl_schedule": ("cyclical", "monotonic", "constant"), "adversarial_weight": (0.0, 0.05, 0.2)},
+            smoke_grid={"kl_schedule": ("cyclical", "monotonic"), "adversarial_weight": (0.05,)},
+            description="KL schedule x adversarial weight of the Transformer-VAE-GAN",
         ),
     ]
 }

@@ -31,6 +31,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 
 import keras
 import keras_tuner
@@ -94,6 +95,21 @@ def read_epoch_log(path):
     history.history = {name: [epochs[epoch].get(name, math.nan) for epoch in sorted(epochs)] for name in names}
     history.epoch = sorted(epochs)
     return history
+
+
+def trial_folder(callbacks, name):
+    """Where a trial that trains in stages keeps them: ``name`` beside the tuner's backup folder among
+    ``callbacks`` (so a killed trial finds its finished stages), else a new temporary folder.
+
+    Returns ``(folder, temporary)``.
+
+    >>> trial_folder([keras.callbacks.BackupAndRestore("study/trial_0/execution_0/backup")], "stages")
+    ('study/trial_0/execution_0/stages', False)
+    """
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.BackupAndRestore):
+            return os.path.join(os.path.dirname(os.path.normpath(callback.backup_dir)), name), False
+    return tempfile.mkdtemp(prefix=f"musickit-{name}-"), True
 
 
 def _is_out_of_memory(error):

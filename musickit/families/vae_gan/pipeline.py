@@ -141,9 +141,15 @@ def load_data(config, seed=0):
 
 def build_model(config, data):
     """A :class:`~musickit.models.music_vae.MusicVAE` for ``config`` and ``data`` (built, not compiled)."""
+    return build_model_for(config, data.tokenizer, steps_per_epoch(config, data))
+
+
+def build_model_for(config, tokenizer, steps):
+    """The model :func:`build_model` makes, from the tokenizer and the training steps per epoch alone (what a
+    tuner that has not read the data knows); the KL schedule spans ``config.vae_epochs * steps`` steps."""
     from musickit.models.music_vae import PRESETS, MusicVAE
 
-    tokenizer = data.tokenizer
+    bar_increments, bar_offset = bar_settings(tokenizer)
     if config.max_segment_tokens + 1 > PRESETS[config.model_preset]["max_sequence_length"]:
         raise UsageError(
             f"--max-segment-tokens {config.max_segment_tokens} is too long for --preset {config.model_preset}"
@@ -151,7 +157,7 @@ def build_model(config, data):
     mask_id = getattr(tokenizer, "mask_id", None) if hasattr(tokenizer, "bar_id") else None
     if config.token_dropout and mask_id is None:
         raise UsageError("--token-dropout needs REMI tokens (performance events have no mask token)")
-    vae_steps = config.vae_epochs * steps_per_epoch(config, data)
+    vae_steps = config.vae_epochs * steps
     beats_per_bar, marker_beats = beat_settings(tokenizer, config.beats_per_bar)
     model = MusicVAE.from_preset(
         config.model_preset,
@@ -162,8 +168,8 @@ def build_model(config, data):
         bar_latent_dim=config.bar_latent_dim,
         beats_per_bar=beats_per_bar,
         marker_beats=marker_beats,
-        bar_increments=data.bar_increments,
-        bar_offset=data.bar_offset,
+        bar_increments=bar_increments,
+        bar_offset=bar_offset,
         free_bits=config.free_bits,
         kl_schedule=config.kl_schedule,
         kl_warmup_steps=int(config.kl_warmup_fraction * vae_steps),
