@@ -107,16 +107,17 @@ def prior_pieces(model, tokenizer, num_samples, sampling, temperature=1.0, seed=
     return decode_latents(model, tokenizer, latents, sampling, seed, bars=bars)
 
 
-def reconstruct(model, tokenizer, segments, sampling):
-    """Greedy reconstructions of ``segments`` from their posterior means."""
-    return decode_latents(model, tokenizer, posterior_means(model, segments), sampling, greedy=True)
+def reconstruct(model, tokenizer, segments, sampling, bars=None):
+    """Greedy reconstructions of ``segments`` from their posterior means (of at most ``bars`` bars when given)."""
+    return decode_latents(model, tokenizer, posterior_means(model, segments), sampling, greedy=True, bars=bars)
 
 
-def interpolate(model, tokenizer, first, second, steps, sampling, seed=0):
-    """Pieces decoded along the spherical path between the posterior means of two segments (``(1, time)`` each)."""
+def interpolate(model, tokenizer, first, second, steps, sampling, seed=0, bars=None):
+    """Pieces decoded along the spherical path between the posterior means of two segments (``(1, time)`` each),
+    of at most ``bars`` bars when given."""
     latents = interpolate_latents(posterior_means(model, first), posterior_means(model, second), steps)
     # One seed for every step: the path, not the noise, changes the music.
-    return decode_latents(model, tokenizer, latents, sampling, seed=seed)
+    return decode_latents(model, tokenizer, latents, sampling, seed=seed, bars=bars)
 
 
 def interpolation_pair(data):
@@ -136,13 +137,16 @@ def write_run_samples(model, data, config, run, seed=0, soundfont=None):
     held_out = data.segments[data.held_out_name][: config.num_reconstructions]
     originals = [segment[segment != tokenizer.pad_id].tolist() for segment in held_out]
     written = write_pieces(originals, tokenizer, samples_dir, "original", soundfont)
+    # Every piece is one segment long: a latent stands for a segment's bars, and past them the decoder
+    # would go on reading the last bar's latent.
+    bars = config.bars_per_segment
     whole = sampling.replace(new_tokens=held_out.shape[1])
-    reconstructions = reconstruct(model, tokenizer, held_out, whole)
+    reconstructions = reconstruct(model, tokenizer, held_out, whole, bars)
     written += write_pieces(reconstructions, tokenizer, samples_dir, "reconstruction", soundfont)
-    prior = prior_pieces(model, tokenizer, config.num_samples, sampling, config.prior_temperature, seed)
+    prior = prior_pieces(model, tokenizer, config.num_samples, sampling, config.prior_temperature, seed, bars)
     written += write_pieces(prior, tokenizer, samples_dir, "sample", soundfont)
     first, second = interpolation_pair(data)
-    path = interpolate(model, tokenizer, first, second, config.interpolation_steps, sampling, seed)
+    path = interpolate(model, tokenizer, first, second, config.interpolation_steps, sampling, seed, bars)
     written += write_pieces(path, tokenizer, samples_dir, "interpolation", soundfont)
     write_strip(path, tokenizer, os.path.join(samples_dir, "interpolation_strip.png"))
     return written, {"interpolation_monotonicity": interpolation_smoothness(tokenizer, path)}
