@@ -358,6 +358,8 @@ class MusicVAE(DecoderLanguageModel):
 
     def token_latents(self, bars, beats, global_latent, bar_latents):
         """``(batch, time, latent_features)``: each token's ``[z_global, z_bar in its beat's slot]``."""
+        # float32 whatever the caller passed (sample_prior gives float64; PyTorch's einsum refuses to mix them)
+        global_latent, bar_latents = ops.cast(global_latent, "float32"), ops.cast(bar_latents, "float32")
         chosen = ops.einsum("btk,bkd->btd", ops.one_hot(bars, self.num_bars, dtype="float32"), bar_latents)
         if self.beats_per_bar > 1:
             slots = ops.one_hot(beats, self.beats_per_bar, dtype="float32")  # (batch, time, beats)

@@ -7,18 +7,12 @@ import pytest
 
 from musickit.errors import UsageError
 from musickit.families import get_family
+from musickit.families.vae_gan.bars import beat_settings, token_bars
 from musickit.families.vae_gan.comparison import judged_segments, training_steps
 from musickit.families.vae_gan.config import VaeGanConfig
 from musickit.families.vae_gan.gates import check_gate, collapse_measures, longest_run
 from musickit.families.vae_gan.measures import interpolate_latents, monotonicity, slerp
-from musickit.families.vae_gan.pipeline import (
-    StageGateError,
-    beat_settings,
-    cut_segments,
-    make_tokenizer,
-    segment_batches,
-    token_bars,
-)
+from musickit.families.vae_gan.pipeline import StageGateError, cut_segments, make_tokenizer, segment_batches
 
 
 def test_presets_round_trip_and_the_registry_knows_the_family():

@@ -68,9 +68,11 @@ def test_list_shows_every_study_with_its_status(recipe, capsys):
         "snippet_length",
         "staging",
         "contrastive",
+        "vae_latents",
+        "vae_regularisers",
     ):
         assert f"`{name}`" in listing
-    assert listing.count("| available |") == 8
+    assert listing.count("| available |") == 10
 
 
 @pytest.mark.parametrize(

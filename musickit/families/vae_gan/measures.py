@@ -20,6 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from musickit.families.vae_gan.bars import token_bars
 from musickit.families.vae_gan.gates import collapse_measures, longest_run
 from musickit.generation.compiling import compile_for_backend
 from musickit.metrics.diversity import distinct_ngram_ratio
@@ -189,8 +190,6 @@ def bar_aligned_hits(original, output, bar_increments, bar_offset):
     >>> bar_aligned_hits([bar, 5, 6, bar, 7, 8], [bar, 6, bar, 7, 8], {bar: 1.0}, 1.0)
     4
     """
-    from musickit.families.vae_gan.pipeline import token_bars
-
     original, output = np.asarray(original), np.asarray(output)
     original_bars = token_bars(original, bar_increments, bar_offset)
     output_bars = token_bars(output, bar_increments, bar_offset) if len(output) else np.zeros(0, "int64")

@@ -20,12 +20,10 @@ import os
 import numpy as np
 
 from musickit.errors import UsageError
+from musickit.families.vae_gan.bars import bar_settings, beat_settings, token_bars
 from musickit.families.vae_gan.config import MODEL_NAME
 from musickit.families.vae_gan.gates import check_gate, collapse_measures, greedy_samples
 from musickit.runs.folder import DATA_FINGERPRINT_KEY, data_fingerprint
-
-#: Performance events have no bar token; their bars are counted at this tempo (the chorales' 4/4).
-PERFORMANCE_BAR_SECONDS = 2.0  # four quarters at 120 qpm
 
 
 class StageGateError(UsageError):
@@ -44,33 +42,6 @@ def make_tokenizer(config):
         # 128 note-on + 128 note-off + 388 time shifts of 8 ms + 127 velocities + PAD/BOS/EOS = 774 events
         return PerformanceTokenizer(num_time_shifts=388, time_shift_ms=8, num_velocity_bins=127, special_tokens=True)
     return PerformanceTokenizer(special_tokens=True)
-
-
-def bar_settings(tokenizer):
-    """``(bar_increments, bar_offset)``: how a token advances the bar count, for the model and the segmenter."""
-    if hasattr(tokenizer, "bar_id"):
-        return {int(tokenizer.bar_id): 1.0}, 1.0
-    start, end = tokenizer.token_ranges["TIME_SHIFT"]
-    step = tokenizer.step_seconds / PERFORMANCE_BAR_SECONDS
-    return {token: (index + 1) * step for index, token in enumerate(range(start, end))}, 0.0
-
-
-def beat_settings(tokenizer, beats_per_bar):
-    """``(beats_per_bar, marker_beats)`` for the model: REMI's ``Bar`` opens beat 0 and ``Position_p`` sets beat
-    ``p // steps_per_quarter``; performance events have no markers, so their bar latents are read whole (1 beat)."""
-    if not hasattr(tokenizer, "bar_id") or beats_per_bar <= 1:
-        return 1, {}
-    start, end = tokenizer.token_ranges["Position"]
-    markers = {int(token): (token - start) // tokenizer.steps_per_quarter for token in range(start, end)}
-    return int(beats_per_bar), {int(tokenizer.bar_id): 0, **markers}
-
-
-def token_bars(ids, increments, offset):
-    """Each token's bar (numpy; -1 before the first bar), as the model counts them."""
-    table = np.zeros(max(max(increments) + 1, int(np.max(ids, initial=0)) + 1), "float32")
-    for token, share in increments.items():
-        table[token] = share
-    return np.floor(np.cumsum(table[np.asarray(ids, "int64")]) - offset + 1e-4).astype("int64")
 
 
 def cut_segments(ids, tokenizer, bars_per_segment, hop_bars, max_tokens):
