@@ -27,7 +27,7 @@ end with as many epochs as the stages have; `--epochs` is per stage) and is scor
 
 The Transformer-VAE-GAN's studies (`vae_latents`: bar latent size x free bits; `vae_regularisers`: KL schedule x
 adversarial weight) run the VAE-GAN recipe's three gated stages per trial (`--epochs` are its VAE epochs; about
-10 minutes a trial on 2 CPU cores) and score the validation segments' NLL; each trial also logs teacher-forced
+12 minutes a trial on 2 CPU cores) and score the validation segments' NLL; each trial also logs teacher-forced
 accuracy, the accuracy lost when the latents are shuffled, active units and the longest greedy token run.
 
 Killed at any moment, the same command continues (no `--resume` needed; `--overwrite` starts over): finished

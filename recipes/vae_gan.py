@@ -4,7 +4,7 @@ Description: Train a transformer VAE with a global latent and one latent per bar
   segments, progressively (decoder as a language model -> VAE -> VAE-GAN with a multi-scale discriminator), each
   stage gated against collapse; then write reconstructions beside their originals, prior samples and an
   interpolation between two held-out chorales.
-Run time: 10 min 7 s on 2 idle CPU cores (JAX, 2026-12-01: 5 language-model and 12 VAE epochs of 58 steps,
+Run time: 11 min 33 s on 2 idle CPU cores (JAX, 2026-12-01: 5 language-model and 16 VAE epochs of 58 steps,
   40 adversarial steps, the samples; benchmarks/RESULTS.md, "Transformer-VAE-GAN"). `--smoke` costs about 60 s
   of CPU on TensorFlow and 90 s on JAX (compiling, mostly its training steps; a second run reuses JAX's cached
   programs: 33 s), 37 s wall on PyTorch. On a GPU use the family's `gpu` preset (`--preset base --epochs 40
@@ -16,8 +16,9 @@ Run it with no arguments:
 
 Bach chorales (music21, no download) are encoded as compact REMI tokens (a note is Pitch Duration; `--tokenizer
 performance` or `performance774` takes performance events) and cut into 4-bar segments. The encoder pools each
-segment into a global latent and each bar into a bar latent (reparameterised with a Keras SeedGenerator); every
-decoder block reads [z_global, z_bar] of the token's bar. The KL cost keeps free bits per dimension under a
+segment into a global latent and each bar into a bar latent (reparameterised with a Keras SeedGenerator), reading
+the bar beat by beat; every decoder block reads z_global and the token's bar latent through its beat's projection
+(`--beats-per-bar 1` reads bars whole). The KL cost keeps free bits per dimension under a
 cyclical schedule after a reconstruction warm-up. Stages, each ending with a printed gate (greedy decoding must
 not repeat one token more than 16 times in a row; the VAE must keep active latent units; the GAN stage may raise
 held-out NLL by at most 5%):

@@ -75,3 +75,14 @@ def give_latent_projections_weights(model, seed=0):
     for block in model.blocks:
         kernel = block.latent_projection.kernel
         kernel.assign(generator.normal(0.0, 0.5, kernel.shape).astype("float32"))
+
+
+def load_recipe(name):
+    """The module of ``recipes/NAME.py``, loaded from its file (recipes are scripts, not a package)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "..", "recipes", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_recipe", os.path.abspath(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -145,7 +145,7 @@ STUDIES = {
             {"contrastive_pretraining": (True, False)},
             description="with vs without NT-Xent pre-training of the snippet encoder",
         ),
-        # Each VAE-GAN trial is the family's recipe (about 10 minutes on 2 CPU cores at the cpu preset).
+        # Each VAE-GAN trial is the family's recipe (about 12 minutes on 2 CPU cores at the cpu preset).
         Study(
             "vae_latents",
             VAE_GAN,

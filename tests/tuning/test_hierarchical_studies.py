@@ -6,21 +6,16 @@ pre-training) and the two size studies (``encoder_size``, ``snippet_length``).
 """
 
 import csv
-import importlib.util
 import json
-import os
 
 import pytest
 
-RECIPE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "ablation_search.py"))
+from tests.conftest import load_recipe
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    spec = importlib.util.spec_from_file_location("ablation_search_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("ablation_search")
 
 
 def run_study(recipe, folder, name, *extra):

@@ -1,9 +1,7 @@
 """The VAE-GAN hypermodel: the recipe's defaults, tuned values reaching the model, and a smoke study end to end."""
 
 import csv
-import importlib.util
 import json
-import os
 
 import keras_tuner
 import pytest
@@ -11,16 +9,12 @@ import pytest
 from musickit.families.vae_gan.config import VaeGanConfig
 from musickit.tuning.studies import VAE_GAN, get_study
 from musickit.tuning.vae_gan_hypermodel import VaeGanHyperModel
-
-RECIPE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "recipes", "ablation_search.py"))
+from tests.conftest import load_recipe
 
 
 @pytest.fixture(scope="module")
 def recipe():
-    spec = importlib.util.spec_from_file_location("ablation_search_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("ablation_search")
 
 
 def test_defaults_are_the_recipes_and_tuned_values_reach_the_model():
