@@ -37,6 +37,7 @@ import keras_tuner
 from musickit.errors import UsageError
 from musickit.families.vae_gan import pipeline
 from musickit.families.vae_gan.config import KL_SCHEDULES, VaeGanConfig
+from musickit.families.vae_gan.gates import collapse_measures, greedy_samples
 from musickit.families.vae_gan.measures import held_out_nll, posterior_measures
 from musickit.runs import RunFolder
 from musickit.tuning.tuners import trial_folder
@@ -130,8 +131,6 @@ class VaeGanHyperModel(keras_tuner.HyperModel):
     @staticmethod
     def validation_logs(model, data, config):
         """The trial's score on the validation segments (never the test split the benchmark reports)."""
-        from musickit.families.vae_gan.gates import collapse_measures, greedy_samples
-
         segments = data.segments["valid"][: config.evaluation_segments]
         measures = posterior_measures(model, segments, config.batch_size)
         greedy = greedy_samples(model, model.sample_prior(4, seed=0), config.max_segment_tokens + 1)
