@@ -22,9 +22,9 @@ import math
 import keras
 
 from musickit.errors import UsageError
-from musickit.training.schedules import InverseSquareRootSchedule, warmup_cosine_decay
+from musickit.training.schedules import InverseSquareRootSchedule, StableDecaySchedule, warmup_cosine_decay
 
-SCHEDULES = ("warmup_cosine", "inverse_sqrt", "constant")
+SCHEDULES = ("warmup_cosine", "inverse_sqrt", "stable_decay", "constant")
 ALGORITHMS = ("adamw", "adam")
 
 
@@ -34,9 +34,10 @@ class OptimizerSettings:
 
     Args:
         learning_rate: the peak learning rate (after warmup).
-        schedule: ``"warmup_cosine"``, ``"inverse_sqrt"`` or ``"constant"``.
+        schedule: ``"warmup_cosine"``, ``"inverse_sqrt"``, ``"stable_decay"`` or ``"constant"``.
         total_steps: optimizer steps the schedule spans (warmup included).
         warmup_fraction: share of ``total_steps`` spent warming up.
+        decay_fraction: ``stable_decay``'s share of ``total_steps`` spent decaying at the end.
         weight_decay: AdamW's decoupled weight decay.
         clipnorm: clip each gradient to this norm (``None``: no clipping).
         algorithm: ``"adamw"`` (the transformers) or ``"adam"`` (no weight decay: the piano-roll LSTM).
@@ -46,6 +47,7 @@ class OptimizerSettings:
     schedule: str = "constant"
     total_steps: int = 1
     warmup_fraction: float = 0.1
+    decay_fraction: float = 0.2
     weight_decay: float = 0.01
     clipnorm: float | None = 1.0
     algorithm: str = "adamw"
@@ -67,12 +69,18 @@ class OptimizerSettings:
         return dataclasses.replace(self, **changes)
 
 
-def learning_rate_schedule(name, peak_learning_rate, total_steps, warmup_fraction=0.1):
-    """A schedule by name: ``warmup_cosine``, ``inverse_sqrt`` or ``constant`` (the plain number)."""
+def learning_rate_schedule(name, peak_learning_rate, total_steps, warmup_fraction=0.1, decay_fraction=0.2):
+    """A schedule by name: ``warmup_cosine``, ``inverse_sqrt``, ``stable_decay`` or ``constant`` (the plain number).
+
+    ``warmup_fraction`` is the share of the steps spent warming up; ``decay_fraction`` the share ``stable_decay``
+    (no warmup) spends decaying at the end.
+    """
     if name == "warmup_cosine":
         return warmup_cosine_decay(peak_learning_rate, max(int(total_steps), 1), warmup_fraction)
     if name == "inverse_sqrt":
         return InverseSquareRootSchedule(peak_learning_rate, warmup_steps=max(int(total_steps * warmup_fraction), 1))
+    if name == "stable_decay":
+        return StableDecaySchedule(peak_learning_rate, max(int(total_steps), 1), decay_fraction)
     if name == "constant":
         return peak_learning_rate
     raise UsageError(f"unknown learning-rate schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
@@ -85,7 +93,11 @@ def build_optimizer(settings, schedule=None):
     searched schedule), replaces the one ``settings`` names.
     """
     rate = schedule or learning_rate_schedule(
-        settings.schedule, settings.learning_rate, settings.total_steps, settings.warmup_fraction
+        settings.schedule,
+        settings.learning_rate,
+        settings.total_steps,
+        settings.warmup_fraction,
+        settings.decay_fraction,
     )
     if settings.algorithm == "adam":
         return keras.optimizers.Adam(rate, clipnorm=settings.clipnorm)

@@ -86,3 +86,52 @@ class InverseSquareRootSchedule(keras.optimizers.schedules.LearningRateSchedule)
 
     def get_config(self):
         return {"peak_learning_rate": self.peak_learning_rate, "warmup_steps": self.warmup_steps}
+
+
+@keras.saving.register_keras_serializable(package="musickit")
+class StableDecaySchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """``peak`` for most of the run, then a linear decay to ``final_fraction * peak`` over its last steps.
+
+    A short run that stops at a constant learning rate ends where the optimizer's noise leaves it; annealing
+    only the last ``decay_fraction`` of the steps keeps the large rate's progress and removes that noise
+    (what a cosine schedule does only by slowing the whole run).
+
+    Args:
+        peak_learning_rate: float, the learning rate until the decay starts.
+        total_steps: int >= 1, the run's optimizer steps.
+        decay_fraction: float in (0, 1], the share of ``total_steps`` the decay spans.
+        final_fraction: float, the last learning rate as a share of the peak.
+
+    Example:
+
+    >>> schedule = StableDecaySchedule(1e-3, total_steps=100, decay_fraction=0.2)
+    >>> [round(float(schedule(step)), 6) for step in (0, 80, 90, 100, 200)]
+    [0.001, 0.001, 0.00055, 0.0001, 0.0001]
+
+    References:
+        - [Hu et al., 2024](https://arxiv.org/abs/2404.06395) (MiniCPM), section 4: warmup-stable-decay
+    """
+
+    def __init__(self, peak_learning_rate, total_steps, decay_fraction=0.2, final_fraction=0.1):
+        if total_steps < 1:
+            raise ValueError(f"total_steps must be >= 1, got {total_steps}")
+        if not 0.0 < decay_fraction <= 1.0:
+            raise ValueError(f"decay_fraction must be in (0, 1], got {decay_fraction}")
+        self.peak_learning_rate = peak_learning_rate
+        self.total_steps = int(total_steps)
+        self.decay_fraction = decay_fraction
+        self.final_fraction = final_fraction
+
+    def __call__(self, step):
+        decay_steps = max(self.total_steps * self.decay_fraction, 1.0)
+        progress = (ops.cast(step, "float32") - (self.total_steps - decay_steps)) / decay_steps
+        progress = ops.clip(progress, 0.0, 1.0)
+        return self.peak_learning_rate * (1.0 - (1.0 - self.final_fraction) * progress)
+
+    def get_config(self):
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "total_steps": self.total_steps,
+            "decay_fraction": self.decay_fraction,
+            "final_fraction": self.final_fraction,
+        }

@@ -1,9 +1,10 @@
-"""Learning-rate schedules: warmup then cosine, and inverse square root."""
+"""Learning-rate schedules: warmup then cosine, inverse square root, stable then a linear decay."""
 
 import keras
 import pytest
 
-from musickit.training.schedules import InverseSquareRootSchedule, warmup_cosine_decay
+from musickit.training.optimizers import OptimizerSettings, build_optimizer
+from musickit.training.schedules import InverseSquareRootSchedule, StableDecaySchedule, warmup_cosine_decay
 
 
 def test_warmup_cosine_rises_linearly_then_decays_to_the_floor():
@@ -25,3 +26,21 @@ def test_inverse_square_root_peaks_at_warmup_and_serializes():
     assert restored.get_config() == schedule.get_config()
     optimizer = keras.optimizers.Adam(schedule)
     assert optimizer is not None
+
+
+def test_stable_decay_holds_the_peak_then_falls_linearly_to_the_floor():
+    schedule = StableDecaySchedule(2e-3, total_steps=40, decay_fraction=0.25, final_fraction=0.1)
+    # The decay spans steps 30..40: halfway (35) is the mean of the peak and the floor.
+    values = [float(schedule(step)) for step in (0, 29, 30, 35, 40, 80)]
+    assert values == pytest.approx([2e-3, 2e-3, 2e-3, 1.1e-3, 2e-4, 2e-4])
+    restored = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule))
+    assert restored.get_config() == schedule.get_config()
+    with pytest.raises(ValueError):
+        StableDecaySchedule(1e-3, total_steps=10, decay_fraction=0.0)
+
+
+def test_stable_decay_by_name_spans_the_settings_steps():
+    optimizer = build_optimizer(OptimizerSettings(1e-3, schedule="stable_decay", total_steps=100, decay_fraction=0.5))
+    rate = optimizer.learning_rate
+    assert isinstance(optimizer._learning_rate, StableDecaySchedule) and float(rate) == pytest.approx(1e-3)
+    assert float(optimizer._learning_rate(75)) == pytest.approx(0.55e-3)
