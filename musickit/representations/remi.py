@@ -124,6 +124,10 @@ class REMITokenizer(Representation):
             strings; the longest bar sets the number of Position tokens.
         use_programs: write Program tokens (and keep drums); without them
             every note decodes as program 0.
+        merge_unisons: write two notes of one pitch that start together on
+            one instrument (two voices in unison) as one note, the longer:
+            MIDI sounds them as one key, so the second token says nothing a
+            listener hears.
         styles, emotions: the names behind STYLE_ and EMOTION_ tokens (by
             default :data:`~musickit.representations.conditions.DEFAULT_STYLES`
             and :data:`~musickit.representations.conditions.EMOTION_CLASSES`;
@@ -164,6 +168,7 @@ class REMITokenizer(Representation):
         use_programs=True,
         styles=DEFAULT_STYLES,
         emotions=EMOTION_CLASSES,
+        merge_unisons=False,
     ):
         if int(steps_per_quarter) != steps_per_quarter or steps_per_quarter < 1:
             raise UsageError(f"steps_per_quarter must be a positive whole number, got {steps_per_quarter!r}")
@@ -185,6 +190,7 @@ class REMITokenizer(Representation):
         self.num_tempo_bins = int(num_tempo_bins)
         self.time_signatures = tuple(timeline.parse_time_signature(text) for text in time_signatures)
         self.use_programs = bool(use_programs)
+        self.merge_unisons = bool(merge_unisons)
         self.styles = tuple(str(name) for name in styles)
         # Tokenizers saved when EMOPIA's Q2 was called "angry" load with its current name; the id is the same.
         self.emotions = tuple(LEGACY_EMOTION_NAMES.get(str(name), str(name)) for name in emotions)
@@ -211,6 +217,7 @@ class REMITokenizer(Representation):
             "num_tempo_bins": self.num_tempo_bins,
             "time_signatures": [f"{numerator}/{denominator}" for numerator, denominator in self.time_signatures],
             "use_programs": self.use_programs,
+            "merge_unisons": self.merge_unisons,
             "styles": list(self.styles),
             "emotions": list(self.emotions),
         }
@@ -391,6 +398,16 @@ class REMITokenizer(Representation):
             notes = [note for note in notes if not note.is_drum]
         kept = [note for note in notes if self.lowest_pitch <= note.pitch <= self.highest_pitch]
         counts["out_of_range_notes_dropped"] = len(notes) - len(kept)
+        if self.merge_unisons:
+            # The longer of two unison notes, in the notes' own order (the first of equal lengths).
+            longest = {}
+            for note in kept:
+                key = (note.start_step, note.pitch, note.program if self.use_programs else 0, note.is_drum)
+                if key not in longest or note.end_step > longest[key].end_step:
+                    longest[key] = note
+            chosen = {id(note) for note in longest.values()}
+            counts["unisons_merged"] = len(kept) - len(chosen)  # a count only a merging tokenizer reports
+            kept = [note for note in kept if id(note) in chosen]
         return kept
 
     def _note_events(self, notes, offset, counts):

@@ -230,6 +230,19 @@ def test_counts_and_limits():
     assert [(n.pitch, n.end - n.start) for n in tokenizer.decode(ids).notes] == [(60, 2.0), (62, 0.125)]
 
 
+def test_unisons_merge_into_the_longer_note_per_instrument():
+    # Two voices on A3 at beat 0 (a quarter and a half), C4 with them, A3 again at beat 2.
+    score = make_score([(57, 90, 0.0, 0.5), (57, 90, 0.0, 1.0), (60, 90, 0.0, 0.5), (57, 90, 1.0, 1.5)])
+    merging = REMITokenizer(num_velocity_bins=0, use_programs=False, merge_unisons=True)
+    ids, counts = merging.encode_with_counts(score)
+    assert counts["unisons_merged"] == 1
+    notes = sorted((n.pitch, n.start, n.end) for n in merging.decode(ids).notes)
+    assert notes == [(57, 0.0, 1.0), (57, 1.0, 1.5), (60, 0.0, 0.5)]
+    assert REMITokenizer.from_config(merging.get_config()).merge_unisons
+    kept = REMITokenizer(num_velocity_bins=0, use_programs=False)  # the default writes both voices
+    assert sum(n.pitch == 57 for n in kept.decode(kept.encode(score)).notes) == 3
+
+
 def test_vocabulary_accessors():
     tokenizer = REMITokenizer()
     assert (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id, tokenizer.mask_id) == (0, 1, 2, 3)
