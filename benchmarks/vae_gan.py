@@ -96,6 +96,9 @@ def main(argv=None):
         # the issue's distinct-4: sampled prior pieces over as many held-out segments' (the side-by-side table's)
         "distinct4_ratio": sides["vae_gan"]["distinct4_ratio"],
         "interpolation_monotonicity": generated["interpolation_monotonicity"],
+        "interpolation_monotonicity_mean": generation.mean_interpolation_monotonicity(
+            model, data, config, pairs=8, seed=args.seed
+        ),
         "stage_gates": {name: stage["gate"] for name, stage in stages.items()},
         "side_by_side": sides,
         "segments": {name: len(segments) for name, segments in data.segments.items()},
@@ -114,7 +117,13 @@ def main(argv=None):
             else f"| {name} | {value} | {comparison} {target} |"
         )
     for feature, value in result["interpolation_monotonicity"].items():
-        print(f"| interpolation monotonicity ({feature}) | {value:.3f} | 1 is steady A -> B |")
+        print(f"| interpolation monotonicity ({feature}), the recipe's pair | {value:.3f} | 1 is steady A -> B |")
+    means = result["interpolation_monotonicity_mean"]
+    for feature in result["interpolation_monotonicity"]:
+        print(
+            f"| interpolation monotonicity ({feature}), mean of {means['pairs']} pairs | {means[feature]:.3f} |"
+            f" in random order: {means['chance']:.2f} |"
+        )
     print_side_by_side(sides)
     if args.json:
         print(json.dumps(result, default=float))

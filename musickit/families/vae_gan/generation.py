@@ -18,7 +18,12 @@ import numpy as np
 
 from musickit.errors import UsageError
 from musickit.families.vae_gan.config import MODEL_NAME, VaeGanConfig
-from musickit.families.vae_gan.measures import interpolate_latents, interpolation_smoothness, posterior_means
+from musickit.families.vae_gan.measures import (
+    interpolate_latents,
+    interpolation_smoothness,
+    monotonicity_by_chance,
+    posterior_means,
+)
 from musickit.generation.processors.length import BarBudget
 from musickit.generation.sampling_config import SamplingConfig
 from musickit.generation.token_sampling import token_processors
@@ -131,6 +136,40 @@ def interpolation_pair(data):
     return segments[first : first + 1], segments[second : second + 1]
 
 
+def interpolation_pairs(data, count):
+    """Up to ``count`` pairs of held-out segments ``((1, time), (1, time))``, each from two other pieces: the
+    first segments of pieces 0 and 1, 2 and 3, and so on (:func:`interpolation_pair` with one piece)."""
+    name = data.held_out_name
+    pieces, segments = data.pieces[name], data.segments[name]
+    _, firsts = np.unique(pieces, return_index=True)
+    firsts = np.sort(firsts)
+    pairs = [
+        (segments[firsts[index] : firsts[index] + 1], segments[firsts[index + 1] : firsts[index + 1] + 1])
+        for index in range(0, min(2 * count, len(firsts)) - 1, 2)
+    ]
+    return pairs or [interpolation_pair(data)]  # one held-out piece: two of its segments
+
+
+def mean_interpolation_monotonicity(model, data, config, pairs=8, seed=0):
+    """Per feature, :func:`~.measures.interpolation_smoothness` averaged over ``pairs`` interpolations between
+    held-out segments of different pieces (one pair says little: five steps of one path are mostly noise).
+
+    Returns ``{feature: mean}``, ``pairs`` (the number measured) and ``chance``, what features in random order
+    score (:func:`~.measures.monotonicity_by_chance`).
+    """
+    measured = [
+        interpolation_smoothness(
+            data.tokenizer,
+            interpolate(
+                model, data.tokenizer, a, b, config.interpolation_steps, config.sampling, seed, config.bars_per_segment
+            ),
+        )
+        for a, b in interpolation_pairs(data, pairs)
+    ]
+    means = {name: float(np.mean([m[name] for m in measured])) for name in measured[0]}
+    return {**means, "pairs": len(measured), "chance": monotonicity_by_chance(config.interpolation_steps)}
+
+
 def write_run_samples(model, data, config, run, seed=0, soundfont=None):
     """Originals and reconstructions, prior samples, an interpolation (MIDI, PNG, WAV, strip); return metrics."""
     tokenizer, sampling, samples_dir = data.tokenizer, config.sampling, run.samples_dir
@@ -171,7 +210,7 @@ def generate_from_run(run_dir, output_dir, request):
             f"--bars {request.bars}: this VAE writes pieces of at most {segment_bars} bars (its training segments)"
         )
     _, model, tokenizer = run.load(MODEL_NAME)
-    temperature = run_config.get("prior_temperature", 1.0)
+    temperature = run_config.get("prior_temperature", VaeGanConfig.prior_temperature)
     pieces = prior_pieces(
         model, tokenizer, request.num_samples, sampling, temperature, seed=request.seed, bars=request.bars
     )
