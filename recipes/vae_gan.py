@@ -14,12 +14,13 @@ Run it with no arguments:
 
     python recipes/vae_gan.py
 
-Bach chorales (music21, no download) are encoded as compact REMI tokens (a note is Pitch Duration; `--tokenizer
-performance` or `performance774` takes performance events) and cut into 4-bar segments. The encoder pools each
-segment into a global latent and each bar into a bar latent (reparameterised with a Keras SeedGenerator), reading
-the bar beat by beat; every decoder block reads z_global and the token's bar latent through its beat's projection
-(`--beats-per-bar 1` reads bars whole). The KL cost keeps free bits per dimension under a
-cyclical schedule after a reconstruction warm-up. Stages, each ending with a printed gate (greedy decoding must
+Bach chorales (music21, no download) are encoded as compact REMI tokens (a note is Pitch Duration; two voices in
+unison are one note; `--tokenizer performance` or `performance774` takes performance events) and cut into 4-bar
+segments. The encoder pools each segment into a global latent and each bar into a bar latent (reparameterised
+with a Keras SeedGenerator), reading the bar by eighths; every decoder block reads z_global and the token's bar
+latent through its eighth's projection (`--beats-per-bar 4` reads quarters, 1 the whole bar). The KL cost keeps
+free bits per dimension under a cyclical schedule after a reconstruction warm-up; the learning rate decays over
+the last quarter of each stage (`--learning-rate-decay`). Stages, each ending with a printed gate (greedy decoding must
 not repeat one token more than 16 times in a row; the VAE must keep active latent units; the GAN stage may raise
 held-out NLL by at most 5%):
 
@@ -47,9 +48,10 @@ from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_fl
 # Keras and the model load inside main(), after the flags are checked.
 
 # Every setting lives in the family's configuration (musickit/families/vae_gan/config.py): 4-bar REMI segments
-# of Bach chorales, the `small` decoder (3 layers x 128) with a 2-layer encoder, a 32-dim global latent and a
-# 16-dim latent per bar, free bits 1.0 nat per dimension, a cyclical KL schedule up to 0.2, 5 language-model
-# epochs, 12 VAE epochs (40 or more on a GPU) and 40 adversarial steps. The flags change it.
+# of Bach chorales (unisons merged), the `small` decoder (3 layers x 128) with a 2-layer encoder, a 32-dim global
+# latent and a 64-dim latent per bar read by eighths, free bits 1.0 nat per dimension, a cyclical KL schedule up
+# to 0.2, 5 language-model epochs, 16 VAE epochs (40 or more on a GPU), the learning rate decaying over each
+# stage's last quarter, 40 adversarial steps, prior samples at temperature 0.8. The flags change it.
 DEFAULTS = VaeGanConfig.preset("cpu")
 FLAG_FIELDS = {
     "preset": "model_preset",
@@ -74,6 +76,7 @@ CONFIG_FLAGS = (
     "adversarial_weight",
     "gan_steps",
     "learning_rate",
+    "learning_rate_decay",
     "stage",
     "epochs",
     "batch_size",
@@ -104,7 +107,7 @@ def parse_arguments(argv=None):
         "--beats-per-bar",
         type=int,
         default=DEFAULTS.beats_per_bar,
-        help="beats each bar latent is pooled and read by (REMI; 1: the whole bar at once)",
+        help="equal parts of a 4/4 bar each bar latent is pooled and read by (REMI; 8: eighths, 1: the whole bar)",
     )
     training = parser.add_argument_group("training")
     training.add_argument("--stage", choices=STAGES, default=DEFAULTS.last_stage, help="the last stage to train")
@@ -115,6 +118,12 @@ def parse_arguments(argv=None):
     training.add_argument("--adversarial-weight", type=float, default=DEFAULTS.adversarial_weight)
     training.add_argument("--gan-steps", type=int, default=DEFAULTS.gan_steps)
     training.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate)
+    training.add_argument(
+        "--learning-rate-decay",
+        type=float,
+        default=DEFAULTS.learning_rate_decay,
+        help="share of each stage's steps over which the learning rate decays to a tenth (0: constant)",
+    )
     generation = parser.add_argument_group("generation")
     generation.add_argument("--interpolation-steps", type=int, default=DEFAULTS.interpolation_steps)
     generation.add_argument("--prior-temperature", type=float, default=DEFAULTS.prior_temperature)

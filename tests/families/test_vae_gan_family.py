@@ -49,6 +49,8 @@ def test_remi_bars_are_read_by_beats_and_performance_bars_whole():
     assert beats == 4 and markers[tokenizer.bar_id] == 0
     assert [markers[position(f"Position_{step}")] for step in (0, 3, 4, 12, 15)] == [0, 0, 1, 3, 3]
     assert tokenizer.token_to_id("Pitch_60") not in markers
+    eighths = beat_settings(tokenizer, 8)[1]  # a 4/4 bar's eighths: two grid steps each
+    assert [eighths[position(f"Position_{step}")] for step in (0, 1, 2, 7, 15)] == [0, 0, 1, 3, 7]
     assert beat_settings(tokenizer, 1) == (1, {})
     assert beat_settings(make_tokenizer(VaeGanConfig.preset("smoke", tokenizer="performance")), 4) == (1, {})
 

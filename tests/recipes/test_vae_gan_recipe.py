@@ -32,7 +32,8 @@ def test_smoke_run_trains_every_stage_writes_samples_and_generates_again(tmp_pat
     for prefix in ("original_1", "reconstruction_1", "sample_1", "interpolation_1", "interpolation_2"):
         assert {f"{prefix}.mid", f"{prefix}.png", f"{prefix}.wav"} <= names, prefix
     assert "interpolation_strip.png" in names
-    for key in ("teacher_forced_accuracy", "sampled_accuracy", "sampled_accuracy_by_bar", "active_units_fraction"):
+    accuracies = ("teacher_forced_accuracy", "sampled_accuracy", "sampled_accuracy_by_bar", "sampled_accuracy_in_order")
+    for key in (*accuracies, "active_units_fraction"):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert -1.0 <= metrics["shuffle_accuracy_drop"] <= 1.0
     assert metrics["max_token_run"] >= 1 and metrics["held_out_nll"] > 0
@@ -47,7 +48,12 @@ def test_smoke_run_trains_every_stage_writes_samples_and_generates_again(tmp_pat
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["--stage", "gan"], "--stage"), (["--kl-schedule", "sine"], "--kl-schedule"), (["--top-p", "0"], "--top-p")],
+    [
+        (["--stage", "gan"], "--stage"),
+        (["--kl-schedule", "sine"], "--kl-schedule"),
+        (["--top-p", "0"], "--top-p"),
+        (["--learning-rate-decay", "1.5"], "--learning-rate-decay"),
+    ],
 )
 def test_bad_flags_are_one_line_errors_before_any_work(flags, message):
     with pytest.raises((UsageError, SystemExit)) as error:

@@ -25,11 +25,13 @@ def bar_settings(tokenizer):
 
 def beat_settings(tokenizer, beats_per_bar):
     """``(beats_per_bar, marker_beats)`` for the model: REMI's ``Bar`` opens beat 0 and ``Position_p`` sets beat
-    ``p // steps_per_quarter``; performance events have no markers, so their bar latents are read whole (1 beat)."""
+    ``p * beats_per_bar // (4 * steps_per_quarter)`` (a 4/4 bar's ``beats_per_bar`` equal slots: 4 are its
+    quarters, 8 its eighths); performance events have no markers, so their bar latents are read whole (1 beat)."""
     if not hasattr(tokenizer, "bar_id") or beats_per_bar <= 1:
         return 1, {}
     start, end = tokenizer.token_ranges["Position"]
-    markers = {int(token): (token - start) // tokenizer.steps_per_quarter for token in range(start, end)}
+    steps_per_bar = 4 * tokenizer.steps_per_quarter
+    markers = {int(token): (token - start) * beats_per_bar // steps_per_bar for token in range(start, end)}
     return int(beats_per_bar), {int(tokenizer.bar_id): 0, **markers}
 
 

@@ -52,7 +52,7 @@ def train_plain_transformer(vae, data, config, steps, seed=0, verbose=2):
         dropout=config.dropout,
     )
     transformer.build()
-    compile_token_model(transformer, config)  # the VAE's optimiser, loss and metrics
+    compile_token_model(transformer, config, steps)  # the VAE's optimiser, schedule, loss and metrics
     print(f"plain Music Transformer: {count_parameters(transformer):,} parameters, {steps} steps")
     transformer.fit(
         segment_batches(data.segments["train"], config.batch_size, tokenizer.pad_id, seed, True, tokenizer.bos_id),

@@ -31,11 +31,17 @@ class StageGateError(UsageError):
 
 
 def make_tokenizer(config):
-    """The tokenizer ``config.tokenizer`` names: compact REMI, or performance events (388 or 774 ids)."""
+    """The tokenizer ``config.tokenizer`` names: compact REMI (unisons merged with ``config.merge_unisons``), or
+    performance events (388 or 774 ids)."""
     if config.tokenizer == "remi":
         from musickit.representations.remi import REMITokenizer
 
-        return REMITokenizer(steps_per_quarter=config.steps_per_quarter, num_velocity_bins=0, use_programs=False)
+        return REMITokenizer(
+            steps_per_quarter=config.steps_per_quarter,
+            num_velocity_bins=0,
+            use_programs=False,
+            merge_unisons=config.merge_unisons,
+        )
     from musickit.representations.performance import PerformanceTokenizer
 
     if config.tokenizer == "performance774":
@@ -163,25 +169,35 @@ def steps_per_epoch(config, data):
     return config.steps_per_epoch or max(len(data.segments["train"]) // config.batch_size, 1)
 
 
-def compile_for_stage(model, config, stage):
-    """Compile ``model`` for a fit stage: the decoder alone (``transformer``) or the whole VAE (``vae``)."""
+def compile_for_stage(model, config, stage, total_steps):
+    """Compile ``model`` for a fit stage of ``total_steps`` steps: the decoder alone (``transformer``) or the
+    whole VAE (``vae``)."""
     model.use_latents = stage != "transformer"
     for layer in model.latent_layers():
         # Set before compile: the language-model stage trains the decoder alone (the latent path gets no gradient).
         layer.trainable = model.use_latents
-    compile_token_model(model, config)
+    compile_token_model(model, config, total_steps)
 
 
-def compile_token_model(model, config):
-    """Adam with clipping at ``config.learning_rate``, the token cross-entropy, NLL and accuracy metrics: what
-    every fit of the family uses (and the plain transformer it is compared with)."""
+def compile_token_model(model, config, total_steps):
+    """AdamW with clipping at ``config.learning_rate`` (decaying over the last ``config.learning_rate_decay``
+    of ``total_steps``), the token cross-entropy, NLL and accuracy metrics: what every fit of the family uses
+    (and the plain transformer it is compared with)."""
     import keras
 
     from musickit.losses.sequence import SequenceCrossEntropy
     from musickit.training.optimizers import OptimizerSettings, build_optimizer
 
     model.compile(
-        optimizer=build_optimizer(OptimizerSettings(learning_rate=config.learning_rate, clipnorm=1.0)),
+        optimizer=build_optimizer(
+            OptimizerSettings(
+                learning_rate=config.learning_rate,
+                schedule="stable_decay" if config.learning_rate_decay else "constant",
+                total_steps=total_steps,
+                decay_fraction=config.learning_rate_decay or 1.0,
+                clipnorm=1.0,
+            )
+        ),
         loss=SequenceCrossEntropy(),
         weighted_metrics=[
             keras.metrics.SparseCategoricalCrossentropy(from_logits=True, name="nll"),
@@ -280,8 +296,8 @@ def train_fit_stage(model, data, config, run, stage, seed, verbose, eager_steps=
     from musickit.runs.callbacks import AtomicBackupAndRestore
     from musickit.utils.compile_cache import run_smoke_eagerly
 
-    compile_for_stage(model, config, stage)
     epochs = config.transformer_epochs if stage == "transformer" else config.vae_epochs
+    compile_for_stage(model, config, stage, epochs * steps_per_epoch(config, data))
     callbacks = [
         AtomicBackupAndRestore(os.path.join(run.backup_dir, stage), delete_checkpoint=True),
         keras.callbacks.CSVLogger(run.file(f"history_{stage}.csv")),
