@@ -51,7 +51,8 @@ from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_fl
 # of Bach chorales (unisons merged), the `small` decoder (3 layers x 128) with a 2-layer encoder, a 32-dim global
 # latent and a 64-dim latent per bar read by eighths, free bits 1.0 nat per dimension, a cyclical KL schedule up
 # to 0.2, 5 language-model epochs, 16 VAE epochs (40 or more on a GPU), the learning rate decaying over each
-# stage's last quarter, 40 adversarial steps, prior samples at temperature 0.8. The flags change it.
+# stage's last quarter, 40 adversarial steps, prior samples from a Gaussian fitted to the training segments'
+# latents. The flags change it.
 DEFAULTS = VaeGanConfig.preset("cpu")
 FLAG_FIELDS = {
     "preset": "model_preset",
@@ -84,6 +85,7 @@ CONFIG_FLAGS = (
     "num_samples",
     "interpolation_steps",
     "prior_temperature",
+    "fitted_prior",
 )
 
 
@@ -127,6 +129,12 @@ def parse_arguments(argv=None):
     generation = parser.add_argument_group("generation")
     generation.add_argument("--interpolation-steps", type=int, default=DEFAULTS.interpolation_steps)
     generation.add_argument("--prior-temperature", type=float, default=DEFAULTS.prior_temperature)
+    generation.add_argument(
+        "--fitted-prior",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULTS.fitted_prior,
+        help="sample a Gaussian fitted to the training segments' latents (--no-fitted-prior: N(0, 1))",
+    )
     generation.add_argument("--new-tokens", type=int, default=DEFAULTS.sampling.new_tokens)
     return parse_flags(parser, argv)
 

@@ -88,6 +88,7 @@ VAE_SETTINGS = (
     "bos_id",
     "mask_id",
     "seed",
+    "fitted_prior",
 )
 
 
@@ -123,6 +124,11 @@ class MusicVAE(DecoderLanguageModel):
         bos_id: int, the token the decoder starts from.
         mask_id: optional int, the token dropout writes.
         seed: optional int seed of the posterior samples and token dropout.
+        fitted_prior: bool; ``True`` keeps a Gaussian over all the latents
+            (``prior_mean``, ``prior_scale``: a mean and a Cholesky factor, saved
+            with the weights) that :meth:`fit_prior` fits to the encoder's
+            latents after training, and :meth:`sample_prior` samples it instead
+            of ``N(0, I)``. Until fitted it is ``N(0, I)``.
 
     Call arguments:
         inputs: integer ``(batch, time)`` segment ids (padded with ``padding_id``).
@@ -177,6 +183,7 @@ class MusicVAE(DecoderLanguageModel):
         bos_id=1,
         mask_id=None,
         seed=None,
+        fitted_prior=False,
         position_encoding="relative",
         dropout=0.1,
         layer_norm_epsilon=1e-5,
@@ -225,6 +232,7 @@ class MusicVAE(DecoderLanguageModel):
         self.bos_id = int(bos_id)
         self.mask_id = None if mask_id is None else int(mask_id)
         self.seed = seed
+        self.fitted_prior = bool(fitted_prior)
         table = np.zeros(self.vocabulary_size, "float32")
         for token, share in self.bar_increments.items():
             table[token] = share
@@ -289,6 +297,14 @@ class MusicVAE(DecoderLanguageModel):
             # updated inside a compiled step on every backend and saved with the weights.
             self.training_step = self.add_weight(
                 shape=(), initializer="zeros", dtype="float32", trainable=False, name="training_step"
+            )
+        if self.fitted_prior and not hasattr(self, "prior_mean"):
+            size = self.global_latent_dim + self.num_bars * self.bar_latent_dim
+            self.prior_mean = self.add_weight(
+                shape=(size,), initializer="zeros", dtype="float32", trainable=False, name="prior_mean"
+            )
+            self.prior_scale = self.add_weight(
+                shape=(size, size), initializer="identity", dtype="float32", trainable=False, name="prior_scale"
             )
         self.built = True
 
@@ -489,12 +505,45 @@ class MusicVAE(DecoderLanguageModel):
     # -- latents and generation -----------------------------------------------------------------
 
     def sample_prior(self, num_samples, temperature=1.0, seed=None):
-        """``num_samples`` latents from the prior ``N(0, temperature^2)``: ``{"global_latent", "bar_latents"}``."""
+        """``num_samples`` latents from the prior, its spread scaled by ``temperature``: ``{"global_latent",
+        "bar_latents"}``. The prior is ``N(0, I)``, or with ``fitted_prior`` the Gaussian :meth:`fit_prior` fitted.
+        """
         generator = np.random.default_rng(seed)
+        size = self.global_latent_dim + self.num_bars * self.bar_latent_dim
+        latents = temperature * generator.standard_normal((num_samples, size))
+        if self.fitted_prior:
+            scale = ops.convert_to_numpy(self.prior_scale)
+            latents = ops.convert_to_numpy(self.prior_mean) + latents @ scale.T
+        latents = latents.astype("float32")
         return {
-            "global_latent": temperature * generator.standard_normal((num_samples, self.global_latent_dim)),
-            "bar_latents": temperature * generator.standard_normal((num_samples, self.num_bars, self.bar_latent_dim)),
+            "global_latent": latents[:, : self.global_latent_dim],
+            "bar_latents": latents[:, self.global_latent_dim :].reshape(
+                num_samples, self.num_bars, self.bar_latent_dim
+            ),
         }
+
+    def fit_prior(self, posterior):
+        """Fit the prior to the encoder's latents: the aggregate posterior of ``posterior`` (``posterior_mean``'s
+        numpy dict over training segments: ``global_mean``, ``bar_mean`` and their ``*_log_variance``) as one
+        Gaussian, its covariance that of the means plus their mean variance.
+
+        The KL term pulls each posterior towards ``N(0, I)`` but does not make them fill it: the latents of
+        real segments spread less than 1 per dimension and their bars covary (a chorale keeps its key), so
+        ``N(0, I)`` samples fall between the pieces. Sampling this Gaussian instead is the ex-post density
+        estimate of Ghosh et al. (2020, "From variational to deterministic autoencoders").
+        """
+        if not self.fitted_prior:
+            raise UsageError("fit_prior needs a model built with fitted_prior=True")
+        count = len(posterior["global_mean"])
+        means = np.concatenate([posterior["global_mean"], posterior["bar_mean"].reshape(count, -1)], axis=1)
+        variances = np.exp(
+            np.concatenate([posterior["global_log_variance"], posterior["bar_log_variance"].reshape(count, -1)], axis=1)
+        )
+        size = means.shape[1]
+        covariance = np.cov(means.astype("float64"), rowvar=False).reshape(size, size) if count > 1 else 0.0
+        covariance = covariance + np.diag(variances.mean(axis=0)) + 1e-6 * np.eye(size)
+        self.prior_mean.assign(means.mean(axis=0).astype("float32"))
+        self.prior_scale.assign(np.linalg.cholesky(covariance).astype("float32"))
 
     def generate(
         self, latents=None, max_length=256, sampler="greedy", processors=(), seed=None, stop_token_ids="auto", **options

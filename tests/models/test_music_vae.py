@@ -148,6 +148,37 @@ def test_cached_generation_matches_full_recompute_and_round_trip(tmp_path, beats
     assert loaded.generate(latents, max_length=12, stop_token_ids=None) == cached
 
 
+def test_a_fitted_prior_samples_the_latents_gaussian_and_is_saved(tmp_path):
+    model = tiny_model(fitted_prior=True)  # 4 global + 2 bars x 2 = 8 latent dimensions
+    model.build()
+    standard = model.sample_prior(4000, seed=0)  # unfitted: N(0, I)
+    assert abs(standard["global_latent"].std() - 1.0) < 0.05
+    # Posterior means along one direction: global dimension 0 and bar 1's dimension 1 move together (spread 2),
+    # every other one sits at 3; each posterior adds its own variance 0.25 on every dimension.
+    direction = np.random.default_rng(0).standard_normal(5000)
+    posterior = {
+        "global_mean": np.stack([2.0 * direction, *([np.full(5000, 3.0)] * 3)], axis=1),
+        "bar_mean": np.stack([np.full((5000, 2), 3.0), np.stack([np.full(5000, 3.0), 2.0 * direction], 1)], 1),
+        "global_log_variance": np.full((5000, 4), np.log(0.25)),
+        "bar_log_variance": np.full((5000, 2, 2), np.log(0.25)),
+    }
+    model.fit_prior(posterior)
+    samples = model.sample_prior(20000, seed=1)
+    flat = np.concatenate([samples["global_latent"], samples["bar_latents"].reshape(20000, -1)], axis=1)
+    assert np.allclose(flat.mean(axis=0), [0, 3, 3, 3, 3, 3, 3, 0], atol=0.05)
+    covariance = np.cov(flat, rowvar=False)
+    assert covariance[0, 0] == pytest.approx(4.25, rel=0.05) and covariance[0, 7] == pytest.approx(4.0, rel=0.05)
+    assert covariance[1, 1] == pytest.approx(0.25, rel=0.05) and abs(covariance[1, 7]) < 0.05
+    cooler = model.sample_prior(20000, temperature=0.5, seed=1)["global_latent"]
+    assert cooler[:, 0].std() == pytest.approx(0.5 * np.sqrt(4.25), rel=0.05)
+    path = str(tmp_path / "fitted.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    assert np.allclose(loaded.sample_prior(3, seed=2)["bar_latents"], model.sample_prior(3, seed=2)["bar_latents"])
+    with pytest.raises(UsageError, match="fitted_prior=True"):
+        tiny_model().fit_prior(posterior)
+
+
 def test_bad_settings_are_one_line_errors():
     with pytest.raises(UsageError, match="bar_increments"):
         tiny_model(bar_increments={})

@@ -23,7 +23,7 @@ MODEL_NAME = "hierarchical_transformer"
 FORMS = ("AB", "ABA", "ABAB", "ABC", "AABA", "ABCD")  # musickit.data.form_synthesis.FORMS
 MODEL_PRESETS = ("base", "paper", "small", "tiny")  # musickit.models.decoder_base.DECODER_PRESETS
 STAGE_NAMES = ("A", "B", "C", "E")  # musickit.training.staging.STAGES
-SCHEDULES = ("warmup_cosine", "inverse_sqrt", "constant")  # musickit.training.optimizers.SCHEDULES
+SCHEDULES = ("warmup_cosine", "inverse_sqrt", "stable_decay", "constant")  # musickit.training.optimizers.SCHEDULES
 CURRICULA = ("none", "length", "form", "length,form")
 REPRISES = ("copy", "none", "recall")  # musickit.generation.form_writing.REPRISES
 #: What a run made before ``sampling.json`` sampled with: temperature 0.9, top-k 20, the grammar alone.

@@ -155,6 +155,7 @@ def build_model_for(config, tokenizer, steps):
         kl_max_weight=config.kl_max_weight,
         token_dropout=config.token_dropout,
         use_latents=config.last_stage != "transformer",
+        fitted_prior=config.fitted_prior,
         bos_id=tokenizer.bos_id,
         mask_id=mask_id,
         padding_id=tokenizer.pad_id,
@@ -317,7 +318,18 @@ def train_fit_stage(model, data, config, run, stage, seed, verbose, eager_steps=
             verbose=(2 if os.environ.get("CI") else "auto") if verbose is None else verbose,
         )
     _copy_history(run, stage)
+    if stage != "transformer":
+        fit_prior(model, data, config)
     return stage_gate(model, data, config, stage)
+
+
+def fit_prior(model, data, config):
+    """With ``config.fitted_prior``, fit the model's prior to its latents of the training segments (before the
+    gate, which decodes prior samples: it checks what a user will sample)."""
+    from musickit.families.vae_gan.measures import posterior_means
+
+    if config.fitted_prior:
+        model.fit_prior(posterior_means(model, data.segments["train"], config.batch_size))
 
 
 def _copy_history(run, stage):
@@ -370,6 +382,7 @@ def train_adversarial(model, data, config, run, seed, reference, eager_steps=Fal
             if step == 0:
                 handle.write(",".join(["step", *logs]) + "\n")
             handle.write(",".join([str(step), *(f"{value:.5f}" for value in logs.values())]) + "\n")
+    fit_prior(model, data, config)
     gate = stage_gate(model, data, config, "vae_gan")
     gate["nll_before"], gate["nll_after"] = nll_before, held_out_nll(model, held_out, config.batch_size)
     gate["nll_increase"] = (gate["nll_after"] - nll_before) / max(nll_before, 1e-9)
