@@ -20,7 +20,7 @@ def _recipe():
 
 
 @pytest.mark.long
-def test_smoke_run_trains_every_stage_writes_samples_and_generates_again(tmp_path):
+def test_smoke_run_trains_every_stage_writes_samples_and_generates_again(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     metrics = _recipe().main(["--smoke", "--output-dir", str(run_dir)])
     for name in ("model.keras", "representation.json", "run.json", "sampling.json", "metrics.json", "history.csv"):
@@ -44,6 +44,15 @@ def test_smoke_run_trains_every_stage_writes_samples_and_generates_again(tmp_pat
     )
     assert code == 0
     assert sorted(path.name for path in out.glob("*.mid")) == ["sample_1.mid", "sample_2.mid"]
+
+    # Without --bars a piece is one training segment long (2 bars at --smoke): past it the decoder would read
+    # the last bar's latent again.
+    from musickit.families.vae_gan import generation
+
+    asked = []
+    monkeypatch.setattr(generation, "prior_pieces", lambda *args, **options: asked.append(options["bars"]) or [])
+    assert musickit_main(["generate", "--run", str(run_dir), "--output-dir", str(tmp_path / "again")]) == 0
+    assert asked == [2]
 
 
 @pytest.mark.parametrize(

@@ -198,7 +198,8 @@ def generate_from_run(run_dir, output_dir, request):
     ``sampling_changes`` are laid over the run's ``sampling.json``. The run's
     ``prior_temperature`` scales the latents. ``request.bars`` ends each piece
     after that many bars; a latent stands for one training segment, so at most
-    its ``bars_per_segment``.
+    its ``bars_per_segment``, which is also the length without ``--bars`` (past
+    it the decoder would go on reading the last bar's latent).
     """
     run = RunFolder(run_dir)
     base = SamplingConfig.load(run, base=VaeGanConfig.SAMPLING) or VaeGanConfig.SAMPLING
@@ -211,7 +212,6 @@ def generate_from_run(run_dir, output_dir, request):
         )
     _, model, tokenizer = run.load(MODEL_NAME)
     temperature = run_config.get("prior_temperature", VaeGanConfig.prior_temperature)
-    pieces = prior_pieces(
-        model, tokenizer, request.num_samples, sampling, temperature, seed=request.seed, bars=request.bars
-    )
+    bars = request.bars or segment_bars
+    pieces = prior_pieces(model, tokenizer, request.num_samples, sampling, temperature, seed=request.seed, bars=bars)
     return write_pieces(pieces, tokenizer, output_dir, "sample", soundfont=request.soundfont)
