@@ -280,6 +280,11 @@ class MusicVAE(DecoderLanguageModel):
         """Width of the latent vector each token reads: the global latent, then a bar-latent slot per beat."""
         return self.global_latent_dim + self.beats_per_bar * self.bar_latent_dim
 
+    @property
+    def latent_size(self):
+        """Width of all of a segment's latents side by side: the global latent, then each bar's."""
+        return self.global_latent_dim + self.num_bars * self.bar_latent_dim
+
     def build(self, input_shape=None):
         super().build(input_shape)
         sequence_shape = (None, None, self.hidden_dim)
@@ -299,7 +304,7 @@ class MusicVAE(DecoderLanguageModel):
                 shape=(), initializer="zeros", dtype="float32", trainable=False, name="training_step"
             )
         if self.fitted_prior and not hasattr(self, "prior_mean"):
-            size = self.global_latent_dim + self.num_bars * self.bar_latent_dim
+            size = self.latent_size
             self.prior_mean = self.add_weight(
                 shape=(size,), initializer="zeros", dtype="float32", trainable=False, name="prior_mean"
             )
@@ -374,7 +379,7 @@ class MusicVAE(DecoderLanguageModel):
 
     def token_latents(self, bars, beats, global_latent, bar_latents):
         """``(batch, time, latent_features)``: each token's ``[z_global, z_bar in its beat's slot]``."""
-        # float32 whatever the caller passed (sample_prior gives float64; PyTorch's einsum refuses to mix them)
+        # float32 whatever the caller passed (numpy latents are often float64; PyTorch's einsum refuses to mix them)
         global_latent, bar_latents = ops.cast(global_latent, "float32"), ops.cast(bar_latents, "float32")
         chosen = ops.einsum("btk,bkd->btd", ops.one_hot(bars, self.num_bars, dtype="float32"), bar_latents)
         if self.beats_per_bar > 1:
@@ -509,8 +514,7 @@ class MusicVAE(DecoderLanguageModel):
         "bar_latents"}``. The prior is ``N(0, I)``, or with ``fitted_prior`` the Gaussian :meth:`fit_prior` fitted.
         """
         generator = np.random.default_rng(seed)
-        size = self.global_latent_dim + self.num_bars * self.bar_latent_dim
-        latents = temperature * generator.standard_normal((num_samples, size))
+        latents = temperature * generator.standard_normal((num_samples, self.latent_size))
         if self.fitted_prior:
             scale = ops.convert_to_numpy(self.prior_scale)
             latents = ops.convert_to_numpy(self.prior_mean) + latents @ scale.T
