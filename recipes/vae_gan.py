@@ -79,6 +79,7 @@ CONFIG_FLAGS = (
     "gan_steps",
     "learning_rate",
     "learning_rate_decay",
+    "transpose",
     "stage",
     "epochs",
     "batch_size",
@@ -126,6 +127,9 @@ def parse_arguments(argv=None):
         type=float,
         default=DEFAULTS.learning_rate_decay,
         help="share of each stage's steps over which the learning rate decays to a tenth (0: constant)",
+    )
+    training.add_argument(
+        "--transpose", type=int, default=DEFAULTS.transpose, help="largest random transposition in semitones (0: off)"
     )
     generation = parser.add_argument_group("generation")
     generation.add_argument("--interpolation-steps", type=int, default=DEFAULTS.interpolation_steps)

@@ -94,6 +94,23 @@ def test_the_plain_transformer_trains_as_long_and_reads_the_segments_shifted():
     assert weights.numpy().tolist() == [[1, 1, 1, 0], [1, 1, 0, 0]]
 
 
+def test_transposed_batches_move_pitch_tokens_together_and_stay_in_range():
+    # Pitch tokens are ids 10..20; 5 and 3 are other tokens, 0 pads. The second segment's 20 can only go down.
+    segments = np.array([[5, 10, 11, 3, 12, 0], [5, 20, 3, 0, 0, 0]], "int32")
+    batches = segment_batches(segments, 2, 0, shuffle_seed=0, repeat=True, transpose=2, pitch_ids=range(10, 21))
+    shifts = set()
+    for inputs, targets, weights in batches.take(20):
+        assert inputs.numpy().tolist() == targets.numpy().tolist()  # the VAE reconstructs what it reads
+        for row in inputs.numpy():
+            original = segments[1] if row[4] == 0 else segments[0]  # only the first segment has a 5th token
+            moved = row - original
+            pitch = (original >= 10) & (original <= 20)
+            assert not moved[~pitch].any() and len(set(moved[pitch])) == 1
+            assert -2 <= moved[pitch][0] <= 2 and row[pitch].max() <= 20
+            shifts.add(int(moved[pitch][0]))
+    assert shifts == {-2, -1, 0, 1, 2}
+
+
 def test_judged_segments_take_one_segment_a_piece_before_a_second_one():
     class Data:
         tokenizer = make_tokenizer(VaeGanConfig.preset("smoke"))

@@ -24,7 +24,7 @@ import numpy as np
 from musickit.families.vae_gan.gates import collapse_measures, greedy_samples
 from musickit.families.vae_gan.generation import decode_processors, decode_tokens, named_sampler, prior_pieces
 from musickit.families.vae_gan.measures import held_out_nll, posterior_measures
-from musickit.families.vae_gan.pipeline import compile_token_model, segment_batches
+from musickit.families.vae_gan.pipeline import compile_token_model, segment_batches, training_batches
 from musickit.metrics.diversity import distinct_ngram_ratio
 
 #: Pieces sampled from each model and judged against as many held-out segments.
@@ -55,7 +55,7 @@ def train_plain_transformer(vae, data, config, steps, seed=0, verbose=2):
     compile_token_model(transformer, config, steps)  # the VAE's optimiser, schedule, loss and metrics
     print(f"plain Music Transformer: {count_parameters(transformer):,} parameters, {steps} steps")
     transformer.fit(
-        segment_batches(data.segments["train"], config.batch_size, tokenizer.pad_id, seed, True, tokenizer.bos_id),
+        training_batches(data, config, seed, start_id=tokenizer.bos_id),
         epochs=1,
         steps_per_epoch=steps,
         verbose=verbose,

@@ -47,7 +47,8 @@ class VaeGanConfig(FamilyConfig):
     learning rate decays over its last ``learning_rate_decay`` share of steps; KL with
     ``free_bits`` per dimension under ``kl_schedule`` after a reconstruction
     warm-up of ``kl_warmup_fraction`` of its steps), then ``gan_steps``
-    adversarial steps. Each stage ends at a gate (``enforce_gates``: stop on
+    adversarial steps. Training segments are transposed at random by up to
+    ``transpose`` semitones (REMI). Each stage ends at a gate (``enforce_gates``: stop on
     failure) that checks greedy decoding for collapse.
     """
 
@@ -89,6 +90,8 @@ class VaeGanConfig(FamilyConfig):
     # The share of each fit stage's steps over which the learning rate decays linearly to a tenth (0: constant).
     learning_rate_decay: float = 0.25
     steps_per_epoch: int = None
+    # Largest random transposition of a training segment in semitones (REMI only; 0: off).
+    transpose: int = 0
     # The KL per dimension settles at the free bits: 0.25 left the decoder nearly blind to its latents (shuffling
     # them cost 0.03 accuracy), 1.0 with a KL weight of at most 0.2 let them carry 0.95 nats a dimension (0.07).
     free_bits: float = 1.0
@@ -148,6 +151,10 @@ class VaeGanConfig(FamilyConfig):
             raise UsageError("--free-bits, --kl-max-weight and --adversarial-weight must not be negative")
         if not 0 <= self.learning_rate_decay <= 1:
             raise UsageError(f"--learning-rate-decay {self.learning_rate_decay}: use a share of the steps in [0, 1]")
+        if self.transpose and self.tokenizer != "remi":
+            raise UsageError(f"--transpose needs --tokenizer remi (got {self.tokenizer!r}): it moves REMI's Pitch tokens")
+        if self.transpose < 0:
+            raise UsageError(f"--transpose must be 0 (off) or a number of semitones, got {self.transpose}")
         if not self.learning_rate > 0:
             raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}")
         self.sampling.validate()

@@ -207,19 +207,33 @@ def compile_token_model(model, config, total_steps):
     )
 
 
-def segment_batches(segments, batch_size, padding_id, shuffle_seed=None, repeat=False, start_id=None):
+def segment_batches(
+    segments, batch_size, padding_id, shuffle_seed=None, repeat=False, start_id=None, transpose=0, pitch_ids=None
+):
     """``(segments, segments, mask)`` batches for ``fit``: the VAE reconstructs its input.
 
     With ``start_id``, the inputs are ``start_id`` then the segment shifted right by one: what a plain
     language model reads to predict the segment (the VAE shifts inside, after encoding the whole segment).
+    With ``transpose`` (semitones) each segment's ``pitch_ids`` (a contiguous ``range`` of pitch tokens in
+    pitch order) move by one random interval in ``[-transpose, transpose]``, clipped to stay in range.
     """
     import tensorflow as tf
+
+    from musickit.data.augmentation import transpose_token_windows
 
     dataset = tf.data.Dataset.from_tensor_slices(segments)
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(segments), seed=shuffle_seed)
     if repeat:
         dataset = dataset.repeat()
+    if transpose:
+        randoms = tf.data.Dataset.random(seed=shuffle_seed, rerandomize_each_iteration=True)
+        dataset = tf.data.Dataset.zip((dataset.batch(batch_size), randoms.batch(batch_size)))
+        dataset = dataset.map(
+            lambda ids, draws: transpose_token_windows(ids, draws, pitch_ids.start, len(pitch_ids), transpose)
+        )
+    else:
+        dataset = dataset.batch(batch_size)
 
     def pair(ids):
         inputs = ids
@@ -227,7 +241,23 @@ def segment_batches(segments, batch_size, padding_id, shuffle_seed=None, repeat=
             inputs = tf.concat([tf.fill([tf.shape(ids)[0], 1], tf.cast(start_id, ids.dtype)), ids[:, :-1]], axis=1)
         return inputs, ids, tf.cast(ids != padding_id, "float32")
 
-    return dataset.batch(batch_size).map(pair)
+    return dataset.map(pair)
+
+
+def training_batches(data, config, seed, start_id=None):
+    """The training segments as endless shuffled :func:`segment_batches`, transposed by up to ``config.transpose``
+    semitones (REMI's ``Pitch`` tokens)."""
+    pitch_ids = data.tokenizer.token_ids("Pitch") if config.transpose else None
+    return segment_batches(
+        data.segments["train"],
+        config.batch_size,
+        data.tokenizer.pad_id,
+        shuffle_seed=seed,
+        repeat=True,
+        start_id=start_id,
+        transpose=config.transpose,
+        pitch_ids=pitch_ids,
+    )
 
 
 def start_run(run, model, data, config, seed, flags=None, resume=False, overwrite=False):
@@ -307,7 +337,7 @@ def train_fit_stage(model, data, config, run, stage, seed, verbose, eager_steps=
     print(f"stage {stage}: {epochs} epoch(s) of {steps_per_epoch(config, data)} steps")
     with run_smoke_eagerly(eager_steps):
         model.fit(
-            segment_batches(data.segments["train"], config.batch_size, pad, shuffle_seed=seed, repeat=True),
+            training_batches(data, config, seed),
             validation_data=segment_batches(
                 data.segments["valid"][: config.evaluation_segments], config.batch_size, pad
             ),
