@@ -99,7 +99,7 @@ def test_transposed_batches_move_pitch_tokens_together_and_stay_in_range():
     segments = np.array([[5, 10, 11, 3, 12, 0], [5, 20, 3, 0, 0, 0]], "int32")
     batches = segment_batches(segments, 2, 0, shuffle_seed=0, repeat=True, transpose=2, pitch_ids=range(10, 21))
     shifts = set()
-    for inputs, targets, weights in batches.take(20):
+    for inputs, targets, _ in batches.take(20):
         assert inputs.numpy().tolist() == targets.numpy().tolist()  # the VAE reconstructs what it reads
         for row in inputs.numpy():
             original = segments[1] if row[4] == 0 else segments[0]  # only the first segment has a 5th token

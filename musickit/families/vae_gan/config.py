@@ -152,7 +152,7 @@ class VaeGanConfig(FamilyConfig):
         if not 0 <= self.learning_rate_decay <= 1:
             raise UsageError(f"--learning-rate-decay {self.learning_rate_decay}: use a share of the steps in [0, 1]")
         if self.transpose and self.tokenizer != "remi":
-            raise UsageError(f"--transpose needs --tokenizer remi (got {self.tokenizer!r}): it moves REMI's Pitch tokens")
+            raise UsageError(f"--transpose needs --tokenizer remi (got {self.tokenizer!r}): it moves Pitch tokens")
         if self.transpose < 0:
             raise UsageError(f"--transpose must be 0 (off) or a number of semitones, got {self.transpose}")
         if not self.learning_rate > 0:
