@@ -133,7 +133,9 @@ class VaeGanHyperModel(keras_tuner.HyperModel):
         """The trial's score on the validation segments (never the test split the benchmark reports)."""
         segments = data.segments["valid"][: config.evaluation_segments]
         measures = posterior_measures(model, segments, config.batch_size)
-        greedy = greedy_samples(model, model.sample_prior(4, seed=0), config.max_segment_tokens + 1)
+        greedy = greedy_samples(
+            model, model.sample_prior(4, config.prior_temperature, seed=0), config.max_segment_tokens + 1
+        )
         logs = {"val_nll": held_out_nll(model, segments, config.batch_size)}
         logs.update({f"val_{name}": float(measures[name]) for name in REPORTED})
         logs["val_max_token_run"] = float(collapse_measures(greedy)["max_token_run"])

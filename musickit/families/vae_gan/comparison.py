@@ -90,7 +90,9 @@ def vae_side(model, data, config, seed=0):
     """The VAE-GAN's column: held-out NLL and accuracy from the posterior means, greedy collapse, prior samples."""
     segments = data.segments[data.held_out_name][: config.evaluation_segments]
     measures = posterior_measures(model, segments, config.batch_size)
-    greedy = greedy_samples(model, model.sample_prior(4, seed=seed), config.max_segment_tokens + 1)
+    greedy = greedy_samples(
+        model, model.sample_prior(4, config.prior_temperature, seed=seed), config.max_segment_tokens + 1
+    )
     samples = prior_pieces(
         model, data.tokenizer, JUDGED_PIECES, config.sampling, config.prior_temperature, seed, config.bars_per_segment
     )

@@ -427,7 +427,7 @@ def stage_gate(model, data, config, stage):
     (with latents) teacher-forced accuracy, KL per active dimension and the active units fraction."""
     from musickit.families.vae_gan.measures import posterior_measures
 
-    latents = None if stage == "transformer" else model.sample_prior(4, seed=0)
+    latents = None if stage == "transformer" else model.sample_prior(4, config.prior_temperature, seed=0)
     # The segments' length, as every greedy decode of the family uses: the engine compiles its loop once.
     gate = collapse_measures(greedy_samples(model, latents, config.max_segment_tokens + 1))
     if stage != "transformer":
