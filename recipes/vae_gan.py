@@ -21,7 +21,8 @@ segments. The encoder pools each segment into a global latent and each bar into 
 with a Keras SeedGenerator), reading the bar by eighths; every decoder block reads z_global and the token's bar
 latent through its eighth's projection (`--beats-per-bar 4` reads quarters, 1 the whole bar). The KL cost keeps
 free bits per dimension under a cyclical schedule after a reconstruction warm-up; the learning rate decays over
-the last quarter of each stage (`--learning-rate-decay`). Stages, each ending with a printed gate (greedy decoding must
+the last quarter of each stage (`--learning-rate-decay`); training segments are transposed at random by up to
+3 semitones (`--transpose`). Stages, each ending with a printed gate (greedy decoding must
 not repeat one token more than 16 times in a row; the VAE must keep active latent units; the GAN stage may raise
 held-out NLL by at most 5%):
 
@@ -50,10 +51,10 @@ from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_fl
 
 # Every setting lives in the family's configuration (musickit/families/vae_gan/config.py): 4-bar REMI segments
 # of Bach chorales (unisons merged), the `small` decoder (3 layers x 128) with a 2-layer encoder, a 32-dim global
-# latent and a 64-dim latent per bar read by eighths, free bits 1.0 nat per dimension, a cyclical KL schedule up
-# to 0.2, 5 language-model epochs, 16 VAE epochs (40 or more on a GPU), the learning rate decaying over each
-# stage's last quarter, 40 adversarial steps, prior samples from a Gaussian fitted to the training segments'
-# latents. The flags change it.
+# latent and a 64-dim latent per bar read by eighths, free bits 2.0 nats per dimension, a cyclical KL schedule up
+# to 0.2, training segments transposed by up to 3 semitones, 5 language-model epochs, 16 VAE epochs (40 or more
+# on a GPU), the learning rate decaying over each stage's last quarter, 40 adversarial steps, prior samples from a
+# Gaussian fitted to the training segments' latents, at temperature 0.9. The flags change it.
 DEFAULTS = VaeGanConfig.preset("cpu")
 FLAG_FIELDS = {
     "preset": "model_preset",
