@@ -130,7 +130,10 @@ def parse_arguments(argv=None):
         help="share of each stage's steps over which the learning rate decays to a tenth (0: constant)",
     )
     training.add_argument(
-        "--transpose", type=int, default=DEFAULTS.transpose, help="largest random transposition in semitones (0: off)"
+        "--transpose",
+        type=int,
+        default=DEFAULTS.transpose,
+        help="largest random transposition of REMI training segments in semitones (0: off)",
     )
     generation = parser.add_argument_group("generation")
     generation.add_argument("--interpolation-steps", type=int, default=DEFAULTS.interpolation_steps)

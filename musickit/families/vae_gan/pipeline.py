@@ -246,8 +246,8 @@ def segment_batches(
 
 def training_batches(data, config, seed, start_id=None):
     """The training segments as endless shuffled :func:`segment_batches`, transposed by up to ``config.transpose``
-    semitones (REMI's ``Pitch`` tokens)."""
-    pitch_ids = data.tokenizer.token_ids("Pitch") if config.transpose else None
+    semitones when they are REMI (one range of ``Pitch`` tokens; performance events keep their pitches)."""
+    transpose = config.transpose if config.tokenizer == "remi" else 0
     return segment_batches(
         data.segments["train"],
         config.batch_size,
@@ -255,8 +255,8 @@ def training_batches(data, config, seed, start_id=None):
         shuffle_seed=seed,
         repeat=True,
         start_id=start_id,
-        transpose=config.transpose,
-        pitch_ids=pitch_ids,
+        transpose=transpose,
+        pitch_ids=data.tokenizer.token_ids("Pitch") if transpose else None,
     )
 
 
