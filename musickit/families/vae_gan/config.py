@@ -48,8 +48,9 @@ class VaeGanConfig(FamilyConfig):
     ``free_bits`` per dimension under ``kl_schedule`` after a reconstruction
     warm-up of ``kl_warmup_fraction`` of its steps), then ``gan_steps``
     adversarial steps. Training segments are transposed at random by up to
-    ``transpose`` semitones (REMI; performance events are not). Each stage ends at a gate (``enforce_gates``: stop on
-    failure) that checks greedy decoding for collapse.
+    ``transpose`` semitones (REMI; performance events are not). Each stage
+    ends at a gate (``enforce_gates``: stop on failure) that checks greedy
+    decoding for collapse.
     """
 
     # Data.
@@ -91,8 +92,8 @@ class VaeGanConfig(FamilyConfig):
     learning_rate_decay: float = 0.25
     steps_per_epoch: int = None
     # Largest random transposition of a training segment in semitones (0: off; REMI: performance events are not
-    # transposed). Without it the model
-    # overfit the 929 training segments (accuracy 0.94 training, 0.86 validation); with 3: held-out NLL 0.45 -> 0.37.
+    # transposed). Without it the model overfit the 929 training segments (accuracy 0.94 training, 0.86
+    # validation); with 3: held-out NLL 0.45 -> 0.37.
     transpose: int = 3
     # The KL per dimension settles at the free bits: 0.25 left the decoder nearly blind to its latents (shuffling
     # them cost 0.03 accuracy), 1.0 with a KL weight of at most 0.2 let them carry 0.95 nats a dimension (0.07).
