@@ -51,7 +51,7 @@ from musickit.runs.sampling_flags import sampling_config_from_flags, sampling_fl
 
 # Every setting lives in the family's configuration (musickit/families/vae_gan/config.py): 4-bar REMI segments
 # of Bach chorales (unisons merged), the `small` decoder (3 layers x 128) with a 2-layer encoder, a 32-dim global
-# latent and a 64-dim latent per bar read by eighths, free bits 2.0 nats per dimension, a cyclical KL schedule up
+# latent and a 64-dim latent per bar read by eighths, free bits 1.0 nat per dimension, a cyclical KL schedule up
 # to 0.2, training segments transposed by up to 3 semitones, 5 language-model epochs, 16 VAE epochs (40 or more
 # on a GPU), the learning rate decaying over each stage's last quarter, 40 adversarial steps, prior samples from a
 # Gaussian fitted to the training segments' latents, at temperature 0.9. The flags change it.
