@@ -4,7 +4,7 @@ Description: Train a transformer VAE with a global latent and one latent per bar
   segments, progressively (decoder as a language model -> VAE -> VAE-GAN with a multi-scale discriminator), each
   stage gated against collapse; then write reconstructions beside their originals, prior samples and an
   interpolation between two held-out chorales.
-Run time: 13 min 30 s on 2 idle CPU cores from an empty cache (JAX, 2026-12-01: 5 language-model and 16 VAE
+Run time: 12 min 34 s on 2 idle CPU cores from an empty cache (JAX, 2026-12-01: 5 language-model and 16 VAE
   epochs of 58 steps, 40 adversarial steps, two fits of the prior, the samples; benchmarks/RESULTS.md,
   "Transformer-VAE-GAN"). `--smoke` costs about 60 s
   of CPU on TensorFlow and 90 s on JAX (compiling, mostly its training steps; a second run reuses JAX's cached
