@@ -7,10 +7,10 @@ import pytest
 
 from musickit.errors import UsageError
 from musickit.families import get_family
-from musickit.families.vae_gan.bars import beat_settings, token_bars
+from musickit.families.vae_gan.bars import beat_settings, token_bars, within_bars
 from musickit.families.vae_gan.comparison import judged_segments, training_steps
 from musickit.families.vae_gan.config import VaeGanConfig
-from musickit.families.vae_gan.gates import check_gate, collapse_measures, longest_run
+from musickit.families.vae_gan.gates import check_gate, collapse_measures, greedy_samples, longest_run
 from musickit.families.vae_gan.measures import interpolate_latents, monotonicity, slerp
 from musickit.families.vae_gan.pipeline import StageGateError, cut_segments, make_tokenizer, segment_batches
 
@@ -67,6 +67,21 @@ def test_collapse_measures_and_the_gate():
     with pytest.raises(StageGateError, match="posterior collapse"):
         check_gate("vae", healthy, config, error=StageGateError)
     assert check_gate("transformer", healthy, config)
+
+
+def test_greedy_decodes_are_read_to_the_end_of_the_segments_bars():
+    class TwoBarDecoder:  # writes two bars, then runs on repeating the token after them, as a melody's decode did
+        num_bars, bar_increments, bar_offset = 2, {3: 1.0}, 1.0
+
+        def generate(self, latents, max_length, sampler, stop_token_ids):
+            assert sampler == "greedy" and stop_token_ids is None
+            return [[3, 5, 6, 3, 7, 3] + [9] * (max_length - 6)]
+
+    decodes = greedy_samples(TwoBarDecoder(), None, max_length=40)
+    assert decodes == [[3, 5, 6, 3, 7]]
+    assert collapse_measures(decodes)["max_token_run"] == 1
+    # Performance events count bars by time shifts: token 4 is half a bar, so the second shift reaches bar 1.
+    assert within_bars([4, 8, 4, 8, 4, 8], {4: 0.5}, offset=0.0, bars=1).tolist() == [4, 8]
 
 
 def test_spherical_interpolation_ends_at_both_latents_and_monotonicity():

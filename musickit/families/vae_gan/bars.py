@@ -41,3 +41,16 @@ def token_bars(ids, increments, offset):
     for token, share in increments.items():
         table[token] = share
     return np.floor(np.cumsum(table[np.asarray(ids, "int64")]) - offset + 1e-4).astype("int64")
+
+
+def within_bars(ids, increments, offset, bars):
+    """The tokens of ``ids`` up to the end of its first ``bars`` bars (numpy).
+
+    A decoder trained on segments of ``bars`` bars learnt nothing past them
+    (their targets are padding), so a decode is read only that far.
+
+    >>> within_bars([1, 5, 1, 6, 1, 7, 7, 7], {1: 1.0}, offset=1.0, bars=2).tolist()
+    [1, 5, 1, 6]
+    """
+    ids = np.asarray(ids, "int64")
+    return ids[token_bars(ids, increments, offset) < bars]

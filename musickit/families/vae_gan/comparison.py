@@ -21,6 +21,7 @@ Example (what ``benchmarks/vae_gan.py`` does after training)::
 
 import numpy as np
 
+from musickit.families.vae_gan.bars import bar_settings, within_bars
 from musickit.families.vae_gan.gates import collapse_measures, greedy_samples
 from musickit.families.vae_gan.generation import decode_processors, decode_tokens, named_sampler, prior_pieces
 from musickit.families.vae_gan.measures import held_out_nll, posterior_measures
@@ -72,6 +73,9 @@ def transformer_side(transformer, data, config, seed=0):
     scores = transformer.evaluate(batches, return_dict=True, verbose=0)
     starts = np.full((4, 1), tokenizer.bos_id, "int32")
     greedy = transformer.generate(starts, config.max_segment_tokens + 1, sampler="greedy", stop_token_ids=None)
+    # Read up to the end of the segment's bars, as the VAE's greedy decodes are (gates.greedy_samples).
+    increments, offset = bar_settings(tokenizer)
+    greedy = [within_bars(row[1:], increments, offset, config.bars_per_segment) for row in greedy]
     sampling = config.sampling
     name, options = named_sampler(sampling)
     processors = decode_processors(tokenizer, sampling, transformer.vocabulary_size, config.bars_per_segment)
@@ -81,7 +85,7 @@ def transformer_side(transformer, data, config, seed=0):
     return {
         "held_out_nll": float(scores["nll"]),
         "teacher_forced_accuracy": float(scores["accuracy"]),
-        "greedy_max_token_run": collapse_measures([row[1:] for row in greedy])["max_token_run"],
+        "greedy_max_token_run": collapse_measures(greedy)["max_token_run"],
         "samples": [row[1:] for row in sampled],
     }
 

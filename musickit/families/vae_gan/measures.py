@@ -22,7 +22,7 @@ import numpy as np
 from keras import ops
 
 from musickit.families.vae_gan.bars import token_bars
-from musickit.families.vae_gan.gates import collapse_measures, longest_run
+from musickit.families.vae_gan.gates import collapse_measures, greedy_samples, longest_run
 from musickit.generation.compiling import compile_for_backend
 from musickit.metrics.diversity import distinct_ngram_ratio
 from musickit.models.music_vae import padded_row_count
@@ -319,4 +319,4 @@ def greedy_prior_samples(model, config, seed=0):
     read; the stage gates read 4): a rare run of one token shows in 64 decodes where 4 can miss it."""
     count = max(config.num_samples, config.evaluation_segments)
     latents = model.sample_prior(count, temperature=config.prior_temperature, seed=seed)
-    return model.generate(latents, max_length=config.max_segment_tokens + 1, sampler="greedy", stop_token_ids=None)
+    return greedy_samples(model, latents, config.max_segment_tokens + 1)
