@@ -257,10 +257,17 @@ def run(args):
 
     from musickit.families.hierarchical_transformer import pipeline
     from musickit.layers.snippet_encoder import SnippetEncoder
+    from musickit.utils.compile_cache import run_smoke_eagerly
+
+    def fits():
+        """``--quick`` trains a few steps, so TensorFlow runs its fits and evaluations eagerly rather than tracing
+        graphs (about 200 -> 100 s); generation keeps its one compiled loop a piece."""
+        return run_smoke_eagerly(args.quick)
 
     keras.utils.set_random_seed(args.seed)
     started = time.perf_counter()
-    tokenizer, corpus, classifier, classifier_accuracy = prepare(args)
+    with fits():
+        tokenizer, corpus, classifier, classifier_accuracy = prepare(args)
     print(
         f"{len(corpus.train)} training and {len(corpus.valid)} held-out pieces of {corpus.styles}; style "
         f"classifier held-out accuracy {classifier_accuracy.get('valid_accuracy', float('nan')):.3f}",
@@ -276,7 +283,8 @@ def run(args):
         "models": {},
     }
     with tempfile.TemporaryDirectory() as folder:
-        pretrained, weights, contrast = pretrained_hierarchical(args, tokenizer, corpus, folder)
+        with fits():
+            pretrained, weights, contrast = pretrained_hierarchical(args, tokenizer, corpus, folder)
         results["contrastive_pretraining"] = contrast
         # The judge of embedding similarity: a frozen copy of the contrastively pre-trained encoder.
         judge_encoder = SnippetEncoder.from_config(pretrained.encoder.get_config())
@@ -291,27 +299,24 @@ def run(args):
         ]
         for name, stages, init in variants:
             began = time.perf_counter()
-            model = train_hierarchical(args, tokenizer, corpus, weights[init], stages, os.path.join(folder, init))
-            results["models"][name] = measure(
-                model,
-                valid_pairs,
-                write_pieces(model, args, tokenizer, corpus),
-                tokenizer,
-                judge_encoder,
-                classifier,
-                corpus,
-                args,
-                began,
-            )
+            with fits():
+                model = train_hierarchical(args, tokenizer, corpus, weights[init], stages, os.path.join(folder, init))
+            written = write_pieces(model, args, tokenizer, corpus)
+            with fits():
+                results["models"][name] = measure(
+                    model, valid_pairs, written, tokenizer, judge_encoder, classifier, corpus, args, began
+                )
             print(f"{name}: {results['models'][name]}", flush=True)
         began = time.perf_counter()
-        baseline, valid_prompted = pipeline.train_baseline(
-            pretrained, corpus, settings(args), tokenizer, args.pretrain_steps, args.steps, verbose=0
-        )
+        with fits():
+            baseline, valid_prompted = pipeline.train_baseline(
+                pretrained, corpus, settings(args), tokenizer, args.pretrain_steps, args.steps, verbose=0
+            )
         written = write_pieces(baseline, args, tokenizer, corpus, baseline=True)
-        results["models"]["decoder-only (prompted)"] = measure(
-            baseline, valid_prompted, written, tokenizer, judge_encoder, classifier, corpus, args, began
-        )
+        with fits():
+            results["models"]["decoder-only (prompted)"] = measure(
+                baseline, valid_prompted, written, tokenizer, judge_encoder, classifier, corpus, args, began
+            )
     results["total_seconds"] = time.perf_counter() - started
     return results
 

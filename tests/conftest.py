@@ -46,6 +46,16 @@ def _private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("MUSICKIT_PROGRESS", "0")
 
 
+@pytest.fixture
+def eager_fits():
+    """TensorFlow runs the test's functions eagerly: for tests of a few one-step fits, whose time on TensorFlow is
+    nearly all graph tracing (an interrupted hierarchical trial: 72 s traced). Other backends are untouched."""
+    from musickit.utils.compile_cache import run_smoke_eagerly
+
+    with run_smoke_eagerly():
+        yield
+
+
 def pytest_report_header(config):
     return f"KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow (default)')}"
 

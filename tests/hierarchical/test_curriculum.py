@@ -108,6 +108,7 @@ def _window_length(y_true, y_pred):
     )
 
 
+@pytest.mark.usefixtures("eager_fits")
 @pytest.mark.long
 def test_fit_with_steps_per_epoch_walks_the_curriculum_once_across_epochs():
     keras.utils.set_random_seed(0)

@@ -164,6 +164,7 @@ def test_write_in_form_places_every_section_token_and_cuts_what_the_model_starts
     assert [tokenizer.id_to_token(token) for token in short] == ["SECTION_A", "Bar", "SECTION_B", "Bar"]
 
 
+@pytest.mark.usefixtures("eager_fits")
 def test_language_model_stage_trains_the_decoder_alone_without_gradient_warnings():
     model = HierarchicalTransformer.from_preset(
         "tiny", vocabulary_size=40, snippet_length=8, condition_sizes={"style": 2}

@@ -133,6 +133,7 @@ def test_stages_freeze_what_they_should():
         expand_stages("A,X", 2)
 
 
+@pytest.mark.usefixtures("eager_fits")
 def test_staged_training_resumes_after_finished_stages(tmp_path):
     model = _model()
     inputs = _inputs(batch=4)
@@ -166,6 +167,7 @@ def test_keras_file_round_trip(tmp_path, copy_head):
     assert loaded.get_config()["encoder"]["config"]["num_memory_vectors"] == 2
 
 
+@pytest.mark.usefixtures("eager_fits")
 def test_copy_head_learns_to_bring_a_section_back_and_not_to_copy_it_into_another():
     # Pieces "A a1..a6 B b1..b6 A a1..a6" of random notes, with 4 and 9 the section tokens: nothing predicts the
     # first A or B (chance: log 38 = 3.6 nats a note), the copy head predicts the returning A. Twelve steps open

@@ -25,6 +25,7 @@ def inputs(batch=2):
     }
 
 
+@pytest.mark.usefixtures("eager_fits")
 @pytest.mark.long
 def test_unet_starts_at_zero_trains_and_round_trips(tmp_path):
     # Self-attention in the middle only (as the tiny preset), cross-attention at level 1 and in the middle: fewer

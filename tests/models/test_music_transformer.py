@@ -46,6 +46,7 @@ def test_call_with_cache_matches_call_with_conditions():
     np.testing.assert_allclose(ops.convert_to_numpy(logits), full, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.usefixtures("eager_fits")
 def test_training_step_uses_only_weighted_tokens():
     keras.utils.set_random_seed(4)
     model = tiny()

@@ -83,6 +83,7 @@ def test_kl_free_bits_and_schedules_by_hand():
     assert cyclical == [0.0, 0.5, 1.0, 1.0, 0.0, 0.5, 1.0]
 
 
+@pytest.mark.usefixtures("eager_fits")
 @pytest.mark.long
 def test_fit_trains_with_the_kl_term_and_the_step_counter():
     model = tiny_model(token_dropout=0.2, mask_id=2)

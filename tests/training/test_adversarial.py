@@ -18,6 +18,7 @@ def _moved(before, after):
     return [not np.allclose(first, second) for first, second in zip(before, after)]
 
 
+@pytest.mark.usefixtures("eager_fits")
 @pytest.mark.long
 def test_each_phase_moves_only_its_own_network():
     keras.utils.set_random_seed(0)

@@ -49,6 +49,7 @@ def test_nll_term_adds_the_chosen_cross_entropy_per_token(examples):
     assert results["reward_margin"] == pytest.approx(0.0, abs=1e-4)  # no pair is ranked yet
 
 
+@pytest.mark.usefixtures("eager_fits")
 def test_interrupted_alignment_resumes_and_learns_the_preference(tmp_path, examples):
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):

@@ -32,6 +32,7 @@ def fresh_model():
     return compile_model(PianoRollLSTM(lstm_units=4, num_layers=1, dense_units=0))
 
 
+@pytest.mark.usefixtures("eager_fits")
 def test_interrupted_training_resumes_at_the_next_epoch(tmp_path):
     inputs, targets = data()
     run = RunFolder(tmp_path / "run")

@@ -100,6 +100,7 @@ class StopAfterEpoch(keras.callbacks.Callback):
             raise KeyboardInterrupt(f"stopped after epoch {epoch}")
 
 
+@pytest.mark.usefixtures("eager_fits")
 def test_an_interrupted_trial_continues_from_its_last_finished_stage(tmp_path):
     from musickit.data.form_corpus import build_form_corpus
 

@@ -34,6 +34,7 @@ class KilledOnceHyperModel(keras_tuner.HyperModel):
         return model.fit(x, targets, validation_data=(x, targets), batch_size=4, **kwargs)
 
 
+@pytest.mark.usefixtures("eager_fits")
 @pytest.mark.parametrize("kill_at", [0, 1])
 @pytest.mark.long
 def test_a_study_killed_in_a_trial_finishes_on_rerun(tmp_path, kill_at):

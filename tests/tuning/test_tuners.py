@@ -31,6 +31,7 @@ class ScaleHyperModel(keras_tuner.HyperModel):
         return model.fit(x, y * scale, validation_data=(x, y * scale), batch_size=4, **kwargs)
 
 
+@pytest.mark.usefixtures("eager_fits")
 def test_failed_trials_are_recorded_with_their_reason_and_the_study_goes_on(tmp_path):
     x = np.ones((8, 2), "float32")
     tuner = make_tuner(
