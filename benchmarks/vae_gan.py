@@ -70,6 +70,7 @@ def main(argv=None):
 
     from musickit.families.vae_gan import comparison, generation, pipeline
     from musickit.runs import RunFolder
+    from musickit.utils.compile_cache import run_smoke_eagerly
 
     keras.utils.set_random_seed(args.seed)
     started = time.perf_counter()
@@ -78,14 +79,16 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         run = RunFolder(folder)
         pipeline.start_run(run, model, data, config, seed=args.seed)
-        model = pipeline.train_stages(model, data, config, run, seed=args.seed, verbose=2)
+        # --smoke: a few steps per stage, so TensorFlow runs them eagerly rather than tracing graphs, as the recipe does
+        model = pipeline.train_stages(model, data, config, run, seed=args.seed, verbose=2, eager_steps=args.smoke)
         measures = pipeline.evaluate(model, data, config)
         _, generated = generation.write_run_samples(model, data, config, run, seed=args.seed)
         stages = pipeline.stages_done(run)
     sides = {"vae_gan": comparison.vae_side(model, data, config, seed=args.seed)}
     if not args.no_baseline:
         steps = comparison.training_steps(config, pipeline.steps_per_epoch(config, data))
-        transformer = comparison.train_plain_transformer(model, data, config, steps, seed=args.seed)
+        with run_smoke_eagerly(args.smoke):
+            transformer = comparison.train_plain_transformer(model, data, config, steps, seed=args.seed)
         sides["plain_transformer"] = comparison.transformer_side(transformer, data, config, seed=args.seed)
     comparison.judge_samples(sides, data, config, seed=args.seed)
     gan = stages["vae_gan"]["gate"]
