@@ -379,13 +379,18 @@ leave out --resume to start one
 def load_model_file(path):
     """``keras.saving.load_model``; a damaged or unsafe file is one line.
 
-    The model's classes must be registered first: the family that loads a
-    run imports its own model module (which registers it and its layers), so
-    this module imports no model and stays below the families.
+    Every model class is registered first (importing :mod:`musickit.models`),
+    so a bare script loads any run's ``model.keras``.
+
+    Example:
+
+    >>> model = load_model_file("runs/vae_gan/model.keras")  # doctest: +SKIP
     """
     import zipfile
 
     import keras  # here, not at the top: `musickit --help` should not wait for a backend
+
+    import musickit.models  # noqa: F401  (registers every model class and its layers for .keras loading)
 
     if not os.path.isfile(path):
         raise UsageError(f"{path} does not exist; the run did not finish training: rerun its recipe with --resume")

@@ -1,5 +1,9 @@
 """MusicVAE: latents reach the decoder, fit() trains it with the KL schedule, cached decoding, .keras round trip."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -147,6 +151,20 @@ def test_cached_generation_matches_full_recompute_and_round_trip(tmp_path, beats
         keras.ops.convert_to_numpy(loaded(SEGMENTS)), keras.ops.convert_to_numpy(model(SEGMENTS)), atol=1e-5
     )
     assert loaded.generate(latents, max_length=12, stop_token_ids=None) == cached
+
+
+def test_a_bare_script_loads_a_saved_vae_through_load_model_file(tmp_path):
+    # load_model_file registers every model class itself: a script importing nothing else of musickit loads a run.
+    model = tiny_model()
+    model.build()
+    path = tmp_path / "vae.keras"
+    model.save(path)
+    script = "import sys; from musickit.runs.folder import load_model_file; print(type(load_model_file(sys.argv[1])))"
+    environment = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.dirname(__file__)))}
+    command = [sys.executable, "-c", script, str(path)]
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip().endswith("MusicVAE'>")
 
 
 def test_a_fitted_prior_samples_the_latents_gaussian_and_is_saved(tmp_path):
