@@ -70,7 +70,7 @@ def test_collapse_measures_and_the_gate():
 
 
 def test_greedy_decodes_are_read_to_the_end_of_the_segments_bars():
-    class TwoBarDecoder:  # writes two bars, then runs on repeating the token after them, as a melody's decode did
+    class TwoBarDecoder:  # writes two bars, then runs on past them repeating one token
         num_bars, bar_increments, bar_offset = 2, {3: 1.0}, 1.0
 
         def generate(self, latents, max_length, sampler, stop_token_ids):

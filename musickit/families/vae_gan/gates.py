@@ -30,8 +30,8 @@ def longest_run(sequence):
 
 def greedy_samples(model, latents, max_length):
     """Greedy decoding (no processors, no end token) from ``latents`` (``None``: the plain decoder), each decode
-    read up to the end of the model's ``num_bars`` bars: past them the decoder was never trained, and a melody's
-    four bars end long before ``max_length`` (its decodes then ran on as one token repeated 179 times)."""
+    read up to the end of the model's ``num_bars`` bars: past them the decoder was never trained (their targets
+    are padding), and a melody's four bars end long before ``max_length``."""
     decoded = model.generate(latents, max_length=max_length, sampler="greedy", stop_token_ids=None)
     return [within_bars(row, model.bar_increments, model.bar_offset, model.num_bars).tolist() for row in decoded]
 
