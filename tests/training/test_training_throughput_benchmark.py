@@ -1,6 +1,10 @@
-"""benchmarks/training_throughput.py at its tiniest size, so the throughput_benchmark cannot rot unnoticed."""
+"""benchmarks/training_throughput.py at its tiniest size, so the throughput_benchmark cannot rot unnoticed.
+
+This is the one run of the script in the default tests: tests/benchmarks/test_benchmarks_smoke.py leaves it here.
+"""
 
 import importlib.util
+import json
 import pathlib
 
 import pytest
@@ -16,29 +20,17 @@ def throughput_benchmark():
     return module
 
 
-def test_tiny_run_reports_every_figure(throughput_benchmark):
+def test_tiny_run_reports_every_figure(throughput_benchmark, capsys):
     import keras
 
     # The quicker path per backend: JAX compiles each operation on its own when not jit-compiled (217 s
     # against 128 s on a loaded 2-core machine); TensorFlow traces far faster than XLA compiles.
     jit = "on" if keras.config.backend() == "jax" else "off"
-    args = throughput_benchmark.parse_arguments(
-        [
-            "--preset",
-            "tiny",
-            "--encodings",
-            "rotary",
-            "--steps",
-            "1",
-            "--rounds",
-            "1",
-            "--peak-tflops",
-            "1",
-            "--jit",
-            jit,
-        ]
-    )
-    results = throughput_benchmark.run(args)
+    flags = ["--preset", "tiny", "--encodings", "rotary", "--steps", "1", "--rounds", "1", "--peak-tflops", "1"]
+    # main() as the command line runs it (this is the benchmark smoke test's run of this script): its last
+    # line is the whole result as JSON.
+    throughput_benchmark.main([*flags, "--jit", jit, "--json"])
+    results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     rows = results["transformer"]
     assert set(rows) == {"musickit_rotary", "keras_hub"}
     for row in rows.values():
