@@ -10,9 +10,11 @@ shared evaluator against held-out segments beside its floors and ceiling
     python benchmarks/vae_gan.py --json                # the recipe's cpu preset
     python benchmarks/vae_gan.py --smoke --json        # the recipe's smoke settings: seconds, numbers meaningless
     python benchmarks/vae_gan.py --no-baseline --config '{"beats_per_bar": 4}'   # one ablation, VAE-GAN alone
+    python benchmarks/vae_gan.py --output-dir runs/vae_gan_benchmark   # keep the run folder (model, samples)
 """
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -49,6 +51,9 @@ def parse_arguments(argv=None):
         help="more VaeGanConfig fields as a JSON object, e.g. '{\"beats_per_bar\": 8}' (an ablation run)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="leave out the plain Music Transformer")
+    parser.add_argument(
+        "--output-dir", default=None, help="keep the VAE-GAN's run folder here (default: a temporary folder, deleted)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="end with one JSON object")
     return parser.parse_args(argv)
@@ -76,7 +81,7 @@ def main(argv=None):
     started = time.perf_counter()
     data = pipeline.load_data(config, seed=args.seed)
     model = pipeline.build_model(config, data)
-    with tempfile.TemporaryDirectory() as folder:
+    with contextlib.nullcontext(args.output_dir) if args.output_dir else tempfile.TemporaryDirectory() as folder:
         run = RunFolder(folder)
         pipeline.start_run(run, model, data, config, seed=args.seed)
         # --smoke: a few steps per stage, so TensorFlow runs them eagerly rather than tracing graphs, as the recipe does
