@@ -147,6 +147,11 @@ def print_side_by_side(sides):
         values = [sides[name][row] for name in names]
         cells = [f"{value:.3f}" if isinstance(value, float) else str(value) for value in values]
         print(f"| {row} | " + " | ".join(cells) + " |")
+    copied = [sides[name]["copied_ngram_share"] for name in names]
+    print(
+        f"| samples' {copied[0]['n']}-grams found in training segments (held-out segments:"
+        f" {copied[0]['held_out']:.2f}) | " + " | ".join(f"{share['samples']:.2f}" for share in copied) + " |"
+    )
     music = sides[names[0]]["music"]["mean_overlap"]
     print(
         "| samples' mean overlap with held-out segments | "

@@ -82,6 +82,22 @@ def distinct_ngram_ratio(sequences, n=4):
     return len(distinct) / total if total else float("nan")
 
 
+def copied_ngram_share(sequences, reference_sequences, n=16):
+    """Mean over ``sequences`` of the share of their n-grams that occur somewhere in ``reference_sequences``.
+
+    A sampler that replays its training data scores near 1 against the training set; held-out real pieces
+    give the corpus' own rate (shared cadences and formulas), the number to read it beside. Sequences
+    shorter than ``n`` are left out; NaN when none is long enough.
+
+    >>> copied_ngram_share([[1, 2, 3], [7, 8, 9]], [[0, 1, 2, 3], [9, 8]], n=2)  # all of the first, none of the second
+    0.5
+    """
+    known = set().union(*(ngrams(reference, n) for reference in reference_sequences))
+    windows = [ngrams(sequence, n) for sequence in sequences]
+    shares = [len(window & known) / len(window) for window in windows if window]
+    return float(np.mean(shares)) if shares else float("nan")
+
+
 def _impute(features):
     """Replace NaNs by their column mean; drop columns that are all NaN."""
     features = np.asarray(features, dtype=float)

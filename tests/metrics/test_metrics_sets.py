@@ -16,6 +16,7 @@ from musickit.metrics.distribution import (
     overlap_area,
 )
 from musickit.metrics.diversity import (
+    copied_ngram_share,
     distinct_ngram_ratio,
     feature_diversity,
     mode_collapse_indicators,
@@ -80,6 +81,16 @@ def test_ngram_diversity_and_distinct_ratio():
     assert ngram_diversity([[1, 2, 3], [2, 3, 4]], n=2) == pytest.approx(2 / 3)
     assert distinct_ngram_ratio([[1, 1, 1, 1]], n=2) == pytest.approx(1 / 3)
     assert math.isnan(ngram_diversity([[1, 2, 3]], n=2))
+
+
+def test_copied_ngram_share_counts_windows_found_in_the_reference():
+    reference = [[0, 1, 2, 3], [9, 8]]
+    # {12, 23}: both in the reference; {78, 89}: neither (89 reversed is not 98); {12, 25}: one of two.
+    assert copied_ngram_share([[1, 2, 3]], reference, n=2) == 1.0
+    assert copied_ngram_share([[7, 8, 9]], reference, n=2) == 0.0
+    assert copied_ngram_share([[1, 2, 3], [7, 8, 9], [1, 2, 5]], reference, n=2) == pytest.approx(0.5)
+    assert copied_ngram_share([[1, 2, 3], [4]], reference, n=2) == 1.0  # too short to count
+    assert math.isnan(copied_ngram_share([[1]], reference, n=2))
 
 
 def test_feature_diversity_scales_and_imputes():

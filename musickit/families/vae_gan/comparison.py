@@ -26,10 +26,13 @@ from musickit.families.vae_gan.gates import collapse_measures, greedy_samples
 from musickit.families.vae_gan.generation import decode_processors, decode_tokens, named_sampler, prior_pieces
 from musickit.families.vae_gan.measures import held_out_nll, posterior_measures
 from musickit.families.vae_gan.pipeline import compile_token_model, segment_batches, training_batches
-from musickit.metrics.diversity import distinct_ngram_ratio
+from musickit.metrics.diversity import copied_ngram_share, distinct_ngram_ratio
 
 #: Pieces sampled from each model and judged against as many held-out segments.
 JUDGED_PIECES = 16
+#: Token n-grams whose share found in the training segments measures copying: 16 REMI tokens are about two
+#: four-voice chords with their positions.
+COPIED_NGRAM = 16
 
 
 def training_steps(config, steps_per_epoch):
@@ -120,9 +123,11 @@ def judged_segments(data, split, count, seed=0):
 def judge_samples(sides, data, config, seed=0):
     """Add to each side of ``sides`` the judgement of its samples against held-out segments; return ``sides``.
 
-    Each side gains ``distinct4_ratio`` (its samples' distinct 4-grams over the held-out segments') and
-    ``music`` (:func:`~musickit.metrics.corpus.compare_to_corpus` on the decoded samples, one segment long,
-    with floors fitted on training segments and training segments as the ceiling).
+    Each side gains ``distinct4_ratio`` (its samples' distinct 4-grams over the held-out segments'),
+    ``copied_ngram_share`` (the share of its samples' :data:`COPIED_NGRAM`-grams found in a training segment,
+    beside the held-out segments' share: a sampler that replays its training data is near 1) and ``music``
+    (:func:`~musickit.metrics.corpus.compare_to_corpus` on the decoded samples, one segment long, with floors
+    fitted on training segments and training segments as the ceiling).
     """
     from musickit.metrics.corpus import compare_to_corpus
     from musickit.metrics.evaluation import json_safe
@@ -131,12 +136,20 @@ def judge_samples(sides, data, config, seed=0):
     held_out = judged_segments(data, data.held_out_name, JUDGED_PIECES, seed)
     training = judged_segments(data, "train", 4 * JUDGED_PIECES, seed)
     data_distinct4 = distinct_ngram_ratio(held_out, 4)
+    pad = tokenizer.pad_id
+    every_training_segment = [row[row != pad].tolist() for row in data.segments["train"]]
+    held_out_copied = copied_ngram_share(held_out, every_training_segment, COPIED_NGRAM)
     held_out_scores = [decode_tokens(tokenizer, ids) for ids in held_out]
     training_scores = [decode_tokens(tokenizer, ids) for ids in training]
     length = 4.0 * config.bars_per_segment
     for side in sides.values():
         samples = side.pop("samples")
         side["distinct4_ratio"] = distinct_ngram_ratio(samples, 4) / data_distinct4 if data_distinct4 else float("nan")
+        side["copied_ngram_share"] = {
+            "samples": copied_ngram_share(samples, every_training_segment, COPIED_NGRAM),
+            "held_out": held_out_copied,
+            "n": COPIED_NGRAM,
+        }
         scores = [decode_tokens(tokenizer, ids) for ids in samples]
         side["music"] = json_safe(compare_to_corpus(scores, held_out_scores, training_scores, seed=seed, length=length))
     return sides
