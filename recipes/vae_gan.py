@@ -89,6 +89,7 @@ CONFIG_FLAGS = (
     "interpolation_steps",
     "prior_temperature",
     "fitted_prior",
+    "prior_components",
 )
 
 
@@ -143,6 +144,12 @@ def parse_arguments(argv=None):
         action=argparse.BooleanOptionalAction,
         default=DEFAULTS.fitted_prior,
         help="sample a Gaussian fitted to the training segments' latents (--no-fitted-prior: N(0, 1))",
+    )
+    generation.add_argument(
+        "--prior-components",
+        type=int,
+        default=DEFAULTS.prior_components,
+        help="with --fitted-prior, a mixture of this many training segments' posteriors instead (0: one Gaussian)",
     )
     generation.add_argument("--new-tokens", type=int, default=DEFAULTS.sampling.new_tokens)
     return parse_flags(parser, argv)

@@ -89,6 +89,7 @@ VAE_SETTINGS = (
     "mask_id",
     "seed",
     "fitted_prior",
+    "prior_components",
 )
 
 
@@ -129,6 +130,11 @@ class MusicVAE(DecoderLanguageModel):
             with the weights) that :meth:`fit_prior` fits to the encoder's
             latents after training, and :meth:`sample_prior` samples it instead
             of ``N(0, I)``. Until fitted it is ``N(0, I)``.
+        prior_components: int; with ``fitted_prior``, a positive number keeps
+            that many of the training segments' posteriors instead of one
+            Gaussian (``prior_mean`` and ``prior_scale`` then hold one mean and
+            one diagonal scale per component): the prior is their equal
+            mixture, the aggregate posterior itself.
 
     Call arguments:
         inputs: integer ``(batch, time)`` segment ids (padded with ``padding_id``).
@@ -184,6 +190,7 @@ class MusicVAE(DecoderLanguageModel):
         mask_id=None,
         seed=None,
         fitted_prior=False,
+        prior_components=0,
         position_encoding="relative",
         dropout=0.1,
         layer_norm_epsilon=1e-5,
@@ -233,6 +240,9 @@ class MusicVAE(DecoderLanguageModel):
         self.mask_id = None if mask_id is None else int(mask_id)
         self.seed = seed
         self.fitted_prior = bool(fitted_prior)
+        self.prior_components = int(prior_components)
+        if self.prior_components < 0 or (self.prior_components and not self.fitted_prior):
+            raise UsageError(f"prior_components={prior_components}: use 0, or a positive number with fitted_prior=True")
         table = np.zeros(self.vocabulary_size, "float32")
         for token, share in self.bar_increments.items():
             table[token] = share
@@ -305,11 +315,19 @@ class MusicVAE(DecoderLanguageModel):
             )
         if self.fitted_prior and not hasattr(self, "prior_mean"):
             size = self.latent_size
+            # One Gaussian (a mean and a Cholesky factor), or a mixture of diagonal ones (unfitted: N(0, I)).
+            mean_shape, scale_shape = (
+                ((self.prior_components, size),) * 2 if self.prior_components else ((size,), (size, size))
+            )
             self.prior_mean = self.add_weight(
-                shape=(size,), initializer="zeros", dtype="float32", trainable=False, name="prior_mean"
+                shape=mean_shape, initializer="zeros", dtype="float32", trainable=False, name="prior_mean"
             )
             self.prior_scale = self.add_weight(
-                shape=(size, size), initializer="identity", dtype="float32", trainable=False, name="prior_scale"
+                shape=scale_shape,
+                initializer="ones" if self.prior_components else "identity",
+                dtype="float32",
+                trainable=False,
+                name="prior_scale",
             )
         self.built = True
 
@@ -511,11 +529,18 @@ class MusicVAE(DecoderLanguageModel):
 
     def sample_prior(self, num_samples, temperature=1.0, seed=None):
         """``num_samples`` latents from the prior, its spread scaled by ``temperature``: ``{"global_latent",
-        "bar_latents"}``. The prior is ``N(0, I)``, or with ``fitted_prior`` the Gaussian :meth:`fit_prior` fitted.
+        "bar_latents"}``. The prior is ``N(0, I)``, or with ``fitted_prior`` what :meth:`fit_prior` fitted: one
+        Gaussian, or with ``prior_components`` a mixture (``temperature`` then scales each component's spread).
         """
         generator = np.random.default_rng(seed)
         latents = temperature * generator.standard_normal((num_samples, self.latent_size))
-        if self.fitted_prior:
+        if self.prior_components:
+            # A component per sample, its noise scaled by its own posterior's spread.
+            chosen = generator.integers(0, self.prior_components, num_samples)
+            latents = (
+                ops.convert_to_numpy(self.prior_mean)[chosen] + ops.convert_to_numpy(self.prior_scale)[chosen] * latents
+            )
+        elif self.fitted_prior:
             scale = ops.convert_to_numpy(self.prior_scale)
             latents = ops.convert_to_numpy(self.prior_mean) + latents @ scale.T
         latents = latents.astype("float32")
@@ -529,12 +554,16 @@ class MusicVAE(DecoderLanguageModel):
     def fit_prior(self, posterior):
         """Fit the prior to the encoder's latents: the aggregate posterior of ``posterior`` (``posterior_mean``'s
         numpy dict over training segments: ``global_mean``, ``bar_mean`` and their ``*_log_variance``) as one
-        Gaussian, its covariance that of the means plus their mean variance.
+        Gaussian, its covariance that of the means plus their mean variance; or, with ``prior_components``, as
+        a mixture of that many of the posteriors themselves (chosen at random, with a fixed seed).
 
         The KL term pulls each posterior towards ``N(0, I)`` but does not make them fill it: the latents of
         real segments spread less than 1 per dimension and their bars covary (a chorale keeps its key), so
         ``N(0, I)`` samples fall between the pieces. Sampling this Gaussian instead is the ex-post density
-        estimate of Ghosh et al. (2020, "From variational to deterministic autoencoders").
+        estimate of Ghosh et al. (2020, "From variational to deterministic autoencoders"). One Gaussian still
+        falls between pieces when the posteriors are sharp (long training, more free bits); the mixture keeps
+        each sample near one training segment's posterior, the "aggregate posterior" of Tomczak & Welling
+        (2018, "VAE with a VampPrior"), at the cost of storing the components.
         """
         if not self.fitted_prior:
             raise UsageError("fit_prior needs a model built with fitted_prior=True")
@@ -543,6 +572,16 @@ class MusicVAE(DecoderLanguageModel):
         variances = np.exp(
             np.concatenate([posterior["global_log_variance"], posterior["bar_log_variance"].reshape(count, -1)], axis=1)
         )
+        if self.prior_components:
+            # Keep the posteriors themselves: a fixed random choice of them, each as often as any other when
+            # there are fewer segments than components.
+            generator = np.random.default_rng(0)
+            chosen = np.concatenate([generator.permutation(count) for _ in range(-(-self.prior_components // count))])[
+                : self.prior_components
+            ]
+            self.prior_mean.assign(means[chosen].astype("float32"))
+            self.prior_scale.assign(np.sqrt(variances[chosen]).astype("float32"))
+            return
         size = means.shape[1]
         covariance = np.cov(means.astype("float64"), rowvar=False).reshape(size, size) if count > 1 else 0.0
         covariance = covariance + np.diag(variances.mean(axis=0)) + 1e-6 * np.eye(size)

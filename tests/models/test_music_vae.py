@@ -198,6 +198,37 @@ def test_a_fitted_prior_samples_the_latents_gaussian_and_is_saved(tmp_path):
         tiny_model().fit_prior(posterior)
 
 
+def test_a_mixture_prior_samples_near_the_training_posteriors_and_is_saved(tmp_path):
+    model = tiny_model(fitted_prior=True, prior_components=4)
+    model.build()
+    assert abs(model.sample_prior(4000, seed=0)["global_latent"].std() - 1.0) < 0.05  # unfitted: N(0, I)
+    # Two training segments: one at 5 on every dimension (spread 0.1), one at -5 (spread 0.2).
+    posterior = {
+        "global_mean": np.array([[5.0] * 4, [-5.0] * 4]),
+        "bar_mean": np.array([[[5.0] * 2] * 2, [[-5.0] * 2] * 2]),
+        "global_log_variance": np.log(np.array([[0.01] * 4, [0.04] * 4])),
+        "bar_log_variance": np.log(np.array([[[0.01] * 2] * 2, [[0.04] * 2] * 2])),
+    }
+    model.fit_prior(posterior)  # 4 components from 2 posteriors: each kept twice
+    assert sorted(np.asarray(model.prior_mean)[:, 0]) == [-5, -5, 5, 5]
+    samples = model.sample_prior(20000, seed=1)
+    flat = np.concatenate([samples["global_latent"], samples["bar_latents"].reshape(20000, -1)], axis=1)
+    upper = flat[:, 0] > 0
+    assert 0.48 < upper.mean() < 0.52  # each posterior as often as the other
+    assert np.all(np.sign(flat) == np.where(upper, 1, -1)[:, None])  # a sample stays with its component
+    assert flat[upper].std(axis=0) == pytest.approx(np.full(8, 0.1), rel=0.05)
+    assert flat[~upper].std(axis=0) == pytest.approx(np.full(8, 0.2), rel=0.05)
+    cooler = model.sample_prior(20000, temperature=0.5, seed=1)["global_latent"]
+    assert cooler[cooler[:, 0] > 0, 0].std() == pytest.approx(0.05, rel=0.05)
+    path = str(tmp_path / "mixture.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    assert loaded.prior_components == 4
+    assert np.allclose(loaded.sample_prior(3, seed=2)["bar_latents"], model.sample_prior(3, seed=2)["bar_latents"])
+    with pytest.raises(UsageError, match="prior_components"):
+        tiny_model(prior_components=4)
+
+
 def test_bad_settings_are_one_line_errors():
     with pytest.raises(UsageError, match="bar_increments"):
         tiny_model(bar_increments={})

@@ -63,6 +63,7 @@ def test_smoke_run_trains_every_stage_writes_samples_and_generates_again(tmp_pat
         (["--top-p", "0"], "--top-p"),
         (["--learning-rate-decay", "1.5"], "--learning-rate-decay"),
         (["--transpose", "-2"], "--transpose"),
+        (["--prior-components", "-1"], "--prior-components"),
     ],
 )
 def test_bad_flags_are_one_line_errors_before_any_work(flags, message):

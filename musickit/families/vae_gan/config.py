@@ -128,6 +128,7 @@ class VaeGanConfig(FamilyConfig):
     # samples of the preset were measured there.
     prior_temperature: float = 0.9
     fitted_prior: bool = True
+    prior_components: int = 0
     evaluation_segments: int = 64
     sampling: SamplingConfig = FAMILY_SAMPLING
 
@@ -160,6 +161,10 @@ class VaeGanConfig(FamilyConfig):
             raise UsageError("--free-bits, --kl-max-weight and --adversarial-weight must not be negative")
         if not 0 <= self.learning_rate_decay <= 1:
             raise UsageError(f"--learning-rate-decay {self.learning_rate_decay}: use a share of the steps in [0, 1]")
+        if self.prior_components < 0:
+            raise UsageError(
+                f"--prior-components must be 0 (one Gaussian) or a number of components, got {self.prior_components}"
+            )
         if self.transpose < 0:
             raise UsageError(f"--transpose must be 0 (off) or a number of semitones, got {self.transpose}")
         if not self.learning_rate > 0:

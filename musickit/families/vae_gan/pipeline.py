@@ -156,6 +156,7 @@ def build_model_for(config, tokenizer, steps):
         token_dropout=config.token_dropout,
         use_latents=config.last_stage != "transformer",
         fitted_prior=config.fitted_prior,
+        prior_components=config.prior_components if config.fitted_prior else 0,
         bos_id=tokenizer.bos_id,
         mask_id=mask_id,
         padding_id=tokenizer.pad_id,
