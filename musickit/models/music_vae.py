@@ -573,8 +573,8 @@ class MusicVAE(DecoderLanguageModel):
             np.concatenate([posterior["global_log_variance"], posterior["bar_log_variance"].reshape(count, -1)], axis=1)
         )
         if self.prior_components:
-            # Keep the posteriors themselves: a fixed random choice of them, each as often as any other when
-            # there are fewer segments than components.
+            # Keep the posteriors themselves: a fixed random choice of them; with fewer segments than
+            # components, every posterior once before any twice.
             generator = np.random.default_rng(0)
             chosen = np.concatenate([generator.permutation(count) for _ in range(-(-self.prior_components // count))])[
                 : self.prior_components
