@@ -131,9 +131,11 @@ class VaeGanConfig(FamilyConfig):
     fitted_prior: bool = True
     # One Gaussian still falls between the pieces: its samples clash (semitone clashes 0.10-0.14 of the time,
     # the chorales' 0.04). A mixture of the training segments' own posteriors (1024 components hold all 929 of
-    # the recipe's) judged 0.85 against 0.80 (32 samples, two seeds), clashes 0.08, and its samples share fewer
-    # 16-token runs with the training segments (0.05) than held-out chorales do (0.08): it does not replay them.
-    # Temperature then scales each component's spread; 0.4-1.0 judged alike (benchmarks/RESULTS.md).
+    # the recipe's) judged 0.84-0.85 against 0.80 (32 samples, two seeds), clashes 0.07-0.09, and its samples
+    # share fewer 16-token runs with the training segments (0.03-0.05) than held-out chorales do (0.08): at 16
+    # epochs it does not replay them. Temperature then scales each component's spread. A model trained longer
+    # has sharper posteriors: at 40 epochs the mixture's samples at 0.9-1.0 share 0.19-0.24 (replaying), at
+    # 1.5 about what held-out chorales do (benchmarks/RESULTS.md).
     prior_components: int = 1024
     evaluation_segments: int = 64
     sampling: SamplingConfig = FAMILY_SAMPLING
