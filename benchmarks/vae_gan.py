@@ -91,9 +91,12 @@ def main(argv=None):
         stages = pipeline.stages_done(run)
     sides = {"vae_gan": comparison.vae_side(model, data, config, seed=args.seed)}
     if not args.no_baseline:
-        steps = comparison.training_steps(config, pipeline.steps_per_epoch(config, data))
+        epoch_steps = pipeline.steps_per_epoch(config, data)
+        steps = comparison.training_steps(config, epoch_steps)
         with run_smoke_eagerly(args.smoke):
-            transformer = comparison.train_plain_transformer(model, data, config, steps, seed=args.seed)
+            transformer = comparison.train_plain_transformer(
+                model, data, config, steps, seed=args.seed, steps_per_epoch=epoch_steps
+            )
         sides["plain_transformer"] = comparison.transformer_side(transformer, data, config, seed=args.seed)
     comparison.judge_samples(sides, data, config, seed=args.seed)
     gan = stages["vae_gan"]["gate"]

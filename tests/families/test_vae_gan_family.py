@@ -8,7 +8,7 @@ import pytest
 from musickit.errors import UsageError
 from musickit.families import get_family
 from musickit.families.vae_gan.bars import beat_settings, token_bars, within_bars
-from musickit.families.vae_gan.comparison import judged_segments, training_steps
+from musickit.families.vae_gan.comparison import fit_steps, judged_segments, training_steps
 from musickit.families.vae_gan.config import VaeGanConfig
 from musickit.families.vae_gan.gates import check_gate, collapse_measures, greedy_samples, longest_run
 from musickit.families.vae_gan.measures import interpolate_latents, monotonicity, slerp
@@ -107,6 +107,26 @@ def test_the_plain_transformer_trains_as_long_and_reads_the_segments_shifted():
     assert inputs.numpy().tolist() == [[1, 5, 6, 7], [1, 8, 9, 0]]
     assert targets.numpy().tolist() == segments.tolist()
     assert weights.numpy().tolist() == [[1, 1, 1, 0], [1, 1, 0, 0]]
+
+
+def test_the_plain_transformer_fits_its_steps_in_epochs_and_a_shorter_last_one():
+    import keras
+    import tensorflow as tf
+
+    batches = tf.data.Dataset.from_tensor_slices((np.ones((4, 2)), np.ones((4, 1)))).batch(2).repeat()
+    for steps_per_epoch, fits in ((2, [(2, 2), (1, 1)]), (None, [(1, 5)]), (9, [(1, 5)])):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        calls = []  # (epochs, steps per epoch) of each fit
+        keras_fit = model.fit
+
+        def recording_fit(data, epochs, steps_per_epoch, verbose, keras_fit=keras_fit, calls=calls):
+            calls.append((epochs, steps_per_epoch))
+            return keras_fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose)
+
+        model.fit = recording_fit
+        fit_steps(model, batches, steps=5, steps_per_epoch=steps_per_epoch, verbose=0)
+        assert calls == fits and int(model.optimizer.iterations) == 5
 
 
 def test_transposed_batches_move_pitch_tokens_together_and_stay_in_range():

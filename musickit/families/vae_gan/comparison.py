@@ -40,8 +40,12 @@ def training_steps(config, steps_per_epoch):
     return (config.transformer_epochs + config.vae_epochs) * steps_per_epoch + config.gan_steps
 
 
-def train_plain_transformer(vae, data, config, steps, seed=0, verbose=2):
-    """A Music Transformer matched to ``vae``'s parameters, trained ``steps`` steps on the training segments."""
+def train_plain_transformer(vae, data, config, steps, seed=0, verbose=2, steps_per_epoch=None):
+    """A Music Transformer matched to ``vae``'s parameters, trained ``steps`` steps on the training segments.
+
+    ``steps_per_epoch`` (default: all ``steps`` in one) splits the steps into epochs of that length and a
+    shorter last one, so that a long run reports its loss as it goes, as the VAE's stages do.
+    """
     from musickit.models.parameter_matching import count_parameters, matched_music_transformer
 
     tokenizer = data.tokenizer
@@ -58,13 +62,26 @@ def train_plain_transformer(vae, data, config, steps, seed=0, verbose=2):
     transformer.build()
     compile_token_model(transformer, config, steps)  # the VAE's optimiser, schedule, loss and metrics
     print(f"plain Music Transformer: {count_parameters(transformer):,} parameters, {steps} steps")
-    transformer.fit(
-        training_batches(data, config, seed, start_id=tokenizer.bos_id),
-        epochs=1,
-        steps_per_epoch=steps,
-        verbose=verbose,
-    )
+    batches = training_batches(data, config, seed, start_id=tokenizer.bos_id)
+    fit_steps(transformer, batches, steps, steps_per_epoch, verbose=verbose)
     return transformer
+
+
+def fit_steps(model, batches, steps, steps_per_epoch=None, verbose=2):
+    """Train ``model`` ``steps`` steps on the endless ``batches``, in epochs of ``steps_per_epoch``.
+
+    ``fit`` takes one length for every epoch, so a remainder (the adversarial stage's steps, for the plain
+    transformer) is a second, shorter ``fit``.
+
+    Example::
+
+        fit_steps(model, batches, steps=5, steps_per_epoch=2)  # epochs of 2, 2 and 1 steps
+    """
+    epoch_steps = min(steps_per_epoch or steps, steps)
+    epochs, last_steps = divmod(steps, epoch_steps)
+    model.fit(batches, epochs=epochs, steps_per_epoch=epoch_steps, verbose=verbose)
+    if last_steps:
+        model.fit(batches, epochs=1, steps_per_epoch=last_steps, verbose=verbose)
 
 
 def transformer_side(transformer, data, config, seed=0):
