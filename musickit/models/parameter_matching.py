@@ -24,11 +24,16 @@ from musickit.errors import UsageError
 from musickit.models.music_transformer import MusicTransformer
 
 
-def count_parameters(model):
-    """Number of scalar weights of ``model`` (built first if needed), trainable or not."""
+def count_parameters(model, trainable_only=False):
+    """Number of scalar weights of ``model`` (built first if needed), trainable or not.
+
+    ``trainable_only`` leaves out the non-trainable ones: for a model that keeps statistics of its data
+    as weights (a VAE's fitted prior, a step counter), the parameters a baseline should be matched to.
+    """
     if not model.built:
         model.build()
-    return int(sum(np.prod(weight.shape) for weight in model.weights))
+    weights = model.trainable_weights if trainable_only else model.weights
+    return int(sum(np.prod(weight.shape) for weight in weights))
 
 
 def matched_music_transformer(

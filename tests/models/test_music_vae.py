@@ -13,6 +13,7 @@ from musickit.layers.latent import bar_indices, bar_pooling, beat_indices
 from musickit.losses.sequence import SequenceCrossEntropy
 from musickit.losses.vae import free_bits_kl, gaussian_kl, kl_weight
 from musickit.models.music_vae import MusicVAE
+from musickit.models.parameter_matching import count_parameters
 from tests.conftest import give_latent_projections_weights
 
 BAR = 3  # the toy vocabulary's bar token
@@ -201,6 +202,9 @@ def test_a_fitted_prior_samples_the_latents_gaussian_and_is_saved(tmp_path):
 def test_a_mixture_prior_samples_near_the_training_posteriors_and_is_saved(tmp_path):
     model = tiny_model(fitted_prior=True, prior_components=4)
     model.build()
+    # A baseline is matched to the learned weights: not the 4 components' means and scales over the 4 global
+    # and 2 x 2 bar dimensions, nor the KL schedule's step counter.
+    assert count_parameters(model) - count_parameters(model, trainable_only=True) == 2 * 4 * 8 + 1
     assert abs(model.sample_prior(4000, seed=0)["global_latent"].std() - 1.0) < 0.05  # unfitted: N(0, I)
     # Two training segments: one at 5 on every dimension (spread 0.1), one at -5 (spread 0.2).
     posterior = {

@@ -50,7 +50,8 @@ def train_plain_transformer(vae, data, config, steps, seed=0, verbose=2, steps_p
 
     tokenizer = data.tokenizer
     transformer = matched_music_transformer(
-        count_parameters(vae),
+        # not the fitted prior's components, which are the training segments' posteriors kept as weights
+        count_parameters(vae, trainable_only=True),
         tokenizer.vocabulary_size,
         vae.hidden_dim,
         vae.num_heads,
