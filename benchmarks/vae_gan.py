@@ -7,7 +7,9 @@ and accuracy, greedy collapse, distinct-4), and both models' samples (the VAE's 
 shared evaluator against held-out segments beside its floors and ceiling
 (`musickit.families.vae_gan.comparison`). With --json, one JSON object at the end.
 
-    python benchmarks/vae_gan.py --json                # the recipe's cpu preset
+    python benchmarks/vae_gan.py --json                # the recipe's cpu preset (misses greedy reconstruction)
+    python benchmarks/vae_gan.py --epochs 40 --config '{"token_dropout": 0.2, "prior_temperature": 1.5}' --json
+                                                       # the longer model: every target (RESULTS.md), ~2 hours
     python benchmarks/vae_gan.py --smoke --json        # the recipe's smoke settings: seconds, numbers meaningless
     python benchmarks/vae_gan.py --no-baseline --config '{"beats_per_bar": 4}'   # one ablation, VAE-GAN alone
     python benchmarks/vae_gan.py --output-dir runs/vae_gan_benchmark   # keep the run folder (model, samples)
