@@ -2,7 +2,7 @@
 
 What a latent buys is measured against the model it would otherwise be: a
 :class:`~musickit.models.music_transformer.MusicTransformer` with the VAE's
-width and heads and about its parameter count
+width and heads and about its trainable parameter count
 (:func:`~musickit.models.parameter_matching.matched_music_transformer`),
 trained on the same segments for as many steps as the VAE's three stages
 took, with the same optimiser. On held-out segments both report NLL and
@@ -41,7 +41,7 @@ def training_steps(config, steps_per_epoch):
 
 
 def train_plain_transformer(vae, data, config, steps, seed=0, verbose=2, steps_per_epoch=None):
-    """A Music Transformer matched to ``vae``'s parameters, trained ``steps`` steps on the training segments.
+    """A Music Transformer matched to ``vae``'s trainable parameters, trained ``steps`` steps on the training segments.
 
     ``steps_per_epoch`` (default: all ``steps`` in one) splits the steps into epochs of that length and a
     shorter last one, so that a long run reports its loss as it goes, as the VAE's stages do.
